@@ -1,0 +1,35 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'bin/**', 'events/generated/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'inline-type-imports' }],
+    },
+  },
+  {
+    // Workflow code must stay deterministic: no Node built-ins, no I/O libraries, no activity values.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...nodeBuiltins, 'kafkajs', 'pino', 'fastify', 'zod', 'prom-client'].map((name) => ({
+            name,
+            message: 'Workflow code is deterministic and sandboxed: keep side effects in activities.',
+          })),
+          patterns: [
+            { group: ['../activities', '../activities/*', '../infra/*', '../events/*', '../workers/*'], allowTypeImports: true, message: 'Workflows may import only types from activities, infra, events and workers.' },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig as KafkajsConfig, type logCreator, type SASLOptions } from 'kafkajs';
+import type { KafkaConfig } from '../infra/config';
+import type { Logger } from '../infra/logger';
+
+/** Routes kafkajs's own log lines into the pino logger, at matching levels. */
+export function kafkaLogCreator(logger: Logger): logCreator {
+  const child = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log }) => {
+      const { message, timestamp: _t, logger: _l, ...extra } = log;
+      const fields = { namespace: log.namespace, broker: extra.broker, error: extra.error, retryCount: extra.retryCount };
+      if (level === KafkaLogLevel.ERROR) child.error(fields, message);
+      else if (level === KafkaLogLevel.WARN) child.warn(fields, message);
+      else if (level === KafkaLogLevel.INFO) child.info(fields, message);
+      else child.debug(fields, message);
+    };
+}
+
+/** Builds the kafkajs client; the only place broker connection settings are turned into a client. */
+export function createKafka(config: KafkaConfig, logger: Logger, brokers = config.brokers, clientIdSuffix?: string): Kafka {
+  if (!brokers || brokers.length === 0) throw new Error('Kafka brokers are not known: start the local stack or set KAFKA_BROKERS');
+  const options: KafkajsConfig = {
+    clientId: clientIdSuffix ? `${config.clientId}-${clientIdSuffix}` : config.clientId,
+    brokers,
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: kafkaLogCreator(logger),
+    connectionTimeout: 5000,
+    retry: { initialRetryTime: 200, retries: 8 },
+  };
+  if (config.ssl.enabled) options.ssl = config.ssl.caPath ? { ca: [fs.readFileSync(config.ssl.caPath, 'utf8')] } : true;
+  if (config.sasl) options.sasl = config.sasl as SASLOptions;
+  return new Kafka(options);
+}

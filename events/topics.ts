@@ -1,0 +1,55 @@
+import type { Kafka } from 'kafkajs';
+
+/** Every Kafka topic Preflight owns, with its retention. Names are part of the public contract. */
+export const TOPICS = {
+  agencyCommands: 'preflight.agency-commands.v1',
+  agencyReplies: 'preflight.agency-replies.v1',
+  submissionEvents: 'preflight.submission-events.v1',
+  clearinghouseEvents: 'preflight.clearinghouse-events.v1',
+  deadLetter: 'preflight.dead-letter.v1',
+} as const;
+
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Retention per topic: commands and replies are short-lived, status events and dead letters are kept for audit. */
+export const TOPIC_RETENTION_MS: Record<TopicName, number> = {
+  [TOPICS.agencyCommands]: 14 * DAY_MS,
+  [TOPICS.agencyReplies]: 14 * DAY_MS,
+  [TOPICS.submissionEvents]: 90 * DAY_MS,
+  [TOPICS.clearinghouseEvents]: 365 * DAY_MS,
+  [TOPICS.deadLetter]: 90 * DAY_MS,
+};
+
+/**
+ * Creates any missing Preflight topic and waits until each has a leader. Existing topics are left as they are,
+ * so this is safe to run on every start.
+ */
+export async function ensureTopics(kafka: Kafka, options: { partitions: number; replication: number }): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = (Object.values(TOPICS) as TopicName[]).filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: options.partitions,
+          replicationFactor: options.replication,
+          configEntries: [
+            { name: 'retention.ms', value: String(TOPIC_RETENTION_MS[topic]) },
+            // Commands are capped before parsing; the broker refuses anything far above that cap.
+            { name: 'max.message.bytes', value: String(4 * 1024 * 1024) },
+          ],
+        })),
+      });
+    }
+    await admin.fetchTopicMetadata({ topics: Object.values(TOPICS) });
+    return missing;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,191 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Raised when the environment holds a bad value; the message names the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly variable: string,
+  ) {
+    super(message);
+  }
+}
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalString = z.string().trim().min(1).optional();
+const flag = z.stringbool().default(false);
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+function defaultCacheDir(env: NodeJS.ProcessEnv): string {
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'preflight');
+}
+
+/** Every environment variable Preflight reads, with its default. The only place `process.env` is interpreted. */
+export const EnvSchema = z.object({
+  PREFLIGHT_DATA_DIR: z.string().min(1).default(path.resolve(__dirname, '..', '.data')),
+  PREFLIGHT_CACHE_DIR: z.string().min(1).optional(),
+  PREFLIGHT_HOST: z.string().min(1).default('127.0.0.1'),
+  PREFLIGHT_LOG_LEVEL: logLevel.default('info'),
+  PREFLIGHT_TASK_QUEUE: z.string().min(1).max(200).default('preflight'),
+
+  PREFLIGHT_TEMPORAL_PORT: port.default(7233),
+  PREFLIGHT_TEMPORAL_UI_PORT: port.default(8233),
+  PREFLIGHT_KAFKA_PORT: port.default(9092),
+  PREFLIGHT_KAFKA_CONTROLLER_PORT: port.default(9093),
+  PREFLIGHT_API_PORT: port.default(8080),
+  PREFLIGHT_STACK_START_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(90_000),
+  PREFLIGHT_KAFKA_HEAP: z.string().regex(/^\d+[mMgG]$/, 'a JVM heap size such as 512m').default('512m'),
+  PREFLIGHT_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  PREFLIGHT_TOPIC_REPLICATION: z.coerce.number().int().min(1).max(10).default(1),
+
+  PREFLIGHT_MASTER_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64-encoded 32-byte key (openssl rand -base64 32)')
+    .optional(),
+  PREFLIGHT_AGENCY_REGISTRY: optionalString,
+
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: flag,
+  TEMPORAL_TLS_CERT: optionalString,
+  TEMPORAL_TLS_KEY: optionalString,
+  TEMPORAL_TLS_CA: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+
+  KAFKA_BROKERS: optionalString,
+  KAFKA_CLIENT_ID: z.string().min(1).default('preflight'),
+  KAFKA_SSL: flag,
+  KAFKA_SSL_CA: optionalString,
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: optionalString,
+  KAFKA_SASL_PASSWORD: optionalString,
+});
+
+export interface TemporalConfig {
+  /** host:port; undefined means "run the local dev server". */
+  address: string | undefined;
+  namespace: string;
+  apiKey: string | undefined;
+  tls: { enabled: boolean; certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
+}
+
+export interface KafkaConfig {
+  /** Broker list; undefined means "run the local broker". */
+  brokers: string[] | undefined;
+  clientId: string;
+  ssl: { enabled: boolean; caPath?: string };
+  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  topicPartitions: number;
+  topicReplication: number;
+}
+
+export interface StackConfig {
+  host: string;
+  dataDir: string;
+  cacheDir: string;
+  temporalPort: number;
+  temporalUiPort: number;
+  kafkaPort: number;
+  kafkaControllerPort: number;
+  kafkaHeap: string;
+  startTimeoutMs: number;
+}
+
+export interface Config {
+  logLevel: z.infer<typeof logLevel>;
+  taskQueue: string;
+  apiPort: number;
+  masterKey: string | undefined;
+  agencyRegistryPath: string | undefined;
+  temporal: TemporalConfig;
+  kafka: KafkaConfig;
+  stack: StackConfig;
+}
+
+/** Parses the environment once; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(EnvSchema.shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
+  );
+  const parsed = EnvSchema.safeParse(known);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const shown = variable in known ? ` (got ${JSON.stringify(redactIfSecret(variable, String(known[variable])))})` : '';
+    throw new ConfigError(`Invalid configuration: ${variable}${shown}: ${issue.message}`, variable);
+  }
+  const e = parsed.data;
+  if (e.KAFKA_SASL_MECHANISM && (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)) {
+    const missing = e.KAFKA_SASL_USERNAME ? 'KAFKA_SASL_PASSWORD' : 'KAFKA_SASL_USERNAME';
+    throw new ConfigError(`Invalid configuration: ${missing} is required when KAFKA_SASL_MECHANISM is set`, missing);
+  }
+  if (e.TEMPORAL_TLS_CERT && !e.TEMPORAL_TLS_KEY) {
+    throw new ConfigError('Invalid configuration: TEMPORAL_TLS_KEY is required with TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY');
+  }
+  const brokers = e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers) {
+    const bad = brokers.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b));
+    if (bad !== undefined) throw new ConfigError(`Invalid configuration: KAFKA_BROKERS: "${bad}" is not host:port`, 'KAFKA_BROKERS');
+  }
+  if (e.TEMPORAL_ADDRESS && !/^[^\s:]+:\d{1,5}$/.test(e.TEMPORAL_ADDRESS)) {
+    throw new ConfigError(`Invalid configuration: TEMPORAL_ADDRESS: "${e.TEMPORAL_ADDRESS}" is not host:port`, 'TEMPORAL_ADDRESS');
+  }
+  return {
+    logLevel: e.PREFLIGHT_LOG_LEVEL,
+    taskQueue: e.PREFLIGHT_TASK_QUEUE,
+    apiPort: e.PREFLIGHT_API_PORT,
+    masterKey: e.PREFLIGHT_MASTER_KEY,
+    agencyRegistryPath: e.PREFLIGHT_AGENCY_REGISTRY,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: {
+        enabled: e.TEMPORAL_TLS || Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_TLS_CA || e.TEMPORAL_API_KEY),
+        certPath: e.TEMPORAL_TLS_CERT,
+        keyPath: e.TEMPORAL_TLS_KEY,
+        caPath: e.TEMPORAL_TLS_CA,
+        serverName: e.TEMPORAL_TLS_SERVER_NAME,
+      },
+    },
+    kafka: {
+      brokers,
+      clientId: e.KAFKA_CLIENT_ID,
+      ssl: { enabled: e.KAFKA_SSL, caPath: e.KAFKA_SSL_CA },
+      sasl: e.KAFKA_SASL_MECHANISM
+        ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! }
+        : undefined,
+      topicPartitions: e.PREFLIGHT_TOPIC_PARTITIONS,
+      topicReplication: e.PREFLIGHT_TOPIC_REPLICATION,
+    },
+    stack: {
+      host: e.PREFLIGHT_HOST,
+      dataDir: path.resolve(e.PREFLIGHT_DATA_DIR),
+      cacheDir: path.resolve(e.PREFLIGHT_CACHE_DIR ?? defaultCacheDir(env)),
+      temporalPort: e.PREFLIGHT_TEMPORAL_PORT,
+      temporalUiPort: e.PREFLIGHT_TEMPORAL_UI_PORT,
+      kafkaPort: e.PREFLIGHT_KAFKA_PORT,
+      kafkaControllerPort: e.PREFLIGHT_KAFKA_CONTROLLER_PORT,
+      kafkaHeap: e.PREFLIGHT_KAFKA_HEAP,
+      startTimeoutMs: e.PREFLIGHT_STACK_START_TIMEOUT_MS,
+    },
+  };
+}
+
+const SECRET_VARIABLES = /KEY|PASSWORD|SECRET|TOKEN/;
+function redactIfSecret(variable: string, value: string): string {
+  return SECRET_VARIABLES.test(variable) ? '<redacted>' : value;
+}
+
+/** True when both Temporal and Kafka are external, so nothing local needs provisioning or starting. */
+export function usesLocalTemporal(config: Config): boolean {
+  return config.temporal.address === undefined;
+}
+export function usesLocalKafka(config: Config): boolean {
+  return config.kafka.brokers === undefined;
+}

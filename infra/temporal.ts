@@ -1,0 +1,36 @@
+import fs from 'node:fs';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { TemporalConfig } from './config';
+
+function tlsOptions(config: TemporalConfig): ConnectionOptions['tls'] {
+  if (!config.tls.enabled) return undefined;
+  const { certPath, keyPath, caPath, serverName } = config.tls;
+  return {
+    serverNameOverride: serverName,
+    serverRootCACertificate: caPath ? fs.readFileSync(caPath) : undefined,
+    clientCertPair: certPath && keyPath ? { crt: fs.readFileSync(certPath), key: fs.readFileSync(keyPath) } : undefined,
+  };
+}
+
+function connectionOptions(config: TemporalConfig, address: string): ConnectionOptions & NativeConnectionOptions {
+  return {
+    address,
+    tls: tlsOptions(config),
+    apiKey: config.apiKey,
+    metadata: config.apiKey ? { 'temporal-namespace': config.namespace } : undefined,
+  };
+}
+
+/** A client connection for starting workflows, sending updates and reading visibility. */
+export async function connectClient(config: TemporalConfig, address = config.address): Promise<Client> {
+  if (!address) throw new Error('Temporal address is not known: start the local stack or set TEMPORAL_ADDRESS');
+  const connection = await Connection.connect(connectionOptions(config, address));
+  return new Client({ connection, namespace: config.namespace });
+}
+
+/** A native connection for workers. */
+export async function connectWorker(config: TemporalConfig, address = config.address): Promise<NativeConnection> {
+  if (!address) throw new Error('Temporal address is not known: start the local stack or set TEMPORAL_ADDRESS');
+  return NativeConnection.connect(connectionOptions(config, address));
+}

@@ -1,0 +1,25 @@
+/** Three layers: pure unit tests, time-skipping workflow tests (Java test server per file),
+ * and integration/e2e tests against one real Temporal dev server and Kafka broker per run. */
+const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/contract/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'workflows',
+      testMatch: ['<rootDir>/test/workflows/**/*.test.ts', '<rootDir>/test/replay/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/helpers/global-setup-workflows.ts',
+      testTimeout: 120_000,
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/helpers/global-setup-stack.ts',
+      globalTeardown: '<rootDir>/test/helpers/global-teardown-stack.ts',
+      testTimeout: 180_000,
+    },
+  ],
+};

@@ -1,0 +1,1 @@
+// Every workflow the Preflight worker runs. The exported function name is the workflow type in history.
