@@ -11,6 +11,10 @@ export const SA = {
   agencies: defineSearchAttributeKey('PreflightAgencies', SearchAttributeType.KEYWORD_LIST),
   submissionId: defineSearchAttributeKey('PreflightSubmissionId', SearchAttributeType.KEYWORD),
   releaseAt: defineSearchAttributeKey('PreflightReleaseAt', SearchAttributeType.DATETIME),
+  endpointId: defineSearchAttributeKey('PreflightEndpointId', SearchAttributeType.KEYWORD),
+  eventId: defineSearchAttributeKey('PreflightEventId', SearchAttributeType.KEYWORD),
+  caseParties: defineSearchAttributeKey('PreflightCaseParties', SearchAttributeType.KEYWORD_LIST),
+  severity: defineSearchAttributeKey('PreflightSeverity', SearchAttributeType.KEYWORD),
 } as const;
 
 /** The `--search-attribute NAME=Type` spelling the Temporal CLI dev server takes. */

@@ -1,0 +1,79 @@
+import type { Client } from '@temporalio/client';
+import { deriveWebhookSecret, webhookHeaders } from '../events/webhook-signing';
+import type { Logger } from '../infra/logger';
+import { activeSecretVersions, type AttemptResult } from '../workflows/webhook-definitions';
+import { isSsrfRefusedError, parseAllowlist, resolveAndCheck, type Resolver } from './ssrf-guard';
+import { getEndpoint } from './webhook-registry';
+import { postWebhook, WebhookTransportError } from './webhook-http';
+
+export interface WebhookDeps {
+  logger: Logger;
+  masterKey: Buffer;
+  temporalClient: Client;
+  /** CIDRs the SSRF guard lets through despite being private/loopback; empty in production. */
+  webhookAllowlist: readonly string[];
+  /** Host name resolution for the SSRF guard; the system resolver when absent. */
+  webhookResolver?: Resolver;
+}
+
+export interface AttemptInput {
+  eventId: string;
+  vendorId: string;
+  endpointId: string;
+  body: string;
+  attempt: number;
+  requestTimeoutMs: number;
+  maxResponseBytes: number;
+}
+
+/** Classifies an HTTP status: 2xx delivered, 410 gone, everything else (3xx included: never followed) failed. */
+export function outcomeOfStatus(status: number): AttemptResult['outcome'] {
+  if (status >= 200 && status < 300) return 'DELIVERED';
+  if (status === 410) return 'GONE';
+  return 'FAILED';
+}
+
+/** Webhook activities. `attemptWebhookDelivery` is one attempt: the workflow owns retries. */
+export function createWebhookActivities(deps: WebhookDeps) {
+  const log = deps.logger.child({ component: 'webhooks' });
+  const allowlist = parseAllowlist(deps.webhookAllowlist);
+
+  async function attemptWebhookDelivery(input: AttemptInput): Promise<AttemptResult> {
+    const started = Date.now();
+    const endpoint = await getEndpoint(deps.temporalClient, input.vendorId, input.endpointId);
+    if (!endpoint) return { outcome: 'ENDPOINT_DELETED', latencyMs: 0 };
+    if (endpoint.status !== 'ENABLED') return { outcome: 'ENDPOINT_DISABLED', latencyMs: 0 };
+    const seen = endpoint.failingSince === undefined ? {} : { endpointFailingSince: endpoint.failingSince };
+    const fields = { eventId: input.eventId, endpointId: input.endpointId, attempt: input.attempt };
+
+    let target;
+    try {
+      target = await resolveAndCheck(endpoint.url, { allowlist, resolver: deps.webhookResolver });
+    } catch (err) {
+      if (!isSsrfRefusedError(err)) throw err;
+      log.warn({ ...fields, reason: err.reason }, 'webhook target refused');
+      return { outcome: 'REFUSED', latencyMs: Date.now() - started, error: `ssrf:${err.reason}`, ...seen };
+    }
+
+    const now = Date.now();
+    const secrets = activeSecretVersions(endpoint, now).map((v) => deriveWebhookSecret(deps.masterKey, endpoint.endpointId, v));
+    const headers = webhookHeaders({ id: input.eventId, timestampSeconds: Math.floor(now / 1000), body: input.body, secrets });
+    try {
+      const res = await postWebhook(target, headers, input.body, { timeoutMs: input.requestTimeoutMs, maxResponseBytes: input.maxResponseBytes });
+      const outcome = outcomeOfStatus(res.status);
+      const result: AttemptResult = { outcome, status: res.status, latencyMs: res.latencyMs, excerpt: res.excerpt, ...seen };
+      if (res.status >= 300 && res.status < 400) result.error = 'redirect';
+      if ((res.status === 429 || res.status === 503) && res.retryAfterMs !== undefined) result.retryAfterMs = res.retryAfterMs;
+      log.info({ ...fields, status: res.status, outcome, latencyMs: res.latencyMs }, 'webhook attempt');
+      return result;
+    } catch (err) {
+      if (!(err instanceof WebhookTransportError)) throw err;
+      log.info({ ...fields, error: err.code, latencyMs: err.latencyMs }, 'webhook attempt failed');
+      return { outcome: 'FAILED', latencyMs: err.latencyMs, error: err.code, ...seen };
+    }
+  }
+
+  return { attemptWebhookDelivery };
+}
+
+export type WebhookActivities = ReturnType<typeof createWebhookActivities>;

@@ -1,0 +1,245 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  DEFAULT_ROTATION_OVERLAP_MS,
+  ENDPOINT_ID_PATTERN,
+  EVENT_TYPE_FILTER_PATTERN,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_ENDPOINTS_PER_VENDOR,
+  MAX_EVENT_TYPE_FILTERS,
+  MAX_ROTATION_OVERLAP_MS,
+  MAX_URL_LENGTH,
+  WEBHOOK_EVENT_SOURCE,
+  WEBHOOK_EVENT_TYPES,
+  WEBHOOK_FAILURE_TYPES,
+  deleteEndpointUpdate,
+  disableEndpointUpdate,
+  disableFromDeliverySignal,
+  enableEndpointUpdate,
+  endpointHealthSignal,
+  endpointsQuery,
+  registerEndpointUpdate,
+  rotateSecretUpdate,
+  updateEndpointUpdate,
+  type EndpointDisabledData,
+  type VendorWorkflowInput,
+  type WebhookEndpoint,
+} from './webhook-definitions';
+
+/** The one activity the registry needs: the lifecycle's `publishEvent` (contracts.md §1). */
+interface PublishActivities {
+  publishEvent(
+    stream: 'submission',
+    event: { id: string; type: string; source: string; subject: string; sequence: number; time: string; data: Record<string, unknown> },
+  ): Promise<void>;
+}
+
+const { publishEvent } = proxyActivities<PublishActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+const DEFAULT_HISTORY_LIMIT = 5000;
+
+function invalid(message: string): never {
+  throw ApplicationFailure.nonRetryable(message, WEBHOOK_FAILURE_TYPES.invalidInput);
+}
+
+function checkUrl(url: unknown): void {
+  if (typeof url !== 'string' || url.length === 0 || url.length > MAX_URL_LENGTH) invalid(`url must be a string of 1-${MAX_URL_LENGTH} characters`);
+  if (!/^https?:\/\/[^\s/?#@]+(?:[/?#]\S*)?$/i.test(url)) invalid('url must be an absolute http(s) URL without credentials or spaces');
+}
+
+function checkEventTypes(types: unknown): void {
+  if (types === undefined) return;
+  if (!Array.isArray(types) || types.length > MAX_EVENT_TYPE_FILTERS) invalid(`eventTypes must be a list of at most ${MAX_EVENT_TYPE_FILTERS} types`);
+  for (const t of types) {
+    if (typeof t !== 'string' || t.length > 200 || !EVENT_TYPE_FILTER_PATTERN.test(t)) invalid(`eventTypes holds an invalid type ${JSON.stringify(String(t).slice(0, 80))}`);
+  }
+}
+
+function checkDescription(d: unknown): void {
+  if (d !== undefined && (typeof d !== 'string' || d.length > MAX_DESCRIPTION_LENGTH)) invalid(`description must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
+}
+
+/**
+ * A vendor's webhook endpoint registry (id `vendor/<vendorId>`), long-running: every change is a validated update,
+ * deliveries report health and disable endpoints by signal, and an endpoint disabled by its deliveries is announced
+ * with a `gov.preflight.webhook-endpoint.disabled.v1` event (aggregate `vendor/<vendorId>`, its own sequence).
+ */
+export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> {
+  const endpoints = new Map<string, WebhookEndpoint>((input.endpoints ?? []).map((e) => [e.endpointId, e]));
+  let sequence = input.sequence ?? 0;
+  const outbox: EndpointDisabledData[] = [];
+  const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+  const nowIso = () => new Date(Date.now()).toISOString();
+
+  const existing = (endpointId: unknown): WebhookEndpoint => {
+    const endpoint = typeof endpointId === 'string' ? endpoints.get(endpointId) : undefined;
+    if (!endpoint) throw ApplicationFailure.nonRetryable(`unknown webhook endpoint ${String(endpointId).slice(0, 80)}`, WEBHOOK_FAILURE_TYPES.unknownEndpoint);
+    return endpoint;
+  };
+  const touch = (endpoint: WebhookEndpoint, change: Partial<WebhookEndpoint>): WebhookEndpoint => {
+    const next: WebhookEndpoint = { ...endpoint, ...change, updatedAt: nowIso() };
+    endpoints.set(next.endpointId, next);
+    return next;
+  };
+
+  setHandler(endpointsQuery, () => [...endpoints.values()]);
+
+  setHandler(
+    registerEndpointUpdate,
+    (req) => {
+      const at = nowIso();
+      const endpoint: WebhookEndpoint = {
+        endpointId: req.endpointId,
+        vendorId: input.vendorId,
+        url: req.url,
+        eventTypes: [...new Set(req.eventTypes ?? [])].sort(),
+        status: 'ENABLED',
+        createdAt: at,
+        updatedAt: at,
+        secretVersion: 1,
+      };
+      if (req.description !== undefined) endpoint.description = req.description;
+      endpoints.set(endpoint.endpointId, endpoint);
+      return endpoint;
+    },
+    {
+      validator: (req) => {
+        if (typeof req?.endpointId !== 'string' || !ENDPOINT_ID_PATTERN.test(req.endpointId)) invalid('endpointId must look like ep_<8-64 letters or digits>');
+        if (endpoints.has(req.endpointId)) throw ApplicationFailure.nonRetryable(`endpoint ${req.endpointId} already exists`, WEBHOOK_FAILURE_TYPES.duplicateEndpoint);
+        if (endpoints.size >= MAX_ENDPOINTS_PER_VENDOR) throw ApplicationFailure.nonRetryable(`at most ${MAX_ENDPOINTS_PER_VENDOR} endpoints per vendor`, WEBHOOK_FAILURE_TYPES.tooManyEndpoints);
+        checkUrl(req.url);
+        checkEventTypes(req.eventTypes);
+        checkDescription(req.description);
+      },
+    },
+  );
+
+  setHandler(
+    updateEndpointUpdate,
+    (req) => {
+      const change: Partial<WebhookEndpoint> = {};
+      if (req.url !== undefined) change.url = req.url;
+      if (req.eventTypes !== undefined) change.eventTypes = [...new Set(req.eventTypes)].sort();
+      if (req.description !== undefined) change.description = req.description;
+      return touch(existing(req.endpointId), change);
+    },
+    {
+      validator: (req) => {
+        existing(req?.endpointId);
+        if (req.url !== undefined) checkUrl(req.url);
+        checkEventTypes(req.eventTypes);
+        checkDescription(req.description);
+      },
+    },
+  );
+
+  setHandler(
+    disableEndpointUpdate,
+    (req) => {
+      const endpoint = existing(req.endpointId);
+      if (endpoint.status === 'DISABLED') return endpoint;
+      return touch(endpoint, { status: 'DISABLED', disabledReason: 'VENDOR', disabledAt: nowIso() });
+    },
+    { validator: (req) => void existing(req?.endpointId) },
+  );
+
+  setHandler(
+    enableEndpointUpdate,
+    (req) => {
+      const endpoint = existing(req.endpointId);
+      const { disabledReason: _r, disabledAt: _a, failingSince: _f, ...rest } = endpoint;
+      return touch({ ...rest }, { status: 'ENABLED' });
+    },
+    { validator: (req) => void existing(req?.endpointId) },
+  );
+
+  setHandler(
+    deleteEndpointUpdate,
+    (req) => {
+      existing(req.endpointId);
+      endpoints.delete(req.endpointId);
+      return { endpointId: req.endpointId, deleted: true as const };
+    },
+    { validator: (req) => void existing(req?.endpointId) },
+  );
+
+  setHandler(
+    rotateSecretUpdate,
+    (req) => {
+      const endpoint = existing(req.endpointId);
+      const overlapMs = req.overlapMs ?? DEFAULT_ROTATION_OVERLAP_MS;
+      return touch(endpoint, {
+        secretVersion: endpoint.secretVersion + 1,
+        previousSecretVersion: endpoint.secretVersion,
+        previousSecretExpiresAt: new Date(Date.now() + overlapMs).toISOString(),
+      });
+    },
+    {
+      validator: (req) => {
+        existing(req?.endpointId);
+        const o = req.overlapMs;
+        if (o !== undefined && (typeof o !== 'number' || !Number.isInteger(o) || o < 0 || o > MAX_ROTATION_OVERLAP_MS)) {
+          invalid(`overlapMs must be an integer between 0 and ${MAX_ROTATION_OVERLAP_MS}`);
+        }
+      },
+    },
+  );
+
+  setHandler(disableFromDeliverySignal, (sig) => {
+    const endpoint = endpoints.get(sig.endpointId);
+    // Several deliveries may report the same endpoint; only the first disable is announced.
+    if (!endpoint || endpoint.status === 'DISABLED') return;
+    touch(endpoint, { status: 'DISABLED', disabledReason: sig.reason, disabledAt: sig.at });
+    outbox.push({ vendorId: input.vendorId, endpointId: sig.endpointId, reason: sig.reason, eventId: sig.eventId, at: sig.at });
+    log.info('webhook endpoint disabled by delivery', { endpointId: sig.endpointId, reason: sig.reason });
+  });
+
+  setHandler(endpointHealthSignal, (sig) => {
+    const endpoint = endpoints.get(sig.endpointId);
+    if (!endpoint) return;
+    if (sig.ok && endpoint.failingSince !== undefined) {
+      const { failingSince: _f, ...rest } = endpoint;
+      touch({ ...rest }, {});
+    } else if (!sig.ok && endpoint.failingSince === undefined && endpoint.status === 'ENABLED') {
+      touch(endpoint, { failingSince: sig.at });
+    }
+  });
+
+  const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
+
+  for (;;) {
+    await condition(() => outbox.length > 0 || shouldContinueAsNew());
+    while (outbox.length > 0) {
+      const data = outbox[0]!;
+      sequence += 1;
+      const subject = workflowInfo().workflowId;
+      await publishEvent('submission', {
+        id: `${subject}/${sequence}`,
+        type: WEBHOOK_EVENT_TYPES.endpointDisabled,
+        source: WEBHOOK_EVENT_SOURCE,
+        subject,
+        sequence,
+        time: data.at,
+        data: { ...data },
+      });
+      outbox.shift();
+    }
+    if (shouldContinueAsNew()) {
+      await condition(allHandlersFinished);
+      if (outbox.length === 0) {
+        await continueAsNew<typeof vendorWorkflow>({ vendorId: input.vendorId, endpoints: [...endpoints.values()], sequence, historyLimit: input.historyLimit });
+      }
+    }
+  }
+}
