@@ -11,6 +11,7 @@ module.exports = {
       displayName: 'workflows',
       testMatch: ['<rootDir>/test/workflows/**/*.test.ts', '<rootDir>/test/replay/**/*.test.ts'],
       globalSetup: '<rootDir>/test/helpers/global-setup-workflows.ts',
+      setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'],
       testTimeout: 120_000,
     },
     {
@@ -18,6 +19,7 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/test/helpers/global-setup-stack.ts',
+      setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'],
       globalTeardown: '<rootDir>/test/helpers/global-teardown-stack.ts',
       testTimeout: 180_000,
     },

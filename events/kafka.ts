@@ -32,3 +32,24 @@ export function createKafka(config: KafkaConfig, logger: Logger, brokers = confi
   if (config.sasl) options.sasl = config.sasl as SASLOptions;
   return new Kafka(options);
 }
+
+/** True when the brokers answer DescribeCluster with a controller; used by health checks. */
+export async function kafkaHealthy(brokers: string[], timeoutMs = 3000): Promise<boolean> {
+  const admin = new Kafka({
+    clientId: 'preflight-health',
+    brokers,
+    logLevel: KafkaLogLevel.NOTHING,
+    connectionTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+  }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.length > 0 && cluster.controller !== null;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

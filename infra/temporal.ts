@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { SearchAttributeType } from '@temporalio/common';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import type { TemporalConfig } from './config';
 
 function tlsOptions(config: TemporalConfig): ConnectionOptions['tls'] {
@@ -33,4 +35,24 @@ export async function connectClient(config: TemporalConfig, address = config.add
 export async function connectWorker(config: TemporalConfig, address = config.address): Promise<NativeConnection> {
   if (!address) throw new Error('Temporal address is not known: start the local stack or set TEMPORAL_ADDRESS');
   return NativeConnection.connect(connectionOptions(config, address));
+}
+
+/**
+ * Registers any missing Preflight search attribute on the namespace (the local dev server gets them as start
+ * flags; an existing cluster gets them here). Temporal Cloud refuses this call: there, create them in the
+ * namespace settings, and this only warns.
+ */
+export async function ensureSearchAttributes(
+  client: Client,
+  namespace: string,
+  attributes: Array<{ name: string; type: SearchAttributeType }>,
+): Promise<string[]> {
+  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
+  const missing = attributes.filter((a) => !customAttributes || !(a.name in customAttributes));
+  if (missing.length === 0) return [];
+  await client.connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((a) => [a.name, encodeSearchAttributeIndexedValueType(a.type)!])),
+  });
+  return missing.map((a) => a.name);
 }

@@ -1,0 +1,74 @@
+import { kafkaHealthy } from '../events/kafka';
+import { type Config, usesLocalKafka, usesLocalTemporal } from './config';
+import { provision } from './provision';
+import { readStackState, startStack, temporalHealthy } from './stack';
+
+export interface StackEndpoints {
+  temporalAddress: string;
+  kafkaBrokers: string[];
+  /** The Temporal Web UI, when a local dev server with UI runs. */
+  uiUrl?: string;
+  /** What was brought up by this call (nothing for external or reused servers). */
+  started: string[];
+  stop(): Promise<void>;
+}
+
+export interface BringUpOptions {
+  persistent: boolean;
+  detached?: boolean;
+  headless?: boolean;
+  progress?: (line: string) => void;
+  onUnexpectedExit?: (server: string, code: number | null) => void;
+}
+
+/**
+ * Resolves where Temporal and Kafka are: external servers from the configuration are used as they are; a stack
+ * left running by `preflight stack up` is reused; anything else is provisioned and started here.
+ */
+export async function bringUpStack(config: Config, options: BringUpOptions): Promise<StackEndpoints> {
+  const say = options.progress ?? (() => undefined);
+  let temporalAddress = config.temporal.address;
+  let kafkaBrokers = config.kafka.brokers;
+  let uiUrl: string | undefined;
+
+  const existing = readStackState(config.stack.dataDir);
+  if (existing && !options.detached) {
+    const t = existing.servers.find((s) => s.name === 'temporal');
+    const k = existing.servers.find((s) => s.name === 'kafka');
+    if (!temporalAddress && t && (await temporalHealthy(t.address).catch(() => false))) {
+      temporalAddress = t.address;
+      uiUrl = t.uiUrl;
+      say(`Using the Temporal dev server started by 'preflight stack up' at ${t.address}`);
+    }
+    if (!kafkaBrokers && k && (await kafkaHealthy([k.address]))) {
+      kafkaBrokers = [k.address];
+      say(`Using the Kafka broker started by 'preflight stack up' at ${k.address}`);
+    }
+  }
+
+  const needTemporal = !temporalAddress && usesLocalTemporal(config);
+  const needKafka = !kafkaBrokers && usesLocalKafka(config);
+  if (!needTemporal && !needKafka) {
+    return { temporalAddress: temporalAddress!, kafkaBrokers: kafkaBrokers!, uiUrl, started: [], stop: async () => undefined };
+  }
+  const provisioned = await provision({ cacheDir: config.stack.cacheDir, temporal: needTemporal, kafka: needKafka, progress: say });
+  const stack = await startStack({
+    stack: config.stack,
+    namespace: config.temporal.namespace,
+    provisioned,
+    startTemporal: needTemporal,
+    startKafka: needKafka,
+    persistent: options.persistent,
+    detached: options.detached,
+    headless: options.headless,
+    log: say,
+    onUnexpectedExit: (server, code) => options.onUnexpectedExit?.(server.name, code),
+  });
+  return {
+    temporalAddress: temporalAddress ?? stack.temporalAddress!,
+    kafkaBrokers: kafkaBrokers ?? stack.kafkaBrokers!,
+    uiUrl: uiUrl ?? stack.uiUrl,
+    started: stack.state.servers.map((s) => s.name),
+    stop: stack.stop,
+  };
+}

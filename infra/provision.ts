@@ -1,0 +1,269 @@
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Pinned versions of everything the local stack runs. Changing one re-provisions into a new cache folder. */
+export const VERSIONS = {
+  temporalCli: '1.5.1',
+  temporalTestServer: '1.38.0',
+  kafka: '3.9.2',
+  slf4j: '1.7.36',
+} as const;
+
+const MIN_GO = [1, 25] as const;
+
+/** A missing toolchain or a failed download: the message names what is missing and the way out. */
+export class ProvisionError extends Error {
+  override readonly name = 'ProvisionError';
+}
+
+export interface Provisioned {
+  /** Path of the `temporal` CLI binary (dev server). */
+  temporal?: string;
+  /** Classpath entries (directory with jars) for the Kafka broker, and the log4j configuration file. */
+  kafka?: { libDir: string; log4jConfig: string };
+  /** Classpath directory for Temporal's Java time-skipping test server. */
+  testServer?: { libDir: string };
+}
+
+export interface ProvisionOptions {
+  cacheDir: string;
+  temporal?: boolean;
+  kafka?: boolean;
+  testServer?: boolean;
+  /** Progress lines for a person watching a first run; silent when omitted. */
+  progress?: (line: string) => void;
+  /** Lookup of executables, injectable so tests can simulate a machine without a toolchain. */
+  which?: (command: string) => string | undefined;
+}
+
+/** Finds an executable on the PATH, like `command -v`. */
+export function which(command: string, envPath = process.env.PATH ?? ''): string | undefined {
+  for (const dir of envPath.split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Fetches (once) and verifies what the requested local servers need; returns their paths. Idempotent. */
+export async function provision(options: ProvisionOptions): Promise<Provisioned> {
+  const find = options.which ?? ((c: string) => which(c));
+  const say = options.progress ?? (() => undefined);
+  fs.mkdirSync(options.cacheDir, { recursive: true });
+  const result: Provisioned = {};
+  if (options.temporal) result.temporal = await provisionTemporalCli(options.cacheDir, find, say);
+  if (options.kafka) result.kafka = await provisionKafka(options.cacheDir, find, say);
+  if (options.testServer) result.testServer = await provisionTestServer(options.cacheDir, find, say);
+  return result;
+}
+
+async function provisionTemporalCli(cacheDir: string, find: (c: string) => string | undefined, say: (l: string) => void) {
+  const onPath = find('temporal');
+  if (onPath) return onPath;
+  const binDir = path.join(cacheDir, `temporal-cli-${VERSIONS.temporalCli}`);
+  const binary = path.join(binDir, 'temporal');
+  if (fs.existsSync(binary) && (await runQuiet(binary, ['--version'])).code === 0) return binary;
+
+  const go = find('go');
+  if (!go) {
+    throw new ProvisionError(
+      `Go not found: the local Temporal dev server is built from source with Go ${MIN_GO.join('.')}+. ` +
+        'Install Go, or put a `temporal` CLI binary on the PATH, or set TEMPORAL_ADDRESS to a running Temporal server.',
+    );
+  }
+  const version = await runQuiet(go, ['env', 'GOVERSION']);
+  const match = /go(\d+)\.(\d+)/.exec(version.stdout);
+  if (!match || Number(match[1]) < MIN_GO[0] || (Number(match[1]) === MIN_GO[0] && Number(match[2]) < MIN_GO[1])) {
+    throw new ProvisionError(
+      `Go ${MIN_GO.join('.')}+ is needed to build the Temporal CLI, found ${version.stdout.trim() || 'an unknown version'}. ` +
+        'Upgrade Go, or put a `temporal` CLI binary on the PATH, or set TEMPORAL_ADDRESS to a running Temporal server.',
+    );
+  }
+  say(`Building the Temporal CLI v${VERSIONS.temporalCli} (dev server) with ${version.stdout.trim()}; the first build takes a few minutes…`);
+  const started = Date.now();
+  fs.mkdirSync(binDir, { recursive: true });
+  const built = await runLogged(
+    go,
+    ['install', `github.com/temporalio/cli/cmd/temporal@v${VERSIONS.temporalCli}`],
+    { ...process.env, GOBIN: binDir, CGO_ENABLED: '0' },
+    path.join(cacheDir, 'temporal-cli-build.log'),
+    say,
+  );
+  if (built !== 0 || !fs.existsSync(binary)) {
+    throw new ProvisionError(
+      `Building the Temporal CLI failed (exit ${built}); see ${path.join(cacheDir, 'temporal-cli-build.log')}. ` +
+        'Check access to the Go module proxy, or set TEMPORAL_ADDRESS to a running Temporal server.',
+    );
+  }
+  const check = await runQuiet(binary, ['--version']);
+  if (check.code !== 0 || !check.stdout.includes(VERSIONS.temporalCli)) {
+    throw new ProvisionError(`The built Temporal CLI does not report version ${VERSIONS.temporalCli}: ${check.stdout.trim()}`);
+  }
+  say(`Temporal CLI ready in ${seconds(started)} s: ${binary}`);
+  return binary;
+}
+
+async function provisionKafka(cacheDir: string, find: (c: string) => string | undefined, say: (l: string) => void) {
+  const dir = path.join(cacheDir, `kafka-${VERSIONS.kafka}`);
+  const log4jConfig = path.join(dir, 'log4j.properties');
+  const installed = find('kafka-server-start.sh');
+  let libDir: string;
+  if (installed) {
+    libDir = path.join(path.dirname(installed), '..', 'libs');
+    fs.mkdirSync(dir, { recursive: true });
+  } else {
+    libDir = await fetchMavenClasspath(
+      dir,
+      [
+        `org.apache.kafka:kafka_2.13:${VERSIONS.kafka}`,
+        `org.slf4j:slf4j-reload4j:${VERSIONS.slf4j}`,
+      ],
+      `Kafka ${VERSIONS.kafka} broker`,
+      'set KAFKA_BROKERS to a running Kafka cluster',
+      find,
+      say,
+    );
+  }
+  fs.writeFileSync(
+    log4jConfig,
+    [
+      'log4j.rootLogger=INFO, stdout',
+      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      'log4j.logger.kafka=INFO',
+      'log4j.logger.org.apache.kafka=INFO',
+      'log4j.logger.state.change.logger=WARN',
+      'log4j.logger.kafka.controller=WARN',
+      '',
+    ].join('\n'),
+  );
+  return { libDir, log4jConfig };
+}
+
+async function provisionTestServer(cacheDir: string, find: (c: string) => string | undefined, say: (l: string) => void) {
+  const libDir = await fetchMavenClasspath(
+    path.join(cacheDir, `temporal-test-server-${VERSIONS.temporalTestServer}`),
+    [`io.temporal:temporal-test-server:${VERSIONS.temporalTestServer}`, `org.slf4j:slf4j-simple:${VERSIONS.slf4j}`],
+    `Temporal time-skipping test server ${VERSIONS.temporalTestServer}`,
+    'it is needed only by the workflow tests',
+    find,
+    say,
+  );
+  return { libDir };
+}
+
+interface Manifest {
+  artifacts: string[];
+  files: Record<string, { size: number; sha256: string }>;
+}
+
+/**
+ * Resolves Maven artifacts and their runtime dependencies into `<dir>/lib` with strict checksum checking
+ * against the repository, then records a manifest (size + SHA-256 per jar). A warm cache is reused after a
+ * size check; a damaged one is fetched again.
+ */
+async function fetchMavenClasspath(
+  dir: string,
+  artifacts: string[],
+  what: string,
+  wayOut: string,
+  find: (c: string) => string | undefined,
+  say: (l: string) => void,
+): Promise<string> {
+  const libDir = path.join(dir, 'lib');
+  const manifestPath = path.join(dir, 'manifest.json');
+  if (manifestIntact(manifestPath, libDir, artifacts)) return libDir;
+
+  const java = find('java');
+  if (!java) throw new ProvisionError(`Java not found: the ${what} runs on a JDK 17+. Install one, or ${wayOut}.`);
+  const mvn = find('mvn');
+  if (!mvn) throw new ProvisionError(`Maven (mvn) not found: it fetches the ${what} from Maven Central. Install Maven 3.6+, or ${wayOut}.`);
+
+  say(`Fetching the ${what} from Maven Central…`);
+  const started = Date.now();
+  fs.rmSync(libDir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const pom = [
+    '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>',
+    '<groupId>local.preflight</groupId><artifactId>classpath</artifactId><version>1</version><packaging>pom</packaging>',
+    '<dependencies>',
+    ...artifacts.map((a) => {
+      const [g, id, v] = a.split(':');
+      return `<dependency><groupId>${g}</groupId><artifactId>${id}</artifactId><version>${v}</version></dependency>`;
+    }),
+    '</dependencies></project>',
+  ].join('\n');
+  fs.writeFileSync(path.join(dir, 'pom.xml'), pom);
+  const logFile = path.join(dir, 'fetch.log');
+  const code = await runLogged(
+    mvn,
+    ['-B', '--strict-checksums', '-f', path.join(dir, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${libDir}`, '-DincludeScope=runtime'],
+    process.env,
+    logFile,
+    say,
+  );
+  if (code !== 0) throw new ProvisionError(`Fetching the ${what} failed (mvn exit ${code}); see ${logFile}. Check access to Maven Central, or ${wayOut}.`);
+  const jars = fs.readdirSync(libDir).filter((f) => f.endsWith('.jar'));
+  const expected = artifacts.map((a) => `${a.split(':')[1]}-${a.split(':')[2]}.jar`);
+  const missing = expected.filter((j) => !jars.includes(j));
+  if (missing.length > 0) throw new ProvisionError(`Fetching the ${what} did not produce ${missing.join(', ')}; see ${logFile}.`);
+  const manifest: Manifest = { artifacts, files: {} };
+  for (const jar of jars) {
+    const bytes = fs.readFileSync(path.join(libDir, jar));
+    manifest.files[jar] = { size: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex') };
+  }
+  fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+  say(`${what}: ${jars.length} jars verified in ${seconds(started)} s`);
+  return libDir;
+}
+
+function manifestIntact(manifestPath: string, libDir: string, artifacts: string[]): boolean {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Manifest;
+    if (JSON.stringify(manifest.artifacts) !== JSON.stringify(artifacts)) return false;
+    const entries = Object.entries(manifest.files);
+    return entries.length > 0 && entries.every(([jar, f]) => fs.statSync(path.join(libDir, jar)).size === f.size);
+  } catch {
+    return false;
+  }
+}
+
+function seconds(since: number): string {
+  return ((Date.now() - since) / 1000).toFixed(1);
+}
+
+function runQuiet(command: string, args: string[]): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('error', () => resolve({ code: -1, stdout }));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout }));
+  });
+}
+
+/** Runs a long provisioning step, keeping its full output in a log file and a heartbeat for the person waiting. */
+function runLogged(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, say: (l: string) => void): Promise<number> {
+  return new Promise((resolve) => {
+    const out = fs.openSync(logFile, 'w');
+    const child = spawn(command, args, { stdio: ['ignore', out, out], env });
+    const started = Date.now();
+    const heartbeat = setInterval(() => say(`  … still working (${seconds(started)} s, log: ${logFile})`), 30_000);
+    const done = (code: number) => {
+      clearInterval(heartbeat);
+      fs.closeSync(out);
+      resolve(code);
+    };
+    child.on('error', () => done(-1));
+    child.on('close', (code) => done(code ?? -1));
+  });
+}

@@ -1,0 +1,252 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { kafkaHealthy } from '../events/kafka';
+import { SA, SEARCH_ATTRIBUTE_CLI_TYPES } from '../workflows/search-attributes';
+import type { StackConfig } from './config';
+import { isAlive, portOpen, spawnServer, stopPid, waitForPortClosed, waitUntilReady } from './local-process';
+import type { Provisioned } from './provision';
+
+export interface StackServer {
+  name: 'temporal' | 'kafka';
+  pid: number;
+  /** Address clients use: host:port. */
+  address: string;
+  logFile: string;
+  /** Temporal only: the Web UI. */
+  uiUrl?: string;
+}
+
+export interface StackState {
+  dataDir: string;
+  startedAt: string;
+  servers: StackServer[];
+}
+
+export interface StartStackOptions {
+  stack: StackConfig;
+  namespace: string;
+  provisioned: Provisioned;
+  startTemporal: boolean;
+  startKafka: boolean;
+  /** Keep Temporal's SQLite file and Kafka's log dirs under the data dir; otherwise data lives only in memory / a temp dir. */
+  persistent: boolean;
+  /** Children outlive this process (for `stack up`). */
+  detached?: boolean;
+  /** Temporal dev server without the Web UI (tests). */
+  headless?: boolean;
+  /** Called when an attached server exits while the stack is meant to be running. */
+  onUnexpectedExit?: (server: StackServer, code: number | null) => void;
+  log?: (line: string) => void;
+}
+
+export interface RunningStack {
+  state: StackState;
+  temporalAddress?: string;
+  kafkaBrokers?: string[];
+  uiUrl?: string;
+  /** Stops every server this call started, Kafka first, and waits until their ports are closed. */
+  stop(): Promise<void>;
+}
+
+const STATE_FILE = 'stack.json';
+
+export function stateFilePath(dataDir: string): string {
+  return path.join(dataDir, STATE_FILE);
+}
+
+/** Reads what `stack up` left running, dropping servers whose process is gone. */
+export function readStackState(dataDir: string): StackState | undefined {
+  try {
+    const state = JSON.parse(fs.readFileSync(stateFilePath(dataDir), 'utf8')) as StackState;
+    state.servers = state.servers.filter((s) => isAlive(s.pid));
+    return state.servers.length > 0 ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the requested local servers, waits until each answers, and returns their addresses. */
+export async function startStack(options: StartStackOptions): Promise<RunningStack> {
+  const { stack } = options;
+  const log = options.log ?? (() => undefined);
+  const logDir = path.join(stack.dataDir, 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
+  const state: StackState = { dataDir: stack.dataDir, startedAt: new Date().toISOString(), servers: [] };
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+
+  const stop = async () => {
+    stopping = true;
+    for (const server of [...state.servers].reverse()) {
+      await stopPid(server.pid);
+      const [host, port] = splitAddress(server.address);
+      await waitForPortClosed(host, port, 10_000);
+    }
+    if (options.detached) fs.rmSync(stateFilePath(stack.dataDir), { force: true });
+  };
+
+  const track = (server: StackServer, child: ChildProcess) => {
+    state.servers.push(server);
+    children.set(server.name, child);
+    child.once('exit', (code) => {
+      if (!stopping && !options.detached) options.onUnexpectedExit?.(server, code);
+    });
+  };
+
+  try {
+    if (options.startTemporal) {
+      const started = Date.now();
+      const { server, child } = await startTemporal(options, logDir);
+      track(server, child);
+      log(`Temporal dev server ready at ${server.address} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    if (options.startKafka) {
+      const started = Date.now();
+      const { server, child } = await startKafka(options, logDir);
+      track(server, child);
+      log(`Kafka broker ready at ${server.address} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  if (options.detached) fs.writeFileSync(stateFilePath(stack.dataDir), JSON.stringify(state, null, 2));
+  const temporal = state.servers.find((s) => s.name === 'temporal');
+  const kafka = state.servers.find((s) => s.name === 'kafka');
+  return {
+    state,
+    temporalAddress: temporal?.address,
+    kafkaBrokers: kafka ? [kafka.address] : undefined,
+    uiUrl: temporal?.uiUrl,
+    stop,
+  };
+}
+
+async function ensurePortFree(host: string, port: number, variable: string): Promise<void> {
+  if (await portOpen(host, port)) {
+    throw new Error(
+      `Port ${host}:${port} is already in use. Is a stack already running (preflight stack status)? ` +
+        `Stop it (preflight stack down) or choose another port with ${variable}.`,
+    );
+  }
+}
+
+async function startTemporal(options: StartStackOptions, logDir: string): Promise<{ server: StackServer; child: ChildProcess }> {
+  const { stack } = options;
+  const binary = options.provisioned.temporal;
+  if (!binary) throw new Error('The Temporal CLI was not provisioned');
+  await ensurePortFree(stack.host, stack.temporalPort, 'PREFLIGHT_TEMPORAL_PORT');
+  if (!options.headless) await ensurePortFree(stack.host, stack.temporalUiPort, 'PREFLIGHT_TEMPORAL_UI_PORT');
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    stack.host,
+    '--port',
+    String(stack.temporalPort),
+    '--namespace',
+    options.namespace,
+    '--log-format',
+    'json',
+    '--log-level',
+    'warn',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+  ];
+  for (const key of Object.values(SA)) {
+    args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_CLI_TYPES[key.type]}`);
+  }
+  if (options.persistent) {
+    fs.mkdirSync(path.join(stack.dataDir, 'temporal'), { recursive: true });
+    args.push('--db-filename', path.join(stack.dataDir, 'temporal', 'temporal.sqlite'), '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
+  }
+  if (options.headless) args.push('--headless');
+  else args.push('--ui-port', String(stack.temporalUiPort), '--ui-ip', stack.host);
+  const logFile = path.join(logDir, 'temporal.log');
+  const child = spawnServer({ name: 'temporal', command: binary, args, logFile, detached: options.detached });
+  const address = `${stack.host}:${stack.temporalPort}`;
+  await waitUntilReady('Temporal dev server', () => temporalHealthy(address), { timeoutMs: stack.startTimeoutMs, child, logFile });
+  const server: StackServer = { name: 'temporal', pid: child.pid!, address, logFile };
+  if (!options.headless) server.uiUrl = `http://${stack.host}:${stack.temporalUiPort}`;
+  return { server, child };
+}
+
+async function startKafka(options: StartStackOptions, logDir: string): Promise<{ server: StackServer; child: ChildProcess }> {
+  const { stack } = options;
+  const kafka = options.provisioned.kafka;
+  if (!kafka) throw new Error('The Kafka broker was not provisioned');
+  await ensurePortFree(stack.host, stack.kafkaPort, 'PREFLIGHT_KAFKA_PORT');
+  await ensurePortFree(stack.host, stack.kafkaControllerPort, 'PREFLIGHT_KAFKA_CONTROLLER_PORT');
+  const kafkaDir = options.persistent ? path.join(stack.dataDir, 'kafka') : fs.mkdtempSync(path.join(stack.dataDir, 'kafka-tmp-'));
+  const dataDir = path.join(kafkaDir, 'data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const propertiesFile = path.join(kafkaDir, 'server.properties');
+  fs.writeFileSync(propertiesFile, kafkaProperties(stack, dataDir));
+  const classpath = `${kafka.libDir}${path.sep}*`;
+  const jvm = ['-Xms128m', `-Xmx${stack.kafkaHeap}`, '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${kafka.log4jConfig}`, `-Dkafka.logs.dir=${logDir}`, '-cp', classpath];
+  if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
+    const uuid = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
+    const clusterId = uuid.stdout.trim().split('\n').pop() ?? '';
+    if (uuid.status !== 0 || !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) throw new Error(`Kafka StorageTool random-uuid failed: ${uuid.stderr || uuid.stdout}`);
+    const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'], { encoding: 'utf8' });
+    if (format.status !== 0) throw new Error(`Kafka StorageTool format failed: ${format.stderr || format.stdout}`);
+  }
+  const logFile = path.join(logDir, 'kafka.log');
+  const child = spawnServer({ name: 'kafka', command: 'java', args: [...jvm, 'kafka.Kafka', propertiesFile], logFile, detached: options.detached });
+  const address = `${stack.host}:${stack.kafkaPort}`;
+  await waitUntilReady('Kafka broker', () => kafkaHealthy([address]), { timeoutMs: stack.startTimeoutMs, child, logFile });
+  if (!options.persistent) {
+    // Throwaway data goes with the broker.
+    child.once('exit', () => fs.rmSync(kafkaDir, { recursive: true, force: true }));
+  }
+  return { server: { name: 'kafka', pid: child.pid!, address, logFile }, child };
+}
+
+function kafkaProperties(stack: StackConfig, dataDir: string): string {
+  const { host, kafkaPort, kafkaControllerPort } = stack;
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${host}:${kafkaControllerPort}`,
+    `listeners=PLAINTEXT://${host}:${kafkaPort},CONTROLLER://${host}:${kafkaControllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${kafkaPort}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    'num.partitions=3',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=false',
+    'message.max.bytes=4194304',
+    'log.segment.bytes=67108864',
+    'log.retention.check.interval.ms=300000',
+    '',
+  ].join('\n');
+}
+
+export function splitAddress(address: string): [string, number] {
+  const index = address.lastIndexOf(':');
+  return [address.slice(0, index), Number(address.slice(index + 1))];
+}
+
+/** True when the Temporal frontend answers GetSystemInfo. */
+export async function temporalHealthy(address: string, timeoutMs = 3000): Promise<boolean> {
+  const [host, port] = splitAddress(address);
+  if (!(await portOpen(host, port))) return false;
+  const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+  try {
+    await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
+    return true;
+  } finally {
+    await connection.close();
+  }
+}

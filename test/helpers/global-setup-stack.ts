@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createKafka } from '../../events/kafka';
+import { ensureTopics } from '../../events/topics';
+import { loadConfig } from '../../infra/config';
+import { bringUpStack } from '../../infra/local-stack';
+import { freePort } from '../../infra/local-process';
+import { createLogger } from '../../infra/logger';
+
+declare global {
+  var __preflightStackStop: (() => Promise<void>) | undefined;
+}
+
+/**
+ * One real Temporal dev server and one real Kafka broker for the whole integration run, on free loopback ports
+ * with throwaway data. External servers (TEMPORAL_ADDRESS / KAFKA_BROKERS) are used instead when set.
+ */
+export default async function globalSetup(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-test-stack-'));
+  const env = {
+    ...process.env,
+    PREFLIGHT_DATA_DIR: dataDir,
+    PREFLIGHT_TEMPORAL_PORT: String(await freePort()),
+    PREFLIGHT_KAFKA_PORT: String(await freePort()),
+    PREFLIGHT_KAFKA_CONTROLLER_PORT: String(await freePort()),
+  };
+  const config = loadConfig(env);
+  const started = Date.now();
+  const stack = await bringUpStack(config, { persistent: false, headless: true, progress: (line) => process.stderr.write(`${line}\n`) });
+  const logger = createLogger({ level: 'warn' });
+  await ensureTopics(createKafka(config.kafka, logger, stack.kafkaBrokers), { partitions: 3, replication: 1 });
+  process.stderr.write(`Test stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.env.PREFLIGHT_TEST_TEMPORAL_ADDRESS = stack.temporalAddress;
+  process.env.PREFLIGHT_TEST_KAFKA_BROKERS = stack.kafkaBrokers.join(',');
+  process.env.PREFLIGHT_TEST_DATA_DIR = dataDir;
+  globalThis.__preflightStackStop = async () => {
+    await stack.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+}

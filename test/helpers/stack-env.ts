@@ -1,0 +1,48 @@
+import crypto from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
+import { createKafka } from '../../events/kafka';
+import { loadConfig, type Config } from '../../infra/config';
+import { createLogger, type Logger } from '../../infra/logger';
+
+export interface TestStack {
+  temporalAddress: string;
+  kafkaBrokers: string[];
+  namespace: string;
+}
+
+/** The servers the integration global setup started (or the external ones it was given). */
+export function testStack(): TestStack {
+  const temporalAddress = process.env.PREFLIGHT_TEST_TEMPORAL_ADDRESS;
+  const brokers = process.env.PREFLIGHT_TEST_KAFKA_BROKERS;
+  if (!temporalAddress || !brokers) throw new Error('The integration stack is not running: run this test in the jest "integration" project');
+  return { temporalAddress, kafkaBrokers: brokers.split(','), namespace: 'default' };
+}
+
+/** A configuration pointing at the test stack, with overrides. */
+export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
+  const stack = testStack();
+  return loadConfig({
+    PREFLIGHT_DATA_DIR: process.env.PREFLIGHT_TEST_DATA_DIR,
+    TEMPORAL_ADDRESS: stack.temporalAddress,
+    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    PREFLIGHT_LOG_LEVEL: 'warn',
+    ...overrides,
+  });
+}
+
+export async function testClient(): Promise<Client> {
+  const stack = testStack();
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  return new Client({ connection, namespace: stack.namespace });
+}
+
+export function testKafka(logger: Logger = createLogger({ level: 'warn' })): Kafka {
+  const config = testConfig();
+  return createKafka(config.kafka, logger, config.kafka.brokers);
+}
+
+/** A name unique to this test run, for task queues, ids and consumer groups. */
+export function unique(prefix: string): string {
+  return `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
+}

@@ -1,0 +1,54 @@
+import { ConfigError, loadConfig } from '../../infra/config';
+
+describe('configuration', () => {
+  it('defaults to the local stack when no servers are configured', () => {
+    const config = loadConfig({});
+    expect(config.temporal.address).toBeUndefined();
+    expect(config.kafka.brokers).toBeUndefined();
+    expect(config.stack.temporalPort).toBe(7233);
+    expect(config.stack.kafkaPort).toBe(9092);
+    expect(config.temporal.namespace).toBe('default');
+  });
+
+  it('reads external servers', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233', KAFKA_BROKERS: 'k1:9092, k2:9092', TEMPORAL_NAMESPACE: 'preflight' });
+    expect(config.temporal.address).toBe('temporal.internal:7233');
+    expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
+    expect(config.temporal.namespace).toBe('preflight');
+  });
+
+  it.each([
+    ['PREFLIGHT_TEMPORAL_PORT', 'seventy'],
+    ['PREFLIGHT_KAFKA_PORT', '70000'],
+    ['PREFLIGHT_LOG_LEVEL', 'loud'],
+    ['KAFKA_BROKERS', 'no-port-here'],
+    ['TEMPORAL_ADDRESS', 'http://x'],
+    ['KAFKA_SSL', 'maybe'],
+    ['PREFLIGHT_MASTER_KEY', 'short'],
+    ['KAFKA_SASL_MECHANISM', 'kerberos'],
+  ])('refuses %s=%s, naming the variable', (variable, value) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [variable]: value });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).variable).toBe(variable);
+    expect((thrown as ConfigError).message).toContain(variable);
+  });
+
+  it('never echoes a secret value in its error', () => {
+    expect(() => loadConfig({ PREFLIGHT_MASTER_KEY: 'not-a-key-but-secret' })).toThrow(/<redacted>/);
+    expect(() => loadConfig({ PREFLIGHT_MASTER_KEY: 'not-a-key-but-secret' })).not.toThrow(/not-a-key-but-secret/);
+  });
+
+  it('requires SASL credentials together', () => {
+    expect(() => loadConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'nsa' })).toThrow(/KAFKA_SASL_PASSWORD/);
+  });
+
+  it('accepts boolean flags only as booleans', () => {
+    expect(loadConfig({ KAFKA_SSL: 'true' }).kafka.ssl.enabled).toBe(true);
+    expect(loadConfig({ KAFKA_SSL: 'false' }).kafka.ssl.enabled).toBe(false);
+  });
+});

@@ -1,0 +1,50 @@
+import type { ActivityDeps } from '../activities';
+import type { Config } from '../infra/config';
+import type { Logger } from '../infra/logger';
+import { expectedEndpoints } from './cli/stack';
+import { runWorker, type RunningProcess } from './worker';
+
+/** Where this process finds Temporal and Kafka. */
+export interface Endpoints {
+  temporalAddress: string;
+  kafkaBrokers: string[];
+}
+
+/** The real dependencies of every activity, wired once per worker process. */
+export async function buildActivityDeps(_config: Config, logger: Logger, _endpoints: Endpoints): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
+  return { deps: { logger }, close: async () => undefined };
+}
+
+/** Starts a worker with real dependencies; stopping it closes them too. */
+export async function startWorker(config: Config, logger: Logger, endpoints: Endpoints): Promise<RunningProcess> {
+  const { deps, close } = await buildActivityDeps(config, logger, endpoints);
+  const worker = await runWorker(config, logger, { temporalAddress: endpoints.temporalAddress, deps });
+  return {
+    async stop() {
+      await worker.stop();
+      await close();
+    },
+  };
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+/** `preflight worker`: one worker against the configured servers (or the local stack's), until a signal. */
+export async function runWorkerProcess(config: Config, logger: Logger): Promise<void> {
+  const where = expectedEndpoints(config);
+  const worker = await startWorker(config, logger, { temporalAddress: where.temporal, kafkaBrokers: where.kafka });
+  const signal = await untilSignal();
+  logger.info({ signal }, 'stopping');
+  await worker.stop();
+}

@@ -1,0 +1,68 @@
+import { createKafka } from '../events/kafka';
+import { ensureTopics } from '../events/topics';
+import type { Config } from '../infra/config';
+import { bringUpStack } from '../infra/local-stack';
+import { createLogger } from '../infra/logger';
+import { connectClient, ensureSearchAttributes } from '../infra/temporal';
+import { SA } from '../workflows/search-attributes';
+import { startWorker, untilSignal } from './processes';
+import type { RunningProcess } from './worker';
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * `preflight start`: the local stack (unless external servers are configured), topics and search attributes,
+ * then every Preflight process in this process tree. Ctrl-C stops them in reverse order, then the stack.
+ */
+export async function runStart(config: Config, options: { persistent: boolean }): Promise<void> {
+  const logger = createLogger({ level: config.logLevel });
+  let failed: Error | undefined;
+  let wake: (() => void) | undefined;
+  const serverDied = new Promise<void>((resolve) => (wake = resolve));
+
+  const stack = await bringUpStack(config, {
+    persistent: options.persistent,
+    progress: say,
+    onUnexpectedExit: (server, code) => {
+      failed = new Error(`The local ${server} server exited unexpectedly (code ${code}); see ${config.stack.dataDir}/logs/${server}.log`);
+      wake?.();
+    },
+  });
+  const processes: RunningProcess[] = [];
+  try {
+    const kafka = createKafka(config.kafka, logger, stack.kafkaBrokers);
+    const created = await ensureTopics(kafka, { partitions: config.kafka.topicPartitions, replication: config.kafka.topicReplication });
+    if (created.length > 0) say(`Created Kafka topics: ${created.join(', ')}`);
+    const client = await connectClient(config.temporal, stack.temporalAddress);
+    try {
+      const added = await ensureSearchAttributes(client, config.temporal.namespace, Object.values(SA));
+      if (added.length > 0) say(`Registered search attributes: ${added.join(', ')}`);
+    } catch (err) {
+      say(`Could not register search attributes (${(err as Error).message}); create them in the namespace settings.`);
+    } finally {
+      await client.connection.close();
+    }
+
+    const endpoints = { temporalAddress: stack.temporalAddress, kafkaBrokers: stack.kafkaBrokers };
+    processes.push(await startWorker(config, logger, endpoints));
+
+    say('');
+    say('Preflight is running.');
+    say(`  Temporal:        ${stack.temporalAddress} (namespace ${config.temporal.namespace})`);
+    if (stack.uiUrl) say(`  Temporal Web UI: ${stack.uiUrl}`);
+    say(`  Kafka:           ${stack.kafkaBrokers.join(',')}`);
+    if (options.persistent && stack.started.length > 0) say(`  Data:            ${config.stack.dataDir}`);
+    say('Press Ctrl-C to stop.');
+
+    await Promise.race([untilSignal(), serverDied]);
+  } catch (err) {
+    failed = err as Error;
+  } finally {
+    say('Stopping…');
+    for (const p of processes.reverse()) await p.stop().catch((err: unknown) => logger.error({ err }, 'stop failed'));
+    await stack.stop();
+    logger.flush();
+    say('Stopped.');
+  }
+  if (failed) throw failed;
+}
