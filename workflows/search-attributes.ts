@@ -11,6 +11,8 @@ export const SA = {
   agencies: defineSearchAttributeKey('PreflightAgencies', SearchAttributeType.KEYWORD_LIST),
   submissionId: defineSearchAttributeKey('PreflightSubmissionId', SearchAttributeType.KEYWORD),
   releaseAt: defineSearchAttributeKey('PreflightReleaseAt', SearchAttributeType.DATETIME),
+  caseParties: defineSearchAttributeKey('PreflightCaseParties', SearchAttributeType.KEYWORD_LIST),
+  severity: defineSearchAttributeKey('PreflightSeverity', SearchAttributeType.KEYWORD),
   endpointId: defineSearchAttributeKey('PreflightEndpointId', SearchAttributeType.KEYWORD),
   eventId: defineSearchAttributeKey('PreflightEventId', SearchAttributeType.KEYWORD),
   caseParties: defineSearchAttributeKey('PreflightCaseParties', SearchAttributeType.KEYWORD_LIST),

@@ -1,0 +1,328 @@
+/**
+ * The clearinghouse case contract shared by the workflow, activities, ingress, API and CLI: ids, states, inputs,
+ * update/query handles, failure type names and event types. Plain TypeScript (no zod) so workflow bundles stay small;
+ * the wire schemas in `events/` mirror these types.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+export const CASE_WORKFLOW_TYPE = 'clearinghouseCaseWorkflow';
+export const CASE_KIND = 'clearinghouseCase';
+
+/** `case/<fingerprint>`: the fingerprint is 32 lowercase hex characters (a keyed SHA-256 prefix). */
+export const CASE_ID_PATTERN = /^case\/[0-9a-f]{32}$/;
+export const FINGERPRINT_PATTERN = /^[0-9a-f]{32}$/;
+
+export function caseWorkflowId(fingerprint: string): string {
+  if (!FINGERPRINT_PATTERN.test(fingerprint)) throw new TypeError('a case fingerprint is 32 lowercase hex characters');
+  return `case/${fingerprint}`;
+}
+
+export function isCaseId(value: unknown): value is string {
+  return typeof value === 'string' && CASE_ID_PATTERN.test(value);
+}
+
+/** Agency, party, submission and finding ids: opaque, short, safe in search attributes and Kafka keys. */
+export const OPAQUE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export const CASE_STATES = ['OPEN', 'TRIAGED', 'PARTIES_NOTIFIED', 'REMEDIATING', 'PUBLISHED', 'CLOSED', 'DUPLICATE'] as const;
+export type CaseState = (typeof CASE_STATES)[number];
+
+export const PARTY_STATUSES = ['AFFECTED', 'NOT_AFFECTED', 'UNKNOWN'] as const;
+export type PartyStatus = (typeof PARTY_STATUSES)[number];
+
+/** Same scale as findings. */
+export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const CASE_CLOSE_REASONS = ['RESOLVED', 'REJECTED'] as const;
+export type CaseCloseReason = (typeof CASE_CLOSE_REASONS)[number];
+
+/**
+ * Who acts on a case. `agencyId` is the verified signer of an agency command; `ops` is an authenticated operator;
+ * `system` is Preflight itself (the submission workflow, the duplicate link between two cases).
+ */
+export type CaseActor =
+  | { kind: 'agency'; agencyId: string }
+  | { kind: 'ops'; operatorId: string }
+  | { kind: 'system'; component: string };
+
+/**
+ * Body of the `gov.preflight.case.open.v1` agency command, and of a third-party finding turned into a report.
+ * `summary` is as sensitive as a finding's detail: it lives only in (codec-encrypted) workflow payloads.
+ */
+export interface CaseReportBody {
+  /** The affected third-party product, e.g. "Acme Inference Gateway 2.3". */
+  affectedProduct: string;
+  /** The weakness in words, e.g. "prompt injection", or with a CWE id, e.g. "CWE-1427". */
+  weakness: string;
+  /** A CWE id if the reporter knows it ("CWE-79"); wins over the words in `weakness` for de-duplication. */
+  cweId?: string;
+  /** The reporter's view of severity; triage sets the case severity. */
+  severity?: Severity;
+  summary?: string;
+  /** Set when the vulnerability came out of a submission's assessment: ties the embargo to that model's release. */
+  submissionId?: string;
+  findingId?: string;
+  /** The model's planned public release (ISO-8601): the embargo lasts until then. */
+  plannedReleaseAt?: string;
+  /** True when the reporter already knows of exploitation in the wild (starts the short disclosure clock). */
+  exploited?: boolean;
+}
+
+export type CaseReportSource = 'AGENCY_COMMAND' | 'FINDING';
+
+/** Input of {@link reportCaseUpdate}: one agency's report, opening the case or joining it. */
+export interface CaseReportInput extends CaseReportBody {
+  /** Unique per report (the command's `ce_id`, or `finding/<submissionId>/<findingId>`); also the update id. */
+  reportId: string;
+  /** The reporting agency (verified signer, or the agency that submitted the finding). */
+  agencyId: string;
+  source: CaseReportSource;
+}
+
+/** A report as the case records it. */
+export interface CaseReportRecord extends CaseReportInput {
+  reportedAt: string;
+  /** Set when the report first went to a case later marked a duplicate of this one. */
+  viaCaseId?: string;
+}
+
+export type CaseReportOutcome = 'OPENED' | 'JOINED' | 'ALREADY_REPORTED' | 'REDIRECTED' | 'CASE_CLOSED';
+
+export interface CaseReportResult {
+  caseId: string;
+  outcome: CaseReportOutcome;
+  state: CaseState;
+  reporterCount: number;
+  /** Set with outcome REDIRECTED: this case is a duplicate; the report belongs to the primary. */
+  primaryCaseId?: string;
+}
+
+/** Every period of a case, in days or hours; each is configurable through the workflow input. */
+export interface CasePolicy {
+  /** Disclosure deadline after opening (coordinated disclosure default: 90 days). */
+  disclosureDays: number;
+  /** Disclosure deadline after exploitation is reported (7 days). */
+  exploitedDisclosureDays: number;
+  /** Remediation due date per affected party, counted from the party's notification, by case severity. */
+  remediationDays: Record<Severity, number>;
+  /** Reminders this many hours before the disclosure deadline. */
+  disclosureReminderHours: number[];
+  /** Reminders this many hours before a party's remediation due date. */
+  remediationReminderHours: number[];
+  /** How long a DUPLICATE case keeps redirecting new reports to its primary before it ends. */
+  duplicateRetentionDays: number;
+  /** Cap on recorded reports, so history stays bounded. */
+  maxReports: number;
+}
+
+export const DEFAULT_CASE_POLICY: CasePolicy = {
+  disclosureDays: 90,
+  exploitedDisclosureDays: 7,
+  remediationDays: { CRITICAL: 7, HIGH: 30, MEDIUM: 60, LOW: 90, INFO: 180 },
+  disclosureReminderHours: [14 * 24, 7 * 24, 24],
+  remediationReminderHours: [72, 24],
+  duplicateRetentionDays: 365,
+  maxReports: 200,
+};
+
+/** Workflow input. The first report arrives as the update of an update-with-start, not in the input. */
+export interface CaseWorkflowInput {
+  caseId: string;
+  policy?: Partial<CasePolicy>;
+}
+
+export interface TriageCaseInput {
+  actor: CaseActor;
+  severity: Severity;
+  cweId?: string;
+  /** Affected parties to notify (opaque ids: vendors, maintainers, agencies), initially UNKNOWN. */
+  parties?: string[];
+}
+
+export interface SetPartyStatusInput {
+  actor: CaseActor;
+  partyId: string;
+  status: PartyStatus;
+  /** The party reports its fix is in place. */
+  remediated?: boolean;
+}
+
+export interface ReportExploitationInput {
+  actor: CaseActor;
+  /** When exploitation was observed (ISO-8601); the short clock starts when it is reported to the case. */
+  observedAt?: string;
+}
+
+export interface MarkRemediatingInput {
+  actor: CaseActor;
+}
+
+export interface PublishCaseInput {
+  actor: CaseActor;
+  /** Public advisory reference, e.g. a CVE id or advisory URL; public once published. */
+  advisoryRef?: string;
+}
+
+export interface CloseCaseInput {
+  actor: CaseActor;
+  reason: CaseCloseReason;
+}
+
+export interface MarkDuplicateInput {
+  actor: CaseActor;
+  primaryCaseId: string;
+}
+
+/** Sent by a case being marked DUPLICATE to its primary, carrying its reports over. */
+export interface LinkDuplicateInput {
+  actor: CaseActor;
+  duplicateCaseId: string;
+  reports: CaseReportRecord[];
+}
+
+/** The planned (or actual) public release of a model tied to this case; the embargo lifts at the latest one. */
+export interface SetModelReleaseInput {
+  actor: CaseActor;
+  submissionId: string;
+  releaseAt: string;
+}
+
+export interface CaseParty {
+  partyId: string;
+  status: PartyStatus;
+  notifiedAt: string;
+  updatedAt: string;
+  remediationDueAt?: string;
+  remediatedAt?: string;
+}
+
+/** What the state query returns: the full case, as sensitive as a finding. */
+export interface CaseView {
+  caseId: string;
+  state: CaseState;
+  openedAt: string;
+  updatedAt: string;
+  affectedProduct?: string;
+  weakness?: string;
+  cweId?: string;
+  severity?: Severity;
+  reports: CaseReportRecord[];
+  reporters: string[];
+  parties: CaseParty[];
+  triagedAt?: string;
+  notifiedAt?: string;
+  remediatingAt?: string;
+  publishedAt?: string;
+  advisoryRef?: string;
+  closedAt?: string;
+  closeReason?: CaseCloseReason;
+  duplicateOf?: string;
+  duplicates: string[];
+  exploitation?: { reportedAt: string; observedAt?: string; reportedBy: string };
+  modelReleases: Array<{ submissionId: string; releaseAt: string }>;
+  embargoUntil?: string;
+  embargoActive: boolean;
+  disclosureDeadline: string;
+  policy: CasePolicy;
+}
+
+export const reportCaseUpdate = defineUpdate<CaseReportResult, [CaseReportInput]>('reportCase');
+export const triageCaseUpdate = defineUpdate<CaseView, [TriageCaseInput]>('triageCase');
+export const setPartyStatusUpdate = defineUpdate<CaseView, [SetPartyStatusInput]>('setPartyStatus');
+export const reportExploitationUpdate = defineUpdate<CaseView, [ReportExploitationInput]>('reportExploitation');
+export const markRemediatingUpdate = defineUpdate<CaseView, [MarkRemediatingInput]>('markRemediating');
+export const publishCaseUpdate = defineUpdate<CaseView, [PublishCaseInput]>('publishCase');
+export const closeCaseUpdate = defineUpdate<CaseView, [CloseCaseInput]>('closeCase');
+export const markDuplicateUpdate = defineUpdate<CaseView, [MarkDuplicateInput]>('markDuplicate');
+export const linkDuplicateUpdate = defineUpdate<CaseView, [LinkDuplicateInput]>('linkDuplicate');
+export const setModelReleaseUpdate = defineUpdate<CaseView, [SetModelReleaseInput]>('setModelRelease');
+
+export const caseStateQuery = defineQuery<CaseView>('caseState');
+
+/** ApplicationFailure types raised by case validators and activities. */
+export const CASE_FAILURES = {
+  invalidInput: 'CaseInvalidInput',
+  invalidTransition: 'CaseInvalidTransition',
+  forbidden: 'CaseForbidden',
+  embargoed: 'CaseEmbargoed',
+  notFound: 'CaseNotFound',
+  tooManyReports: 'CaseTooManyReports',
+} as const;
+
+/** Event stream and types on `preflight.clearinghouse-events.v1`. Data is thin: ids, enums, states, times. */
+export const CASE_EVENT_SOURCE = '/preflight/clearinghouse';
+export const CASE_EVENT_TYPES = {
+  opened: 'gov.preflight.case.opened.v1',
+  reporterJoined: 'gov.preflight.case.reporter-joined.v1',
+  statusChanged: 'gov.preflight.case.status-changed.v1',
+  partyStatusChanged: 'gov.preflight.case.party-status-changed.v1',
+  exploitationReported: 'gov.preflight.case.exploitation-reported.v1',
+  embargoLifted: 'gov.preflight.case.embargo-lifted.v1',
+  reminder: 'gov.preflight.case.reminder.v1',
+} as const;
+export type CaseEventType = (typeof CASE_EVENT_TYPES)[keyof typeof CASE_EVENT_TYPES];
+
+interface CaseEventBase {
+  caseId: string;
+  state: CaseState;
+}
+export interface CaseOpenedData extends CaseEventBase {
+  reporterCount: number;
+  disclosureDeadline: string;
+  embargoUntil?: string;
+}
+export interface CaseReporterJoinedData extends CaseEventBase {
+  reporterCount: number;
+}
+export interface CaseStatusChangedData extends CaseEventBase {
+  previousState: CaseState;
+  severity?: Severity;
+  disclosureDeadline: string;
+  embargoUntil?: string;
+  /** Set with DUPLICATE. */
+  primaryCaseId?: string;
+  /** Set with PARTIES_NOTIFIED: the parties told of the case. */
+  partyIds?: string[];
+  closeReason?: CaseCloseReason;
+}
+export interface CasePartyStatusChangedData extends CaseEventBase {
+  partyId: string;
+  status: PartyStatus;
+  remediated: boolean;
+  remediationDueAt?: string;
+}
+export interface CaseExploitationReportedData extends CaseEventBase {
+  disclosureDeadline: string;
+}
+export interface CaseEmbargoLiftedData extends CaseEventBase {
+  embargoUntil: string;
+}
+export type CaseReminderKind = 'DISCLOSURE_DEADLINE' | 'REMEDIATION_DUE';
+export interface CaseReminderData extends CaseEventBase {
+  kind: CaseReminderKind;
+  /** UPCOMING before the due time, DUE when it is reached. */
+  phase: 'UPCOMING' | 'DUE';
+  dueAt: string;
+  partyId?: string;
+}
+
+export type CaseEventData =
+  | CaseOpenedData
+  | CaseReporterJoinedData
+  | CaseStatusChangedData
+  | CasePartyStatusChangedData
+  | CaseExploitationReportedData
+  | CaseEmbargoLiftedData
+  | CaseReminderData;
+
+/** Structurally the `StatusEvent` of `activities/publisher.ts` (stream 'clearinghouse'). */
+export interface CaseStatusEvent {
+  id: string;
+  type: CaseEventType;
+  source: string;
+  subject: string;
+  sequence: number;
+  time: string;
+  data: Record<string, unknown>;
+}

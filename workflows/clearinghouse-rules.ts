@@ -1,0 +1,678 @@
+/**
+ * Pure rules of a clearinghouse case: validation, state transitions, clocks (embargo, disclosure deadline,
+ * remediation due dates) and reminder alarms. No Temporal calls, so unit tests run them directly and the workflow
+ * stays a thin shell around them.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  CASE_CLOSE_REASONS,
+  CASE_EVENT_TYPES,
+  CASE_FAILURES,
+  DEFAULT_CASE_POLICY,
+  OPAQUE_ID_PATTERN,
+  PARTY_STATUSES,
+  SEVERITIES,
+  isCaseId,
+  type CaseActor,
+  type CaseEventData,
+  type CaseEventType,
+  type CaseParty,
+  type CasePolicy,
+  type CaseReportInput,
+  type CaseReportOutcome,
+  type CaseReportRecord,
+  type CaseState,
+  type CaseView,
+  type CloseCaseInput,
+  type LinkDuplicateInput,
+  type MarkDuplicateInput,
+  type PublishCaseInput,
+  type ReportExploitationInput,
+  type SetModelReleaseInput,
+  type SetPartyStatusInput,
+  type Severity,
+  type TriageCaseInput,
+} from './clearinghouse-definitions';
+
+export const HOUR_MS = 60 * 60 * 1000;
+export const DAY_MS = 24 * HOUR_MS;
+
+/** Mutable case state held by the workflow; derived clocks are computed by {@link caseView}. */
+export type CaseData = Omit<CaseView, 'embargoUntil' | 'embargoActive' | 'disclosureDeadline' | 'policy'>;
+
+export interface PendingCaseEvent {
+  type: CaseEventType;
+  data: CaseEventData;
+}
+
+const LIVE_STATES: readonly CaseState[] = ['OPEN', 'TRIAGED', 'PARTIES_NOTIFIED', 'REMEDIATING'];
+const TERMINAL_STATES: readonly CaseState[] = ['CLOSED', 'DUPLICATE'];
+const ISO_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const CWE_PATTERN = /^CWE-[1-9]\d{0,5}$/;
+const LIMITS = { product: 200, weakness: 500, summary: 8000, reportId: 128, advisoryRef: 256, parties: 100 } as const;
+
+function invalid(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: CASE_FAILURES.invalidInput, nonRetryable: true });
+}
+function transition(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: CASE_FAILURES.invalidTransition, nonRetryable: true });
+}
+function forbidden(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: CASE_FAILURES.forbidden, nonRetryable: true });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkText(value: unknown, field: string, max: number, required: boolean): void {
+  if (value === undefined && !required) return;
+  if (typeof value !== 'string' || value.trim().length === 0) throw invalid(`${field} must be a non-empty string`);
+  if (value.length > max) throw invalid(`${field} is longer than ${max} characters`);
+}
+
+function checkOpaqueId(value: unknown, field: string, required = true): void {
+  if (value === undefined && !required) return;
+  if (typeof value !== 'string' || !OPAQUE_ID_PATTERN.test(value)) {
+    throw invalid(`${field} must be an id of letters, digits and . _ : - (at most 128 characters)`);
+  }
+}
+
+export function isIsoTime(value: unknown): value is string {
+  return typeof value === 'string' && ISO_PATTERN.test(value) && !Number.isNaN(Date.parse(value));
+}
+
+function checkIso(value: unknown, field: string, required = true): void {
+  if (value === undefined && !required) return;
+  if (!isIsoTime(value)) throw invalid(`${field} must be an ISO-8601 time with a zone, e.g. 2026-12-01T00:00:00Z`);
+}
+
+/** "cwe 79", "CWE_079" and "cwe-79" all become "CWE-79"; anything else is refused. */
+export function normalizeCweId(value: string): string {
+  const match = /^\s*cwe[\s_-]*0*(\d{1,6})\s*$/i.exec(value);
+  const id = match ? `CWE-${match[1]}` : '';
+  if (!CWE_PATTERN.test(id)) throw invalid('cweId must look like CWE-79');
+  return id;
+}
+
+export function checkActor(actor: unknown): asserts actor is CaseActor {
+  if (!isObject(actor)) throw invalid('actor is required');
+  if (actor.kind === 'agency') checkOpaqueId(actor.agencyId, 'actor.agencyId');
+  else if (actor.kind === 'ops') checkOpaqueId(actor.operatorId, 'actor.operatorId');
+  else if (actor.kind === 'system') checkOpaqueId(actor.component, 'actor.component');
+  else throw invalid('actor.kind must be agency, ops or system');
+}
+
+function requireOperator(actor: CaseActor, action: string): void {
+  if (actor.kind === 'agency') throw forbidden(`an agency may not ${action}; clearinghouse operators do`);
+}
+
+export function actorLabel(actor: CaseActor): string {
+  if (actor.kind === 'agency') return `agency:${actor.agencyId}`;
+  if (actor.kind === 'ops') return `ops:${actor.operatorId}`;
+  return `system:${actor.component}`;
+}
+
+/** Merges a partial policy over the defaults and refuses periods that are not positive finite numbers. */
+export function resolvePolicy(partial: Partial<CasePolicy> | undefined): CasePolicy {
+  if (partial !== undefined && !isObject(partial)) throw invalid('policy must be an object');
+  const p = partial ?? {};
+  const positive = (value: unknown, field: string, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalid(`policy.${field} must be a positive number`);
+    return value;
+  };
+  const hours = (value: unknown, field: string, fallback: number[]): number[] => {
+    if (value === undefined) return [...fallback];
+    if (!Array.isArray(value) || value.length > 10) throw invalid(`policy.${field} must be a list of at most 10 hour offsets`);
+    return value.map((h, i) => positive(h, `${field}[${i}]`, 0));
+  };
+  if (p.remediationDays !== undefined && !isObject(p.remediationDays)) throw invalid('policy.remediationDays must be an object');
+  const remediation = (p.remediationDays ?? {}) as Partial<Record<Severity, number>>;
+  const remediationDays = {} as Record<Severity, number>;
+  for (const s of SEVERITIES) remediationDays[s] = positive(remediation[s], `remediationDays.${s}`, DEFAULT_CASE_POLICY.remediationDays[s]);
+  const maxReports = positive(p.maxReports, 'maxReports', DEFAULT_CASE_POLICY.maxReports);
+  if (!Number.isInteger(maxReports) || maxReports > 1000) throw invalid('policy.maxReports must be an integer up to 1000');
+  return {
+    disclosureDays: positive(p.disclosureDays, 'disclosureDays', DEFAULT_CASE_POLICY.disclosureDays),
+    exploitedDisclosureDays: positive(p.exploitedDisclosureDays, 'exploitedDisclosureDays', DEFAULT_CASE_POLICY.exploitedDisclosureDays),
+    remediationDays,
+    disclosureReminderHours: hours(p.disclosureReminderHours, 'disclosureReminderHours', DEFAULT_CASE_POLICY.disclosureReminderHours),
+    remediationReminderHours: hours(p.remediationReminderHours, 'remediationReminderHours', DEFAULT_CASE_POLICY.remediationReminderHours),
+    duplicateRetentionDays: positive(p.duplicateRetentionDays, 'duplicateRetentionDays', DEFAULT_CASE_POLICY.duplicateRetentionDays),
+    maxReports,
+  };
+}
+
+export function newCase(caseId: string, openedAt: string): CaseData {
+  return {
+    caseId,
+    state: 'OPEN',
+    openedAt,
+    updatedAt: openedAt,
+    reports: [],
+    reporters: [],
+    parties: [],
+    duplicates: [],
+    modelReleases: [],
+  };
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The embargo lasts until the latest planned release among the models tied to the case. */
+export function embargoUntil(data: CaseData): string | undefined {
+  let latest: number | undefined;
+  for (const r of data.modelReleases) {
+    const t = Date.parse(r.releaseAt);
+    if (latest === undefined || t > latest) latest = t;
+  }
+  return latest === undefined ? undefined : iso(latest);
+}
+
+/**
+ * Disclosure deadline: opening + disclosureDays, or exploitation report + exploitedDisclosureDays if earlier;
+ * never before the embargo lifts, since nothing may be published while the model is unreleased.
+ */
+export function disclosureDeadline(data: CaseData, policy: CasePolicy): string {
+  let deadline = Date.parse(data.openedAt) + policy.disclosureDays * DAY_MS;
+  if (data.exploitation) deadline = Math.min(deadline, Date.parse(data.exploitation.reportedAt) + policy.exploitedDisclosureDays * DAY_MS);
+  const embargo = embargoUntil(data);
+  if (embargo !== undefined) deadline = Math.max(deadline, Date.parse(embargo));
+  return iso(deadline);
+}
+
+/** A party's remediation due date: its notification + the period for the case severity; none if not affected. */
+export function remediationDueAt(party: Pick<CaseParty, 'status' | 'notifiedAt'>, severity: Severity | undefined, policy: CasePolicy): string | undefined {
+  if (severity === undefined || party.status === 'NOT_AFFECTED') return undefined;
+  return iso(Date.parse(party.notifiedAt) + policy.remediationDays[severity] * DAY_MS);
+}
+
+export function caseView(data: CaseData, policy: CasePolicy, nowMs: number): CaseView {
+  const embargo = embargoUntil(data);
+  return {
+    ...data,
+    reports: data.reports.map((r) => ({ ...r })),
+    reporters: [...data.reporters],
+    parties: data.parties.map((p) => ({ ...p })),
+    duplicates: [...data.duplicates],
+    modelReleases: data.modelReleases.map((r) => ({ ...r })),
+    embargoUntil: embargo,
+    embargoActive: embargo !== undefined && nowMs < Date.parse(embargo),
+    disclosureDeadline: disclosureDeadline(data, policy),
+    policy,
+  };
+}
+
+export function isLive(state: CaseState): boolean {
+  return LIVE_STATES.includes(state);
+}
+export function isTerminal(state: CaseState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
+
+function statusChanged(data: CaseData, policy: CasePolicy, previousState: CaseState, extra: Record<string, unknown> = {}): PendingCaseEvent {
+  return {
+    type: CASE_EVENT_TYPES.statusChanged,
+    data: {
+      caseId: data.caseId,
+      state: data.state,
+      previousState,
+      ...(data.severity ? { severity: data.severity } : {}),
+      disclosureDeadline: disclosureDeadline(data, policy),
+      ...(embargoUntil(data) ? { embargoUntil: embargoUntil(data) } : {}),
+      ...extra,
+    } as CaseEventData,
+  };
+}
+
+function partyEvent(data: CaseData, party: CaseParty): PendingCaseEvent {
+  return {
+    type: CASE_EVENT_TYPES.partyStatusChanged,
+    data: {
+      caseId: data.caseId,
+      state: data.state,
+      partyId: party.partyId,
+      status: party.status,
+      remediated: party.remediatedAt !== undefined,
+      ...(party.remediationDueAt ? { remediationDueAt: party.remediationDueAt } : {}),
+    },
+  };
+}
+
+// ---- reports -------------------------------------------------------------------------------------------------
+
+/** Shape checks of a report; raises CaseInvalidInput with the first problem. */
+export function checkReport(input: unknown): asserts input is CaseReportInput {
+  if (!isObject(input)) throw invalid('report must be an object');
+  checkText(input.reportId, 'reportId', LIMITS.reportId, true);
+  if (!/^[\x20-\x7e]+$/.test(input.reportId as string)) throw invalid('reportId must be printable ASCII');
+  checkOpaqueId(input.agencyId, 'agencyId');
+  if (input.source !== 'AGENCY_COMMAND' && input.source !== 'FINDING') throw invalid('source must be AGENCY_COMMAND or FINDING');
+  checkText(input.affectedProduct, 'affectedProduct', LIMITS.product, true);
+  checkText(input.weakness, 'weakness', LIMITS.weakness, true);
+  if (input.cweId !== undefined) {
+    if (typeof input.cweId !== 'string') throw invalid('cweId must look like CWE-79');
+    normalizeCweId(input.cweId);
+  }
+  if (input.severity !== undefined && !SEVERITIES.includes(input.severity as Severity)) throw invalid(`severity must be one of ${SEVERITIES.join(', ')}`);
+  checkText(input.summary, 'summary', LIMITS.summary, false);
+  checkOpaqueId(input.submissionId, 'submissionId', false);
+  checkOpaqueId(input.findingId, 'findingId', false);
+  checkIso(input.plannedReleaseAt, 'plannedReleaseAt', false);
+  if (input.exploited !== undefined && typeof input.exploited !== 'boolean') throw invalid('exploited must be true or false');
+  if (input.source === 'FINDING' && (input.submissionId === undefined || input.findingId === undefined)) {
+    throw invalid('a report from a finding carries submissionId and findingId');
+  }
+}
+
+export function validateReport(data: CaseData, policy: CasePolicy, input: unknown): void {
+  checkReport(input);
+  if (data.state === 'DUPLICATE' || data.reports.some((r) => r.reportId === input.reportId)) return;
+  if (data.state === 'CLOSED') throw transition('the case is closed');
+  if (data.reports.length >= policy.maxReports) {
+    throw ApplicationFailure.create({ message: 'the case holds the maximum number of reports', type: CASE_FAILURES.tooManyReports, nonRetryable: true });
+  }
+}
+
+function upsertRelease(data: CaseData, submissionId: string, releaseAt: string): boolean {
+  const normalized = iso(Date.parse(releaseAt));
+  const existing = data.modelReleases.find((r) => r.submissionId === submissionId);
+  if (existing) {
+    if (existing.releaseAt === normalized) return false;
+    existing.releaseAt = normalized;
+    return true;
+  }
+  data.modelReleases.push({ submissionId, releaseAt: normalized });
+  return true;
+}
+
+function recordExploitation(data: CaseData, policy: CasePolicy, now: string, reportedBy: string, observedAt: string | undefined): PendingCaseEvent[] {
+  if (data.exploitation) return [];
+  data.exploitation = { reportedAt: now, reportedBy, ...(observedAt ? { observedAt } : {}) };
+  return [
+    {
+      type: CASE_EVENT_TYPES.exploitationReported,
+      data: { caseId: data.caseId, state: data.state, disclosureDeadline: disclosureDeadline(data, policy) },
+    },
+  ];
+}
+
+function addReport(data: CaseData, policy: CasePolicy, record: CaseReportRecord): PendingCaseEvent[] {
+  const events: PendingCaseEvent[] = [];
+  const first = data.reports.length === 0;
+  data.reports.push(record);
+  if (first) {
+    data.affectedProduct = record.affectedProduct.trim();
+    data.weakness = record.weakness.trim();
+    if (record.cweId) data.cweId = normalizeCweId(record.cweId);
+  } else if (!data.cweId && record.cweId) {
+    data.cweId = normalizeCweId(record.cweId);
+  }
+  if (!data.reporters.includes(record.agencyId)) data.reporters.push(record.agencyId);
+  if (record.plannedReleaseAt) upsertRelease(data, record.submissionId ?? `report:${record.reportId}`, record.plannedReleaseAt);
+  if (record.exploited) events.push(...recordExploitation(data, policy, record.reportedAt, `agency:${record.agencyId}`, undefined));
+  return events;
+}
+
+/** Records a report (validated first). The first report opens the case; later ones join it. */
+export function applyReport(
+  data: CaseData,
+  policy: CasePolicy,
+  input: CaseReportInput,
+  now: string,
+): { outcome: CaseReportOutcome; events: PendingCaseEvent[] } {
+  if (data.state === 'DUPLICATE') return { outcome: 'REDIRECTED', events: [] };
+  if (data.reports.some((r) => r.reportId === input.reportId)) return { outcome: 'ALREADY_REPORTED', events: [] };
+  const first = data.reports.length === 0;
+  const reportersBefore = data.reporters.length;
+  const record: CaseReportRecord = { ...input, reportedAt: now };
+  const events = addReport(data, policy, record);
+  data.updatedAt = now;
+  const view = { caseId: data.caseId, state: data.state, reporterCount: data.reporters.length };
+  if (first) {
+    const embargo = embargoUntil(data);
+    events.unshift({
+      type: CASE_EVENT_TYPES.opened,
+      data: { ...view, disclosureDeadline: disclosureDeadline(data, policy), ...(embargo ? { embargoUntil: embargo } : {}) },
+    });
+  } else if (data.reporters.length > reportersBefore) {
+    events.unshift({ type: CASE_EVENT_TYPES.reporterJoined, data: view });
+  }
+  return { outcome: first ? 'OPENED' : 'JOINED', events };
+}
+
+// ---- triage and parties --------------------------------------------------------------------------------------
+
+export function validateTriage(data: CaseData, input: unknown): asserts input is TriageCaseInput {
+  if (!isObject(input)) throw invalid('triage input must be an object');
+  checkActor(input.actor);
+  requireOperator(input.actor, 'triage a case');
+  if (!SEVERITIES.includes(input.severity as Severity)) throw invalid(`severity must be one of ${SEVERITIES.join(', ')}`);
+  if (input.cweId !== undefined) {
+    if (typeof input.cweId !== 'string') throw invalid('cweId must look like CWE-79');
+    normalizeCweId(input.cweId);
+  }
+  if (input.parties !== undefined) {
+    if (!Array.isArray(input.parties) || input.parties.length > LIMITS.parties) throw invalid(`parties must be a list of at most ${LIMITS.parties} ids`);
+    input.parties.forEach((p, i) => checkOpaqueId(p, `parties[${i}]`));
+  }
+  if (!isLive(data.state)) throw transition(`a ${data.state} case cannot be triaged`);
+  if (data.parties.length + (input.parties?.length ?? 0) > LIMITS.parties) throw invalid(`a case has at most ${LIMITS.parties} parties`);
+}
+
+function addParty(data: CaseData, policy: CasePolicy, partyId: string, now: string): CaseParty {
+  const party: CaseParty = { partyId, status: 'UNKNOWN', notifiedAt: now, updatedAt: now };
+  const due = remediationDueAt(party, data.severity, policy);
+  if (due) party.remediationDueAt = due;
+  data.parties.push(party);
+  return party;
+}
+
+/** Once a triaged case has parties they are notified: TRIAGED → PARTIES_NOTIFIED. */
+function notifyIfReady(data: CaseData, policy: CasePolicy, now: string): PendingCaseEvent[] {
+  if (data.state !== 'TRIAGED' || data.parties.length === 0) return [];
+  data.state = 'PARTIES_NOTIFIED';
+  data.notifiedAt = now;
+  return [statusChanged(data, policy, 'TRIAGED', { partyIds: data.parties.map((p) => p.partyId) })];
+}
+
+export function applyTriage(data: CaseData, policy: CasePolicy, input: TriageCaseInput, now: string): PendingCaseEvent[] {
+  const events: PendingCaseEvent[] = [];
+  const severityChanged = data.severity !== input.severity;
+  data.severity = input.severity;
+  if (input.cweId) data.cweId = normalizeCweId(input.cweId);
+  if (data.state === 'OPEN') {
+    data.state = 'TRIAGED';
+    data.triagedAt = now;
+    events.push(statusChanged(data, policy, 'OPEN'));
+  }
+  const changed: CaseParty[] = [];
+  if (severityChanged) {
+    for (const party of data.parties) {
+      const due = remediationDueAt(party, data.severity, policy);
+      if (due !== party.remediationDueAt) {
+        if (due) party.remediationDueAt = due;
+        else delete party.remediationDueAt;
+        changed.push(party);
+      }
+    }
+  }
+  const wasTriaged = data.state === 'TRIAGED';
+  const added: CaseParty[] = [];
+  for (const partyId of input.parties ?? []) {
+    if (!data.parties.some((p) => p.partyId === partyId)) added.push(addParty(data, policy, partyId, now));
+  }
+  events.push(...notifyIfReady(data, policy, now));
+  // Parties added after notification are told one by one; those in the notification event already were.
+  if (!wasTriaged) changed.push(...added);
+  for (const party of changed) events.push(partyEvent(data, party));
+  data.updatedAt = now;
+  return events;
+}
+
+export function validateSetPartyStatus(data: CaseData, input: unknown): asserts input is SetPartyStatusInput {
+  if (!isObject(input)) throw invalid('party status input must be an object');
+  checkActor(input.actor);
+  checkOpaqueId(input.partyId, 'partyId');
+  if (!PARTY_STATUSES.includes(input.status as (typeof PARTY_STATUSES)[number])) throw invalid(`status must be one of ${PARTY_STATUSES.join(', ')}`);
+  if (input.remediated !== undefined && typeof input.remediated !== 'boolean') throw invalid('remediated must be true or false');
+  if (input.remediated === true && input.status !== 'AFFECTED') throw invalid('only an AFFECTED party can be remediated');
+  if (input.actor.kind === 'agency' && input.actor.agencyId !== input.partyId) throw forbidden('an agency may set only its own party status');
+  if (data.state === 'OPEN') throw transition('triage the case before setting party status');
+  if (data.state === 'CLOSED' || data.state === 'DUPLICATE') throw transition(`a ${data.state} case takes no party status`);
+  if (!data.parties.some((p) => p.partyId === input.partyId)) {
+    if (input.actor.kind === 'agency') throw forbidden('the agency is not a party to this case');
+    if (data.parties.length >= LIMITS.parties) throw invalid(`a case has at most ${LIMITS.parties} parties`);
+  }
+}
+
+export function applySetPartyStatus(data: CaseData, policy: CasePolicy, input: SetPartyStatusInput, now: string): PendingCaseEvent[] {
+  const events: PendingCaseEvent[] = [];
+  let party = data.parties.find((p) => p.partyId === input.partyId);
+  if (!party) party = addParty(data, policy, input.partyId, now);
+  party.status = input.status;
+  party.updatedAt = now;
+  const due = remediationDueAt(party, data.severity, policy);
+  if (due) party.remediationDueAt = due;
+  else delete party.remediationDueAt;
+  if (input.remediated === true && party.remediatedAt === undefined) party.remediatedAt = now;
+  if (input.remediated === false || input.status !== 'AFFECTED') delete party.remediatedAt;
+  events.push(...notifyIfReady(data, policy, now));
+  events.push(partyEvent(data, party));
+  data.updatedAt = now;
+  return events;
+}
+
+// ---- exploitation, remediation, publication, closing ----------------------------------------------------------
+
+export function validateReportExploitation(data: CaseData, input: unknown): asserts input is ReportExploitationInput {
+  if (!isObject(input)) throw invalid('exploitation input must be an object');
+  checkActor(input.actor);
+  checkIso(input.observedAt, 'observedAt', false);
+  if (input.actor.kind === 'agency') {
+    const agencyId = input.actor.agencyId;
+    if (!data.reporters.includes(agencyId) && !data.parties.some((p) => p.partyId === agencyId)) {
+      throw forbidden('only a reporter, a party or an operator may report exploitation');
+    }
+  }
+  if (!isLive(data.state)) throw transition(`exploitation cannot be reported on a ${data.state} case`);
+}
+
+export function applyReportExploitation(data: CaseData, policy: CasePolicy, input: ReportExploitationInput, now: string): PendingCaseEvent[] {
+  const events = recordExploitation(data, policy, now, actorLabel(input.actor), input.observedAt);
+  if (events.length > 0) data.updatedAt = now;
+  return events;
+}
+
+export function validateMarkRemediating(data: CaseData, input: unknown): void {
+  if (!isObject(input)) throw invalid('input must be an object');
+  checkActor(input.actor);
+  requireOperator(input.actor, 'mark a case remediating');
+  if (data.state !== 'PARTIES_NOTIFIED') throw transition(`only a PARTIES_NOTIFIED case can start remediating (it is ${data.state})`);
+}
+
+export function applyMarkRemediating(data: CaseData, policy: CasePolicy, now: string): PendingCaseEvent[] {
+  data.state = 'REMEDIATING';
+  data.remediatingAt = now;
+  data.updatedAt = now;
+  return [statusChanged(data, policy, 'PARTIES_NOTIFIED')];
+}
+
+export function validatePublish(data: CaseData, input: unknown, nowMs: number): asserts input is PublishCaseInput {
+  if (!isObject(input)) throw invalid('publish input must be an object');
+  checkActor(input.actor);
+  requireOperator(input.actor, 'publish a case');
+  checkText(input.advisoryRef, 'advisoryRef', LIMITS.advisoryRef, false);
+  if (data.state !== 'PARTIES_NOTIFIED' && data.state !== 'REMEDIATING') {
+    throw transition(`only a PARTIES_NOTIFIED or REMEDIATING case can be published (it is ${data.state})`);
+  }
+  const embargo = embargoUntil(data);
+  if (embargo !== undefined && nowMs < Date.parse(embargo)) {
+    throw ApplicationFailure.create({
+      message: `the case is under embargo until the model's release at ${embargo}`,
+      type: CASE_FAILURES.embargoed,
+      nonRetryable: true,
+    });
+  }
+}
+
+export function applyPublish(data: CaseData, policy: CasePolicy, input: PublishCaseInput, now: string): PendingCaseEvent[] {
+  const previous = data.state;
+  data.state = 'PUBLISHED';
+  data.publishedAt = now;
+  if (input.advisoryRef) data.advisoryRef = input.advisoryRef;
+  data.updatedAt = now;
+  return [statusChanged(data, policy, previous)];
+}
+
+export function validateClose(data: CaseData, input: unknown): asserts input is CloseCaseInput {
+  if (!isObject(input)) throw invalid('close input must be an object');
+  checkActor(input.actor);
+  requireOperator(input.actor, 'close a case');
+  if (!CASE_CLOSE_REASONS.includes(input.reason as CloseCaseInput['reason'])) throw invalid(`reason must be one of ${CASE_CLOSE_REASONS.join(', ')}`);
+  if (data.state === 'CLOSED') throw transition('the case is already closed');
+  if (data.state === 'DUPLICATE') return;
+  if (input.reason === 'RESOLVED' && data.state !== 'PUBLISHED') throw transition('only a PUBLISHED case closes as RESOLVED');
+  if (input.reason === 'REJECTED' && !isLive(data.state)) throw transition(`a ${data.state} case cannot be rejected`);
+}
+
+export function applyClose(data: CaseData, policy: CasePolicy, input: CloseCaseInput, now: string): PendingCaseEvent[] {
+  const previous = data.state;
+  data.state = 'CLOSED';
+  data.closedAt = now;
+  data.closeReason = input.reason;
+  data.updatedAt = now;
+  return [statusChanged(data, policy, previous, { closeReason: input.reason })];
+}
+
+// ---- duplicates and model releases ---------------------------------------------------------------------------
+
+export function validateMarkDuplicate(data: CaseData, input: unknown): asserts input is MarkDuplicateInput {
+  if (!isObject(input)) throw invalid('duplicate input must be an object');
+  checkActor(input.actor);
+  requireOperator(input.actor, 'mark a case duplicate');
+  if (!isCaseId(input.primaryCaseId)) throw invalid('primaryCaseId must be a case id (case/<fingerprint>)');
+  if (input.primaryCaseId === data.caseId) throw invalid('a case cannot duplicate itself');
+  if (!isLive(data.state)) throw transition(`a ${data.state} case cannot be marked duplicate`);
+}
+
+export function applyMarkDuplicate(data: CaseData, policy: CasePolicy, input: MarkDuplicateInput, now: string): PendingCaseEvent[] {
+  const previous = data.state;
+  data.state = 'DUPLICATE';
+  data.duplicateOf = input.primaryCaseId;
+  data.updatedAt = now;
+  return [statusChanged(data, policy, previous, { primaryCaseId: input.primaryCaseId })];
+}
+
+export function validateLinkDuplicate(data: CaseData, policy: CasePolicy, input: unknown): asserts input is LinkDuplicateInput {
+  if (!isObject(input)) throw invalid('link input must be an object');
+  checkActor(input.actor);
+  requireOperator(input.actor, 'link cases');
+  if (!isCaseId(input.duplicateCaseId) || input.duplicateCaseId === data.caseId) throw invalid('duplicateCaseId must be another case id');
+  if (!Array.isArray(input.reports)) throw invalid('reports must be a list');
+  input.reports.forEach((r) => checkReport(r));
+  if (data.state === 'DUPLICATE') throw transition(`this case is itself a duplicate of ${data.duplicateOf}; link to that case`);
+  if (!isLive(data.state) && data.state !== 'PUBLISHED') throw transition(`a ${data.state} case cannot take duplicates`);
+  const fresh = input.reports.filter((r) => !data.reports.some((x) => x.reportId === (r as CaseReportRecord).reportId));
+  if (data.reports.length + fresh.length > policy.maxReports) {
+    throw ApplicationFailure.create({ message: 'the case would exceed the maximum number of reports', type: CASE_FAILURES.tooManyReports, nonRetryable: true });
+  }
+}
+
+export function applyLinkDuplicate(data: CaseData, policy: CasePolicy, input: LinkDuplicateInput, now: string): PendingCaseEvent[] {
+  const events: PendingCaseEvent[] = [];
+  const reportersBefore = data.reporters.length;
+  if (!data.duplicates.includes(input.duplicateCaseId)) data.duplicates.push(input.duplicateCaseId);
+  for (const r of input.reports) {
+    if (data.reports.some((x) => x.reportId === r.reportId)) continue;
+    events.push(...addReport(data, policy, { ...r, reportedAt: isIsoTime(r.reportedAt) ? r.reportedAt : now, viaCaseId: input.duplicateCaseId }));
+  }
+  if (data.reporters.length > reportersBefore) {
+    events.unshift({ type: CASE_EVENT_TYPES.reporterJoined, data: { caseId: data.caseId, state: data.state, reporterCount: data.reporters.length } });
+  }
+  data.updatedAt = now;
+  return events;
+}
+
+export function validateSetModelRelease(data: CaseData, input: unknown): asserts input is SetModelReleaseInput {
+  if (!isObject(input)) throw invalid('release input must be an object');
+  checkActor(input.actor);
+  requireOperator(input.actor, 'set a model release');
+  checkOpaqueId(input.submissionId, 'submissionId');
+  checkIso(input.releaseAt, 'releaseAt');
+  if (isTerminal(data.state)) throw transition(`a ${data.state} case takes no release dates`);
+  if (!data.modelReleases.some((r) => r.submissionId === input.submissionId) && data.modelReleases.length >= 100) {
+    throw invalid('a case tracks at most 100 model releases');
+  }
+}
+
+export function applySetModelRelease(data: CaseData, input: SetModelReleaseInput, now: string): PendingCaseEvent[] {
+  if (upsertRelease(data, input.submissionId, input.releaseAt)) data.updatedAt = now;
+  return [];
+}
+
+// ---- alarms: embargo lifting, reminders, due dates ------------------------------------------------------------
+
+export interface CaseAlarm {
+  /** Unique per (clock, due time, offset): a moved due time makes new alarms, so nothing fires twice. */
+  key: string;
+  /** Alarms of one clock and due time; when several are past, only the latest fires. */
+  group: string;
+  at: number;
+  event: PendingCaseEvent;
+}
+
+function reminderAlarms(
+  data: CaseData,
+  group: string,
+  dueAt: string,
+  offsetsHours: number[],
+  kind: 'DISCLOSURE_DEADLINE' | 'REMEDIATION_DUE',
+  partyId?: string,
+): CaseAlarm[] {
+  const due = Date.parse(dueAt);
+  const base = { caseId: data.caseId, state: data.state, kind, dueAt, ...(partyId ? { partyId } : {}) };
+  const alarms: CaseAlarm[] = offsetsHours.map((h) => ({
+    key: `${group}:-${h}h`,
+    group,
+    at: due - h * HOUR_MS,
+    event: { type: CASE_EVENT_TYPES.reminder, data: { ...base, phase: 'UPCOMING' } },
+  }));
+  alarms.push({ key: `${group}:due`, group, at: due, event: { type: CASE_EVENT_TYPES.reminder, data: { ...base, phase: 'DUE' } } });
+  return alarms;
+}
+
+/** Every alarm the case currently has, fired or not. */
+export function caseAlarms(data: CaseData, policy: CasePolicy): CaseAlarm[] {
+  if (isTerminal(data.state)) return [];
+  const alarms: CaseAlarm[] = [];
+  const embargo = embargoUntil(data);
+  if (embargo !== undefined) {
+    const key = `embargo:${embargo}`;
+    alarms.push({
+      key,
+      group: key,
+      at: Date.parse(embargo),
+      event: { type: CASE_EVENT_TYPES.embargoLifted, data: { caseId: data.caseId, state: data.state, embargoUntil: embargo } },
+    });
+  }
+  if (isLive(data.state)) {
+    const deadline = disclosureDeadline(data, policy);
+    alarms.push(...reminderAlarms(data, `disclosure:${deadline}`, deadline, policy.disclosureReminderHours, 'DISCLOSURE_DEADLINE'));
+  }
+  for (const party of data.parties) {
+    if (!party.remediationDueAt || party.status === 'NOT_AFFECTED' || party.remediatedAt) continue;
+    alarms.push(
+      ...reminderAlarms(data, `remediation:${party.partyId}:${party.remediationDueAt}`, party.remediationDueAt, policy.remediationReminderHours, 'REMEDIATION_DUE', party.partyId),
+    );
+  }
+  return alarms;
+}
+
+/**
+ * Which alarms to fire now: per group, only the latest past-due one (a reminder that a later reminder or the due
+ * time has overtaken is skipped, not sent late). Returns the alarms to fire and every key now spent.
+ */
+export function dueAlarms(alarms: CaseAlarm[], fired: ReadonlySet<string>, nowMs: number): { fire: CaseAlarm[]; spent: string[] } {
+  const latest = new Map<string, CaseAlarm>();
+  const spent: string[] = [];
+  for (const alarm of alarms) {
+    if (fired.has(alarm.key) || alarm.at > nowMs) continue;
+    spent.push(alarm.key);
+    const current = latest.get(alarm.group);
+    if (!current || alarm.at > current.at) latest.set(alarm.group, alarm);
+  }
+  const fire = [...latest.values()].sort((a, b) => a.at - b.at || a.key.localeCompare(b.key));
+  return { fire, spent };
+}
+
+/** The next time an unfired alarm is due, if any. */
+export function nextAlarmAt(alarms: CaseAlarm[], fired: ReadonlySet<string>): number | undefined {
+  let next: number | undefined;
+  for (const alarm of alarms) {
+    if (fired.has(alarm.key)) continue;
+    if (next === undefined || alarm.at < next) next = alarm.at;
+  }
+  return next;
+}
