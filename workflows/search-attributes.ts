@@ -15,8 +15,6 @@ export const SA = {
   severity: defineSearchAttributeKey('PreflightSeverity', SearchAttributeType.KEYWORD),
   endpointId: defineSearchAttributeKey('PreflightEndpointId', SearchAttributeType.KEYWORD),
   eventId: defineSearchAttributeKey('PreflightEventId', SearchAttributeType.KEYWORD),
-  caseParties: defineSearchAttributeKey('PreflightCaseParties', SearchAttributeType.KEYWORD_LIST),
-  severity: defineSearchAttributeKey('PreflightSeverity', SearchAttributeType.KEYWORD),
 } as const;
 
 /** The `--search-attribute NAME=Type` spelling the Temporal CLI dev server takes. */
