@@ -262,7 +262,13 @@ export interface DeclareReleasedResult {
   notice: ClearanceNotice;
 }
 
-export const resubmitUpdate = defineUpdate<{ status: SubmissionStatus }, [ResubmitInput]>('resubmit');
+export interface ResubmitResult {
+  /** SCREENING passed (ACCESS_PROVISIONING and on), or RETURNED again with the remaining issues. */
+  status: SubmissionStatus;
+  issues: ScreeningIssue[];
+}
+
+export const resubmitUpdate = defineUpdate<ResubmitResult, [ResubmitInput]>('resubmit');
 export const changeReleaseDateUpdate = defineUpdate<ChangeReleaseDateResult, [ChangeReleaseDateInput]>(
   'changeReleaseDate',
 );
@@ -480,6 +486,13 @@ export const findingsSummaryQuery = defineQuery<FindingsSummaryView>('findingsSu
 export const agencyStateQuery = defineQuery<AgencyAssessmentView>('agencyState');
 export const findingDetailQuery = defineQuery<FindingRecord | null, [string]>('findingDetail');
 
+/** An info request with its question and the vendor's answer (sensitive); for the agency/vendor API. */
+export interface InfoRequestRecord extends InfoRequestSummary {
+  question: string;
+  response?: string;
+}
+export const infoRequestDetailQuery = defineQuery<InfoRequestRecord | null, [string]>('infoRequestDetail');
+
 // ---------------------------------------------------------------------------------------------------------------
 // Child ⇄ parent signals (internal; both ends are Preflight workflows)
 
@@ -491,6 +504,22 @@ export interface AgencyAssessmentInput {
   invitedAt: string;
   windowClosesAt: string;
   reminderOffsetsHours: number[];
+}
+
+/** What the agency child asks the `notifyAgency` activity to send: a reminder or a missed-deadline notice. */
+export type AgencyAlert =
+  | { kind: 'REMINDER'; submissionId: string; agencyId: string; deadline: string; hoursBefore: number }
+  | { kind: 'DEADLINE_MISSED'; submissionId: string; agencyId: string; deadline: string; status: AgencyStatus };
+
+/** The submission workflow's result once it has ended. */
+export interface SubmissionOutcome {
+  submissionId: string;
+  status: 'CLOSED' | 'WITHDRAWN';
+  endReason: EndReason;
+  notice?: ClearanceNotice;
+  agencies: AgencyProgress[];
+  /** Every grant made, each revoked before the end. */
+  revokedGrantIds: string[];
 }
 
 export interface AgencyAssessmentResult {
