@@ -4,6 +4,8 @@ const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }
 const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
+  // Integration tests drive real servers; a hung one still ends.
+  testTimeout: 180_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/contract/**/*.test.ts'] },
     {
@@ -12,7 +14,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/workflows/**/*.test.ts', '<rootDir>/test/replay/**/*.test.ts'],
       globalSetup: '<rootDir>/test/helpers/global-setup-workflows.ts',
       setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'],
-      testTimeout: 120_000,
     },
     {
       ...common,
@@ -21,7 +22,6 @@ module.exports = {
       globalSetup: '<rootDir>/test/helpers/global-setup-stack.ts',
       setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'],
       globalTeardown: '<rootDir>/test/helpers/global-teardown-stack.ts',
-      testTimeout: 180_000,
     },
   ],
 };

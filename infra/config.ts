@@ -45,6 +45,7 @@ export const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64-encoded 32-byte key (openssl rand -base64 32)')
     .optional(),
   PREFLIGHT_AGENCY_REGISTRY: optionalString,
+  PREFLIGHT_WEBHOOK_ALLOWLIST: z.string().optional(),
 
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -100,6 +101,8 @@ export interface Config {
   apiPort: number;
   masterKey: string | undefined;
   agencyRegistryPath: string | undefined;
+  /** CIDRs webhook delivery may reach despite the SSRF guard; for local development and tests only. */
+  webhookAllowlist: string[];
   temporal: TemporalConfig;
   kafka: KafkaConfig;
   stack: StackConfig;
@@ -141,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiPort: e.PREFLIGHT_API_PORT,
     masterKey: e.PREFLIGHT_MASTER_KEY,
     agencyRegistryPath: e.PREFLIGHT_AGENCY_REGISTRY,
+    webhookAllowlist: webhookAllowlist(e.PREFLIGHT_WEBHOOK_ALLOWLIST),
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
@@ -175,6 +179,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       startTimeoutMs: e.PREFLIGHT_STACK_START_TIMEOUT_MS,
     },
   };
+}
+
+const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
+function webhookAllowlist(value: string | undefined): string[] {
+  const cidrs = (value ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+  const bad = cidrs.find((c) => !CIDR.test(c));
+  if (bad !== undefined) {
+    throw new ConfigError(`Invalid configuration: PREFLIGHT_WEBHOOK_ALLOWLIST: "${bad}" is not a CIDR such as 127.0.0.1/32`, 'PREFLIGHT_WEBHOOK_ALLOWLIST');
+  }
+  return cidrs;
 }
 
 const SECRET_VARIABLES = /KEY|PASSWORD|SECRET|TOKEN/;

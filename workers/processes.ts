@@ -1,6 +1,11 @@
 import type { ActivityDeps } from '../activities';
+import { LocalAccessBroker, temporalGrantLiveness } from '../activities/access-broker';
+import { createKafka } from '../events/kafka';
+import { createKafkaEventPublisher } from '../events/producer';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
+import { resolveMasterKey } from '../infra/master-key';
+import { connectClient } from '../infra/temporal';
 import { expectedEndpoints } from './cli/stack';
 import { runWorker, type RunningProcess } from './worker';
 
@@ -11,8 +16,26 @@ export interface Endpoints {
 }
 
 /** The real dependencies of every activity, wired once per worker process. */
-export async function buildActivityDeps(_config: Config, logger: Logger, _endpoints: Endpoints): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
-  return { deps: { logger }, close: async () => undefined };
+export async function buildActivityDeps(config: Config, logger: Logger, endpoints: Endpoints): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
+  const masterKey = resolveMasterKey(config.masterKey, config.stack.dataDir);
+  const temporalClient = await connectClient(config.temporal, endpoints.temporalAddress);
+  const publisher = createKafkaEventPublisher(createKafka(config.kafka, logger, endpoints.kafkaBrokers, 'publisher'), logger);
+  await publisher.connect();
+  const deps: ActivityDeps = {
+    logger,
+    masterKey,
+    temporalClient,
+    publisher,
+    webhookAllowlist: config.webhookAllowlist,
+    accessBroker: new LocalAccessBroker({ masterKey, isGrantLive: temporalGrantLiveness(temporalClient) }),
+  };
+  return {
+    deps,
+    async close() {
+      await publisher.disconnect();
+      await temporalClient.connection.close();
+    },
+  };
 }
 
 /** Starts a worker with real dependencies; stopping it closes them too. */
