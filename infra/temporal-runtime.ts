@@ -13,7 +13,11 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
 /** The SDK's logger interface over pino; only ids and SDK metadata pass (the SDK logs no payloads). */
 export function temporalLogger(logger: Logger): TemporalLogger {
   const child = logger.child({ component: 'temporal' });
-  const log = (level: LogLevel, message: string, meta?: LogMetadata) => child[LEVELS[level]](meta ?? {}, message);
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    // The bundler's module listing is only useful when debugging a workflow bundle.
+    const effective = level === 'INFO' && message.startsWith('asset workflow-bundle') ? 'DEBUG' : level;
+    child[LEVELS[effective]](meta ?? {}, message);
+  };
   return {
     log,
     trace: (m, meta) => log('TRACE', m, meta),
