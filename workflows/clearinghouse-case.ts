@@ -294,8 +294,11 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     }
   })();
 
+  // openOrJoinCase sets the search attributes at start; a case started without them (tests) keeps none.
+  const indexed = workflowInfo().typedSearchAttributes.get(SA.kind) !== undefined;
   let shownAttributes = '';
   const syncSearchAttributes = (): void => {
+    if (!indexed) return;
     const attributes = {
       kind: CASE_KIND,
       status: data.state,
