@@ -1,11 +1,17 @@
+import type { Client } from '@temporalio/client';
 import type { Logger } from '../infra/logger';
 import type { AccessBroker } from './access-broker';
 import { createLifecycleActivities } from './lifecycle';
 import { createPublisherActivities, type EventPublisher } from './publisher';
+import { createClearinghouseActivities } from './clearinghouse';
 
 /** What activities need from the outside world; each process wires real implementations, tests wire fakes. */
 export interface ActivityDeps {
   logger: Logger;
+  /** 32-byte master key; webhook signing secrets (and access tokens) derive from it. */
+  masterKey: Buffer;
+  /** For activities that query, signal or start workflows (webhook endpoint look-ups). */
+  temporalClient: Client;
   /** Where status events go (Kafka in processes, in memory in tests). */
   publisher: EventPublisher;
   /** Issues and revokes agency access to models (`LocalAccessBroker` by default). */
@@ -17,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPublisherActivities(deps),
     ...createLifecycleActivities(deps),
+    ...createClearinghouseActivities(deps),
   };
 }
 

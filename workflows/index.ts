@@ -1,3 +1,4 @@
 // Every workflow the Preflight worker runs. The exported function name is the workflow type in history.
 export { submissionWorkflow } from './submission';
 export { agencyAssessmentWorkflow } from './agency-assessment';
+export { clearinghouseCaseWorkflow } from './clearinghouse-case';
