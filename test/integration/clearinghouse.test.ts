@@ -1,0 +1,138 @@
+import crypto from 'node:crypto';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import {
+  CaseNotFoundError,
+  createClearinghouseActivities,
+  deriveFingerprintKey,
+  getCase,
+  listCases,
+  openOrJoinCase,
+} from '../../activities/clearinghouse';
+import { createPublisherActivities, InMemoryEventPublisher } from '../../activities/publisher';
+import { createLogger } from '../../infra/logger';
+import {
+  CASE_EVENT_TYPES,
+  closeCaseUpdate,
+  markDuplicateUpdate,
+  publishCaseUpdate,
+  triageCaseUpdate,
+  type CaseReportInput,
+} from '../../workflows/clearinghouse-definitions';
+import { testClient, testStack, unique } from '../helpers/stack-env';
+
+const masterKey = crypto.randomBytes(32);
+const fingerprintKey = deriveFingerprintKey(masterKey);
+const ops = { kind: 'ops', operatorId: 'op-1' } as const;
+
+let client: Client;
+let connection: NativeConnection;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = unique('clearinghouse');
+const publisher = new InMemoryEventPublisher();
+// A product name unique to this run, so cases from earlier runs on a persistent server never match.
+const product = `Acme Inference Gateway ${crypto.randomBytes(3).toString('hex')}`;
+
+function command(agencyId: string, body: Partial<CaseReportInput>): CaseReportInput {
+  return { reportId: unique(`ce-${agencyId}`), agencyId, source: 'AGENCY_COMMAND', affectedProduct: product, weakness: 'prompt injection', ...body };
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+beforeAll(async () => {
+  client = await testClient();
+  connection = await NativeConnection.connect({ address: testStack().temporalAddress });
+  const logger = createLogger({ level: 'warn' });
+  worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: require.resolve('../helpers/clearinghouse-workflows'),
+    activities: { ...createPublisherActivities({ publisher }), ...createClearinghouseActivities({ temporalClient: client, masterKey, logger }) },
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await connection?.close();
+  await client?.connection.close();
+});
+
+describe('clearinghouse cases on the dev server', () => {
+  it('three agencies reporting one vulnerability in different words get one case with three reporters', async () => {
+    const opts = { taskQueue, fingerprintKey };
+    const nsa = await openOrJoinCase(client, command('nsa', { weakness: 'Indirect prompt injection via tool output' }), opts);
+    const cisaCommand = command('cisa', { affectedProduct: product.toUpperCase().replace(/ /g, '  '), weakness: 'PROMPT-INJECTION vulnerability' });
+    const cisa = await openOrJoinCase(client, cisaCommand, opts);
+    const treasury = await openOrJoinCase(
+      client,
+      command('treasury', { affectedProduct: `inference-gateway, ${product.split(' ').slice(-1)[0]} (Acme Inc.)`, weakness: 'LLM prompting flaw', cweId: 'cwe-1427' }),
+      opts,
+    );
+    expect([nsa.outcome, cisa.outcome, treasury.outcome]).toEqual(['OPENED', 'JOINED', 'JOINED']);
+    expect(new Set([nsa.caseId, cisa.caseId, treasury.caseId]).size).toBe(1);
+    expect(treasury.reporterCount).toBe(3);
+
+    // A redelivered command (same ce_id) has no second effect.
+    await openOrJoinCase(client, cisaCommand, opts);
+    const view = await getCase(client, nsa.caseId, { kind: 'ops' });
+    expect(view.reporters).toEqual(['nsa', 'cisa', 'treasury']);
+    expect(view.reports).toHaveLength(3);
+
+    // Each agency sees only cases it reported or is a party to; a stranger cannot tell the case exists.
+    await expect(getCase(client, nsa.caseId, { kind: 'agency', agencyId: 'dod' })).rejects.toBeInstanceOf(CaseNotFoundError);
+    await expect(getCase(client, nsa.caseId, { kind: 'agency', agencyId: 'cisa' })).resolves.toMatchObject({ caseId: nsa.caseId });
+    const listed = await eventually('the case in visibility with three reporters', async () => {
+      const items = await listCases(client, { agencyId: 'treasury' });
+      const item = items.find((i) => i.caseId === nsa.caseId);
+      return item && item.reporters.length === 3 ? item : undefined;
+    });
+    expect(listed).toMatchObject({ state: 'OPEN', reporters: ['cisa', 'nsa', 'treasury'] });
+    expect((await listCases(client, { agencyId: 'dod' })).some((i) => i.caseId === nsa.caseId)).toBe(false);
+    expect((await listCases(client)).some((i) => i.caseId === nsa.caseId)).toBe(true);
+
+    const events = publisher.forSubject(nsa.caseId);
+    expect(events.map((e) => e.type)).toEqual([CASE_EVENT_TYPES.opened, CASE_EVENT_TYPES.reporterJoined, CASE_EVENT_TYPES.reporterJoined]);
+    expect(events.map((e) => e.sequence)).toEqual([1, 2, 3]);
+  });
+
+  it('a party sees the case after triage; a closed case is not reopened by a late report', async () => {
+    const opts = { taskQueue, fingerprintKey };
+    const opened = await openOrJoinCase(client, command('nsa', { weakness: 'SQL injection' }), opts);
+    const handle = client.workflow.getHandle(opened.caseId);
+    await handle.executeUpdate(triageCaseUpdate, { args: [{ actor: ops, severity: 'MEDIUM', parties: ['dod'] }] });
+    await expect(getCase(client, opened.caseId, { kind: 'agency', agencyId: 'dod' })).resolves.toMatchObject({ state: 'PARTIES_NOTIFIED' });
+    await eventually('the party in visibility', async () => {
+      const items = await listCases(client, { agencyId: 'dod' });
+      return items.find((i) => i.caseId === opened.caseId && i.parties.includes('dod') && i.severity === 'MEDIUM');
+    });
+    await handle.executeUpdate(publishCaseUpdate, { args: [{ actor: ops }] });
+    await handle.executeUpdate(closeCaseUpdate, { args: [{ actor: ops, reason: 'RESOLVED' }] });
+    expect((await handle.result()).state).toBe('CLOSED');
+    const late = await openOrJoinCase(client, command('cisa', { weakness: 'sqli' }), opts);
+    expect(late).toMatchObject({ caseId: opened.caseId, outcome: 'CASE_CLOSED', state: 'CLOSED' });
+  });
+
+  it('a report on a duplicate case goes to its primary', async () => {
+    const opts = { taskQueue, fingerprintKey };
+    const primary = await openOrJoinCase(client, command('nsa', { weakness: 'path traversal' }), opts);
+    const dup = await openOrJoinCase(client, command('cisa', { weakness: 'Arbitrary file read via ../ sequences' }), opts);
+    expect(dup.caseId).not.toBe(primary.caseId);
+    await client.workflow.getHandle(dup.caseId).executeUpdate(markDuplicateUpdate, { args: [{ actor: ops, primaryCaseId: primary.caseId }] });
+    const later = await openOrJoinCase(client, command('treasury', { weakness: 'arbitrary FILE READ via ../ sequences' }), opts);
+    expect(later).toMatchObject({ caseId: primary.caseId, outcome: 'JOINED' });
+    const view = await getCase(client, primary.caseId, { kind: 'ops' });
+    expect(view.reporters).toEqual(['nsa', 'cisa', 'treasury']);
+    expect(view.duplicates).toEqual([dup.caseId]);
+  });
+});

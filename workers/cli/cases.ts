@@ -1,0 +1,103 @@
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { getCase, isCaseNotFoundError, listCases, type CaseCaller, type CaseListItem } from '../../activities/clearinghouse';
+import { connectClient } from '../../infra/temporal';
+import { CASE_STATES, OPAQUE_ID_PATTERN, type CaseState, type CaseView } from '../../workflows/clearinghouse-definitions';
+import { CliError, configOrExit, output } from './common';
+import { expectedEndpoints } from './stack';
+
+async function withClient<T>(run: (client: Client) => Promise<T>): Promise<T> {
+  const config = configOrExit();
+  let client: Client;
+  try {
+    client = await connectClient(config.temporal, expectedEndpoints(config).temporal);
+  } catch (err) {
+    throw new CliError(`cannot reach Temporal: ${(err as Error).message}`);
+  }
+  try {
+    return await run(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** The operator at the terminal sees every case; `--as-agency` shows what that agency would see. */
+function callerFor(asAgency: string | undefined): CaseCaller {
+  if (asAgency === undefined) return { kind: 'ops' };
+  if (!OPAQUE_ID_PATTERN.test(asAgency)) throw new CliError(`--as-agency: "${asAgency}" is not an agency id`, 2);
+  return { kind: 'agency', agencyId: asAgency };
+}
+
+function renderList(items: CaseListItem[]): string {
+  if (items.length === 0) return 'No cases.\n';
+  const rows = items.map((c) => [c.caseId, c.state, c.severity ?? '-', String(c.reporters.length), c.parties.join(',') || '-', c.openedAt]);
+  const header = ['CASE', 'STATE', 'SEVERITY', 'REPORTERS', 'PARTIES', 'OPENED'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+function renderCase(c: CaseView): string {
+  const lines = [
+    `Case        ${c.caseId}`,
+    `State       ${c.state}${c.duplicateOf ? ` (duplicate of ${c.duplicateOf})` : ''}`,
+    `Product     ${c.affectedProduct ?? '-'}`,
+    `Weakness    ${c.weakness ?? '-'}${c.cweId ? ` (${c.cweId})` : ''}`,
+    `Severity    ${c.severity ?? 'not triaged'}`,
+    `Opened      ${c.openedAt}`,
+    `Embargo     ${c.embargoUntil ? `${c.embargoActive ? 'until' : 'lifted at'} ${c.embargoUntil}` : 'none'}`,
+    `Disclosure  ${c.disclosureDeadline}${c.exploitation ? ` (exploitation reported ${c.exploitation.reportedAt})` : ''}`,
+    `Reporters   ${c.reporters.join(', ') || '-'}`,
+    'Parties:',
+    ...(c.parties.length === 0
+      ? ['  none']
+      : c.parties.map((p) => `  ${p.partyId.padEnd(20)} ${p.status.padEnd(13)} due ${p.remediationDueAt ?? '-'}${p.remediatedAt ? ` remediated ${p.remediatedAt}` : ''}`)),
+    ...(c.duplicates.length ? [`Duplicates  ${c.duplicates.join(', ')}`] : []),
+    ...(c.publishedAt ? [`Published   ${c.publishedAt}${c.advisoryRef ? ` (${c.advisoryRef})` : ''}`] : []),
+    ...(c.closedAt ? [`Closed      ${c.closedAt} (${c.closeReason})`] : []),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** `preflight cases list|show`: clearinghouse cases, for operators (or as one agency sees them). */
+export function registerCaseCommands(program: Command): void {
+  const cases = program.command('cases').description('clearinghouse vulnerability cases');
+
+  cases
+    .command('list')
+    .description('list cases (every case; with --as-agency only those the agency reported or is a party to)')
+    .option('--as-agency <agencyId>', 'show only what this agency may see')
+    .option('--state <state>', `only cases in this state (${CASE_STATES.join(', ')})`)
+    .option('--limit <n>', 'at most this many cases', '100')
+    .option('--json', 'print JSON')
+    .action(async (opts: { asAgency?: string; state?: string; limit: string; json?: boolean }) => {
+      const caller = callerFor(opts.asAgency);
+      if (opts.state !== undefined && !CASE_STATES.includes(opts.state as CaseState)) throw new CliError(`--state must be one of ${CASE_STATES.join(', ')}`, 2);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be a whole number from 1 to 1000', 2);
+      const items = await withClient((client) =>
+        listCases(client, {
+          ...(caller.kind === 'agency' ? { agencyId: caller.agencyId } : {}),
+          ...(opts.state ? { state: opts.state as CaseState } : {}),
+          limit,
+        }),
+      );
+      output(opts.json, items, () => renderList(items));
+    });
+
+  cases
+    .command('show <caseId>')
+    .description('show one case: state, clocks, reporters and parties (sensitive: includes the reported product and weakness)')
+    .option('--as-agency <agencyId>', 'read as this agency would')
+    .option('--json', 'print JSON')
+    .action(async (caseId: string, opts: { asAgency?: string; json?: boolean }) => {
+      const caller = callerFor(opts.asAgency);
+      try {
+        const view = await withClient((client) => getCase(client, caseId, caller));
+        output(opts.json, view, () => renderCase(view));
+      } catch (err) {
+        if (isCaseNotFoundError(err)) throw new CliError(`no case ${caseId}`);
+        throw err;
+      }
+    });
+}
