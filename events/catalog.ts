@@ -1,0 +1,286 @@
+/**
+ * The event catalog: one entry per (type, version) on Preflight's topics, with its topic, key, direction and schema.
+ * The producer, the ingress, the JSON Schema / AsyncAPI generator and the golden fixtures all read this table.
+ */
+import type { z } from 'zod';
+import {
+  AGENCY_COMMAND_UPDATES,
+  SUBMISSION_EVENT_SOURCE,
+  SUBMISSION_EVENT_TYPES,
+  acceptInvitationUpdate,
+  completeAssessmentUpdate,
+  declineInvitationUpdate,
+  requestInfoUpdate,
+  startAssessmentUpdate,
+  submitFindingUpdate,
+  type AgencyCommandType,
+} from '../workflows/definitions';
+import { CASE_EVENT_SOURCE, CASE_EVENT_TYPES, OPAQUE_ID_PATTERN } from '../workflows/clearinghouse-definitions';
+import { ID_PATTERN } from '../workflows/definitions';
+import * as C from './clearinghouse-schemas';
+import { EVENT_TYPE_PATTERN } from './envelope';
+import * as S from './schemas';
+import { TOPICS, type TopicName } from './topics';
+
+export type Direction = 'inbound' | 'outbound';
+
+/** What an inbound command does in Temporal. */
+export type CommandTarget =
+  | { kind: 'assessment-update'; updateName: string }
+  | { kind: 'case-open' };
+
+export interface CatalogEntry {
+  /** Full CloudEvents type, e.g. `gov.preflight.assessment.accept.v1`. */
+  type: string;
+  /** The type without its version suffix. */
+  name: string;
+  version: number;
+  topic: TopicName;
+  direction: Direction;
+  /** What the Kafka key (= `ce_subject`) holds; `reference` is a submission id or the agency's own report reference. */
+  key: 'submissionId' | 'caseId' | 'agencyId' | 'reference';
+  /** Inbound only: what `ce_subject` must look like. */
+  subjectPattern?: RegExp;
+  /** `ce_source` of the producer; `/agencies/{agencyId}` for commands. */
+  source: string;
+  summary: string;
+  schema: z.ZodType;
+  /** A valid `data` value: used in the AsyncAPI document and the golden fixtures. */
+  example: Record<string, unknown>;
+  command?: CommandTarget;
+}
+
+export const AGENCY_SOURCE_PREFIX = '/agencies/';
+export const INGRESS_SOURCE = '/preflight/ingress';
+export const REPLY_TYPES = { accepted: 'gov.preflight.command.accepted.v1', rejected: 'gov.preflight.command.rejected.v1' } as const;
+
+const T0 = '2026-07-01T12:00:00.000Z';
+const about = { submissionId: 'sub-0001', vendorId: 'vendor-acme' };
+
+function entry(e: Omit<CatalogEntry, 'name' | 'version'>): CatalogEntry {
+  const m = /^(.*)\.v([1-9][0-9]*)$/.exec(e.type);
+  if (!m || !EVENT_TYPE_PATTERN.test(e.type)) throw new Error(`Bad catalog type ${e.type}`);
+  return { ...e, name: m[1]!, version: Number(m[2]) };
+}
+
+function agencyCommand(type: AgencyCommandType, updateName: string, schema: z.ZodType, summary: string, example: Record<string, unknown>) {
+  if (AGENCY_COMMAND_UPDATES[type] !== updateName) throw new Error(`Catalog and definitions disagree on ${type}`);
+  return entry({
+    type,
+    topic: TOPICS.agencyCommands,
+    direction: 'inbound',
+    key: 'submissionId',
+    source: `${AGENCY_SOURCE_PREFIX}{agencyId}`,
+    summary,
+    schema,
+    example,
+    command: { kind: 'assessment-update', updateName },
+    subjectPattern: ID_PATTERN,
+  });
+}
+
+function caseEvent(type: string, schema: z.ZodType, summary: string, example: Record<string, unknown>) {
+  return entry({ type, topic: TOPICS.clearinghouseEvents, direction: 'outbound', key: 'caseId', source: CASE_EVENT_SOURCE, summary, schema, example });
+}
+
+const CASE = { caseId: 'case/0f1e2d3c4b5a69788796a5b4c3d2e1f0' };
+
+function submissionEvent(type: string, schema: z.ZodType, summary: string, example: Record<string, unknown>) {
+  return entry({ type, topic: TOPICS.submissionEvents, direction: 'outbound', key: 'submissionId', source: SUBMISSION_EVENT_SOURCE, summary, schema, example });
+}
+
+export const CATALOG: readonly CatalogEntry[] = [
+  agencyCommand('gov.preflight.assessment.accept.v1', acceptInvitationUpdate.name, S.AcceptAssessmentCommand, 'Accept an invitation to assess a submission.', {}),
+  agencyCommand('gov.preflight.assessment.decline.v1', declineInvitationUpdate.name, S.DeclineAssessmentCommand, 'Decline an invitation.', {
+    reason: 'No capacity in this window',
+  }),
+  agencyCommand('gov.preflight.assessment.start.v1', startAssessmentUpdate.name, S.StartAssessmentCommand, 'Start the assessment after accepting.', {}),
+  agencyCommand(
+    'gov.preflight.assessment.request-info.v1',
+    requestInfoUpdate.name,
+    S.RequestInfoCommand,
+    'Ask the vendor for information; the agency review clock pauses until the vendor answers.',
+    { question: 'Which tool-use permissions does the hosted UI grant?' },
+  ),
+  agencyCommand('gov.preflight.finding.submit.v1', submitFindingUpdate.name, S.SubmitFindingCommand, 'Submit one finding (its detail is sensitive).', {
+    finding: {
+      severity: 'HIGH',
+      domain: 'offensive-cyber',
+      title: 'Exploit chain generation',
+      detail: 'Details are shared privately with the vendor.',
+      modelVersionTested: '2026.06.1',
+      recommendedMitigation: 'Strengthen refusal training for exploit development.',
+      thirdPartyVulnerability: false,
+    },
+  }),
+  agencyCommand(
+    'gov.preflight.assessment.complete.v1',
+    completeAssessmentUpdate.name,
+    S.CompleteAssessmentCommand,
+    'Complete the assessment, with findings already submitted or asserting there are none.',
+    { noFindings: true },
+  ),
+  entry({
+    type: 'gov.preflight.case.open.v1',
+    topic: TOPICS.agencyCommands,
+    direction: 'inbound',
+    key: 'reference',
+    source: `${AGENCY_SOURCE_PREFIX}{agencyId}`,
+    summary:
+      'Report a third-party vulnerability to the clearinghouse: opens the case for its fingerprint (product + weakness) or joins the case another agency opened.',
+    schema: C.OpenCaseCommand,
+    example: {
+      affectedProduct: 'Acme Inference Gateway 2.3',
+      weakness: 'prompt injection',
+      cweId: 'CWE-1427',
+      severity: 'HIGH',
+      summary: 'Shared with the clearinghouse only.',
+      submissionId: 'sub-0001',
+      exploited: false,
+    },
+    command: { kind: 'case-open' },
+    subjectPattern: OPAQUE_ID_PATTERN,
+  }),
+
+  submissionEvent(SUBMISSION_EVENT_TYPES.submissionStatusChanged, S.SubmissionStatusChanged, 'The submission moved to another status.', {
+    ...about,
+    status: 'SCREENING',
+    previousStatus: 'RECEIVED',
+    at: T0,
+  }),
+  submissionEvent(SUBMISSION_EVENT_TYPES.accessWindowChanged, S.AccessWindowChanged, 'The access window opened or its close time changed.', {
+    ...about,
+    windowOpensAt: T0,
+    windowClosesAt: '2026-07-31T12:00:00.000Z',
+    plannedReleaseAt: '2026-08-01T12:00:00.000Z',
+  }),
+  submissionEvent(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, S.AssessmentStatusChanged, 'An agency assessment moved to another status.', {
+    ...about,
+    agencyId: 'nsa',
+    status: 'ACCEPTED',
+    previousStatus: 'INVITED',
+    at: T0,
+  }),
+  submissionEvent(SUBMISSION_EVENT_TYPES.assessmentReminder, S.AssessmentReminder, 'An agency deadline approaches.', {
+    ...about,
+    agencyId: 'nsa',
+    deadline: '2026-07-31T12:00:00.000Z',
+    hoursBefore: 72,
+    at: '2026-07-28T12:00:00.000Z',
+  }),
+  submissionEvent(SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed, S.AssessmentDeadlineMissed, 'An agency did not finish before its deadline.', {
+    ...about,
+    agencyId: 'nsa',
+    deadline: '2026-07-31T12:00:00.000Z',
+    status: 'IN_PROGRESS',
+    at: '2026-07-31T12:00:00.000Z',
+  }),
+  submissionEvent(SUBMISSION_EVENT_TYPES.findingSubmitted, S.FindingSubmitted, 'An agency submitted a finding (thin: no text).', {
+    ...about,
+    agencyId: 'nsa',
+    findingId: 'nsa-f1',
+    severity: 'HIGH',
+    thirdPartyVulnerability: false,
+    at: T0,
+  }),
+  submissionEvent(SUBMISSION_EVENT_TYPES.findingResponded, S.FindingResponded, 'The vendor responded to a finding.', {
+    ...about,
+    agencyId: 'nsa',
+    findingId: 'nsa-f1',
+    response: 'MITIGATED',
+    at: T0,
+  }),
+  submissionEvent(SUBMISSION_EVENT_TYPES.clearanceIssued, S.ClearanceIssued, 'The advisory release-clearance notice was issued.', {
+    ...about,
+    notice: 'CLEAR_WITH_RECOMMENDATIONS',
+    trigger: 'ALL_AGENCIES_DONE',
+    agencies: [
+      { agencyId: 'nsa', status: 'FINDINGS_SUBMITTED' },
+      { agencyId: 'cisa', status: 'NO_FINDINGS' },
+    ],
+    at: T0,
+  }),
+
+  caseEvent(CASE_EVENT_TYPES.opened, C.CaseOpened, 'A clearinghouse case was opened.', {
+    ...CASE,
+    state: 'OPEN',
+    reporterCount: 1,
+    disclosureDeadline: '2026-09-29T12:00:00.000Z',
+    embargoUntil: '2026-08-01T12:00:00.000Z',
+  }),
+  caseEvent(CASE_EVENT_TYPES.reporterJoined, C.CaseReporterJoined, 'Another agency reported the same vulnerability.', { ...CASE, state: 'OPEN', reporterCount: 2 }),
+  caseEvent(CASE_EVENT_TYPES.statusChanged, C.CaseStatusChanged, 'The case moved to another state.', {
+    ...CASE,
+    state: 'TRIAGED',
+    previousState: 'OPEN',
+    severity: 'HIGH',
+    disclosureDeadline: '2026-09-29T12:00:00.000Z',
+  }),
+  caseEvent(CASE_EVENT_TYPES.partyStatusChanged, C.CasePartyStatusChanged, 'An affected party’s status changed.', {
+    ...CASE,
+    state: 'PARTIES_NOTIFIED',
+    partyId: 'acme',
+    status: 'AFFECTED',
+    remediated: false,
+    remediationDueAt: '2026-07-31T12:00:00.000Z',
+  }),
+  caseEvent(CASE_EVENT_TYPES.exploitationReported, C.CaseExploitationReported, 'Exploitation in the wild was reported; the short disclosure clock runs.', {
+    ...CASE,
+    state: 'REMEDIATING',
+    disclosureDeadline: '2026-07-08T12:00:00.000Z',
+  }),
+  caseEvent(CASE_EVENT_TYPES.embargoLifted, C.CaseEmbargoLifted, 'The embargo tied to a model release ended.', {
+    ...CASE,
+    state: 'REMEDIATING',
+    embargoUntil: '2026-08-01T12:00:00.000Z',
+  }),
+  caseEvent(CASE_EVENT_TYPES.reminder, C.CaseReminder, 'A disclosure deadline or remediation due date approaches or is reached.', {
+    ...CASE,
+    state: 'REMEDIATING',
+    kind: 'REMEDIATION_DUE',
+    phase: 'UPCOMING',
+    dueAt: '2026-07-31T12:00:00.000Z',
+    partyId: 'acme',
+  }),
+
+  entry({
+    type: REPLY_TYPES.accepted,
+    topic: TOPICS.agencyReplies,
+    direction: 'outbound',
+    key: 'agencyId',
+    source: INGRESS_SOURCE,
+    summary: 'The command was applied (or had already been applied: the outcome of its first delivery).',
+    schema: S.CommandAccepted,
+    example: { commandId: 'nsa-2026-000042', commandType: 'gov.preflight.finding.submit.v1', agencyId: 'nsa', subject: 'sub-0001', result: { findingId: 'nsa-f1' } },
+  }),
+  entry({
+    type: REPLY_TYPES.rejected,
+    topic: TOPICS.agencyReplies,
+    direction: 'outbound',
+    key: 'agencyId',
+    source: INGRESS_SOURCE,
+    summary: 'The command was refused, with a machine code and a human reason.',
+    schema: S.CommandRejected,
+    example: {
+      commandId: 'nsa-2026-000043',
+      commandType: 'gov.preflight.assessment.start.v1',
+      agencyId: 'nsa',
+      subject: 'sub-0001',
+      code: 'not-allowed-in-state',
+      reason: 'The assessment must be accepted before it starts',
+    },
+  }),
+];
+
+const BY_TYPE = new Map(CATALOG.map((e) => [e.type, e]));
+if (BY_TYPE.size !== CATALOG.length) throw new Error('The event catalog lists a type twice');
+
+/** The catalog entry of a type, or undefined for an unknown type. */
+export function catalogEntry(type: string): CatalogEntry | undefined {
+  return BY_TYPE.get(type);
+}
+
+/** Catalog entries of the inbound agency commands. */
+export function commandEntries(): CatalogEntry[] {
+  return CATALOG.filter((e) => e.direction === 'inbound');
+}

@@ -1,0 +1,42 @@
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { catalogEntry, type CatalogEntry } from './catalog';
+import { decodeEnvelope, headersToStrings, parseJsonStrict, summarizeIssues, type Envelope } from './envelope';
+import { EventContractError } from './errors';
+
+/** A received CloudEvent: its envelope, its Kafka key and its schema-checked data. */
+export interface DecodedEvent<T = unknown> {
+  envelope: Envelope;
+  key: string | null;
+  data: T;
+  entry: CatalogEntry;
+}
+
+/** The parts of a Kafka message the decoders read (a kafkajs `KafkaMessage` fits). */
+export interface ReceivedMessage {
+  key: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: IHeaders;
+}
+
+/**
+ * Decodes a binary-mode CloudEvent from a Kafka message and checks its data against the catalog. Throws
+ * EventContractError (`invalid-envelope`, `unknown-type`, `key-mismatch`, `malformed-json`, `forbidden-key`,
+ * `invalid-data`) for anything that breaks the contract.
+ */
+export function decodeEvent<T = unknown>(message: ReceivedMessage | KafkaMessage, maxBytes = 1024 * 1024): DecodedEvent<T> {
+  const envelope = decodeEnvelope(headersToStrings(message.headers));
+  const entry = catalogEntry(envelope.type);
+  if (!entry) throw new EventContractError('unknown-type', `Event type ${envelope.type} is not in the catalog`);
+  const key = message.key === null || message.key === undefined ? null : message.key.toString();
+  if (key !== null && key !== envelope.subject) throw new EventContractError('key-mismatch', 'The Kafka key differs from ce_subject');
+  const value = message.value === null ? Buffer.alloc(0) : Buffer.isBuffer(message.value) ? message.value : Buffer.from(message.value);
+  if (value.length > maxBytes) throw new EventContractError('oversized', `The event body is larger than ${maxBytes} bytes`);
+  const parsed = entry.schema.safeParse(parseJsonStrict(value));
+  if (!parsed.success) throw new EventContractError('invalid-data', `Event ${envelope.type} data fails its schema: ${summarizeIssues(parsed.error)}`);
+  return { envelope, key, data: parsed.data as T, entry };
+}
+
+/** Compares two decoded events of one aggregate by their `ce_sequence` (events without one sort last). */
+export function bySequence(a: DecodedEvent, b: DecodedEvent): number {
+  return (a.envelope.sequence ?? Number.MAX_SAFE_INTEGER) - (b.envelope.sequence ?? Number.MAX_SAFE_INTEGER);
+}

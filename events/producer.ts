@@ -1,0 +1,82 @@
+import type { Kafka, Producer } from 'kafkajs';
+import type { EventPublisher, EventStream, StatusEvent } from '../activities/publisher';
+import type { Logger } from '../infra/logger';
+import { catalogEntry } from './catalog';
+import { encodeEvent, summarizeIssues, SPEC_VERSION, JSON_CONTENT_TYPE, type WireMessage } from './envelope';
+import { EventContractError, EventError } from './errors';
+import { TOPICS, type TopicName } from './topics';
+
+export const STREAM_TOPICS: Record<EventStream, TopicName> = {
+  submission: TOPICS.submissionEvents,
+  clearinghouse: TOPICS.clearinghouseEvents,
+};
+
+/**
+ * Encodes a status event as a binary-mode CloudEvent after checking it against the catalog: the type must be known,
+ * belong to the stream's topic, and its data must pass the type's (strict, thin) schema.
+ */
+export function encodeStatusEvent(stream: EventStream, event: StatusEvent): { topic: TopicName; message: WireMessage } {
+  const topic = STREAM_TOPICS[stream];
+  if (!topic) throw new EventContractError('unknown-stream', `Unknown event stream "${String(stream)}"`);
+  const entry = catalogEntry(event.type);
+  if (!entry || entry.direction !== 'outbound') throw new EventContractError('unknown-type', `Event type ${event.type} is not in the catalog`);
+  if (entry.topic !== topic) throw new EventContractError('wrong-topic', `Event type ${event.type} belongs on ${entry.topic}, not ${topic}`);
+  const data = entry.schema.safeParse(event.data);
+  if (!data.success) throw new EventContractError('invalid-data', `Event ${event.type} data fails its schema: ${summarizeIssues(data.error)}`);
+  const message = encodeEvent(
+    {
+      specversion: SPEC_VERSION,
+      id: event.id,
+      source: event.source,
+      type: event.type,
+      time: event.time,
+      subject: event.subject,
+      datacontenttype: JSON_CONTENT_TYPE,
+      sequence: event.sequence,
+    },
+    data.data,
+  );
+  return { topic, message };
+}
+
+export interface KafkaEventPublisher extends EventPublisher {
+  /** Connects now rather than on the first publish (optional). */
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * The `EventPublisher` the worker's `publishEvent` activity uses. Ids are deterministic (`<workflowId>/<sequence>`)
+ * and the key is the aggregate id, so a retried activity republishes the same event to the same partition and
+ * consumers de-duplicate by id. A contract violation throws a non-retriable EventContractError.
+ */
+export function createKafkaEventPublisher(kafka: Kafka, logger: Logger): KafkaEventPublisher {
+  const log = logger.child({ component: 'event-publisher' });
+  // Not kafkajs's idempotent mode (experimental); ordering per key holds because each aggregate publishes sequentially.
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  let connecting: Promise<void> | undefined;
+  const connect = () => (connecting ??= producer.connect().catch((e: unknown) => {
+    connecting = undefined;
+    throw e;
+  }));
+  return {
+    connect,
+    async publish(stream, event) {
+      const { topic, message } = encodeStatusEvent(stream, event);
+      try {
+        await connect();
+        await producer.send({ topic, acks: -1, messages: [message] });
+      } catch (e) {
+        throw new EventError('publish-failed', `Publishing ${event.type} ${event.id} to ${topic} failed: ${(e as Error).message}`, {
+          retriable: true,
+          cause: e,
+        });
+      }
+      log.debug({ topic, type: event.type, id: event.id, sequence: event.sequence }, 'event published');
+    },
+    async disconnect() {
+      if (connecting) await producer.disconnect();
+      connecting = undefined;
+    },
+  };
+}

@@ -1,0 +1,383 @@
+import type { Client } from '@temporalio/client';
+import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import { deriveFingerprintKey } from '../activities/case-fingerprint';
+import { openOrJoinCase } from '../activities/clearinghouse';
+import { CASE_FAILURES } from '../workflows/clearinghouse-definitions';
+import { agencyWorkflowId, FAILURE_TYPES } from '../workflows/definitions';
+import { loadAgencyRegistry, type AgencyRegistry } from '../events/agency-registry';
+import { INGRESS_SOURCE, REPLY_TYPES } from '../events/catalog';
+import { DEFAULT_MAX_COMMAND_BYTES, inspectCommand, type AcceptedCommand, type RefusedCommand } from '../events/command-intake';
+import { deadLetterMessage } from '../events/dead-letter';
+import { encodeEvent, JSON_CONTENT_TYPE, SPEC_VERSION } from '../events/envelope';
+import { createKafka } from '../events/kafka';
+import { CommandAccepted, CommandRejected, type RejectionCode } from '../events/schemas';
+import { TOPICS } from '../events/topics';
+import type { Config } from '../infra/config';
+import type { Logger } from '../infra/logger';
+import { resolveMasterKey } from '../infra/master-key';
+import { connectClient } from '../infra/temporal';
+
+/** Opens or joins a clearinghouse case for a verified `gov.preflight.case.open.v1` command; returns ids/statuses. */
+export type CaseOpener = (client: Client, command: AcceptedCommand) => Promise<Record<string, string | number | boolean | null>>;
+
+export interface IngressOptions {
+  /** Overrides config.temporal.address (e.g. the local stack's). */
+  temporalAddress?: string;
+  /** Overrides config.kafka.brokers. */
+  kafkaBrokers?: string[];
+  /** Consumer group; every ingress replica uses the same one. */
+  groupId?: string;
+  /** Defaults to the registry file at config.agencyRegistryPath (or the built-in one, which has no keys). */
+  registry?: AgencyRegistry;
+  maxCommandBytes?: number;
+  toleranceSeconds?: number;
+  /** Where `gov.preflight.case.open.v1` goes; defaults to the clearinghouse's `openOrJoinCase` on config.taskQueue. */
+  openCase?: CaseOpener;
+  /** Partitions processed at once (order is kept within each partition). */
+  concurrency?: number;
+  /** Where a consumer group without committed offsets starts; default true, so no command sent before the first start is lost. */
+  fromBeginning?: boolean;
+}
+
+export const DEFAULT_INGRESS_GROUP = 'preflight-ingress';
+
+/** What happened to one command. `deadLetter` marks refusals ops should see (anything not a business outcome). */
+export type CommandOutcome =
+  | { kind: 'accepted'; result?: Record<string, string | number | boolean | null> }
+  | { kind: 'rejected'; code: RejectionCode; reason: string; deadLetter: boolean };
+
+/** Temporal could not answer now (unavailable, timed out): the command is retried, its offset not committed. */
+class TransientError extends Error {
+  override readonly name = 'TransientError';
+}
+
+const FAILURE_CODES: Record<string, RejectionCode> = {
+  [FAILURE_TYPES.invalidInput]: 'invalid-input',
+  [FAILURE_TYPES.notAllowedInState]: 'not-allowed-in-state',
+  [FAILURE_TYPES.wrongAgency]: 'wrong-agency',
+  [FAILURE_TYPES.modelVersionMismatch]: 'model-version-mismatch',
+  [FAILURE_TYPES.unknownReference]: 'unknown-reference',
+  [CASE_FAILURES.invalidInput]: 'invalid-input',
+  [CASE_FAILURES.invalidTransition]: 'not-allowed-in-state',
+  [CASE_FAILURES.notFound]: 'not-found',
+};
+
+/**
+ * The default case opener: the clearinghouse's update-with-start on `case/<fingerprint>`, with the report id = the
+ * command id, so a redelivered command joins nothing twice.
+ */
+export function clearinghouseCaseOpener(options: { taskQueue: string; fingerprintKey: Buffer }): CaseOpener {
+  return async (client, command) => {
+    const { agencyId: _stated, ...body } = command.data;
+    const result = await openOrJoinCase(
+      client,
+      { ...(body as Omit<Parameters<typeof openOrJoinCase>[1], 'reportId' | 'agencyId' | 'source'>), reportId: command.envelope.id, agencyId: command.agencyId, source: 'AGENCY_COMMAND' },
+      options,
+    );
+    return {
+      caseId: result.caseId,
+      outcome: result.outcome,
+      state: result.state,
+      reporterCount: result.reporterCount,
+      ...(result.primaryCaseId ? { primaryCaseId: result.primaryCaseId } : {}),
+    };
+  };
+}
+
+/** gRPC status codes worth retrying: CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE. */
+const TRANSIENT_GRPC = new Set<number>([1, 2, 4, 8, 10, 13, 14]);
+
+function errorName(e: unknown): string {
+  return typeof e === 'object' && e !== null ? String((e as { name?: unknown }).name ?? '') : '';
+}
+
+function grpcCode(e: unknown): number | undefined {
+  let cur: unknown = e;
+  for (let i = 0; i < 4 && typeof cur === 'object' && cur !== null; i++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function thinResult(value: unknown): Record<string, string | number | boolean | null> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null || typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length <= 256)) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Applies a verified command in Temporal: an update on `submission/<id>/agency/<agencyId>` whose update id is the
+ * command id, so a redelivered or replayed command returns the first outcome instead of acting twice. Throws
+ * TransientError when Temporal could not answer, so the caller retries without committing the offset.
+ */
+export async function applyCommand(client: Client, command: AcceptedCommand, openCase?: CaseOpener): Promise<CommandOutcome> {
+  const target = command.entry.command!;
+  try {
+    if (target.kind === 'case-open') {
+      if (!openCase) return { kind: 'rejected', code: 'unknown-type', reason: 'Case commands are not enabled on this ingress', deadLetter: true };
+      return { kind: 'accepted', result: await openCase(client, command) };
+    }
+    const workflowId = agencyWorkflowId(command.envelope.subject, command.agencyId);
+    const result: unknown = await client.workflow
+      .getHandle(workflowId)
+      .executeUpdate(target.updateName, { args: [command.data], updateId: command.envelope.id });
+    return { kind: 'accepted', result: thinResult(result) };
+  } catch (e) {
+    return classifyTemporalError(client, command, e);
+  }
+}
+
+async function classifyTemporalError(client: Client, command: AcceptedCommand, e: unknown): Promise<CommandOutcome> {
+  const name = errorName(e);
+  if (name === 'WorkflowUpdateFailedError' || name === 'ApplicationFailure') {
+    const failure = (name === 'ApplicationFailure' ? e : (e as { cause?: unknown }).cause) as { type?: string; message?: string } | undefined;
+    const code = (failure?.type && FAILURE_CODES[failure.type]) || 'rejected';
+    const reason = (failure?.message || 'The command was refused').slice(0, 1000);
+    return { kind: 'rejected', code, reason, deadLetter: code === 'wrong-agency' };
+  }
+  if (name === 'WorkflowNotFoundError') {
+    // No such assessment: the agency was not invited. An assessment that has ended is a different answer.
+    const workflowId = agencyWorkflowId(command.envelope.subject, command.agencyId);
+    try {
+      const description = await client.workflow.getHandle(workflowId).describe();
+      if (description.status.name !== 'RUNNING') {
+        return { kind: 'rejected', code: 'ended', reason: 'The assessment has ended and takes no more commands', deadLetter: false };
+      }
+      throw new TransientError('The assessment exists but did not take the update; retrying');
+    } catch (d) {
+      if (d instanceof TransientError) throw d;
+      if (errorName(d) === 'WorkflowNotFoundError') {
+        return { kind: 'rejected', code: 'not-invited', reason: 'The agency is not invited to assess this submission', deadLetter: true };
+      }
+      throw new TransientError(`Temporal did not answer: ${(d as Error).message}`);
+    }
+  }
+  if (name === 'WorkflowUpdateRPCTimeoutOrCancelledError') throw new TransientError('The update call timed out');
+  const code = grpcCode(e);
+  if (code === undefined || TRANSIENT_GRPC.has(code)) throw new TransientError(`Temporal did not answer: ${(e as Error).message}`);
+  return { kind: 'rejected', code: 'internal-error', reason: 'Temporal refused the command', deadLetter: true };
+}
+
+/** The reply message for an outcome, keyed by agency id, with a deterministic id per (agency, command). */
+export function replyMessage(
+  about: { agencyId: string; commandId: string; commandType?: string; subject?: string },
+  outcome: CommandOutcome,
+  now: Date = new Date(),
+) {
+  const accepted = outcome.kind === 'accepted';
+  const data = accepted
+    ? CommandAccepted.parse({
+        commandId: about.commandId,
+        commandType: about.commandType,
+        agencyId: about.agencyId,
+        subject: about.subject,
+        ...(outcome.result ? { result: outcome.result } : {}),
+      })
+    : CommandRejected.parse({
+        commandId: about.commandId,
+        ...(about.commandType ? { commandType: about.commandType.slice(0, 200) } : {}),
+        agencyId: about.agencyId,
+        ...(about.subject ? { subject: about.subject } : {}),
+        code: outcome.code,
+        reason: outcome.reason.slice(0, 1000),
+      });
+  return encodeEvent(
+    {
+      specversion: SPEC_VERSION,
+      id: `${about.agencyId}/${about.commandId}/reply`,
+      source: INGRESS_SOURCE,
+      type: accepted ? REPLY_TYPES.accepted : REPLY_TYPES.rejected,
+      time: now.toISOString(),
+      subject: about.agencyId,
+      datacontenttype: JSON_CONTENT_TYPE,
+    },
+    data,
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Pipeline {
+  client: Client;
+  producer: Producer;
+  registry: AgencyRegistry;
+  options: IngressOptions;
+  logger: Logger;
+  stopping: () => boolean;
+}
+
+/**
+ * Handles one message to a definite end: applied (reply), refused by the workflow (reply), or refused at intake
+ * (dead letter, plus a reply when the sender is known). Retries while Temporal or Kafka cannot answer; returns false
+ * only when the process is stopping before that end, so the offset stays uncommitted and the command is redelivered.
+ */
+async function handleMessage(p: Pipeline, topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<boolean> {
+  const log = p.logger;
+  let intake: ReturnType<typeof inspectCommand>;
+  try {
+    intake = inspectCommand(message, { registry: p.registry, maxBytes: p.options.maxCommandBytes, toleranceSeconds: p.options.toleranceSeconds });
+  } catch (e) {
+    // Never let one message loop forever: an unexpected intake failure dead-letters it.
+    log.error({ partition, offset: message.offset, err: (e as Error).message }, 'unexpected error inspecting a command');
+    intake = { ok: false, code: 'internal-error', reason: 'The command could not be inspected' };
+  }
+  let outcome: CommandOutcome;
+  let refused: RefusedCommand | undefined;
+  if (intake.ok) {
+    let delay = 200;
+    for (;;) {
+      try {
+        outcome = await withHeartbeat(heartbeat, () => applyCommand(p.client, intake, p.options.openCase));
+        break;
+      } catch (e) {
+        if (!(e instanceof TransientError)) {
+          log.error({ commandId: intake.envelope.id, partition, offset: message.offset, err: (e as Error).message }, 'unexpected error applying a command');
+          outcome = { kind: 'rejected', code: 'internal-error', reason: 'The command could not be applied', deadLetter: true };
+          break;
+        }
+        if (p.stopping()) return false;
+        log.warn({ commandId: intake.envelope.id, partition, offset: message.offset, err: e.message }, 'Temporal unavailable; retrying command');
+        await sleep(delay);
+        delay = Math.min(delay * 2, 10_000);
+        await heartbeat().catch(() => undefined);
+      }
+    }
+  } else {
+    refused = intake;
+    outcome = { kind: 'rejected', code: intake.code, reason: intake.reason, deadLetter: true };
+  }
+
+  const messages: { topic: string; messages: { key: Buffer | string | null; value: Buffer | null; headers?: IHeaders }[] }[] = [];
+  if (outcome.kind === 'rejected' && outcome.deadLetter) {
+    messages.push({
+      topic: TOPICS.deadLetter,
+      messages: [
+        deadLetterMessage(message, {
+          reason: outcome.code,
+          message: outcome.reason,
+          topic,
+          partition,
+          offset: message.offset,
+          time: new Date().toISOString(),
+          agencyId: intake.ok ? intake.agencyId : refused?.agencyId,
+        }),
+      ],
+    });
+  }
+  const about = intake.ok
+    ? { agencyId: intake.agencyId, commandId: intake.envelope.id, commandType: intake.envelope.type, subject: intake.envelope.subject }
+    : refused?.agencyId && refused.commandId
+      ? { agencyId: refused.agencyId, commandId: refused.commandId, commandType: refused.commandType, subject: refused.subject }
+      : undefined;
+  if (about) messages.push({ topic: TOPICS.agencyReplies, messages: [replyMessage(about, outcome)] });
+
+  let delay = 200;
+  for (;;) {
+    try {
+      if (messages.length > 0) await p.producer.sendBatch({ topicMessages: messages, acks: -1 });
+      break;
+    } catch (e) {
+      if (p.stopping()) return false;
+      log.warn({ partition, offset: message.offset, err: (e as Error).message }, 'cannot produce reply or dead letter; retrying');
+      await sleep(delay);
+      delay = Math.min(delay * 2, 10_000);
+      await heartbeat().catch(() => undefined);
+    }
+  }
+  const fields = { partition, offset: message.offset, commandId: about?.commandId, agencyId: about?.agencyId, type: about?.commandType };
+  if (outcome.kind === 'accepted') log.info(fields, 'command applied');
+  else log.warn({ ...fields, code: outcome.code, deadLettered: outcome.deadLetter }, 'command refused');
+  return true;
+}
+
+/** Keeps the consumer group membership alive while a long Temporal call is in flight. */
+async function withHeartbeat<T>(heartbeat: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => void heartbeat().catch(() => undefined), 3000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * The ingress process: consumes `preflight.agency-commands.v1`, verifies and applies each command, replies on
+ * `preflight.agency-replies.v1`, dead-letters refusals on `preflight.dead-letter.v1`, and commits each offset only
+ * after Temporal answered and the reply / dead letter is on Kafka. Order is kept per partition (= per submission).
+ */
+export async function runIngress(config: Config, logger: Logger, options: IngressOptions = {}): Promise<{ stop(): Promise<void> }> {
+  const log = logger.child({ component: 'ingress' });
+  const registry = options.registry ?? loadAgencyRegistry(config.agencyRegistryPath);
+  const openCase =
+    options.openCase ??
+    clearinghouseCaseOpener({ taskQueue: config.taskQueue, fingerprintKey: deriveFingerprintKey(resolveMasterKey(config.masterKey, config.stack.dataDir)) });
+  const kafka = createKafka(config.kafka, logger, options.kafkaBrokers ?? config.kafka.brokers, 'ingress');
+  const client = await connectClient(config.temporal, options.temporalAddress);
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const maxBytes = options.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId ?? DEFAULT_INGRESS_GROUP,
+    allowAutoTopicCreation: false,
+    // Oversized commands must still be fetched (to be dead-lettered), never stall the partition.
+    maxBytesPerPartition: 5 * 1024 * 1024,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+  });
+  let stopping = false;
+  const pipeline: Pipeline = {
+    client,
+    producer,
+    registry,
+    options: { ...options, maxCommandBytes: maxBytes, openCase },
+    logger: log,
+    stopping: () => stopping,
+  };
+
+  try {
+    await producer.connect();
+    await consumer.connect();
+    await consumer.subscribe({ topic: TOPICS.agencyCommands, fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: options.concurrency ?? 3,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload) => {
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale() || stopping) break;
+          let done: boolean;
+          try {
+            done = await handleMessage(pipeline, batch.topic, batch.partition, message, heartbeat);
+          } catch (e) {
+            // A bug, not a bad message: stop this batch without committing; kafkajs restarts from the last commit.
+            log.error({ partition: batch.partition, offset: message.offset, err: (e as Error).message }, 'unexpected ingress error');
+            throw e;
+          }
+          if (!done) break;
+          resolveOffset(message.offset);
+          const next = (BigInt(message.offset) + 1n).toString();
+          await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+          await heartbeat();
+        }
+      },
+    });
+  } catch (e) {
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), client.connection.close()]);
+    throw e;
+  }
+  log.info({ groupId: options.groupId ?? DEFAULT_INGRESS_GROUP, topic: TOPICS.agencyCommands }, 'ingress started');
+
+  return {
+    async stop() {
+      stopping = true;
+      await consumer.disconnect().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'consumer disconnect failed'));
+      await producer.disconnect().catch(() => undefined);
+      await client.connection.close().catch(() => undefined);
+      log.info('ingress stopped');
+    },
+  };
+}
