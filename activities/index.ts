@@ -1,8 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../infra/logger';
+import type { Resolver } from './ssrf-guard';
 import type { AccessBroker } from './access-broker';
 import { createLifecycleActivities } from './lifecycle';
 import { createPublisherActivities, type EventPublisher } from './publisher';
+import { createWebhookActivities } from './webhooks';
 import { createClearinghouseActivities } from './clearinghouse';
 
 /** What activities need from the outside world; each process wires real implementations, tests wire fakes. */
@@ -12,6 +14,10 @@ export interface ActivityDeps {
   masterKey: Buffer;
   /** For activities that query, signal or start workflows (webhook endpoint look-ups). */
   temporalClient: Client;
+  /** CIDRs the webhook SSRF guard lets through (local development and tests); empty in production. */
+  webhookAllowlist: readonly string[];
+  /** Host name resolution for the webhook SSRF guard; the system resolver when absent. */
+  webhookResolver?: Resolver;
   /** Where status events go (Kafka in processes, in memory in tests). */
   publisher: EventPublisher;
   /** Issues and revokes agency access to models (`LocalAccessBroker` by default). */
@@ -21,6 +27,7 @@ export interface ActivityDeps {
 /** All activities the Preflight worker registers. */
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...createWebhookActivities(deps),
     ...createPublisherActivities(deps),
     ...createLifecycleActivities(deps),
     ...createClearinghouseActivities(deps),

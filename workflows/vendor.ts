@@ -33,16 +33,11 @@ import {
   type VendorWorkflowInput,
   type WebhookEndpoint,
 } from './webhook-definitions';
+import type { createPublisherActivities } from '../activities/publisher';
 
-/** The one activity the registry needs: the lifecycle's `publishEvent` (contracts.md §1). */
-interface PublishActivities {
-  publishEvent(
-    stream: 'submission',
-    event: { id: string; type: string; source: string; subject: string; sequence: number; time: string; data: Record<string, unknown> },
-  ): Promise<void>;
-}
+type PublisherActivities = ReturnType<typeof createPublisherActivities>;
 
-const { publishEvent } = proxyActivities<PublishActivities>({
+const { publishEvent } = proxyActivities<Pick<PublisherActivities, 'publishEvent'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
