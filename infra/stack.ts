@@ -75,7 +75,6 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
   const logDir = path.join(stack.dataDir, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
   const state: StackState = { dataDir: stack.dataDir, startedAt: new Date().toISOString(), servers: [] };
-  const children = new Map<string, ChildProcess>();
   let stopping = false;
 
   const stop = async () => {
@@ -88,25 +87,45 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     if (options.detached) fs.rmSync(stateFilePath(stack.dataDir), { force: true });
   };
 
-  const track = (server: StackServer, child: ChildProcess) => {
-    state.servers.push(server);
-    children.set(server.name, child);
+  const restarts = new Map<string, number[]>();
+  const track = (server: StackServer, child: ChildProcess, restart: () => Promise<{ server: StackServer; child: ChildProcess }>) => {
+    const index = state.servers.findIndex((s) => s.name === server.name);
+    if (index >= 0) state.servers[index] = server;
+    else state.servers.push(server);
     child.once('exit', (code) => {
-      if (!stopping && !options.detached) options.onUnexpectedExit?.(server, code);
+      if (stopping || options.detached) return;
+      // Supervision: a server that dies is restarted on the same ports and data, at most 3 times a minute.
+      const recent = (restarts.get(server.name) ?? []).filter((t) => Date.now() - t < 60_000);
+      if (recent.length >= 3) {
+        options.onUnexpectedExit?.(server, code);
+        return;
+      }
+      restarts.set(server.name, [...recent, Date.now()]);
+      log(`${server.name} exited unexpectedly (code ${code}); restarting it`);
+      restart().then(
+        (next) => {
+          if (stopping) return void stopPid(next.server.pid);
+          track(next.server, next.child, restart);
+          log(`${server.name} is back at ${next.server.address}`);
+        },
+        () => options.onUnexpectedExit?.(server, code),
+      );
     });
   };
 
   try {
     if (options.startTemporal) {
       const started = Date.now();
-      const { server, child } = await startTemporal(options, logDir);
-      track(server, child);
+      const restart = () => startTemporal(options, logDir);
+      const { server, child } = await restart();
+      track(server, child, restart);
       log(`Temporal dev server ready at ${server.address} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     if (options.startKafka) {
       const started = Date.now();
-      const { server, child } = await startKafka(options, logDir);
-      track(server, child);
+      const restart = () => startKafka(options, logDir);
+      const { server, child } = await restart();
+      track(server, child, restart);
       log(`Kafka broker ready at ${server.address} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
   } catch (err) {

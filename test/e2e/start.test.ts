@@ -18,8 +18,12 @@ function cli(args: string[], env: NodeJS.ProcessEnv) {
   return spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 120_000 });
 }
 
+const running = new Set<ChildProcess>();
+
 async function startPreflight(env: NodeJS.ProcessEnv): Promise<Started> {
   const child = spawn(process.execPath, [BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -59,7 +63,11 @@ describe('preflight start on the embedded default', () => {
       PREFLIGHT_LOG_LEVEL: 'warn',
     };
   });
-  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(async () => {
+    // A failed assertion must not leave a stack behind.
+    await Promise.all([...running].map((child) => interrupt({ child, output: () => '' })));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('comes up, reports healthy, stops cleanly on Ctrl-C, and finds its data again', async () => {
     const first = await startPreflight(env);
@@ -70,6 +78,17 @@ describe('preflight start on the embedded default', () => {
     const report = JSON.parse(status.stdout);
     expect(report.temporal.healthy).toBe(true);
     expect(report.kafka.healthy).toBe(true);
+
+    // Supervision: a server killed under it comes back on the same port.
+    const kafkaPid = listDescendants(first.child.pid!).find((pid) => cmdline(pid).includes('kafka.Kafka'));
+    expect(kafkaPid).toBeDefined();
+    process.kill(kafkaPid!, 'SIGKILL');
+    const back = Date.now() + 90_000;
+    while (!first.output().includes('kafka is back at')) {
+      if (Date.now() > back) throw new Error(`kafka was not restarted:\n${first.output()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(cli(['stack', 'status'], env).status).toBe(0);
 
     // Leave a trace in Temporal's persistent store: a workflow that waits for a worker that never comes.
     const workflowId = unique('persisted');
@@ -141,6 +160,14 @@ function isAliveNotZombie(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
   }
 }
 
