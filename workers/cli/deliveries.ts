@@ -1,0 +1,141 @@
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import {
+  DELIVERY_STATUSES,
+  DeliveryFilterError,
+  getDelivery,
+  listDeliveries,
+  replayDeliveries,
+  type DeliveryFilter,
+  type DeliverySummary,
+} from '../../activities/webhook-replay';
+import { connectClient } from '../../infra/temporal';
+import type { DeliveryStatus, DeliveryView } from '../../workflows/webhook-definitions';
+import { CliError, configOrExit, output } from './common';
+import { expectedEndpoints } from './stack';
+
+async function withClient<T>(run: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
+  const config = configOrExit();
+  let client: Client;
+  try {
+    client = await connectClient(config.temporal, expectedEndpoints(config).temporal);
+  } catch (err) {
+    throw new CliError(`cannot reach Temporal: ${(err as Error).message}`);
+  }
+  try {
+    return await run(client, config.taskQueue);
+  } catch (err) {
+    if (err instanceof DeliveryFilterError) throw new CliError(err.message, 2);
+    throw err;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+interface FilterOptions {
+  vendor?: string;
+  endpoint?: string;
+  event?: string;
+  status?: string;
+  since?: string;
+  until?: string;
+  limit: string;
+}
+
+function filterFrom(opts: FilterOptions): DeliveryFilter {
+  const limit = Number(opts.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError('--limit must be a whole number from 1 to 10000', 2);
+  if (opts.status !== undefined && !DELIVERY_STATUSES.includes(opts.status as DeliveryStatus)) {
+    throw new CliError(`--status must be one of ${DELIVERY_STATUSES.join(', ')}`, 2);
+  }
+  const filter: DeliveryFilter = { limit };
+  if (opts.vendor !== undefined) filter.vendorId = opts.vendor;
+  if (opts.endpoint !== undefined) filter.endpointId = opts.endpoint;
+  if (opts.event !== undefined) filter.eventId = opts.event;
+  if (opts.status !== undefined) filter.status = opts.status as DeliveryStatus;
+  if (opts.since !== undefined) filter.since = opts.since;
+  if (opts.until !== undefined) filter.until = opts.until;
+  return filter;
+}
+
+function withFilterOptions(cmd: Command): Command {
+  return cmd
+    .option('--vendor <vendorId>', 'only this vendor')
+    .option('--endpoint <endpointId>', 'only this endpoint')
+    .option('--event <eventId>', 'only this event')
+    .option('--status <status>', `only this status (${DELIVERY_STATUSES.join(', ')})`)
+    .option('--since <iso>', 'started at or after this time')
+    .option('--until <iso>', 'started before this time')
+    .option('--limit <n>', 'at most this many deliveries', '100')
+    .option('--json', 'print JSON');
+}
+
+function renderList(items: DeliverySummary[]): string {
+  if (items.length === 0) return 'No deliveries.\n';
+  const rows = items.map((d) => [d.eventId, d.endpointId, d.vendorId ?? '-', d.status ?? '-', d.startedAt]);
+  const header = ['EVENT', 'ENDPOINT', 'VENDOR', 'STATUS', 'STARTED'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+function renderDelivery(d: DeliveryView): string {
+  const lines = [
+    `Event     ${d.eventId} (${d.eventType})`,
+    `Endpoint  ${d.endpointId} (vendor ${d.vendorId})`,
+    `Status    ${d.status}${d.nextAttemptAt ? `, next attempt ${d.nextAttemptAt}` : ''}`,
+    `Started   ${d.startedAt}${d.replayedAt ? ` (replay of ${d.replayedAt})` : ''}`,
+    'Attempts:',
+    ...(d.attempts.length === 0
+      ? ['  none yet']
+      : d.attempts.map(
+          (a) =>
+            `  #${a.attempt} ${a.at} ${a.outcome.padEnd(17)} ${String(a.status ?? '-').padEnd(4)} ${String(a.latencyMs).padStart(6)} ms` +
+            `${a.error ? ` ${a.error}` : ''}${a.excerpt ? ` "${a.excerpt.slice(0, 60)}"` : ''}`,
+        )),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** `preflight deliveries list|show|replay`: vendor webhook deliveries and their attempt logs, for operators. */
+export function registerDeliveryCommands(program: Command): void {
+  const deliveries = program.command('deliveries').description('vendor webhook deliveries: attempt logs and replay');
+
+  withFilterOptions(deliveries.command('list').description('list deliveries by event, endpoint, vendor, status or time range')).action(
+    async (opts: FilterOptions & { json?: boolean }) => {
+      const filter = filterFrom(opts);
+      const items = await withClient((client) => listDeliveries(client, filter));
+      output(opts.json, items, () => renderList(items));
+    },
+  );
+
+  deliveries
+    .command('show <eventId> <endpointId>')
+    .description('show one delivery with its attempt log (time, status, latency, response excerpt)')
+    .option('--json', 'print JSON')
+    .action(async (eventId: string, endpointId: string, opts: { json?: boolean }) => {
+      const view = await withClient((client) => getDelivery(client, `delivery/${eventId}/${endpointId}`)).catch((err: unknown) => {
+        if ((err as { name?: string }).name === 'WorkflowNotFoundError') throw new CliError(`no delivery of ${eventId} to ${endpointId}`);
+        throw err;
+      });
+      output(opts.json, view, () => renderDelivery(view));
+    });
+
+  withFilterOptions(
+    deliveries
+      .command('replay')
+      .description('deliver again: by event (--event), by endpoint (--endpoint) or by time range (--since/--until); same webhook-id, current URL and secret'),
+  ).action(async (opts: FilterOptions & { json?: boolean }) => {
+    const filter = filterFrom(opts);
+    if (!filter.eventId && !filter.endpointId && !filter.since && !filter.until) {
+      throw new CliError('replay needs --event, --endpoint or a time range (--since/--until)', 2);
+    }
+    const outcomes = await withClient((client, taskQueue) => replayDeliveries(client, filter, { taskQueue }));
+    output(opts.json, outcomes, () =>
+      outcomes.length === 0
+        ? 'No deliveries matched.\n'
+        : outcomes.map((o) => `${o.workflowId}  ${o.result}${o.result === 'failed' ? `: ${o.error}` : ''}`).join('\n') + '\n',
+    );
+    if (outcomes.some((o) => o.result === 'failed')) process.exitCode = 1;
+  });
+}
