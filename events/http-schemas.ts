@@ -1,0 +1,307 @@
+/**
+ * HTTP bodies of the vendor and ops API. Like the Kafka schemas they mirror the plain types in
+ * `workflows/definitions.ts` (compile-time checks at the bottom), are JSON-safe and transform-free, and the OpenAPI
+ * document (`events/openapi.ts`) is generated from them. Request bodies are strict: unknown keys are refused.
+ */
+import { z } from 'zod';
+import {
+  ACCESS_METHODS,
+  type AcknowledgeInput,
+  type ChangeReleaseDateInput,
+  type DeclareReleasedInput,
+  type FindingRecord,
+  type RespondToFindingInput,
+  type RespondToInfoRequestInput,
+  type SubmissionDetails,
+  type SubmissionView,
+  type WithdrawInput,
+} from '../workflows/definitions';
+import { AgencyId, AgencyStatus, ClearanceNotice, ConsolidationTrigger, EndReason, FindingResponse, Id, Severity, SubmissionStatus, Time } from './schemas';
+
+const text = (max: number) => z.string().min(1).max(max);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests
+
+export const ModelIdentityBody = z.strictObject({
+  name: text(200),
+  version: text(200),
+  /** Screening checks the format (`sha256:<64 hex>`); a malformed hash returns the submission with a reason. */
+  versionHash: text(200),
+});
+
+export const ContactBody = z.strictObject({
+  name: text(200),
+  email: text(320),
+  role: text(200).optional(),
+});
+
+/**
+ * A new submission (and a resubmission's corrected details). Structure is checked here (422); completeness and
+ * timing are screened by the workflow, which returns an incomplete submission with reasons (status RETURNED).
+ */
+export const CreateSubmissionRequest = z
+  .strictObject({
+    model: ModelIdentityBody,
+    plannedReleaseAt: Time,
+    accessMethod: z.enum(ACCESS_METHODS),
+    contacts: z.array(ContactBody).min(1).max(20),
+    requestedAgencies: z.array(AgencyId).min(1).max(20),
+    accessStartAt: Time.optional(),
+  })
+  .meta({ id: 'CreateSubmissionRequest', description: 'A model offered for pre-release evaluation' });
+
+export const ResubmitRequest = CreateSubmissionRequest.meta({ id: 'ResubmitRequest', description: 'Corrected details of a RETURNED submission' });
+
+export const ChangeReleaseDateRequest = z
+  .strictObject({ plannedReleaseAt: Time })
+  .meta({ id: 'ChangeReleaseDateRequest', description: 'A new planned release time; the access window is recomputed within its 30-day cap' });
+
+export const InfoRequestResponseRequest = z
+  .strictObject({ response: text(100_000) })
+  .meta({ id: 'InfoRequestResponseRequest', description: "The vendor's answer to an agency's information request" });
+
+export const FindingResponseRequest = z
+  .strictObject({ response: FindingResponse, note: text(20_000).optional() })
+  .meta({ id: 'FindingResponseRequest', description: "The vendor's response to one finding" });
+
+export const AcknowledgeRequest = z.strictObject({ note: text(2000).optional() }).meta({ id: 'AcknowledgeRequest' });
+export const WithdrawRequest = z.strictObject({ reason: text(2000).optional() }).meta({ id: 'WithdrawRequest' });
+export const DeclareReleaseRequest = z.strictObject({ releasedAt: Time.optional() }).meta({ id: 'DeclareReleaseRequest' });
+
+export const AccessVerifyRequest = z
+  .strictObject({ token: text(2048) })
+  .meta({ id: 'AccessVerifyRequest', description: "An agency's bearer access token as presented to the vendor's model gateway" });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Responses
+
+/** RFC 9457 problem details. `code` is a stable machine code; `errors` lists input problems (422). */
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    code: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem' });
+
+const ModelIdentityView = z.object({ name: z.string(), version: z.string(), versionHash: z.string() });
+const AccessWindowView = z.object({ opensAt: Time, closesAt: Time });
+const AgencyProgressView = z.object({ agencyId: z.string(), status: AgencyStatus, updatedAt: Time, findingsCount: z.number().int() });
+const ScreeningIssueView = z.object({ field: z.string(), reason: z.string() });
+const InfoRequestSummaryView = z.object({ requestId: z.string(), agencyId: z.string(), requestedAt: Time, respondedAt: Time.optional() });
+
+export const Submission = z
+  .object({
+    submissionId: z.string(),
+    vendorId: z.string(),
+    status: SubmissionStatus,
+    model: ModelIdentityView,
+    plannedReleaseAt: Time,
+    submittedAt: Time,
+    window: AccessWindowView.optional(),
+    agencies: z.array(AgencyProgressView),
+    returnIssues: z.array(ScreeningIssueView),
+    resubmitBy: Time.optional(),
+    openInfoRequests: z.array(InfoRequestSummaryView),
+    notice: ClearanceNotice.optional(),
+    noticeIssuedAt: Time.optional(),
+    consolidationTrigger: ConsolidationTrigger.optional(),
+    acknowledgedAt: Time.optional(),
+    releasedAt: Time.optional(),
+    endedAt: Time.optional(),
+    endReason: EndReason.optional(),
+    activeGrants: z.array(z.object({ grantId: z.string(), agencyId: z.string(), expiresAt: Time })),
+    revokedGrantIds: z.array(z.string()),
+  })
+  .meta({ id: 'Submission', description: 'A submission as its workflow reports it: ids, statuses and times' });
+
+export const SubmissionListItem = z
+  .object({
+    submissionId: z.string(),
+    vendorId: z.string(),
+    status: SubmissionStatus.or(z.string()),
+    agencies: z.array(z.string()),
+    plannedReleaseAt: Time.optional(),
+    startedAt: Time,
+    closedAt: Time.optional(),
+    running: z.boolean(),
+  })
+  .meta({ id: 'SubmissionListItem' });
+
+export const SubmissionList = z
+  .object({ items: z.array(SubmissionListItem), nextPageToken: z.string().optional() })
+  .meta({ id: 'SubmissionList' });
+
+export const SubmissionCreated = z
+  .object({ submissionId: z.string(), status: SubmissionStatus, location: z.string() })
+  .meta({ id: 'SubmissionCreated' });
+
+export const CommandResult = z
+  .object({ submissionId: z.string(), command: z.string(), result: z.record(z.string(), z.unknown()) })
+  .meta({ id: 'CommandResult', description: "The workflow's answer to a vendor command" });
+
+export const FindingDetail = z
+  .object({
+    findingId: z.string(),
+    agencyId: z.string(),
+    severity: Severity,
+    domain: z.string(),
+    title: z.string(),
+    detail: z.string(),
+    modelVersionTested: z.string(),
+    recommendedMitigation: z.string(),
+    thirdPartyVulnerability: z.boolean(),
+    submittedAt: Time,
+    response: FindingResponse.optional(),
+    respondedAt: Time.optional(),
+    note: z.string().optional(),
+  })
+  .meta({ id: 'FindingDetail', description: 'One finding with its sensitive detail (only for its vendor and ops)' });
+
+export const AccessVerifyResponse = z
+  .discriminatedUnion('valid', [
+    z.object({ valid: z.literal(true), grantId: z.string(), submissionId: z.string(), agencyId: z.string(), scope: z.string(), expiresAt: Time }),
+    z.object({ valid: z.literal(false), reason: z.enum(['malformed', 'bad-signature', 'expired', 'revoked']) }),
+  ])
+  .meta({ id: 'AccessVerifyResponse' });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ops responses
+
+const AgencyClockView = z.object({
+  agencyId: z.string(),
+  status: AgencyStatus,
+  activeMs: z.number(),
+  onHoldMs: z.number(),
+  activeDays: z.number(),
+  onHoldDays: z.number(),
+  onHold: z.boolean(),
+});
+export const Clocks = z
+  .object({
+    now: Time,
+    window: AccessWindowView.extend({ remainingMs: z.number(), remainingDays: z.number(), totalDays: z.number() }).optional(),
+    agencies: z.array(AgencyClockView),
+  })
+  .meta({ id: 'Clocks' });
+
+const FindingSummaryView = z.object({
+  findingId: z.string(),
+  agencyId: z.string(),
+  severity: Severity,
+  domain: z.string(),
+  modelVersionTested: z.string(),
+  thirdPartyVulnerability: z.boolean(),
+  submittedAt: Time,
+  response: FindingResponse.optional(),
+  respondedAt: Time.optional(),
+});
+export const FindingsSummary = z
+  .object({
+    total: z.number().int(),
+    bySeverity: z.record(z.string(), z.number().int()),
+    unresolvedCriticalOrHigh: z.number().int(),
+    findings: z.array(FindingSummaryView),
+  })
+  .meta({ id: 'FindingsSummary' });
+
+export const OpsSubmission = z
+  .object({ state: Submission, clocks: Clocks, findings: FindingsSummary })
+  .meta({ id: 'OpsSubmission', description: 'State, clocks and findings summary of one submission' });
+
+export const TimelineEntry = z
+  .object({
+    at: Time,
+    actor: z.string().describe('who: vendor:<id>, agency:<id>, ops, system (timers, Preflight itself)'),
+    kind: z.string().describe('a stable machine kind, e.g. submitted, status, agency-status, finding, info-request, grant, notice, command-refused'),
+    summary: z.string(),
+    workflowId: z.string(),
+    eventId: z.number().int(),
+    agencyId: z.string().optional(),
+    status: z.string().optional().describe('the state it led to'),
+    refs: z.record(z.string(), z.string()).optional(),
+  })
+  .meta({ id: 'TimelineEntry' });
+
+export const Timeline = z
+  .object({
+    submissionId: z.string(),
+    entries: z.array(TimelineEntry),
+    lanes: z.object({
+      window: AccessWindowView.optional(),
+      agencies: z.array(
+        z.object({
+          agencyId: z.string(),
+          status: z.string(),
+          startedAt: Time.optional(),
+          endedAt: Time.optional(),
+          holds: z.array(z.object({ from: Time, to: Time.optional(), requestId: z.string().optional() })),
+        }),
+      ),
+    }),
+  })
+  .meta({ id: 'Timeline', description: 'A readable history built from the Temporal event histories' });
+
+export const DeadLetter = z
+  .object({
+    partition: z.number().int(),
+    offset: z.string(),
+    reason: z.string(),
+    message: z.string(),
+    originalTopic: z.string(),
+    originalPartition: z.number().int(),
+    originalOffset: z.string(),
+    time: z.string(),
+    agencyId: z.string().optional(),
+    key: z.string().nullable(),
+    type: z.string().optional(),
+    commandId: z.string().optional(),
+    sizeBytes: z.number().int(),
+  })
+  .meta({ id: 'DeadLetter', description: 'A refused inbound message (its bytes are not shown; replay re-produces them)' });
+
+export const DeadLetterList = z.object({ items: z.array(DeadLetter) }).meta({ id: 'DeadLetterList' });
+
+export const DeadLetterReplayRequest = z
+  .strictObject({ partition: z.number().int().min(0).max(10_000), offset: z.string().regex(/^\d{1,20}$/) })
+  .meta({ id: 'DeadLetterReplayRequest' });
+export const DeadLetterReplayResult = z
+  .object({ replayed: z.boolean(), topic: z.string(), partition: z.number().int(), offset: z.string() })
+  .meta({ id: 'DeadLetterReplayResult' });
+
+export const OpsSubmissionListQuery = z.strictObject({
+  status: SubmissionStatus.optional(),
+  vendor: Id.optional(),
+  agency: AgencyId.optional(),
+  releaseFrom: Time.optional(),
+  releaseTo: Time.optional(),
+  pageSize: z.coerce.number().int().min(1).max(500).optional(),
+  nextPageToken: z.string().max(4096).optional(),
+});
+
+export const VendorSubmissionListQuery = z.strictObject({
+  status: SubmissionStatus.optional(),
+  pageSize: z.coerce.number().int().min(1).max(500).optional(),
+  nextPageToken: z.string().max(4096).optional(),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Compile-time checks against the definitions
+
+type Assert<T extends true> = T;
+type Extends<A, B> = [A] extends [B] ? true : false;
+
+export type _CreateMirrors = Assert<Extends<z.infer<typeof CreateSubmissionRequest>, SubmissionDetails>>;
+export type _ReleaseDateMirrors = Assert<Extends<z.infer<typeof ChangeReleaseDateRequest>, ChangeReleaseDateInput>>;
+export type _InfoResponseMirrors = Assert<Extends<z.infer<typeof InfoRequestResponseRequest> & { requestId: string }, RespondToInfoRequestInput>>;
+export type _FindingResponseMirrors = Assert<Extends<z.infer<typeof FindingResponseRequest> & { findingId: string }, RespondToFindingInput>>;
+export type _AcknowledgeMirrors = Assert<Extends<z.infer<typeof AcknowledgeRequest>, AcknowledgeInput>>;
+export type _WithdrawMirrors = Assert<Extends<z.infer<typeof WithdrawRequest>, WithdrawInput>>;
+export type _DeclareMirrors = Assert<Extends<z.infer<typeof DeclareReleaseRequest>, DeclareReleasedInput>>;
+export type _SubmissionMirrors = Assert<Extends<SubmissionView, z.infer<typeof Submission>>>;
+export type _FindingDetailMirrors = Assert<Extends<FindingRecord, z.infer<typeof FindingDetail>>>;

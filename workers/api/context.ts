@@ -1,0 +1,23 @@
+import type { Client } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
+import type { AccessBroker } from '../../activities/access-broker';
+import type { Logger } from '../../infra/logger';
+import type { SubmissionSettings } from '../../workflows/definitions';
+import type { AuditLog, Authenticator } from './auth';
+
+/** What the vendor and ops route plugins need; `runApi` builds it once per process. */
+export interface ApiContext {
+  client: Client;
+  /** Task queue new submission workflows are started on. */
+  taskQueue: string;
+  /** Ops tokens and vendor keys, both stored hashed. */
+  authenticator: Authenticator;
+  audit: AuditLog;
+  logger: Logger;
+  /** Verifies agency access tokens for `POST /v1/access/verify`. */
+  accessBroker: Pick<AccessBroker, 'verify'>;
+  /** For dead letters (ops) and readiness; absent in tests that do not need Kafka. */
+  kafka?: Kafka;
+  /** Lifecycle timing for new submissions (tests shorten it); production uses the workflow defaults. */
+  submissionSettings?: Partial<SubmissionSettings>;
+}

@@ -1,0 +1,242 @@
+import crypto from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  acknowledgeUpdate,
+  agencyWorkflowId,
+  changeReleaseDateUpdate,
+  declareReleasedUpdate,
+  findingDetailQuery,
+  findingsSummaryQuery,
+  ID_PATTERN,
+  respondToFindingUpdate,
+  respondToInfoRequestUpdate,
+  resubmitUpdate,
+  submissionStateQuery,
+  submissionWorkflowId,
+  withdrawUpdate,
+  type FindingRecord,
+  type SubmissionInput,
+} from '../../workflows/definitions';
+import { SA } from '../../workflows/search-attributes';
+import {
+  AccessVerifyRequest,
+  AcknowledgeRequest,
+  ChangeReleaseDateRequest,
+  CreateSubmissionRequest,
+  DeclareReleaseRequest,
+  FindingResponseRequest,
+  InfoRequestResponseRequest,
+  ResubmitRequest,
+  VendorSubmissionListQuery,
+  WithdrawRequest,
+} from '../../events/http-schemas';
+import { metrics } from '../../infra/metrics';
+import { authenticate, vendorScope } from './auth';
+import type { ApiContext } from './context';
+import { findSubmission, listSubmissions, SUBMISSION_KIND } from './lookup';
+import { HttpProblem, isHttpProblem, parseOr422, problemErrorHandler, problemFromUpdateFailure, problems } from './problems';
+import type { submissionWorkflow } from '../../workflows/submission';
+
+/** Body caps per route: commands are small; an information-request answer may be long. */
+export const BODY_LIMITS = { command: 64 * 1024, infoResponse: 256 * 1024 } as const;
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+function idempotencyKey(request: FastifyRequest): string | undefined {
+  const value = request.headers['idempotency-key'];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
+    throw problems.invalid([{ path: 'Idempotency-Key', message: 'printable ASCII without spaces, 1-128 characters' }], 'The Idempotency-Key header is not valid.');
+  }
+  return value;
+}
+
+/** A new submission id, or the same id for the same vendor and idempotency key (so a retried POST starts nothing new). */
+export function newSubmissionId(vendorId: string, key?: string): string {
+  const bytes = key ? crypto.createHash('sha256').update(`${vendorId}\n${key}`).digest().subarray(0, 12) : crypto.randomBytes(12);
+  return `sub-${bytes.toString('hex')}`;
+}
+
+type Params = { id: string; rid?: string; fid?: string };
+
+/** Runs one vendor command as a Temporal update on the caller's submission; refusals become precise problems. */
+async function runCommand<R>(
+  ctx: ApiContext,
+  request: FastifyRequest<{ Params: Params }>,
+  command: string,
+  send: (handle: WorkflowHandle, updateId: string | undefined) => Promise<R>,
+): Promise<{ submissionId: string; command: string; result: R }> {
+  const owned = await findSubmission(ctx.client, request.params.id, request.principal);
+  const key = idempotencyKey(request);
+  try {
+    if (!owned.running) throw problems.ended();
+    const result = await send(owned.handle, key ? `${command}:${key}` : undefined);
+    metrics.apiCommands.inc({ command, outcome: 'ok' });
+    return { submissionId: owned.submissionId, command, result };
+  } catch (e) {
+    const problem = isHttpProblem(e) ? e : isEnded(e) ? problems.ended() : problemFromUpdateFailure(e);
+    metrics.apiCommands.inc({ command, outcome: problem.code });
+    throw problem;
+  }
+}
+
+function isEnded(e: unknown): boolean {
+  const name = (e as { name?: unknown })?.name;
+  const message = String((e as { message?: unknown })?.message ?? '');
+  return name === 'WorkflowNotFoundError' || /already completed|workflow execution already/i.test(message);
+}
+
+/** Reads the full finding (with its sensitive text) from the agency child that holds it. */
+export async function readFinding(ctx: ApiContext, submissionId: string, findingId: string): Promise<FindingRecord> {
+  if (!ID_PATTERN.test(findingId)) throw problems.notFound('finding');
+  const parent = ctx.client.workflow.getHandle(submissionWorkflowId(submissionId));
+  const summary = await parent.query(findingsSummaryQuery);
+  const finding = summary.findings.find((f) => f.findingId === findingId);
+  if (!finding) throw problems.notFound('finding');
+  const detail = await ctx.client.workflow.getHandle(agencyWorkflowId(submissionId, finding.agencyId)).query(findingDetailQuery, findingId);
+  if (!detail) throw problems.notFound('finding');
+  return detail;
+}
+
+/**
+ * The vendor API (`/v1/...`, DESIGN "Vendor HTTP API", except the webhook-endpoint routes): every route authenticates
+ * the caller, checks it may see the submission (404 otherwise, the same as unknown), and sends each command as an
+ * update whose validator decides; reads are workflow queries.
+ */
+export function submissionRoutes(ctx: ApiContext) {
+  return async function plugin(app: FastifyInstance): Promise<void> {
+    app.setErrorHandler(problemErrorHandler(ctx.logger.child({ component: 'api' })));
+    const vendorOnly = authenticate(ctx.authenticator, ['vendor']);
+    const vendorOrOps = authenticate(ctx.authenticator, ['vendor', 'ops']);
+    const cmd = { preHandler: vendorOnly, bodyLimit: BODY_LIMITS.command };
+
+    app.post('/v1/submissions', cmd, async (request, reply) => {
+      const vendorId = vendorScope(request)!;
+      const body = parseOr422(CreateSubmissionRequest, request.body);
+      const key = idempotencyKey(request);
+      const submissionId = newSubmissionId(vendorId, key);
+      const input: SubmissionInput = { ...body, submissionId, vendorId, ...(ctx.submissionSettings ? { settings: ctx.submissionSettings } : {}) };
+      const releaseMs = Date.parse(body.plannedReleaseAt);
+      let existing = false;
+      try {
+        await ctx.client.workflow.start<typeof submissionWorkflow>('submissionWorkflow', {
+          workflowId: submissionWorkflowId(submissionId),
+          taskQueue: ctx.taskQueue,
+          args: [input],
+          // Set at start (not only by the workflow's first task) so ownership checks hold from the first instant.
+          typedSearchAttributes: new TypedSearchAttributes([
+            { key: SA.kind, value: SUBMISSION_KIND },
+            { key: SA.vendor, value: vendorId },
+            { key: SA.submissionId, value: submissionId },
+            { key: SA.status, value: 'RECEIVED' },
+            { key: SA.agencies, value: [...body.requestedAgencies] },
+            ...(Number.isFinite(releaseMs) ? [{ key: SA.releaseAt, value: new Date(releaseMs) }] : []),
+          ]),
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+        metrics.submissionsCreated.inc();
+      } catch (e) {
+        if (!(e instanceof WorkflowExecutionAlreadyStartedError) || !key) throw e;
+        existing = true;
+      }
+      metrics.apiCommands.inc({ command: 'create', outcome: existing ? 'replayed' : 'ok' });
+      const location = `/v1/submissions/${submissionId}`;
+      let status = 'RECEIVED';
+      if (existing) {
+        const owned = await findSubmission(ctx.client, submissionId, request.principal);
+        status = owned.description.typedSearchAttributes.get(SA.status) ?? status;
+      }
+      return reply.code(existing ? 200 : 201).header('location', location).send({ submissionId, status, location });
+    });
+
+    app.get('/v1/submissions', { preHandler: vendorOrOps }, async (request) => {
+      const q = parseOr422(VendorSubmissionListQuery, request.query, 'query');
+      const vendor = vendorScope(request);
+      return listSubmissions(ctx.client, { ...(vendor ? { vendor } : {}), ...(q.status ? { status: q.status } : {}) }, q);
+    });
+
+    app.get<{ Params: Params }>('/v1/submissions/:id', { preHandler: vendorOrOps }, async (request) => {
+      const owned = await findSubmission(ctx.client, request.params.id, request.principal);
+      return owned.handle.query(submissionStateQuery);
+    });
+
+    app.post<{ Params: Params }>('/v1/submissions/:id/resubmit', cmd, async (request) => {
+      const body = parseOr422(ResubmitRequest, request.body);
+      return runCommand(ctx, request, 'resubmit', (h, updateId) => h.executeUpdate(resubmitUpdate, { args: [body], ...(updateId ? { updateId } : {}) }));
+    });
+
+    app.post<{ Params: Params }>('/v1/submissions/:id/release-date', cmd, async (request) => {
+      const body = parseOr422(ChangeReleaseDateRequest, request.body);
+      return runCommand(ctx, request, 'change-release-date', (h, updateId) =>
+        h.executeUpdate(changeReleaseDateUpdate, { args: [body], ...(updateId ? { updateId } : {}) }),
+      );
+    });
+
+    app.post<{ Params: Params }>(
+      '/v1/submissions/:id/info-requests/:rid/response',
+      { preHandler: vendorOnly, bodyLimit: BODY_LIMITS.infoResponse },
+      async (request) => {
+        const body = parseOr422(InfoRequestResponseRequest, request.body);
+        const requestId = request.params.rid ?? '';
+        if (!ID_PATTERN.test(requestId)) {
+          await findSubmission(ctx.client, request.params.id, request.principal);
+          throw new HttpProblem(404, 'unknown-reference', 'Not found', 'No such information request.');
+        }
+        return runCommand(ctx, request, 'respond-to-info-request', (h, updateId) =>
+          h.executeUpdate(respondToInfoRequestUpdate, { args: [{ requestId, response: body.response }], ...(updateId ? { updateId } : {}) }),
+        );
+      },
+    );
+
+    app.post<{ Params: Params }>('/v1/submissions/:id/findings/:fid/response', cmd, async (request) => {
+      const body = parseOr422(FindingResponseRequest, request.body);
+      const findingId = request.params.fid ?? '';
+      if (!ID_PATTERN.test(findingId)) {
+        await findSubmission(ctx.client, request.params.id, request.principal);
+        throw new HttpProblem(404, 'unknown-reference', 'Not found', 'No such finding.');
+      }
+      return runCommand(ctx, request, 'respond-to-finding', (h, updateId) =>
+        h.executeUpdate(respondToFindingUpdate, { args: [{ findingId, ...body }], ...(updateId ? { updateId } : {}) }),
+      );
+    });
+
+    app.get<{ Params: Params }>('/v1/submissions/:id/findings/:fid', { preHandler: vendorOrOps }, async (request) => {
+      const owned = await findSubmission(ctx.client, request.params.id, request.principal);
+      return readFinding(ctx, owned.submissionId, request.params.fid ?? '');
+    });
+
+    app.post<{ Params: Params }>('/v1/submissions/:id/acknowledge', cmd, async (request) => {
+      const body = parseOr422(AcknowledgeRequest, request.body);
+      return runCommand(ctx, request, 'acknowledge', (h, updateId) => h.executeUpdate(acknowledgeUpdate, { args: [body], ...(updateId ? { updateId } : {}) }));
+    });
+
+    app.post<{ Params: Params }>('/v1/submissions/:id/withdraw', cmd, async (request) => {
+      const body = parseOr422(WithdrawRequest, request.body);
+      return runCommand(ctx, request, 'withdraw', (h, updateId) => h.executeUpdate(withdrawUpdate, { args: [body], ...(updateId ? { updateId } : {}) }));
+    });
+
+    app.post<{ Params: Params }>('/v1/submissions/:id/release', cmd, async (request) => {
+      const body = parseOr422(DeclareReleaseRequest, request.body);
+      return runCommand(ctx, request, 'declare-release', (h, updateId) =>
+        h.executeUpdate(declareReleasedUpdate, { args: [body], ...(updateId ? { updateId } : {}) }),
+      );
+    });
+
+    app.post('/v1/access/verify', cmd, async (request: FastifyRequest, reply: FastifyReply) => {
+      const { token } = parseOr422(AccessVerifyRequest, request.body);
+      const result = await ctx.accessBroker.verify(token);
+      if (!result.valid) return reply.send(result);
+      // A token for another vendor's model answers exactly like a forged one: it proves nothing to this gateway,
+      // and saying more would reveal that the other submission exists.
+      try {
+        await findSubmission(ctx.client, result.submissionId, request.principal);
+      } catch (e) {
+        if (isHttpProblem(e) && e.status === 404) return reply.send({ valid: false, reason: 'bad-signature' });
+        throw e;
+      }
+      return reply.send(result);
+    });
+  };
+}
