@@ -182,6 +182,11 @@ export function parseWebhookUrl(raw: string): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new SsrfRefusedError('bad-url', `webhook URL scheme ${url.protocol} is not http or https`);
   if (url.username || url.password) throw new SsrfRefusedError('bad-url', 'webhook URL must not carry credentials');
   if (!url.hostname) throw new SsrfRefusedError('bad-url', 'webhook URL has no host');
+  // The URL parser rewrites 0x7f.1 or 2130706433 to 127.0.0.1; refuse such spellings as written, not only as decoded.
+  const rawHost = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)/i.exec(raw.trim())?.[1] ?? '';
+  if (LEGACY_V4.test(rawHost) && net.isIPv4(rawHost.replace(/\.$/, '')) === false) {
+    throw new SsrfRefusedError('non-canonical-ipv4', `webhook host ${rawHost} is a non-canonical IPv4 spelling`);
+  }
   return url;
 }
 

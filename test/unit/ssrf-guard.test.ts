@@ -120,3 +120,14 @@ describe('resolveAndCheck', () => {
     await expect(resolveAndCheck('https://nowhere.test/', { resolver: resolver({}) })).rejects.toMatchObject({ reason: 'unresolvable' });
   });
 });
+
+describe('allowlisted loopback under another spelling', () => {
+  it.each(['http://2130706433:8080/', 'http://0x7f.0.0.1:8080/', 'http://0177.0.0.1:8080/', 'http://127.1:8080/', 'http://[::ffff:127.0.0.1]:8080/'])(
+    'refuses %s even with 127.0.0.1 allowlisted',
+    async (url) => {
+      await expect(resolveAndCheck(url, { allowlist: ['127.0.0.1/32'], resolver: () => Promise.reject(new Error('no lookup')) })).rejects.toMatchObject({
+        name: 'SsrfRefusedError',
+      });
+    },
+  );
+});
