@@ -49,29 +49,29 @@ export const CreateSubmissionRequest = z
     requestedAgencies: z.array(AgencyId).min(1).max(20),
     accessStartAt: Time.optional(),
   })
-  .meta({ id: 'CreateSubmissionRequest', description: 'A model offered for pre-release evaluation' });
+  .meta({ description: 'A model offered for pre-release evaluation' });
 
-export const ResubmitRequest = CreateSubmissionRequest.meta({ id: 'ResubmitRequest', description: 'Corrected details of a RETURNED submission' });
+export const ResubmitRequest = CreateSubmissionRequest;
 
 export const ChangeReleaseDateRequest = z
   .strictObject({ plannedReleaseAt: Time })
-  .meta({ id: 'ChangeReleaseDateRequest', description: 'A new planned release time; the access window is recomputed within its 30-day cap' });
+  .meta({ description: 'A new planned release time; the access window is recomputed within its 30-day cap' });
 
 export const InfoRequestResponseRequest = z
   .strictObject({ response: text(100_000) })
-  .meta({ id: 'InfoRequestResponseRequest', description: "The vendor's answer to an agency's information request" });
+  .meta({ description: "The vendor's answer to an agency's information request" });
 
 export const FindingResponseRequest = z
   .strictObject({ response: FindingResponse, note: text(20_000).optional() })
-  .meta({ id: 'FindingResponseRequest', description: "The vendor's response to one finding" });
+  .meta({ description: "The vendor's response to one finding" });
 
-export const AcknowledgeRequest = z.strictObject({ note: text(2000).optional() }).meta({ id: 'AcknowledgeRequest' });
-export const WithdrawRequest = z.strictObject({ reason: text(2000).optional() }).meta({ id: 'WithdrawRequest' });
-export const DeclareReleaseRequest = z.strictObject({ releasedAt: Time.optional() }).meta({ id: 'DeclareReleaseRequest' });
+export const AcknowledgeRequest = z.strictObject({ note: text(2000).optional() });
+export const WithdrawRequest = z.strictObject({ reason: text(2000).optional() });
+export const DeclareReleaseRequest = z.strictObject({ releasedAt: Time.optional() });
 
 export const AccessVerifyRequest = z
   .strictObject({ token: text(2048) })
-  .meta({ id: 'AccessVerifyRequest', description: "An agency's bearer access token as presented to the vendor's model gateway" });
+  .meta({ description: "An agency's bearer access token as presented to the vendor's model gateway" });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Responses
@@ -87,7 +87,7 @@ export const Problem = z
     code: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
-  .meta({ id: 'Problem' });
+  ;
 
 const ModelIdentityView = z.object({ name: z.string(), version: z.string(), versionHash: z.string() });
 const AccessWindowView = z.object({ opensAt: Time, closesAt: Time });
@@ -118,7 +118,7 @@ export const Submission = z
     activeGrants: z.array(z.object({ grantId: z.string(), agencyId: z.string(), expiresAt: Time })),
     revokedGrantIds: z.array(z.string()),
   })
-  .meta({ id: 'Submission', description: 'A submission as its workflow reports it: ids, statuses and times' });
+  .meta({ description: 'A submission as its workflow reports it: ids, statuses and times' });
 
 export const SubmissionListItem = z
   .object({
@@ -131,19 +131,19 @@ export const SubmissionListItem = z
     closedAt: Time.optional(),
     running: z.boolean(),
   })
-  .meta({ id: 'SubmissionListItem' });
+  ;
 
 export const SubmissionList = z
   .object({ items: z.array(SubmissionListItem), nextPageToken: z.string().optional() })
-  .meta({ id: 'SubmissionList' });
+  ;
 
 export const SubmissionCreated = z
   .object({ submissionId: z.string(), status: SubmissionStatus, location: z.string() })
-  .meta({ id: 'SubmissionCreated' });
+  ;
 
 export const CommandResult = z
   .object({ submissionId: z.string(), command: z.string(), result: z.record(z.string(), z.unknown()) })
-  .meta({ id: 'CommandResult', description: "The workflow's answer to a vendor command" });
+  .meta({ description: "The workflow's answer to a vendor command" });
 
 export const FindingDetail = z
   .object({
@@ -161,14 +161,14 @@ export const FindingDetail = z
     respondedAt: Time.optional(),
     note: z.string().optional(),
   })
-  .meta({ id: 'FindingDetail', description: 'One finding with its sensitive detail (only for its vendor and ops)' });
+  .meta({ description: 'One finding with its sensitive detail (only for its vendor and ops)' });
 
 export const AccessVerifyResponse = z
   .discriminatedUnion('valid', [
     z.object({ valid: z.literal(true), grantId: z.string(), submissionId: z.string(), agencyId: z.string(), scope: z.string(), expiresAt: Time }),
     z.object({ valid: z.literal(false), reason: z.enum(['malformed', 'bad-signature', 'expired', 'revoked']) }),
   ])
-  .meta({ id: 'AccessVerifyResponse' });
+  ;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Ops responses
@@ -188,7 +188,7 @@ export const Clocks = z
     window: AccessWindowView.extend({ remainingMs: z.number(), remainingDays: z.number(), totalDays: z.number() }).optional(),
     agencies: z.array(AgencyClockView),
   })
-  .meta({ id: 'Clocks' });
+  ;
 
 const FindingSummaryView = z.object({
   findingId: z.string(),
@@ -208,11 +208,11 @@ export const FindingsSummary = z
     unresolvedCriticalOrHigh: z.number().int(),
     findings: z.array(FindingSummaryView),
   })
-  .meta({ id: 'FindingsSummary' });
+  ;
 
 export const OpsSubmission = z
   .object({ state: Submission, clocks: Clocks, findings: FindingsSummary })
-  .meta({ id: 'OpsSubmission', description: 'State, clocks and findings summary of one submission' });
+  .meta({ description: 'State, clocks and findings summary of one submission' });
 
 export const TimelineEntry = z
   .object({
@@ -226,7 +226,7 @@ export const TimelineEntry = z
     status: z.string().optional().describe('the state it led to'),
     refs: z.record(z.string(), z.string()).optional(),
   })
-  .meta({ id: 'TimelineEntry' });
+  ;
 
 export const Timeline = z
   .object({
@@ -238,6 +238,7 @@ export const Timeline = z
         z.object({
           agencyId: z.string(),
           status: z.string(),
+          invitedAt: Time.optional(),
           startedAt: Time.optional(),
           endedAt: Time.optional(),
           holds: z.array(z.object({ from: Time, to: Time.optional(), requestId: z.string().optional() })),
@@ -245,7 +246,7 @@ export const Timeline = z
       ),
     }),
   })
-  .meta({ id: 'Timeline', description: 'A readable history built from the Temporal event histories' });
+  .meta({ description: 'A readable history built from the Temporal event histories' });
 
 export const DeadLetter = z
   .object({
@@ -263,16 +264,16 @@ export const DeadLetter = z
     commandId: z.string().optional(),
     sizeBytes: z.number().int(),
   })
-  .meta({ id: 'DeadLetter', description: 'A refused inbound message (its bytes are not shown; replay re-produces them)' });
+  .meta({ description: 'A refused inbound message (its bytes are not shown; replay re-produces them)' });
 
-export const DeadLetterList = z.object({ items: z.array(DeadLetter) }).meta({ id: 'DeadLetterList' });
+export const DeadLetterList = z.object({ items: z.array(DeadLetter) });
 
 export const DeadLetterReplayRequest = z
   .strictObject({ partition: z.number().int().min(0).max(10_000), offset: z.string().regex(/^\d{1,20}$/) })
-  .meta({ id: 'DeadLetterReplayRequest' });
+  ;
 export const DeadLetterReplayResult = z
   .object({ replayed: z.boolean(), topic: z.string(), partition: z.number().int(), offset: z.string() })
-  .meta({ id: 'DeadLetterReplayResult' });
+  ;
 
 export const OpsSubmissionListQuery = z.strictObject({
   status: SubmissionStatus.optional(),

@@ -1,0 +1,186 @@
+/**
+ * The OpenAPI 3.1 document of the vendor and ops HTTP API, generated from the zod schemas in `http-schemas.ts`
+ * (JSON Schema 2020-12, which OpenAPI 3.1 uses as is). The api serves it at `GET /openapi.json`.
+ */
+import { z } from 'zod';
+import * as H from './http-schemas';
+
+type Json = Record<string, unknown>;
+type Security = 'vendor' | 'ops' | 'vendorOrOps' | 'none';
+
+interface Operation {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: 'vendor' | 'ops' | 'service';
+  security: Security;
+  request?: string;
+  /** Schema name of the 2xx body, or a content type for non-JSON answers. */
+  response?: string;
+  status?: number;
+  query?: z.ZodObject;
+  /** Extra refusals this route can give beyond the common ones. */
+  errors?: number[];
+  idempotent?: boolean;
+}
+
+/** Every named schema of the document; the keys are the `#/components/schemas/<name>` names. */
+export const OPENAPI_SCHEMAS: Record<string, z.ZodType> = {
+  CreateSubmissionRequest: H.CreateSubmissionRequest,
+  ChangeReleaseDateRequest: H.ChangeReleaseDateRequest,
+  InfoRequestResponseRequest: H.InfoRequestResponseRequest,
+  FindingResponseRequest: H.FindingResponseRequest,
+  AcknowledgeRequest: H.AcknowledgeRequest,
+  WithdrawRequest: H.WithdrawRequest,
+  DeclareReleaseRequest: H.DeclareReleaseRequest,
+  AccessVerifyRequest: H.AccessVerifyRequest,
+  AccessVerifyResponse: H.AccessVerifyResponse,
+  Problem: H.Problem,
+  Submission: H.Submission,
+  SubmissionList: H.SubmissionList,
+  SubmissionListItem: H.SubmissionListItem,
+  SubmissionCreated: H.SubmissionCreated,
+  CommandResult: H.CommandResult,
+  FindingDetail: H.FindingDetail,
+  Clocks: H.Clocks,
+  FindingsSummary: H.FindingsSummary,
+  OpsSubmission: H.OpsSubmission,
+  TimelineEntry: H.TimelineEntry,
+  Timeline: H.Timeline,
+  DeadLetter: H.DeadLetter,
+  DeadLetterList: H.DeadLetterList,
+  DeadLetterReplayRequest: H.DeadLetterReplayRequest,
+  DeadLetterReplayResult: H.DeadLetterReplayResult,
+};
+
+const sub = '/v1/submissions/{id}';
+export const API_OPERATIONS: Operation[] = [
+  { method: 'post', path: '/v1/submissions', operationId: 'createSubmission', summary: 'Submit a model for pre-release evaluation', tag: 'vendor', security: 'vendor', request: 'CreateSubmissionRequest', response: 'SubmissionCreated', status: 201, idempotent: true },
+  { method: 'get', path: '/v1/submissions', operationId: 'listSubmissions', summary: "List the caller's submissions", tag: 'vendor', security: 'vendorOrOps', response: 'SubmissionList', query: H.VendorSubmissionListQuery },
+  { method: 'get', path: sub, operationId: 'getSubmission', summary: 'Read one submission', tag: 'vendor', security: 'vendorOrOps', response: 'Submission' },
+  { method: 'post', path: `${sub}/resubmit`, operationId: 'resubmit', summary: 'Resubmit corrected details of a RETURNED submission', tag: 'vendor', security: 'vendor', request: 'CreateSubmissionRequest', response: 'CommandResult', errors: [409], idempotent: true },
+  { method: 'post', path: `${sub}/release-date`, operationId: 'changeReleaseDate', summary: 'Change the planned release date', tag: 'vendor', security: 'vendor', request: 'ChangeReleaseDateRequest', response: 'CommandResult', errors: [409], idempotent: true },
+  { method: 'post', path: `${sub}/info-requests/{rid}/response`, operationId: 'answerInfoRequest', summary: "Answer an agency's information request", tag: 'vendor', security: 'vendor', request: 'InfoRequestResponseRequest', response: 'CommandResult', errors: [409], idempotent: true },
+  { method: 'post', path: `${sub}/findings/{fid}/response`, operationId: 'respondToFinding', summary: 'Respond to a finding', tag: 'vendor', security: 'vendor', request: 'FindingResponseRequest', response: 'CommandResult', errors: [409], idempotent: true },
+  { method: 'get', path: `${sub}/findings/{fid}`, operationId: 'getFinding', summary: 'Fetch a finding with its details', tag: 'vendor', security: 'vendorOrOps', response: 'FindingDetail' },
+  { method: 'post', path: `${sub}/acknowledge`, operationId: 'acknowledge', summary: 'Acknowledge the results', tag: 'vendor', security: 'vendor', request: 'AcknowledgeRequest', response: 'CommandResult', errors: [409], idempotent: true },
+  { method: 'post', path: `${sub}/withdraw`, operationId: 'withdraw', summary: 'Withdraw the submission (any time before release)', tag: 'vendor', security: 'vendor', request: 'WithdrawRequest', response: 'CommandResult', errors: [409], idempotent: true },
+  { method: 'post', path: `${sub}/release`, operationId: 'declareRelease', summary: 'Declare the model released (accepted whatever the advisory notice says)', tag: 'vendor', security: 'vendor', request: 'DeclareReleaseRequest', response: 'CommandResult', errors: [409], idempotent: true },
+  { method: 'post', path: '/v1/access/verify', operationId: 'verifyAccessToken', summary: "Verify an agency's access token (for the vendor's model gateway)", tag: 'vendor', security: 'vendor', request: 'AccessVerifyRequest', response: 'AccessVerifyResponse' },
+  { method: 'get', path: '/ops/submissions', operationId: 'opsListSubmissions', summary: 'List submissions by status, vendor, agency and release window', tag: 'ops', security: 'ops', response: 'SubmissionList', query: H.OpsSubmissionListQuery },
+  { method: 'get', path: '/ops/submissions/{id}', operationId: 'opsGetSubmission', summary: 'State, clocks, agencies and findings summary', tag: 'ops', security: 'ops', response: 'OpsSubmission' },
+  { method: 'get', path: '/ops/submissions/{id}/timeline', operationId: 'opsTimeline', summary: 'The readable timeline built from the event histories', tag: 'ops', security: 'ops', response: 'Timeline' },
+  { method: 'get', path: '/ops/submissions/{id}/history', operationId: 'opsHistory', summary: 'The raw Temporal event histories as JSON', tag: 'ops', security: 'ops', response: 'application/json' },
+  { method: 'get', path: '/ops/dead-letters', operationId: 'opsListDeadLetters', summary: 'List dead letters', tag: 'ops', security: 'ops', response: 'DeadLetterList' },
+  { method: 'post', path: '/ops/dead-letters/replay', operationId: 'opsReplayDeadLetter', summary: 'Re-produce a dead letter onto its original topic', tag: 'ops', security: 'ops', request: 'DeadLetterReplayRequest', response: 'DeadLetterReplayResult' },
+  { method: 'get', path: '/healthz', operationId: 'health', summary: 'Liveness', tag: 'service', security: 'none', response: 'application/json' },
+  { method: 'get', path: '/readyz', operationId: 'ready', summary: 'Readiness: Temporal and Kafka reachable', tag: 'service', security: 'none', response: 'application/json', errors: [503] },
+  { method: 'get', path: '/metrics', operationId: 'metrics', summary: 'Prometheus metrics', tag: 'service', security: 'none', response: 'text/plain' },
+];
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
+
+function schemasDocument(named: Record<string, z.ZodType>): Record<string, Json> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'input', unrepresentable: 'any' }) as { schemas: Record<string, Json> };
+  const out: Record<string, Json> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    const { $schema: _s, $id: _i, ...rest } = schema;
+    out[id] = rest;
+  }
+  return out;
+}
+
+function parameters(op: Operation): Json[] {
+  const params: Json[] = [];
+  for (const m of op.path.matchAll(/\{(\w+)\}/g)) {
+    params.push({ name: m[1], in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } });
+  }
+  if (op.query) {
+    const schema = z.toJSONSchema(op.query, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, Json>; required?: string[] };
+    for (const [name, s] of Object.entries(schema.properties ?? {})) params.push({ name, in: 'query', required: (schema.required ?? []).includes(name), schema: s });
+  }
+  if (op.idempotent) {
+    params.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description: 'A retried request with the same key has no second effect',
+      schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$' },
+    });
+  }
+  return params;
+}
+
+function security(s: Security): Json[] {
+  if (s === 'none') return [];
+  if (s === 'vendor') return [{ vendorKey: [] }];
+  if (s === 'ops') return [{ opsToken: [] }];
+  return [{ vendorKey: [] }, { opsToken: [] }];
+}
+
+function responseContent(name: string | undefined): Json | undefined {
+  if (!name) return undefined;
+  if (name.includes('/')) return { [name]: { schema: {} } };
+  return { 'application/json': { schema: ref(name) } };
+}
+
+/** The whole OpenAPI 3.1 document. `operations` lets the api add routes other modules own (e.g. webhook endpoints). */
+export function openApiDocument(options: { serverUrl?: string; extraOperations?: Operation[]; extraSchemas?: Record<string, z.ZodType> } = {}): Json {
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const op of [...API_OPERATIONS, ...(options.extraOperations ?? [])]) {
+    const responses: Record<string, Json> = {
+      [String(op.status ?? 200)]: { description: 'OK', ...(responseContent(op.response) ? { content: responseContent(op.response) } : {}) },
+    };
+    if (op.security !== 'none') {
+      responses['401'] = problemResponse('No or unknown credential');
+      responses['403'] = problemResponse('This credential may not use this route');
+    }
+    if (op.path.includes('{')) responses['404'] = problemResponse('Unknown, or not visible to the caller (the two are indistinguishable)');
+    if (op.request) {
+      responses['413'] = problemResponse('Body too large');
+      responses['422'] = problemResponse('Invalid input');
+    }
+    for (const code of op.errors ?? []) {
+      responses[String(code)] = problemResponse(code === 409 ? 'Not allowed in the current state' : code === 503 ? 'Not ready' : 'Refused');
+    }
+    (paths[op.path] ??= {})[op.method] = {
+      operationId: op.operationId,
+      summary: op.summary,
+      tags: [op.tag],
+      security: security(op.security),
+      parameters: parameters(op),
+      ...(op.request ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.request) } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Preflight API',
+      version: '1.0.0',
+      description:
+        'Vendor and ops API of Preflight, the orchestration of voluntary pre-release evaluations of frontier AI models. ' +
+        'Advisory and non-gating: nothing here approves, blocks or delays a release. Errors are application/problem+json (RFC 9457).',
+    },
+    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    tags: [
+      { name: 'vendor', description: 'Vendor API (Authorization: Bearer <vendor key>)' },
+      { name: 'ops', description: 'Ops API (Authorization: Bearer <ops token>)' },
+      { name: 'service', description: 'Health, readiness and metrics' },
+    ],
+    paths,
+    components: {
+      securitySchemes: {
+        vendorKey: { type: 'http', scheme: 'bearer', description: 'A vendor API key; stored by Preflight only as a SHA-256 hash' },
+        opsToken: { type: 'http', scheme: 'bearer', description: 'An ops token; stored only as a SHA-256 hash' },
+      },
+      schemas: schemasDocument({ ...OPENAPI_SCHEMAS, ...(options.extraSchemas ?? {}) }),
+    },
+  };
+}
+
+export type { Operation as OpenApiOperation };

@@ -1,0 +1,73 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { API_OPERATIONS, openApiDocument } from '../../events/openapi';
+
+/** The validator is ESM-only; it runs in a child Node process so the CommonJS test realm does not matter. */
+function validate(document: unknown): { valid: boolean; errors?: unknown } {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-')), 'openapi.json');
+  fs.writeFileSync(file, JSON.stringify(document));
+  const script = `
+    const { Validator } = await import('@seriousme/openapi-schema-validator');
+    const v = new Validator();
+    const res = await v.validate(${JSON.stringify(file)});
+    process.stdout.write(JSON.stringify({ valid: res.valid, errors: res.errors }));
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8' });
+  return JSON.parse(out) as { valid: boolean; errors?: unknown };
+}
+
+describe('the OpenAPI document', () => {
+  const doc = openApiDocument({ serverUrl: 'http://127.0.0.1:8080' }) as {
+    openapi: string;
+    paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown>; requestBody?: unknown }>>;
+    components: { schemas: Record<string, { properties?: Record<string, unknown>; additionalProperties?: unknown }> };
+  };
+
+  it('is a valid OpenAPI 3.1 document', () => {
+    const result = validate(doc);
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(doc.openapi).toBe('3.1.0');
+  });
+
+  it('a broken document is reported invalid (the validator is really checking)', () => {
+    const broken = JSON.parse(JSON.stringify(doc)) as { paths: Record<string, Record<string, { responses?: unknown }>> };
+    delete broken.paths['/v1/submissions']!.post!.responses;
+    (broken.paths['/v1/submissions']!.post as Record<string, unknown>).parameters = [{ in: 'nowhere' }];
+    expect(validate(broken).valid).toBe(false);
+  });
+
+  it('describes every vendor route of the public contract, secured, with problem responses', () => {
+    const routes = API_OPERATIONS.map((o) => `${o.method.toUpperCase()} ${o.path}`);
+    for (const route of [
+      'POST /v1/submissions',
+      'GET /v1/submissions',
+      'GET /v1/submissions/{id}',
+      'POST /v1/submissions/{id}/release-date',
+      'POST /v1/submissions/{id}/info-requests/{rid}/response',
+      'POST /v1/submissions/{id}/findings/{fid}/response',
+      'GET /v1/submissions/{id}/findings/{fid}',
+      'POST /v1/submissions/{id}/acknowledge',
+      'POST /v1/submissions/{id}/withdraw',
+      'POST /v1/submissions/{id}/release',
+      'POST /v1/access/verify',
+    ]) {
+      expect(routes).toContain(route);
+    }
+    const create = doc.paths['/v1/submissions']!.post!;
+    expect(create.security).toEqual([{ vendorKey: [] }]);
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '401', '403', '413', '422']));
+    expect(doc.paths['/v1/submissions/{id}/withdraw']!.post!.responses['409']).toBeDefined();
+    expect(doc.paths['/v1/submissions/{id}']!.get!.responses['404']).toBeDefined();
+  });
+
+  it('generates request bodies from the strict zod schemas', () => {
+    const create = doc.components.schemas.CreateSubmissionRequest!;
+    expect(create.additionalProperties).toBe(false);
+    expect(Object.keys(create.properties ?? {})).toEqual(
+      expect.arrayContaining(['model', 'plannedReleaseAt', 'accessMethod', 'contacts', 'requestedAgencies']),
+    );
+  });
+});

@@ -1,0 +1,161 @@
+import crypto from 'node:crypto';
+import type { Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { originalHeaders, readDeadLetter } from '../../events/dead-letter';
+import { TOPICS } from '../../events/topics';
+import { metrics } from '../../infra/metrics';
+
+export interface DeadLetterItem {
+  partition: number;
+  offset: string;
+  reason: string;
+  message: string;
+  originalTopic: string;
+  originalPartition: number;
+  originalOffset: string;
+  time: string;
+  agencyId?: string;
+  key: string | null;
+  type?: string;
+  commandId?: string;
+  sizeBytes: number;
+}
+
+function header(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  const one = Array.isArray(v) ? v[0] : v;
+  if (one === undefined) return undefined;
+  const s = Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
+  return s.length <= 256 ? s : undefined;
+}
+
+function toItem(partition: number, message: KafkaMessage): DeadLetterItem {
+  const info = readDeadLetter(message.headers);
+  const key = message.key ? message.key.toString('utf8').slice(0, 256) : null;
+  const type = header(message.headers, 'ce_type');
+  const commandId = header(message.headers, 'ce_id');
+  return {
+    partition,
+    offset: message.offset,
+    reason: info?.reason ?? 'unknown',
+    message: info?.message ?? '',
+    originalTopic: info?.topic ?? 'unknown',
+    originalPartition: info?.partition ?? -1,
+    originalOffset: info?.offset ?? '',
+    time: info?.time ?? new Date(Number(message.timestamp)).toISOString(),
+    ...(info?.agencyId ? { agencyId: info.agencyId } : {}),
+    key,
+    ...(type ? { type } : {}),
+    ...(commandId ? { commandId } : {}),
+    sizeBytes: message.value?.length ?? 0,
+  };
+}
+
+/**
+ * Reads messages of the dead-letter topic without joining the ingress's group: a throwaway consumer group seeks each
+ * partition to `from(low, high)` and reads up to the high watermark seen at the start, then leaves and is deleted.
+ */
+async function readRange(
+  kafka: Kafka,
+  from: (p: { partition: number; low: bigint; high: bigint }) => bigint,
+  options: { timeoutMs?: number; partitions?: number[] } = {},
+): Promise<Array<{ partition: number; message: KafkaMessage }>> {
+  const topic = TOPICS.deadLetter;
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `preflight-ops-dlq-${crypto.randomBytes(6).toString('hex')}`;
+  let consumer: Consumer | undefined;
+  try {
+    const offsets = (await admin.fetchTopicOffsets(topic))
+      .map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }))
+      .filter((o) => (options.partitions ? options.partitions.includes(o.partition) : true))
+      .map((o) => ({ ...o, start: from(o) }))
+      .filter((o) => o.start < o.high);
+    if (offsets.length === 0) return [];
+    const out: Array<{ partition: number; message: KafkaMessage }> = [];
+    const remaining = new Set(offsets.map((o) => o.partition));
+    consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const c = consumer;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), options.timeoutMs ?? 20_000);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      c.on(c.events.GROUP_JOIN, () => {
+        for (const o of offsets) c.seek({ topic, partition: o.partition, offset: o.start.toString() });
+      });
+      c.run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          const o = offsets.find((x) => x.partition === partition);
+          if (!o) return;
+          const offset = BigInt(message.offset);
+          if (offset >= o.start && offset < o.high) out.push({ partition, message });
+          if (offset >= o.high - 1n) {
+            remaining.delete(partition);
+            if (remaining.size === 0) done();
+          }
+        },
+      }).catch(reject);
+    });
+    return out;
+  } finally {
+    await consumer?.disconnect().catch(() => undefined);
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/** The newest dead letters, up to `limit` per partition, newest first. Bytes are not returned, only their size. */
+export async function listDeadLetters(kafka: Kafka, options: { limit?: number } = {}): Promise<DeadLetterItem[]> {
+  const limit = BigInt(options.limit ?? 100);
+  const read = await readRange(kafka, ({ low, high }) => (high - limit > low ? high - limit : low));
+  return read
+    .map(({ partition, message }) => toItem(partition, message))
+    .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+}
+
+/** A dead letter could not be replayed; `code` says why (unknown offset, or an original topic we do not replay to). */
+export class DeadLetterReplayError extends Error {
+  override readonly name = 'DeadLetterReplayError';
+  constructor(
+    readonly code: 'not-found' | 'not-replayable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Topics a dead letter may be re-produced to: only the inbound command topic, whose consumer re-checks everything. */
+const REPLAYABLE: ReadonlySet<string> = new Set([TOPICS.agencyCommands]);
+
+/**
+ * Re-produces one dead letter's original key, value and headers onto its original topic. The ingress checks it again
+ * from scratch (signature, timestamp window, schema), and the command id is the Temporal update id, so a command that
+ * already took effect has no second effect.
+ */
+export async function replayDeadLetter(kafka: Kafka, ref: { partition: number; offset: string }): Promise<{ topic: string; partition: number; offset: string }> {
+  const target = BigInt(ref.offset);
+  const read = await readRange(kafka, ({ low }) => (target >= low ? target : low), { partitions: [ref.partition], timeoutMs: 15_000 }).catch(() => []);
+  const found = read.find((r) => r.partition === ref.partition && BigInt(r.message.offset) === target);
+  if (!found) throw new DeadLetterReplayError('not-found', `No dead letter at partition ${ref.partition} offset ${ref.offset}.`);
+  const info = readDeadLetter(found.message.headers);
+  if (!info || !REPLAYABLE.has(info.topic)) {
+    throw new DeadLetterReplayError('not-replayable', `Dead letters from ${info?.topic ?? 'an unknown topic'} are not replayed.`);
+  }
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    const [meta] = await producer.send({
+      topic: info.topic,
+      acks: -1,
+      messages: [{ key: found.message.key, value: found.message.value, headers: originalHeaders(found.message.headers) }],
+    });
+    metrics.deadLettersReplayed.inc();
+    return { topic: info.topic, partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? '' };
+  } finally {
+    await producer.disconnect();
+  }
+}

@@ -1,0 +1,120 @@
+import type { FastifyInstance } from 'fastify';
+import { openApiDocument, type OpenApiOperation } from '../../events/openapi';
+import { SUBMISSION_STATUSES } from '../../workflows/definitions';
+import { metrics, renderMetrics } from '../../infra/metrics';
+import { registerRefusalAudit } from './auth';
+import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './console-page';
+import type { ApiContext } from './context';
+import { visibilityQuery } from './lookup';
+import { opsRoutes } from './ops';
+import { submissionRoutes } from './submissions';
+
+export interface Readiness {
+  ready: boolean;
+  checks: { temporal: { ok: boolean; error?: string }; kafka: { ok: boolean; error?: string } };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** Asks Temporal (GetSystemInfo on the namespace's frontend) and Kafka (DescribeCluster) right now. */
+export async function checkReadiness(ctx: Pick<ApiContext, 'client' | 'kafka'>, timeoutMs = 3000): Promise<Readiness> {
+  const temporal = withTimeout(ctx.client.workflowService.getSystemInfo({}), timeoutMs, 'Temporal').then(
+    () => ({ ok: true }),
+    (e: Error) => ({ ok: false, error: e.message.slice(0, 200) }),
+  );
+  const kafka = ctx.kafka
+    ? (async () => {
+        const admin = ctx.kafka!.admin();
+        try {
+          await withTimeout(admin.connect(), timeoutMs, 'Kafka');
+          const cluster = await withTimeout(admin.describeCluster(), timeoutMs, 'Kafka');
+          return cluster.brokers.length > 0 ? { ok: true } : { ok: false, error: 'no brokers' };
+        } catch (e) {
+          return { ok: false, error: (e as Error).message.slice(0, 200) };
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      })()
+    : Promise.resolve({ ok: false, error: 'Kafka is not configured for this process' });
+  const checks = { temporal: await temporal, kafka: await kafka };
+  return { ready: checks.temporal.ok && checks.kafka.ok, checks };
+}
+
+let lastGaugeRefresh = 0;
+/** Refreshes the by-status gauge from visibility counts, at most every 15 s (a scrape must stay cheap). */
+async function refreshStatusGauge(ctx: ApiContext): Promise<void> {
+  if (Date.now() - lastGaugeRefresh < 15_000) return;
+  lastGaugeRefresh = Date.now();
+  await Promise.all(
+    SUBMISSION_STATUSES.map(async (status) => {
+      const { count } = await ctx.client.workflow.count(visibilityQuery({ status }));
+      metrics.submissionsByStatus.set({ status }, count);
+    }),
+  ).catch((err: unknown) => ctx.logger.debug({ err }, 'status gauge not refreshed'));
+}
+
+export interface InterfaceOptions {
+  /** Routes other modules own, described in the OpenAPI document (e.g. the webhook-endpoint routes). */
+  extraOperations?: OpenApiOperation[];
+  extraSchemas?: Parameters<typeof openApiDocument>[0] extends infer O ? (O extends { extraSchemas?: infer S } ? S : never) : never;
+  /** The URL the API is reached at, put into the OpenAPI `servers`. */
+  publicUrl?: string;
+}
+
+/**
+ * Registers everything issue "interfaces" adds to the api's fastify instance: the refusal audit (root hook), the
+ * vendor submission routes, the ops routes, `/openapi.json`, `/readyz`, `/metrics` and the console under `/console`.
+ * Call it on the root instance before `listen`; `/healthz` and the webhook-endpoint routes are registered elsewhere.
+ */
+export async function registerInterfaces(app: FastifyInstance, ctx: ApiContext, options: InterfaceOptions = {}): Promise<void> {
+  registerRefusalAudit(app, ctx.audit, ctx.logger);
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions?.url ?? 'unmatched';
+    metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.httpDurationSeconds.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
+  await app.register(submissionRoutes(ctx));
+  await app.register(opsRoutes(ctx));
+
+  const document = openApiDocument({
+    ...(options.publicUrl ? { serverUrl: options.publicUrl } : {}),
+    ...(options.extraOperations ? { extraOperations: options.extraOperations } : {}),
+    ...(options.extraSchemas ? { extraSchemas: options.extraSchemas } : {}),
+  });
+  app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(document));
+
+  app.get('/readyz', async (_request, reply) => {
+    const readiness = await checkReadiness(ctx);
+    return reply.code(readiness.ready ? 200 : 503).send(readiness);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    await refreshStatusGauge(ctx);
+    const { contentType, body } = await renderMetrics();
+    return reply.type(contentType).send(body);
+  });
+
+  const securityHeaders = {
+    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  };
+  app.get('/console', async (_request, reply) => reply.redirect('/console/', 302));
+  app.get('/console/', async (_request, reply) => reply.headers(securityHeaders).type('text/html; charset=utf-8').send(CONSOLE_HTML));
+  app.get('/console/console.js', async (_request, reply) => reply.headers(securityHeaders).type('text/javascript; charset=utf-8').send(CONSOLE_JS));
+  app.get('/console/console.css', async (_request, reply) => reply.headers(securityHeaders).type('text/css; charset=utf-8').send(CONSOLE_CSS));
+}
