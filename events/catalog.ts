@@ -20,6 +20,8 @@ import { ID_PATTERN } from '../workflows/definitions';
 import * as C from './clearinghouse-schemas';
 import { EVENT_TYPE_PATTERN } from './envelope';
 import * as S from './schemas';
+import * as W from './webhook-schemas';
+import { WEBHOOK_EVENT_SOURCE, WEBHOOK_EVENT_TYPES } from '../workflows/webhook-definitions';
 import { TOPICS, type TopicName } from './topics';
 
 export type Direction = 'inbound' | 'outbound';
@@ -38,7 +40,7 @@ export interface CatalogEntry {
   topic: TopicName;
   direction: Direction;
   /** What the Kafka key (= `ce_subject`) holds; `reference` is a submission id or the agency's own report reference. */
-  key: 'submissionId' | 'caseId' | 'agencyId' | 'reference';
+  key: 'submissionId' | 'caseId' | 'agencyId' | 'reference' | 'vendorId';
   /** Inbound only: what `ce_subject` must look like. */
   subjectPattern?: RegExp;
   /** `ce_source` of the producer; `/agencies/{agencyId}` for commands. */
@@ -241,6 +243,18 @@ export const CATALOG: readonly CatalogEntry[] = [
     phase: 'UPCOMING',
     dueAt: '2026-07-31T12:00:00.000Z',
     partyId: 'acme',
+  }),
+
+  entry({
+    type: WEBHOOK_EVENT_TYPES.endpointDisabled,
+    topic: TOPICS.submissionEvents,
+    direction: 'outbound',
+    key: 'vendorId',
+    source: WEBHOOK_EVENT_SOURCE,
+    summary:
+      'A vendor webhook endpoint was disabled by its own deliveries (410 Gone, or failing for the whole span); the vendor re-enables it through the API. Key and subject: vendor/<vendorId>.',
+    schema: W.EndpointDisabledEventData,
+    example: { vendorId: 'vendor-acme', endpointId: 'ep_0123456789abcdef01234567', reason: 'FAILING', eventId: 'submission/sub-0001/7', at: T0 },
   }),
 
   entry({

@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import {
+  ENDPOINT_ID_PATTERN,
   EVENT_TYPE_FILTER_PATTERN,
+  VENDOR_ID_PATTERN,
   MAX_DESCRIPTION_LENGTH,
   MAX_EVENT_TYPE_FILTERS,
   MAX_ROTATION_OVERLAP_MS,
@@ -85,15 +87,14 @@ export const WebhookPayload = z
   })
   .meta({ id: 'WebhookPayload' });
 
-export const EndpointDisabledEventData = z
-  .strictObject({
-    vendorId: z.string(),
-    endpointId: z.string(),
-    reason: z.enum(['GONE', 'FAILING']),
-    eventId: z.string(),
-    at: EventTime,
-  })
-  .meta({ id: 'EndpointDisabledData' });
+/** Data of `gov.preflight.webhook-endpoint.disabled.v1` (no schema id: the catalog inlines event schemas). */
+export const EndpointDisabledEventData = z.strictObject({
+  vendorId: z.string().regex(VENDOR_ID_PATTERN),
+  endpointId: z.string().regex(ENDPOINT_ID_PATTERN),
+  reason: z.enum(['GONE', 'FAILING']),
+  eventId: z.string().regex(/^[\x21-\x7e]{1,128}$/),
+  at: EventTime,
+});
 
 type Assert<T extends true> = T;
 export type _EndpointDisabledMatches = Assert<z.infer<typeof EndpointDisabledEventData> extends EndpointDisabledData ? true : false>;

@@ -219,15 +219,20 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
       const data = outbox[0]!;
       sequence += 1;
       const subject = workflowInfo().workflowId;
-      await publishEvent('submission', {
-        id: `${subject}/${sequence}`,
-        type: WEBHOOK_EVENT_TYPES.endpointDisabled,
-        source: WEBHOOK_EVENT_SOURCE,
-        subject,
-        sequence,
-        time: data.at,
-        data: { ...data },
-      });
+      try {
+        await publishEvent('submission', {
+          id: `${subject}/${sequence}`,
+          type: WEBHOOK_EVENT_TYPES.endpointDisabled,
+          source: WEBHOOK_EVENT_SOURCE,
+          subject,
+          sequence,
+          time: data.at,
+          data: { ...data },
+        });
+      } catch (err) {
+        // Only a non-retryable refusal (a contract violation) ends up here; the registry must outlive it.
+        log.error('endpoint-disabled event not published', { endpointId: data.endpointId, error: (err as Error).message });
+      }
       outbox.shift();
     }
     if (shouldContinueAsNew()) {
