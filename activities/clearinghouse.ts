@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
 import type { clearinghouseCaseWorkflow } from '../workflows/clearinghouse-case';
 import {
+  CASE_COMMAND_TYPES,
   CASE_FAILURES,
   CASE_KIND,
   CASE_WORKFLOW_TYPE,
@@ -18,13 +19,17 @@ import {
   isCaseId,
   linkDuplicateUpdate,
   reportCaseUpdate,
+  reportExploitationUpdate,
   setModelReleaseUpdate,
+  setPartyStatusUpdate,
   type CasePolicy,
   type CaseReportInput,
   type CaseReportResult,
   type CaseState,
   type CaseView,
   type LinkDuplicateInput,
+  type ReportExploitationInput,
+  type SetPartyStatusInput,
   type Severity,
 } from '../workflows/clearinghouse-definitions';
 import { checkReport } from '../workflows/clearinghouse-rules';
@@ -90,21 +95,49 @@ async function reportToCase(client: Client, caseId: string, input: CaseReportInp
   return { caseId, outcome: 'CASE_CLOSED', state: ended.state, reporterCount: ended.reporters.length };
 }
 
-/** What the submission workflow passes when a finding is flagged `thirdPartyVulnerability`. */
+/**
+ * What the assessment workflow passes when a finding is flagged `thirdPartyVulnerability`. `finding` takes the
+ * finding as submitted; `affectedProduct` / `weakness` / `cweId` give the best de-duplication, and without them the
+ * title stands in for both (such cases may need an operator to mark duplicates).
+ */
 export interface OpenClearinghouseCaseInput {
   submissionId: string;
   findingId: string;
   /** The agency that submitted the finding. */
   agencyId: string;
-  affectedProduct: string;
-  weakness: string;
-  cweId?: string;
-  severity?: Severity;
-  /** The finding's detail, or a summary of it (sensitive; stays in encrypted payloads). */
-  summary?: string;
+  finding: {
+    title: string;
+    severity?: Severity;
+    /** Sensitive; stays in (codec-encrypted) workflow payloads as the report summary. */
+    detail?: string;
+    affectedProduct?: string;
+    weakness?: string;
+    cweId?: string;
+  };
   /** The model's planned release: the case embargo lasts until then. */
   plannedReleaseAt?: string;
   exploited?: boolean;
+}
+
+const clip = (text: string, max: number): string => (text.length > max ? text.slice(0, max) : text);
+
+/** The case report for a third-party finding; the report id makes a retried activity record nothing twice. */
+export function findingReport(input: OpenClearinghouseCaseInput): CaseReportInput {
+  const f = input.finding;
+  return {
+    reportId: `finding/${input.submissionId}/${input.findingId}`,
+    agencyId: input.agencyId,
+    source: 'FINDING',
+    affectedProduct: clip(f.affectedProduct?.trim() || f.title, 200),
+    weakness: clip(f.weakness?.trim() || f.title, 500),
+    submissionId: input.submissionId,
+    findingId: input.findingId,
+    ...(f.cweId ? { cweId: f.cweId } : {}),
+    ...(f.severity ? { severity: f.severity } : {}),
+    ...(f.detail?.trim() ? { summary: clip(f.detail, 8000) } : {}),
+    ...(input.plannedReleaseAt ? { plannedReleaseAt: input.plannedReleaseAt } : {}),
+    ...(input.exploited !== undefined ? { exploited: input.exploited } : {}),
+  };
 }
 
 export interface ClearinghouseDeps {
@@ -117,27 +150,21 @@ export function createClearinghouseActivities(deps: ClearinghouseDeps) {
   const fingerprintKey = deriveFingerprintKey(deps.masterKey);
   const logger = deps.logger.child({ component: 'clearinghouse' });
   return {
-    /**
-     * Opens or joins the clearinghouse case for a third-party finding. Idempotent: the report id is
-     * `finding/<submissionId>/<findingId>`, so a retry records nothing twice.
-     */
+    /** Opens or joins the clearinghouse case for a third-party finding; idempotent (see {@link findingReport}). */
     async openClearinghouseCase(input: OpenClearinghouseCaseInput): Promise<CaseReportResult> {
-      const report: CaseReportInput = {
-        reportId: `finding/${input.submissionId}/${input.findingId}`,
-        agencyId: input.agencyId,
-        source: 'FINDING',
-        affectedProduct: input.affectedProduct,
-        weakness: input.weakness,
-        submissionId: input.submissionId,
-        findingId: input.findingId,
-        ...(input.cweId !== undefined ? { cweId: input.cweId } : {}),
-        ...(input.severity !== undefined ? { severity: input.severity } : {}),
-        ...(input.summary !== undefined ? { summary: input.summary } : {}),
-        ...(input.plannedReleaseAt !== undefined ? { plannedReleaseAt: input.plannedReleaseAt } : {}),
-        ...(input.exploited !== undefined ? { exploited: input.exploited } : {}),
-      };
+      const report = findingReport(input);
       const taskQueue = Context.current().info.taskQueue;
-      const result = await openOrJoinCase(deps.temporalClient, report, { taskQueue, fingerprintKey });
+      let result: CaseReportResult;
+      try {
+        result = await openOrJoinCase(deps.temporalClient, report, { taskQueue, fingerprintKey });
+      } catch (err) {
+        // A refused report will be refused again: fail now instead of retrying.
+        if (err instanceof WorkflowUpdateFailedError) {
+          const cause = err.cause as ApplicationFailure | undefined;
+          throw ApplicationFailure.create({ message: `the case refused the report: ${cause?.message ?? err.message}`, type: cause?.type ?? CASE_FAILURES.invalidInput, nonRetryable: true });
+        }
+        throw err;
+      }
       logger.info({ caseId: result.caseId, outcome: result.outcome, submissionId: input.submissionId, findingId: input.findingId }, 'finding reported to the clearinghouse');
       return result;
     },
@@ -170,6 +197,50 @@ export function createClearinghouseActivities(deps: ClearinghouseDeps) {
         .executeUpdate(setModelReleaseUpdate, { args: [{ actor: { kind: 'system', component: 'submission' }, submissionId: input.submissionId, releaseAt: input.releaseAt }] });
     },
   };
+}
+
+/** A verified agency command on an existing case, other than `case.open` (which goes to {@link openOrJoinCase}). */
+export interface AgencyCaseCommand {
+  type: string;
+  caseId: string;
+  /** The verified signer. */
+  agencyId: string;
+  /** The command's `ce_id`: the update id, so a redelivered command has no second effect. */
+  commandId: string;
+  body: unknown;
+}
+
+/**
+ * Applies an agency's case command as an update whose actor is the signer; the workflow's validators decide
+ * whether that agency may (reporters and parties may report exploitation; a party sets only its own status).
+ * Returns thin data for the reply. Raises CaseNotFoundError for a missing case, WorkflowUpdateFailedError if refused.
+ */
+export async function applyAgencyCaseCommand(client: Client, command: AgencyCaseCommand): Promise<{ caseId: string; state: CaseState }> {
+  if (!isCaseId(command.caseId)) throw new CaseNotFoundError(String(command.caseId).slice(0, 80));
+  const actor = { kind: 'agency' as const, agencyId: command.agencyId };
+  const body = (typeof command.body === 'object' && command.body !== null ? command.body : {}) as Record<string, unknown>;
+  const handle = client.workflow.getHandle(command.caseId);
+  try {
+    let view: CaseView;
+    if (command.type === CASE_COMMAND_TYPES.reportExploitation) {
+      const input: ReportExploitationInput = { actor, ...(body.observedAt !== undefined ? { observedAt: body.observedAt as string } : {}) };
+      view = await handle.executeUpdate(reportExploitationUpdate, { args: [input], updateId: command.commandId });
+    } else if (command.type === CASE_COMMAND_TYPES.setPartyStatus) {
+      const input: SetPartyStatusInput = {
+        actor,
+        partyId: command.agencyId,
+        status: body.status as SetPartyStatusInput['status'],
+        ...(body.remediated !== undefined ? { remediated: body.remediated as boolean } : {}),
+      };
+      view = await handle.executeUpdate(setPartyStatusUpdate, { args: [input], updateId: command.commandId });
+    } else {
+      throw new TypeError(`${command.type} is not a case command`);
+    }
+    return { caseId: view.caseId, state: view.state };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CaseNotFoundError(command.caseId);
+    throw err;
+  }
 }
 
 // ---- read access ---------------------------------------------------------------------------------------------

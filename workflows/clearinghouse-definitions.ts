@@ -227,6 +227,27 @@ export interface CaseView {
   policy: CasePolicy;
 }
 
+/**
+ * Agency commands on a case (Kafka key and `ce_subject` = the case id). `gov.preflight.case.open.v1` carries a
+ * {@link CaseReportBody}; the others become updates whose actor is the verified signer.
+ */
+export const CASE_COMMAND_TYPES = {
+  open: 'gov.preflight.case.open.v1',
+  reportExploitation: 'gov.preflight.case.report-exploitation.v1',
+  setPartyStatus: 'gov.preflight.case.set-party-status.v1',
+} as const;
+
+/** Body of `gov.preflight.case.report-exploitation.v1`. */
+export interface ReportExploitationCommand {
+  observedAt?: string;
+}
+
+/** Body of `gov.preflight.case.set-party-status.v1`: the signing agency's own status as an affected party. */
+export interface SetPartyStatusCommand {
+  status: PartyStatus;
+  remediated?: boolean;
+}
+
 export const reportCaseUpdate = defineUpdate<CaseReportResult, [CaseReportInput]>('reportCase');
 export const triageCaseUpdate = defineUpdate<CaseView, [TriageCaseInput]>('triageCase');
 export const setPartyStatusUpdate = defineUpdate<CaseView, [SetPartyStatusInput]>('setPartyStatus');

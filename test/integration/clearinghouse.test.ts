@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import {
   CaseNotFoundError,
+  applyAgencyCaseCommand,
   createClearinghouseActivities,
   deriveFingerprintKey,
   getCase,
@@ -12,14 +14,17 @@ import {
 import { createPublisherActivities, InMemoryEventPublisher } from '../../activities/publisher';
 import { createLogger } from '../../infra/logger';
 import {
+  CASE_COMMAND_TYPES,
   CASE_EVENT_TYPES,
   closeCaseUpdate,
   markDuplicateUpdate,
   publishCaseUpdate,
   triageCaseUpdate,
   type CaseReportInput,
+  type CaseReportResult,
 } from '../../workflows/clearinghouse-definitions';
-import { testClient, testStack, unique } from '../helpers/stack-env';
+import { deploymentDataConverter } from '../../infra/temporal';
+import { testClient, testConfig, testStack, unique } from '../helpers/stack-env';
 
 const masterKey = crypto.randomBytes(32);
 const fingerprintKey = deriveFingerprintKey(masterKey);
@@ -56,6 +61,7 @@ beforeAll(async () => {
     connection,
     taskQueue,
     workflowsPath: require.resolve('../helpers/clearinghouse-workflows'),
+    dataConverter: deploymentDataConverter(testConfig()),
     activities: { ...createPublisherActivities({ publisher }), ...createClearinghouseActivities({ temporalClient: client, masterKey, logger }) },
   });
   running = worker.run();
@@ -134,5 +140,57 @@ describe('clearinghouse cases on the dev server', () => {
     const view = await getCase(client, primary.caseId, { kind: 'ops' });
     expect(view.reporters).toEqual(['nsa', 'cisa', 'treasury']);
     expect(view.duplicates).toEqual([dup.caseId]);
+  });
+
+  it('agencies act on a case through commands, each only as far as it may', async () => {
+    const opened = await openOrJoinCase(client, command('nsa', { weakness: 'use after free' }), { taskQueue, fingerprintKey });
+    await client.workflow.getHandle(opened.caseId).executeUpdate(triageCaseUpdate, { args: [{ actor: ops, severity: 'CRITICAL', parties: ['dod'] }] });
+    const exploit = (agencyId: string, commandId = unique('ce')) =>
+      applyAgencyCaseCommand(client, { type: CASE_COMMAND_TYPES.reportExploitation, caseId: opened.caseId, agencyId, commandId, body: {} });
+    await expect(exploit('treasury')).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    await expect(exploit('nsa')).resolves.toEqual({ caseId: opened.caseId, state: 'PARTIES_NOTIFIED' });
+    const partyCommand = { type: CASE_COMMAND_TYPES.setPartyStatus, caseId: opened.caseId, agencyId: 'dod', commandId: unique('ce'), body: { status: 'AFFECTED' } };
+    await applyAgencyCaseCommand(client, partyCommand);
+    await applyAgencyCaseCommand(client, partyCommand);
+    const view = await getCase(client, opened.caseId, { kind: 'agency', agencyId: 'dod' });
+    expect(view.exploitation?.reportedBy).toBe('agency:nsa');
+    expect(Date.parse(view.disclosureDeadline) - Date.parse(view.exploitation!.reportedAt)).toBe(7 * 24 * 3600 * 1000);
+    expect(view.parties).toEqual([expect.objectContaining({ partyId: 'dod', status: 'AFFECTED' })]);
+    // The redelivered command (same ce_id) changed nothing: one party event, with no second one behind it.
+    const partyEvents = await eventually('the party event', async () => {
+      const found = publisher.forSubject(opened.caseId).filter((e) => e.type === CASE_EVENT_TYPES.partyStatusChanged);
+      return found.length > 0 ? found : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(publisher.forSubject(opened.caseId).filter((e) => e.type === CASE_EVENT_TYPES.partyStatusChanged)).toHaveLength(1);
+    expect(partyEvents[0]!.data).toMatchObject({ partyId: 'dod', status: 'AFFECTED', remediated: false });
+    await expect(
+      applyAgencyCaseCommand(client, { ...partyCommand, caseId: 'case/00000000000000000000000000000000', commandId: unique('ce') }),
+    ).rejects.toBeInstanceOf(CaseNotFoundError);
+  });
+
+  it('the openClearinghouseCase activity opens a case for a third-party finding, embargoed until the release', async () => {
+    const activities = createClearinghouseActivities({ temporalClient: client, masterKey, logger: createLogger({ level: 'silent' }) });
+    const env = new MockActivityEnvironment({ taskQueue });
+    const releaseAt = new Date(Date.now() + 20 * 24 * 3600 * 1000).toISOString();
+    const input = {
+      submissionId: unique('sub'),
+      findingId: 'nsa-f1',
+      agencyId: 'nsa',
+      finding: { title: 'Tool output injection', severity: 'HIGH' as const, detail: 'sensitive', affectedProduct: product, weakness: 'Server-Side Request Forgery' },
+      plannedReleaseAt: releaseAt,
+    };
+    const first = (await env.run(activities.openClearinghouseCase, input)) as CaseReportResult;
+    const retried = (await env.run(activities.openClearinghouseCase, input)) as CaseReportResult;
+    expect(first.outcome).toBe('OPENED');
+    expect(retried.caseId).toBe(first.caseId);
+    const byCommand = await openOrJoinCase(client, command('cisa', { weakness: 'SSRF' }), { taskQueue, fingerprintKey });
+    expect(byCommand).toMatchObject({ caseId: first.caseId, outcome: 'JOINED', reporterCount: 2 });
+    const view = await getCase(client, first.caseId, { kind: 'ops' });
+    expect(view.reports[0]).toMatchObject({ source: 'FINDING', reportId: `finding/${input.submissionId}/nsa-f1`, summary: 'sensitive' });
+    expect(view).toMatchObject({ embargoActive: true, embargoUntil: releaseAt, weakness: 'Server-Side Request Forgery' });
+    const opened = await eventually('the opened event', async () => publisher.forSubject(first.caseId)[0]);
+    expect(opened.data).toMatchObject({ embargoUntil: releaseAt });
+    expect(JSON.stringify(opened)).not.toContain('sensitive');
   });
 });

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { getCase, isCaseNotFoundError, listCases, type CaseCaller, type CaseListItem } from '../../activities/clearinghouse';
-import { connectClient } from '../../infra/temporal';
+import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import { CASE_STATES, OPAQUE_ID_PATTERN, type CaseState, type CaseView } from '../../workflows/clearinghouse-definitions';
 import { CliError, configOrExit, output } from './common';
 import { expectedEndpoints } from './stack';
@@ -10,7 +10,7 @@ async function withClient<T>(run: (client: Client) => Promise<T>): Promise<T> {
   const config = configOrExit();
   let client: Client;
   try {
-    client = await connectClient(config.temporal, expectedEndpoints(config).temporal);
+    client = await connectClient(config.temporal, expectedEndpoints(config).temporal, deploymentDataConverter(config));
   } catch (err) {
     throw new CliError(`cannot reach Temporal: ${(err as Error).message}`);
   }
