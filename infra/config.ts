@@ -45,6 +45,7 @@ export const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64-encoded 32-byte key (openssl rand -base64 32)')
     .optional(),
   PREFLIGHT_AGENCY_REGISTRY: optionalString,
+  PREFLIGHT_PAYLOAD_KEYS: z.string().optional(),
   PREFLIGHT_WEBHOOK_ALLOWLIST: z.string().optional(),
 
   TEMPORAL_ADDRESS: optionalString,
@@ -101,6 +102,8 @@ export interface Config {
   apiPort: number;
   masterKey: string | undefined;
   agencyRegistryPath: string | undefined;
+  /** Payload encryption keys, first one encrypts; empty means one key derived from the master key. */
+  payloadKeys: Array<{ id: string; key: string }>;
   /** CIDRs webhook delivery may reach despite the SSRF guard; for local development and tests only. */
   webhookAllowlist: string[];
   temporal: TemporalConfig;
@@ -145,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey: e.PREFLIGHT_MASTER_KEY,
     agencyRegistryPath: e.PREFLIGHT_AGENCY_REGISTRY,
     webhookAllowlist: webhookAllowlist(e.PREFLIGHT_WEBHOOK_ALLOWLIST),
+    payloadKeys: parsePayloadKeys(e.PREFLIGHT_PAYLOAD_KEYS),
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
@@ -189,6 +193,20 @@ function webhookAllowlist(value: string | undefined): string[] {
     throw new ConfigError(`Invalid configuration: PREFLIGHT_WEBHOOK_ALLOWLIST: "${bad}" is not a CIDR such as 127.0.0.1/32`, 'PREFLIGHT_WEBHOOK_ALLOWLIST');
   }
   return cidrs;
+}
+
+function parsePayloadKeys(value: string | undefined): Array<{ id: string; key: string }> {
+  const entries = (value ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+  return entries.map((entry) => {
+    const match = /^([A-Za-z0-9._-]{1,64})=([A-Za-z0-9+/]{43}=)$/.exec(entry);
+    if (!match) {
+      throw new ConfigError(
+        'Invalid configuration: PREFLIGHT_PAYLOAD_KEYS: each entry must be <key-id>=<base64 32-byte key>, the first one encrypting',
+        'PREFLIGHT_PAYLOAD_KEYS',
+      );
+    }
+    return { id: match[1]!, key: match[2]! };
+  });
 }
 
 const SECRET_VARIABLES = /KEY|PASSWORD|SECRET|TOKEN/;

@@ -16,6 +16,12 @@ export function resolveMasterKey(configured: string | undefined, dataDir: string
   }
   fs.mkdirSync(dataDir, { recursive: true });
   const key = crypto.randomBytes(32);
-  fs.writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    fs.writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another process created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return resolveMasterKey(undefined, dataDir);
+    throw err;
+  }
   return key;
 }

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
-import type { SearchAttributeType } from '@temporalio/common';
+import type { DataConverter, SearchAttributeType } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import type { TemporalConfig } from './config';
+import { dataConverter, payloadKeys } from './codec';
+import type { Config, TemporalConfig } from './config';
+import { resolveMasterKey } from './master-key';
 
 function tlsOptions(config: TemporalConfig): ConnectionOptions['tls'] {
   if (!config.tls.enabled) return undefined;
@@ -25,10 +27,10 @@ function connectionOptions(config: TemporalConfig, address: string): ConnectionO
 }
 
 /** A client connection for starting workflows, sending updates and reading visibility. */
-export async function connectClient(config: TemporalConfig, address = config.address): Promise<Client> {
+export async function connectClient(config: TemporalConfig, address = config.address, converter?: DataConverter): Promise<Client> {
   if (!address) throw new Error('Temporal address is not known: start the local stack or set TEMPORAL_ADDRESS');
   const connection = await Connection.connect(connectionOptions(config, address));
-  return new Client({ connection, namespace: config.namespace });
+  return new Client({ connection, namespace: config.namespace, dataConverter: converter });
 }
 
 /** A native connection for workers. */
@@ -55,4 +57,9 @@ export async function ensureSearchAttributes(
     searchAttributes: Object.fromEntries(missing.map((a) => [a.name, encodeSearchAttributeIndexedValueType(a.type)!])),
   });
   return missing.map((a) => a.name);
+}
+
+/** The encrypting data converter for this deployment's keys (see infra/codec.ts). */
+export function deploymentDataConverter(config: Config): DataConverter {
+  return dataConverter(payloadKeys(config.payloadKeys, resolveMasterKey(config.masterKey, config.stack.dataDir)));
 }

@@ -5,7 +5,7 @@ import { createKafkaEventPublisher } from '../events/producer';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { resolveMasterKey } from '../infra/master-key';
-import { connectClient } from '../infra/temporal';
+import { connectClient, deploymentDataConverter } from '../infra/temporal';
 import { expectedEndpoints } from './cli/stack';
 import { runWorker, type RunningProcess } from './worker';
 
@@ -18,7 +18,7 @@ export interface Endpoints {
 /** The real dependencies of every activity, wired once per worker process. */
 export async function buildActivityDeps(config: Config, logger: Logger, endpoints: Endpoints): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
   const masterKey = resolveMasterKey(config.masterKey, config.stack.dataDir);
-  const temporalClient = await connectClient(config.temporal, endpoints.temporalAddress);
+  const temporalClient = await connectClient(config.temporal, endpoints.temporalAddress, deploymentDataConverter(config));
   const publisher = createKafkaEventPublisher(createKafka(config.kafka, logger, endpoints.kafkaBrokers, 'publisher'), logger);
   await publisher.connect();
   const deps: ActivityDeps = {
@@ -41,7 +41,11 @@ export async function buildActivityDeps(config: Config, logger: Logger, endpoint
 /** Starts a worker with real dependencies; stopping it closes them too. */
 export async function startWorker(config: Config, logger: Logger, endpoints: Endpoints): Promise<RunningProcess> {
   const { deps, close } = await buildActivityDeps(config, logger, endpoints);
-  const worker = await runWorker(config, logger, { temporalAddress: endpoints.temporalAddress, deps });
+  const worker = await runWorker(config, logger, {
+    temporalAddress: endpoints.temporalAddress,
+    deps,
+    dataConverter: deploymentDataConverter(config),
+  });
   return {
     async stop() {
       await worker.stop();

@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../infra/config';
@@ -14,6 +15,7 @@ export interface WorkerOptions {
   temporalAddress?: string;
   deps: ActivityDeps;
   taskQueue?: string;
+  dataConverter?: DataConverter;
 }
 
 /** Starts a worker that runs every Preflight workflow and activity on the task queue until stopped. */
@@ -27,6 +29,7 @@ export async function runWorker(config: Config, logger: Logger, options: WorkerO
     namespace: config.temporal.namespace,
     taskQueue,
     workflowsPath: require.resolve('../workflows'),
+    dataConverter: options.dataConverter,
     activities: createActivities(options.deps),
     // Bounded so one process cannot be overwhelmed; scale out with more workers on the same task queue.
     maxConcurrentActivityTaskExecutions: 100,

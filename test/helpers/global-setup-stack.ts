@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.PREFLIGHT_TEST_TEMPORAL_ADDRESS = stack.temporalAddress;
   process.env.PREFLIGHT_TEST_KAFKA_BROKERS = stack.kafkaBrokers.join(',');
   process.env.PREFLIGHT_TEST_DATA_DIR = dataDir;
+  process.env.PREFLIGHT_TEST_MASTER_KEY = crypto.randomBytes(32).toString('base64');
   globalThis.__preflightStackStop = async () => {
     await stack.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from '../../events/kafka';
 import { loadConfig, type Config } from '../../infra/config';
 import { createLogger, type Logger } from '../../infra/logger';
+import { deploymentDataConverter } from '../../infra/temporal';
 
 export interface TestStack {
   temporalAddress: string;
@@ -27,14 +29,24 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
     TEMPORAL_ADDRESS: stack.temporalAddress,
     KAFKA_BROKERS: stack.kafkaBrokers.join(','),
     PREFLIGHT_LOG_LEVEL: 'warn',
+    PREFLIGHT_MASTER_KEY: process.env.PREFLIGHT_TEST_MASTER_KEY,
     ...overrides,
   });
 }
 
-export async function testClient(): Promise<Client> {
+/**
+ * A client on the test stack. Plain by default, matching workers created in a test with `Worker.create`; pass
+ * `encrypted` to talk to workers that use the deployment's encrypting data converter (`startWorker`, `runWorker`).
+ */
+export async function testClient(options: { encrypted?: boolean } = {}): Promise<Client> {
   const stack = testStack();
   const connection = await Connection.connect({ address: stack.temporalAddress });
-  return new Client({ connection, namespace: stack.namespace });
+  return new Client({ connection, namespace: stack.namespace, dataConverter: options.encrypted ? testDataConverter() : undefined });
+}
+
+/** The encrypting data converter the test configuration's Preflight processes use. */
+export function testDataConverter(): DataConverter {
+  return deploymentDataConverter(testConfig());
 }
 
 export function testKafka(logger: Logger = createLogger({ level: 'warn' })): Kafka {
