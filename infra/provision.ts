@@ -6,6 +6,8 @@ import path from 'node:path';
 /** Pinned versions of everything the local stack runs. Changing one re-provisions into a new cache folder. */
 export const VERSIONS = {
   temporalCli: '1.5.1',
+  /** What the CLI above embeds; `go install` builds report their own version as 0.0.0-DEV, so this is what is checked. */
+  temporalServer: '1.29.1',
   temporalTestServer: '1.38.0',
   kafka: '3.9.2',
   slf4j: '1.7.36',
@@ -104,8 +106,8 @@ async function provisionTemporalCli(cacheDir: string, find: (c: string) => strin
     );
   }
   const check = await runQuiet(binary, ['--version']);
-  if (check.code !== 0 || !check.stdout.includes(VERSIONS.temporalCli)) {
-    throw new ProvisionError(`The built Temporal CLI does not report version ${VERSIONS.temporalCli}: ${check.stdout.trim()}`);
+  if (check.code !== 0 || !check.stdout.includes(`Server ${VERSIONS.temporalServer}`)) {
+    throw new ProvisionError(`The built Temporal CLI does not embed Temporal Server ${VERSIONS.temporalServer}: ${check.stdout.trim()}`);
   }
   say(`Temporal CLI ready in ${seconds(started)} s: ${binary}`);
   return binary;
