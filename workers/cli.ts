@@ -1,10 +1,16 @@
 import { Command, Option } from 'commander';
-import { createLogger } from '../infra/logger';
 import { ProvisionError } from '../infra/provision';
 import { CliError, configOrExit } from './cli/common';
+import { registerAgencyCommands } from './cli/agency';
+import { registerCaseCommands } from './cli/cases';
+import { registerDeadLetterCommands } from './cli/dead-letters';
+import { registerDeliveryCommands } from './cli/deliveries';
 import { registerStackCommands } from './cli/stack';
+import { registerSubmissionCommands } from './cli/submissions';
 import { runStart } from './start';
-import { runWorkerProcess } from './processes';
+import { runUntilSignal, runWorkerProcess } from './processes';
+import { runDispatcher } from './dispatcher';
+import { runIngress } from './ingress';
 
 export function buildProgram(): Command {
   const program = new Command('preflight')
@@ -26,10 +32,35 @@ export function buildProgram(): Command {
     .description('run a worker: every workflow and activity, on the configured task queue')
     .action(async () => {
       const config = configOrExit();
-      await runWorkerProcess(config, createLogger({ level: config.logLevel }));
+      await runWorkerProcess(config);
+    });
+
+  program
+    .command('ingress')
+    .description('consume signed agency commands from Kafka and apply them to Temporal')
+    .action(async () => {
+      const config = configOrExit();
+      await runUntilSignal(config, (endpoints, logger) =>
+        runIngress(config, logger, { temporalAddress: endpoints.temporalAddress, kafkaBrokers: endpoints.kafkaBrokers }),
+      );
+    });
+
+  program
+    .command('dispatcher')
+    .description('consume status events and start one webhook delivery per subscribed vendor endpoint')
+    .action(async () => {
+      const config = configOrExit();
+      await runUntilSignal(config, (endpoints, logger) =>
+        runDispatcher(config, logger, { temporalAddress: endpoints.temporalAddress, kafkaBrokers: endpoints.kafkaBrokers }),
+      );
     });
 
   registerStackCommands(program);
+  registerSubmissionCommands(program);
+  registerDeadLetterCommands(program);
+  registerDeliveryCommands(program);
+  registerCaseCommands(program);
+  registerAgencyCommands(program);
   return program;
 }
 

@@ -3,7 +3,7 @@ import { LocalAccessBroker, temporalGrantLiveness } from '../activities/access-b
 import { createKafka } from '../events/kafka';
 import { createKafkaEventPublisher } from '../events/producer';
 import type { Config } from '../infra/config';
-import type { Logger } from '../infra/logger';
+import { createLogger, type Logger } from '../infra/logger';
 import { resolveMasterKey } from '../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
 import { expectedEndpoints } from './cli/stack';
@@ -67,11 +67,18 @@ export function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-/** `preflight worker`: one worker against the configured servers (or the local stack's), until a signal. */
-export async function runWorkerProcess(config: Config, logger: Logger): Promise<void> {
+/** Runs one process against the configured servers (or the local stack's) until SIGINT/SIGTERM, then stops it. */
+export async function runUntilSignal(config: Config, start: (endpoints: Endpoints, logger: Logger) => Promise<RunningProcess>): Promise<void> {
+  const logger = createLogger({ level: config.logLevel });
   const where = expectedEndpoints(config);
-  const worker = await startWorker(config, logger, { temporalAddress: where.temporal, kafkaBrokers: where.kafka });
+  const running = await start({ temporalAddress: where.temporal, kafkaBrokers: where.kafka }, logger);
   const signal = await untilSignal();
   logger.info({ signal }, 'stopping');
-  await worker.stop();
+  await running.stop();
+  logger.flush();
+}
+
+/** `preflight worker`: one worker until a signal. */
+export async function runWorkerProcess(config: Config): Promise<void> {
+  await runUntilSignal(config, (endpoints, logger) => startWorker(config, logger, endpoints));
 }

@@ -5,6 +5,8 @@ import { bringUpStack } from '../infra/local-stack';
 import { createLogger } from '../infra/logger';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal';
 import { SA } from '../workflows/search-attributes';
+import { runDispatcher } from './dispatcher';
+import { runIngress } from './ingress';
 import { startWorker, untilSignal } from './processes';
 import type { RunningProcess } from './worker';
 
@@ -45,6 +47,8 @@ export async function runStart(config: Config, options: { persistent: boolean })
 
     const endpoints = { temporalAddress: stack.temporalAddress, kafkaBrokers: stack.kafkaBrokers };
     processes.push(await startWorker(config, logger, endpoints));
+    processes.push(await runIngress(config, logger, endpoints));
+    processes.push(await runDispatcher(config, logger, endpoints));
 
     say('');
     say('Preflight is running.');
