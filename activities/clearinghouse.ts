@@ -33,6 +33,7 @@ import {
   type Severity,
 } from '../workflows/clearinghouse-definitions';
 import { checkReport } from '../workflows/clearinghouse-rules';
+import { submissionStateQuery, submissionWorkflowId } from '../workflows/definitions';
 import { SA } from '../workflows/search-attributes';
 import { caseIdFor, deriveFingerprintKey } from './case-fingerprint';
 
@@ -149,10 +150,21 @@ export interface ClearinghouseDeps {
 export function createClearinghouseActivities(deps: ClearinghouseDeps) {
   const fingerprintKey = deriveFingerprintKey(deps.masterKey);
   const logger = deps.logger.child({ component: 'clearinghouse' });
+  /** The embargo follows the model's planned release, which the submission workflow knows. */
+  const plannedReleaseOf = async (submissionId: string): Promise<string | undefined> => {
+    try {
+      const view = await deps.temporalClient.workflow.getHandle(submissionWorkflowId(submissionId)).query(submissionStateQuery);
+      return view.plannedReleaseAt;
+    } catch (err) {
+      logger.warn({ submissionId, error: (err as Error).name }, 'planned release not known; the case opens without an embargo');
+      return undefined;
+    }
+  };
   return {
     /** Opens or joins the clearinghouse case for a third-party finding; idempotent (see {@link findingReport}). */
     async openClearinghouseCase(input: OpenClearinghouseCaseInput): Promise<CaseReportResult> {
-      const report = findingReport(input);
+      const plannedReleaseAt = input.plannedReleaseAt ?? (await plannedReleaseOf(input.submissionId));
+      const report = findingReport({ ...input, ...(plannedReleaseAt ? { plannedReleaseAt } : {}) });
       const taskQueue = Context.current().info.taskQueue;
       let result: CaseReportResult;
       try {
