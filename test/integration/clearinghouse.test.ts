@@ -23,8 +23,7 @@ import {
   type CaseReportInput,
   type CaseReportResult,
 } from '../../workflows/clearinghouse-definitions';
-import { deploymentDataConverter } from '../../infra/temporal';
-import { testClient, testConfig, testStack, unique } from '../helpers/stack-env';
+import { testClient, testDataConverter, testStack, unique } from '../helpers/stack-env';
 
 const masterKey = crypto.randomBytes(32);
 const fingerprintKey = deriveFingerprintKey(masterKey);
@@ -54,14 +53,15 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
 }
 
 beforeAll(async () => {
-  client = await testClient();
+  // Encrypted both ways, as in production: case reports are as sensitive as findings.
+  client = await testClient({ encrypted: true });
   connection = await NativeConnection.connect({ address: testStack().temporalAddress });
   const logger = createLogger({ level: 'warn' });
   worker = await Worker.create({
     connection,
     taskQueue,
     workflowsPath: require.resolve('../helpers/clearinghouse-workflows'),
-    dataConverter: deploymentDataConverter(testConfig()),
+    dataConverter: testDataConverter(),
     activities: { ...createPublisherActivities({ publisher }), ...createClearinghouseActivities({ temporalClient: client, masterKey, logger }) },
   });
   running = worker.run();
