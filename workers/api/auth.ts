@@ -60,6 +60,46 @@ export function loadOpsKeyFile(path: string): OpsKeyFile {
   return parsed.data;
 }
 
+/** A vendor key file: vendor ids and the SHA-256 of their API keys (several per vendor during rotation). */
+export const VendorKeyFileSchema = z.strictObject({
+  version: z.literal(1),
+  keys: z
+    .array(
+      z.strictObject({
+        vendorId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+        keyId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      }),
+    )
+    .max(10_000),
+});
+export type VendorKeyFile = z.infer<typeof VendorKeyFileSchema>;
+
+/** A new random vendor API key (`pfv_` + 43 base64url chars), shown once to the vendor. */
+export function newVendorKey(): string {
+  return `pfv_${crypto.randomBytes(32).toString('base64url')}`;
+}
+
+export function vendorAuthenticator(file: VendorKeyFile): Authenticator {
+  const byHash = new Map(file.keys.map((k) => [k.sha256, k]));
+  return (secret) => {
+    const k = byHash.get(hashSecret(secret));
+    return k ? { kind: 'vendor', vendorId: k.vendorId, keyId: k.keyId } : undefined;
+  };
+}
+
+export function loadVendorKeyFile(path: string): VendorKeyFile {
+  let document: unknown;
+  try {
+    document = JSON.parse(fs.readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`Cannot read the vendor key file ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  const parsed = VendorKeyFileSchema.safeParse(document);
+  if (!parsed.success) throw new Error(`Invalid vendor key file ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
 /** Tries each authenticator in turn (ops first, then vendor keys). */
 export function combineAuthenticators(...authenticators: Authenticator[]): Authenticator {
   return (secret) => {

@@ -11,6 +11,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Preflight ops console</title>
 <link rel="stylesheet" href="/console/console.css">
+<link rel="icon" href="data:,">
 </head>
 <body>
 <header>
@@ -66,6 +67,8 @@ th { background:#eef1f6; font-weight:600; font-size:12px; text-transform:upperca
 #picture { background:#fff; border:1px solid var(--line); padding:8px; overflow-x:auto; }
 #legend { color:var(--muted); font-size:12px; margin:6px 0 14px; }
 #legend span { margin-right:14px; } #legend i { display:inline-block; width:14px; height:10px; margin-right:4px; vertical-align:middle; }
+.sw-window { background:#cfe0c3; } .sw-invited { background:#c9d1df; } .sw-clock { background:#2457c5; } .sw-hold { background:#f08c00; }
+b.grant { color:#2e8b57; } b.revoke { color:#a11; }
 #entries td:nth-child(3) { white-space:normal; }
 #error { color:#a11; }
 `;
@@ -80,7 +83,11 @@ export const CONSOLE_JS = String.raw`(() => {
   const fmt = (iso) => iso ? new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
 
   const m = /[#&]token=([^&]+)/.exec(location.hash);
-  if (m) { sessionStorage.setItem('preflight-ops-token', decodeURIComponent(m[1])); history.replaceState(null, '', location.pathname + location.search); }
+  if (m) {
+    sessionStorage.setItem('preflight-ops-token', decodeURIComponent(m[1]));
+    const rest = location.hash.slice(1).split('&').filter((p) => !p.startsWith('token=')).join('&');
+    history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+  }
   const token = () => sessionStorage.getItem('preflight-ops-token');
 
   async function api(path) {
@@ -120,8 +127,8 @@ export const CONSOLE_JS = String.raw`(() => {
       (w ? ' · access window ' + fmt(w.opensAt) + ' → ' + fmt(w.closesAt) + ' (' + w.totalDays.toFixed(1) + ' days)' : '') +
       ' · findings ' + overview.findings.total + (overview.findings.unresolvedCriticalOrHigh ? ' (' + overview.findings.unresolvedCriticalOrHigh + ' unresolved critical/high)' : '');
     $('#picture').innerHTML = picture(timeline, overview);
-    $('#legend').innerHTML = '<span><i style="background:#cfe0c3"></i>access window</span><span><i style="background:#2457c5"></i>review clock running</span>' +
-      '<span><i style="background:#f08c00"></i>on hold (information request)</span><span>◆ finding (colour = severity)</span><span>▲ status change</span><span>★ advisory notice</span><span>● webhook delivery</span><span>| grant / revoke</span>';
+    $('#legend').innerHTML = '<span><i class="sw-window"></i>access window</span><span><i class="sw-invited"></i>invited</span><span><i class="sw-clock"></i>review clock running</span>' +
+      '<span><i class="sw-hold"></i>on hold (information request)</span><span>◆ finding (colour = severity)</span><span>▲ status change</span><span>★ advisory notice</span><span>● webhook delivery</span><span><b class="grant">|</b> grant <b class="revoke">|</b> revoke</span>';
     const tb = $('#entries tbody'); tb.innerHTML = '';
     for (const e of timeline.entries) {
       const tr = document.createElement('tr');
@@ -152,16 +159,20 @@ export const CONSOLE_JS = String.raw`(() => {
     for (let k = 0; k <= 6; k++) {
       const t = t0 + (t1 - t0) * k / 6, X = x(t);
       out.push('<line x1="' + X + '" y1="' + (top - 4) + '" x2="' + X + '" y2="' + (H - 24) + '" stroke="#e3e7ee"/>');
-      out.push('<text x="' + X + '" y="' + (top - 10) + '" text-anchor="middle" fill="#6b7385">' + esc(new Date(t).toISOString().slice(11, 19)) + '</text>');
+      out.push('<text x="' + X + '" y="' + (top - 10) + '" text-anchor="middle" fill="#6b7385">' + esc(new Date(t).toISOString().slice(11, t1 - t0 < 60000 ? 22 : 19)) + '</text>');
     }
     out.push('<text x="' + left + '" y="' + (H - 8) + '" fill="#6b7385">' + esc(fmt(new Date(t0).toISOString())) + ' → ' + esc(fmt(new Date(t1).toISOString())) + '</text>');
     const rowY = (i) => top + i * lane;
-    let statusLabelAlt = 0;
+    // Labels go on the first of three sub-rows where they do not overlap the previous label.
+    const placer = () => { const ends = [-1e9, -1e9, -1e9]; return (X, width) => { for (let r = 0; r < ends.length; r++) if (X >= ends[r] + 4) { ends[r] = X + width; return r; } return -1; }; };
+    const placeStatus = placer();
     for (const e of entries) {
       if (e.kind === 'status' || e.kind === 'submitted') {
         const X = x(Date.parse(e.at)), y = rowY(0);
-        out.push('<path d="M' + X + ' ' + (y + 8) + ' l5 9 h-10 z" fill="#2457c5"><title>' + esc(fmt(e.at) + ' ' + e.summary) + '</title></path>');
-        out.push('<text x="' + (X + 4) + '" y="' + (y + (statusLabelAlt++ % 2 ? 30 : 27)) + '" fill="#2457c5" font-size="9">' + esc((e.status || '').replace('_', ' ').slice(0, 14)) + '</text>');
+        out.push('<path d="M' + X + ' ' + (y + 3) + ' l5 8 h-10 z" fill="#2457c5"><title>' + esc(fmt(e.at) + ' ' + e.summary) + '</title></path>');
+        const label = (e.status || '').replace(/_/g, ' ');
+        const r = placeStatus(X, label.length * 5.2);
+        if (r >= 0) out.push('<text x="' + X + '" y="' + (y + 19 + r * 7) + '" fill="#2457c5" font-size="8">' + esc(label) + '</text>');
       }
     }
     const win = tl.lanes.window;
@@ -195,11 +206,13 @@ export const CONSOLE_JS = String.raw`(() => {
       }
     });
     const ny = rowY(2 + agencies.length);
+    const placeNotice = placer();
     for (const e of entries) {
       const X = x(Date.parse(e.at));
       if (e.kind === 'notice') {
-        out.push('<text x="' + X + '" y="' + (ny + 23) + '" text-anchor="middle" font-size="16" fill="#7a4cc2">★<title>' + esc(fmt(e.at) + ' ' + e.summary) + '</title></text>');
-        out.push('<text x="' + (X + 10) + '" y="' + (ny + 21) + '" fill="#7a4cc2">' + esc(e.status || '') + '</text>');
+        out.push('<text x="' + X + '" y="' + (ny + 21) + '" text-anchor="middle" font-size="16" fill="#7a4cc2">★<title>' + esc(fmt(e.at) + ' ' + e.summary) + '</title></text>');
+        const r = placeNotice(X + 9, (e.status || '').length * 6);
+        if (r >= 0) out.push('<text x="' + (X + 9) + '" y="' + (ny + 12 + r * 10) + '" fill="#7a4cc2" font-size="9">' + esc(e.status || '') + '</text>');
       } else if (e.kind === 'delivery') {
         out.push('<circle cx="' + X + '" cy="' + (ny + 26) + '" r="3.5" fill="' + (e.status === 'DELIVERED' ? '#2e8b57' : '#d0342c') + '"><title>' + esc(fmt(e.at) + ' ' + e.summary) + '</title></circle>');
       }

@@ -59,6 +59,16 @@ export function newSubmissionId(vendorId: string, key?: string): string {
   return `sub-${bytes.toString('hex')}`;
 }
 
+/** The submission a signature-checked token names (its claims are `pfa1.<base64url JSON>.<mac>`). */
+function tokenSubmission(token: string): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { s?: unknown };
+    return typeof claims.s === 'string' ? claims.s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 type Params = { id: string; rid?: string; fid?: string };
 
 /** Runs one vendor command as a Temporal update on the caller's submission; refusals become precise problems. */
@@ -227,11 +237,12 @@ export function submissionRoutes(ctx: ApiContext) {
     app.post('/v1/access/verify', cmd, async (request: FastifyRequest, reply: FastifyReply) => {
       const { token } = parseOr422(AccessVerifyRequest, request.body);
       const result = await ctx.accessBroker.verify(token);
-      if (!result.valid) return reply.send(result);
-      // A token for another vendor's model answers exactly like a forged one: it proves nothing to this gateway,
-      // and saying more would reveal that the other submission exists.
+      if (!result.valid && result.reason !== 'expired' && result.reason !== 'revoked') return reply.send(result);
+      // A token for another vendor's model answers exactly like a forged one, whether live, expired or revoked: it
+      // proves nothing to this gateway, and saying more would reveal that the other submission exists.
+      const submissionId = result.valid ? result.submissionId : tokenSubmission(token);
       try {
-        await findSubmission(ctx.client, result.submissionId, request.principal);
+        await findSubmission(ctx.client, submissionId ?? '', request.principal);
       } catch (e) {
         if (isHttpProblem(e) && e.status === 404) return reply.send({ valid: false, reason: 'bad-signature' });
         throw e;

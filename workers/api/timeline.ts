@@ -279,7 +279,8 @@ export function buildTimeline(input: TimelineInput): Timeline {
           });
         } else if (name === 'publishEvent') {
           const statusEvent = obj(second);
-          const entry = statusEntry(str(statusEvent.type) ?? '', obj(statusEvent.data), str(statusEvent.time) ?? at);
+          // The history's own clock (not the event's workflow time) keeps commands and their effects in history order.
+          const entry = statusEntry(str(statusEvent.type) ?? '', obj(statusEvent.data), at);
           if (entry) entries.push({ ...base, ...entry, refs: { ...(entry.refs ?? {}), eventId: str(statusEvent.id) ?? '' } });
         }
         break;

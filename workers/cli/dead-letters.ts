@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { createKafka } from '../../events/kafka';
+import { createLogger } from '../../infra/logger';
+import { DeadLetterReplayError, listDeadLetters, replayDeadLetter, type DeadLetterItem } from '../api/dead-letters';
+import { CliError, configOrExit } from './common';
+import type { CliIo } from './submissions';
+import { expectedEndpoints } from './stack';
+
+function table(items: DeadLetterItem[]): string {
+  if (items.length === 0) return 'No dead letters.\n';
+  return (
+    items
+      .map((d) => `${d.time}  p${d.partition}@${d.offset}  ${d.reason.padEnd(18)} ${d.agencyId ?? '-'}  ${d.type ?? '-'}  ${d.commandId ?? '-'}  ${d.message}`)
+      .join('\n') + '\n'
+  );
+}
+
+/** `preflight dead-letters list|replay`: straight from Kafka's `preflight.dead-letter.v1`. */
+export function registerDeadLetterCommands(program: Command, io: CliIo = {}): void {
+  const write = io.out ?? ((text: string) => process.stdout.write(text));
+  const kafkaFor = () => {
+    const config = (io.config ?? configOrExit)();
+    return createKafka(config.kafka, createLogger({ level: 'error' }), expectedEndpoints(config).kafka, 'cli');
+  };
+  const dl = program.command('dead-letters').description('refused inbound messages: list them, replay one onto its original topic');
+
+  dl.command('list')
+    .description('the newest dead letters, newest first (reason, agency, type and command id; never the bytes)')
+    .option('--limit <n>', 'at most this many per partition', '100')
+    .option('--json', 'print JSON')
+    .action(async (opts: { limit: string; json?: boolean }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError('--limit must be a whole number from 1 to 10000', 2);
+      const items = await listDeadLetters(kafkaFor(), { limit });
+      write(opts.json ? JSON.stringify({ items }, null, 2) + '\n' : table(items));
+    });
+
+  dl.command('replay')
+    .description('re-produce one dead letter (as it was received) onto its original topic; the ingress checks it again')
+    .requiredOption('--partition <n>', 'dead-letter partition')
+    .requiredOption('--offset <n>', 'dead-letter offset')
+    .option('--json', 'print JSON')
+    .action(async (opts: { partition: string; offset: string; json?: boolean }) => {
+      const partition = Number(opts.partition);
+      if (!Number.isInteger(partition) || partition < 0) throw new CliError('--partition must be a whole number', 2);
+      if (!/^\d{1,20}$/.test(opts.offset)) throw new CliError('--offset must be a whole number', 2);
+      try {
+        const where = await replayDeadLetter(kafkaFor(), { partition, offset: opts.offset });
+        write(opts.json ? JSON.stringify({ replayed: true, ...where }, null, 2) + '\n' : `Replayed onto ${where.topic} partition ${where.partition} offset ${where.offset}.\n`);
+      } catch (e) {
+        if (e instanceof DeadLetterReplayError) throw new CliError(e.message, e.code === 'not-found' ? 3 : 2);
+        throw e;
+      }
+    });
+}
