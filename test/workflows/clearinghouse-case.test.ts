@@ -21,6 +21,7 @@ import {
 import type { CaseWorkflowActivities } from '../../workflows/clearinghouse-case';
 import { createClearinghouseActivities } from '../../activities/clearinghouse';
 import { createLogger } from '../../infra/logger';
+import { encodeStatusEvent } from '../../events/producer';
 
 jest.setTimeout(180_000);
 
@@ -243,5 +244,15 @@ describe('clearinghouseCaseWorkflow (time skipping)', () => {
     const cycle = primary.handle.executeUpdate(markDuplicateUpdate, { args: [{ actor: ops, primaryCaseId: dup.caseId }] });
     await expect(cycle).rejects.toThrow(WorkflowUpdateFailedError);
     expect((await primary.handle.query(caseStateQuery)).state).toBe('OPEN');
+  });
+
+  // Runs last: every event the cases above published, of every type, passes the strict wire schemas.
+  it('publishes only events the clearinghouse topic contract accepts', () => {
+    const types = new Set(published.map((p) => p.event.type));
+    expect([...types].sort()).toEqual(Object.values(CASE_EVENT_TYPES).sort());
+    for (const { stream, event } of published) {
+      expect(stream).toBe('clearinghouse');
+      expect(encodeStatusEvent('clearinghouse', event).topic).toBe('preflight.clearinghouse-events.v1');
+    }
   });
 });
