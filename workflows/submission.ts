@@ -632,7 +632,7 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
     }
 
     // Assessment: one child per agency, in parallel, until all are done, the window closes, or the vendor ends it.
-    setStatus('UNDER_ASSESSMENT');
+    // The status changes once every child exists, so an agency acting on the event finds its assessment.
     for (const agencyId of details.requestedAgencies) {
       const child = await startChild(agencyAssessmentWorkflow, {
         workflowId: agencyWorkflowId(submissionId, agencyId),
@@ -649,6 +649,9 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
         ],
       });
       children.set(agencyId, child);
+    }
+    setStatus('UNDER_ASSESSMENT');
+    for (const agencyId of details.requestedAgencies) {
       const data: AssessmentStatusChangedData = { submissionId, vendorId, agencyId, status: 'INVITED', previousStatus: null, at: iso(Date.now()) };
       publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, data);
     }

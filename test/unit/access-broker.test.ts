@@ -4,6 +4,7 @@ import { LocalAccessBroker, type AccessGrantRequest } from '../../activities/acc
 import { createLifecycleActivities } from '../../activities/lifecycle';
 import { createPublisherActivities, InMemoryEventPublisher, type StatusEvent } from '../../activities/publisher';
 import { createLogger } from '../../infra/logger';
+import type { AccessGrantRef } from '../../workflows/definitions';
 
 const masterKey = crypto.randomBytes(32);
 const NOW = Date.parse('2026-12-01T00:00:00.000Z');
@@ -68,11 +69,11 @@ describe('lifecycle and publisher activities', () => {
     const broker = new LocalAccessBroker({ masterKey });
     const acts = createLifecycleActivities({ logger, accessBroker: broker });
     const env = new MockActivityEnvironment();
-    const ref = await env.run(acts.grantAccess, { ...request, expiresAt: new Date(Date.now() + 60_000).toISOString() });
+    const ref: AccessGrantRef = await env.run(() => acts.grantAccess({ ...request, expiresAt: new Date(Date.now() + 60_000).toISOString() }));
     expect(Object.keys(ref).sort()).toEqual(['agencyId', 'expiresAt', 'grantId']);
     const token = broker.tokenFor({ ...request, expiresAt: ref.expiresAt });
     expect((await broker.verify(token)).valid).toBe(true);
-    await env.run(acts.revokeAccess, { grantId: ref.grantId, submissionId: 'sub-1', agencyId: 'nsa' });
+    await env.run(() => acts.revokeAccess({ grantId: ref.grantId, submissionId: 'sub-1', agencyId: 'nsa' }));
     expect(await broker.verify(token)).toEqual({ valid: false, reason: 'revoked' });
   });
 
@@ -89,10 +90,10 @@ describe('lifecycle and publisher activities', () => {
       time: new Date(NOW).toISOString(),
       data: { submissionId: 'sub-1', status: 'RECEIVED' },
     };
-    await env.run(publishEvent, 'submission', event);
-    await env.run(publishEvent, 'submission', event);
+    await env.run(() => publishEvent('submission', event));
+    await env.run(() => publishEvent('submission', event));
     expect(publisher.forSubject('sub-1')).toEqual([event]);
-    await expect(env.run(publishEvent, 'audit' as never, event)).rejects.toThrow(/unknown event stream/);
-    await expect(env.run(publishEvent, 'submission', { ...event, sequence: 0 })).rejects.toThrow(/sequence/);
+    await expect(env.run(() => publishEvent('audit' as never, event))).rejects.toThrow(/unknown event stream/);
+    await expect(env.run(() => publishEvent('submission', { ...event, sequence: 0 }))).rejects.toThrow(/sequence/);
   });
 });
