@@ -58,6 +58,11 @@ const { notifyAgency } = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '5 seconds' },
 });
 
+const { openClearinghouseCase } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 20, initialInterval: '2 seconds', maximumInterval: '5 minutes' },
+});
+
 function reject(refusal: Refusal | undefined): void {
   if (refusal) throw ApplicationFailure.nonRetryable(refusal.reason, refusal.type);
 }
@@ -207,6 +212,12 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
         submittedAt: record.submittedAt,
       },
     });
+    if (finding.thirdPartyVulnerability) {
+      // The clearinghouse opens or joins the case for this vulnerability; that never holds up or fails the finding.
+      void openClearinghouseCase({ submissionId, findingId, agencyId, finding }).catch((err: unknown) =>
+        log.warn('clearinghouse case not opened', { submissionId, findingId, error: (err as Error).name }),
+      );
+    }
     return { findingId };
   }, {
     validator: (i) => {
