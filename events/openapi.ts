@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import * as H from './http-schemas';
+import * as W from './webhook-schemas';
 
 type Json = Record<string, unknown>;
 type Security = 'vendor' | 'ops' | 'vendorOrOps' | 'none';
@@ -52,6 +53,14 @@ export const OPENAPI_SCHEMAS: Record<string, z.ZodType> = {
   DeadLetterList: H.DeadLetterList,
   DeadLetterReplayRequest: H.DeadLetterReplayRequest,
   DeadLetterReplayResult: H.DeadLetterReplayResult,
+  CreateWebhookEndpointRequest: W.CreateWebhookEndpointRequest,
+  UpdateWebhookEndpointRequest: W.UpdateWebhookEndpointRequest,
+  RotateWebhookSecretRequest: W.RotateWebhookSecretRequest,
+  ReplayWebhookRequest: W.ReplayWebhookRequest,
+  WebhookEndpoint: W.WebhookEndpointBody,
+  WebhookEndpointWithSecret: W.WebhookEndpointWithSecret,
+  WebhookEndpointList: z.object({ items: z.array(W.WebhookEndpointBody) }),
+  WebhookPayload: W.WebhookPayload,
 };
 
 const sub = '/v1/submissions/{id}';
@@ -68,6 +77,12 @@ export const API_OPERATIONS: Operation[] = [
   { method: 'post', path: `${sub}/withdraw`, operationId: 'withdraw', summary: 'Withdraw the submission (any time before release)', tag: 'vendor', security: 'vendor', request: 'WithdrawRequest', response: 'CommandResult', errors: [409], idempotent: true },
   { method: 'post', path: `${sub}/release`, operationId: 'declareRelease', summary: 'Declare the model released (accepted whatever the advisory notice says)', tag: 'vendor', security: 'vendor', request: 'DeclareReleaseRequest', response: 'CommandResult', errors: [409], idempotent: true },
   { method: 'post', path: '/v1/access/verify', operationId: 'verifyAccessToken', summary: "Verify an agency's access token (for the vendor's model gateway)", tag: 'vendor', security: 'vendor', request: 'AccessVerifyRequest', response: 'AccessVerifyResponse' },
+  { method: 'get', path: '/v1/webhook-endpoints', operationId: 'listWebhookEndpoints', summary: "List the caller's webhook endpoints", tag: 'vendor', security: 'vendor', response: 'WebhookEndpointList', query: W.WebhookEndpointListQuery },
+  { method: 'post', path: '/v1/webhook-endpoints', operationId: 'createWebhookEndpoint', summary: 'Register a webhook endpoint (the signing secret is returned once)', tag: 'vendor', security: 'vendor', request: 'CreateWebhookEndpointRequest', response: 'WebhookEndpointWithSecret', status: 201, errors: [409] },
+  { method: 'get', path: '/v1/webhook-endpoints/{id}', operationId: 'getWebhookEndpoint', summary: 'Read a webhook endpoint', tag: 'vendor', security: 'vendor', response: 'WebhookEndpoint' },
+  { method: 'patch', path: '/v1/webhook-endpoints/{id}', operationId: 'updateWebhookEndpoint', summary: 'Change, disable or enable a webhook endpoint', tag: 'vendor', security: 'vendor', request: 'UpdateWebhookEndpointRequest', response: 'WebhookEndpoint', errors: [409] },
+  { method: 'delete', path: '/v1/webhook-endpoints/{id}', operationId: 'deleteWebhookEndpoint', summary: 'Delete a webhook endpoint', tag: 'vendor', security: 'vendor', status: 204 },
+  { method: 'post', path: '/v1/webhook-endpoints/{id}/rotate-secret', operationId: 'rotateWebhookSecret', summary: 'Rotate the signing secret (the previous one keeps signing during the overlap)', tag: 'vendor', security: 'vendor', request: 'RotateWebhookSecretRequest', response: 'WebhookEndpointWithSecret', errors: [409] },
   { method: 'get', path: '/ops/submissions', operationId: 'opsListSubmissions', summary: 'List submissions by status, vendor, agency and release window', tag: 'ops', security: 'ops', response: 'SubmissionList', query: H.OpsSubmissionListQuery },
   { method: 'get', path: '/ops/submissions/{id}', operationId: 'opsGetSubmission', summary: 'State, clocks, agencies and findings summary', tag: 'ops', security: 'ops', response: 'OpsSubmission' },
   { method: 'get', path: '/ops/submissions/{id}/timeline', operationId: 'opsTimeline', summary: 'The readable timeline built from the event histories', tag: 'ops', security: 'ops', response: 'Timeline' },

@@ -53,6 +53,11 @@ describe('the OpenAPI document', () => {
       'POST /v1/submissions/{id}/withdraw',
       'POST /v1/submissions/{id}/release',
       'POST /v1/access/verify',
+      'GET /v1/webhook-endpoints',
+      'POST /v1/webhook-endpoints',
+      'PATCH /v1/webhook-endpoints/{id}',
+      'DELETE /v1/webhook-endpoints/{id}',
+      'POST /v1/webhook-endpoints/{id}/rotate-secret',
     ]) {
       expect(routes).toContain(route);
     }

@@ -11,12 +11,12 @@ function ev(minute: number, eventType: string, attributes: Record<string, unknow
   nextId += 1;
   return { eventId: String(nextId), eventTime: { seconds: Date.parse(t(minute)) / 1000, nanos: 0 }, eventType, ...attributes };
 }
-const publish = (minute: number, seq: number, type: string, data: Record<string, unknown>) =>
+const publish = (minute: number, seq: number, type: string, data: Record<string, unknown>, time = t(minute)) =>
   ev(minute, 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED', {
     activityTaskScheduledEventAttributes: {
       activityId: String(seq),
       activityType: { name: 'publishEvent' },
-      input: { payloads: [payload('submission'), payload({ id: `submission/s1/${seq}`, type, source: '/preflight/submissions', subject: 's1', sequence: seq, time: t(minute), data })] },
+      input: { payloads: [payload('submission'), payload({ id: `submission/s1/${seq}`, type, source: '/preflight/submissions', subject: 's1', sequence: seq, time, data })] },
     },
   });
 const about = { submissionId: 's1', vendorId: 'acme' };
@@ -197,5 +197,34 @@ describe('buildTimeline', () => {
   it('does not read payloads it cannot decode (e.g. encrypted by a codec)', () => {
     expect(decodePayload({ metadata: { encoding: Buffer.from('binary/encrypted') }, data: Buffer.from('xx') })).toBeUndefined();
     expect(decodePayload({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('{"a":1}') })).toEqual({ a: 1 });
+  });
+});
+
+describe('buildTimeline dates', () => {
+  it('dates updates and grants by their workflow task, and status changes by their own time, so causes precede effects', () => {
+    nextId = 0;
+    const history = temporal.api.history.v1.History.fromObject({
+      events: [
+        ...(temporal.api.history.v1.History.toObject(parentHistory(), { enums: String, bytes: String, longs: Number }).events ?? []).slice(0, 1),
+        ev(20, 'EVENT_TYPE_WORKFLOW_TASK_STARTED', { workflowTaskStartedEventAttributes: {} }),
+        vendorUpdate(22, 'u-resp', 'respondToFinding', { findingId: 'nsa-f1', response: 'MITIGATED' }),
+        ev(22, 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED', {
+          activityTaskScheduledEventAttributes: {
+            activityId: 'g9',
+            activityType: { name: 'grantAccess' },
+            input: { payloads: [payload({ grantId: 's1.nsa.g9', submissionId: 's1', agencyId: 'nsa', expiresAt: t(600) })] },
+          },
+        }),
+        // Scheduled two minutes late (publishing is chained), about a change made at minute 20.
+        publish(24, 20, 'gov.preflight.clearance.issued.v1', { ...about, notice: 'CLEAR', trigger: 'ALL_AGENCIES_DONE', agencies: [], at: t(20) }, t(20)),
+      ],
+    });
+    const tl = buildTimeline({ submissionId: 's1', submission: history });
+    expect(tl.entries.map((e) => [e.kind, e.at])).toEqual([
+      ['submitted', t(0)],
+      ['finding-response', t(20)],
+      ['grant', t(20)],
+      ['notice', t(20)],
+    ]);
   });
 });

@@ -1,8 +1,27 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import type { Kafka } from 'kafkajs';
+import { LocalAccessBroker, temporalGrantLiveness } from '../../activities/access-broker';
+import type { Config } from '../../infra/config';
+import type { Logger } from '../../infra/logger';
+import { resolveMasterKey } from '../../infra/master-key';
+import type { z } from 'zod';
 import { openApiDocument, type OpenApiOperation } from '../../events/openapi';
 import { SUBMISSION_STATUSES } from '../../workflows/definitions';
 import { metrics, renderMetrics } from '../../infra/metrics';
-import { registerRefusalAudit } from './auth';
+import {
+  combineAuthenticators,
+  loadOpsKeyFile,
+  loadVendorKeyFile,
+  opsAuthenticator,
+  registerRefusalAudit,
+  RingAuditLog,
+  vendorAuthenticator,
+  type AuditLog,
+  type Authenticator,
+} from './auth';
 import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './console-page';
 import type { ApiContext } from './context';
 import { visibilityQuery } from './lookup';
@@ -70,7 +89,7 @@ async function refreshStatusGauge(ctx: ApiContext): Promise<void> {
 export interface InterfaceOptions {
   /** Routes other modules own, described in the OpenAPI document (e.g. the webhook-endpoint routes). */
   extraOperations?: OpenApiOperation[];
-  extraSchemas?: Parameters<typeof openApiDocument>[0] extends infer O ? (O extends { extraSchemas?: infer S } ? S : never) : never;
+  extraSchemas?: Record<string, z.ZodType>;
   /** The URL the API is reached at, put into the OpenAPI `servers`. */
   publicUrl?: string;
 }
@@ -117,4 +136,43 @@ export async function registerInterfaces(app: FastifyInstance, ctx: ApiContext, 
   app.get('/console/', async (_request, reply) => reply.headers(securityHeaders).type('text/html; charset=utf-8').send(CONSOLE_HTML));
   app.get('/console/console.js', async (_request, reply) => reply.headers(securityHeaders).type('text/javascript; charset=utf-8').send(CONSOLE_JS));
   app.get('/console/console.css', async (_request, reply) => reply.headers(securityHeaders).type('text/css; charset=utf-8').send(CONSOLE_CSS));
+}
+
+/** Where the api finds its credential files: SHA-256 hashes only (see infra/dev-credentials.ts for the local default). */
+export function credentialFiles(dataDir: string, overrides: { opsKeyFile?: string; vendorKeyFile?: string } = {}): { opsKeyFile: string; vendorKeyFile: string } {
+  return {
+    opsKeyFile: overrides.opsKeyFile ?? path.join(dataDir, 'ops-keys.json'),
+    vendorKeyFile: overrides.vendorKeyFile ?? path.join(dataDir, 'vendor-keys.json'),
+  };
+}
+
+/**
+ * The api's authenticator from its key files: ops tokens first, then vendor keys. A missing file means nobody of that
+ * kind can sign in (said once in the log); a malformed file stops start-up with its path.
+ */
+export function fileAuthenticator(files: { opsKeyFile: string; vendorKeyFile: string }, logger: Logger): Authenticator {
+  const parts: Authenticator[] = [];
+  if (fs.existsSync(files.opsKeyFile)) parts.push(opsAuthenticator(loadOpsKeyFile(files.opsKeyFile)));
+  else logger.warn({ file: files.opsKeyFile }, 'no ops key file: the ops API and console accept nobody');
+  if (fs.existsSync(files.vendorKeyFile)) parts.push(vendorAuthenticator(loadVendorKeyFile(files.vendorKeyFile)));
+  else logger.warn({ file: files.vendorKeyFile }, 'no vendor key file: the vendor API accepts nobody');
+  return combineAuthenticators(...parts);
+}
+
+/** Everything the interface routes need, built from a Temporal client (with the deployment's codec) and Kafka. */
+export function buildInterfaceContext(
+  config: Config,
+  logger: Logger,
+  deps: { client: Client; kafka?: Kafka; authenticator?: Authenticator; audit?: AuditLog; masterKey?: Buffer },
+): ApiContext {
+  const masterKey = deps.masterKey ?? resolveMasterKey(config.masterKey, config.stack.dataDir);
+  return {
+    client: deps.client,
+    taskQueue: config.taskQueue,
+    authenticator: deps.authenticator ?? fileAuthenticator(credentialFiles(config.stack.dataDir), logger),
+    audit: deps.audit ?? new RingAuditLog(),
+    logger: logger.child({ component: 'api' }),
+    accessBroker: new LocalAccessBroker({ masterKey, isGrantLive: temporalGrantLiveness(deps.client) }),
+    ...(deps.kafka ? { kafka: deps.kafka } : {}),
+  };
 }

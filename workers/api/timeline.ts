@@ -68,6 +68,7 @@ const EVENT = {
   updateCompleted: 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED',
   activityScheduled: 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED',
   activityFailed: 'EVENT_TYPE_ACTIVITY_TASK_FAILED',
+  taskStarted: 'EVENT_TYPE_WORKFLOW_TASK_STARTED',
 } as const;
 
 // Numeric values of the EventType enum (temporal/api/enums/v1/event_type.proto), so this module needs no proto runtime.
@@ -76,6 +77,7 @@ const EVENT_TYPE_NUMBERS: Record<number, string> = {
   2: EVENT.completed,
   3: EVENT.failed,
   4: EVENT.timedOut,
+  6: EVENT.taskStarted,
   10: EVENT.activityScheduled,
   13: EVENT.activityFailed,
   21: EVENT.canceled,
@@ -213,12 +215,18 @@ export function buildTimeline(input: TimelineInput): Timeline {
   let vendorId = '?';
   let submissionStatus = 'RECEIVED';
   const pendingUpdates = new Map<string, TimelineEntry>();
+  // Workflow code runs at its task's start time: updates and scheduled activities are dated by it, not by the later
+  // moment the task's results were recorded.
+  let taskTime: string | undefined;
 
   for (const event of input.submission.events ?? []) {
     const at = eventTime(event);
     const eventId = Number(event.eventId ?? 0);
     const base = { workflowId: parentId, eventId };
     switch (typeName(event)) {
+      case EVENT.taskStarted:
+        taskTime = at;
+        break;
       case EVENT.started: {
         const a = event.workflowExecutionStartedEventAttributes;
         const first = obj(args(a?.input)[0]);
@@ -242,7 +250,7 @@ export function buildTimeline(input: TimelineInput): Timeline {
         const described = vendorCommandSummary(name, obj(args(request?.input?.args)[0]));
         const entry: TimelineEntry = {
           ...base,
-          at,
+          at: taskTime ?? at,
           actor: `vendor:${vendorId}`,
           kind: described.kind,
           summary: described.summary,
@@ -270,7 +278,7 @@ export function buildTimeline(input: TimelineInput): Timeline {
           const agencyId = str(g.agencyId) ?? '?';
           entries.push({
             ...base,
-            at,
+            at: taskTime ?? at,
             actor: 'system',
             kind: name === 'grantAccess' ? 'grant' : 'revoke',
             summary: name === 'grantAccess' ? `granted ${agencyId} access until ${str(g.expiresAt) ?? '?'}` : `revoked ${agencyId}'s access`,
@@ -279,8 +287,8 @@ export function buildTimeline(input: TimelineInput): Timeline {
           });
         } else if (name === 'publishEvent') {
           const statusEvent = obj(second);
-          // The history's own clock (not the event's workflow time) keeps commands and their effects in history order.
-          const entry = statusEntry(str(statusEvent.type) ?? '', obj(statusEvent.data), at);
+          // Publishing is chained, so it is scheduled later than the change: the event's own (workflow) time is when it happened.
+          const entry = statusEntry(str(statusEvent.type) ?? '', obj(statusEvent.data), str(statusEvent.time) ?? taskTime ?? at);
           if (entry) entries.push({ ...base, ...entry, refs: { ...(entry.refs ?? {}), eventId: str(statusEvent.id) ?? '' } });
         }
         break;
