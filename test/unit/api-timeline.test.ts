@@ -223,8 +223,8 @@ describe('buildTimeline dates', () => {
     expect(tl.entries.map((e) => [e.kind, e.at])).toEqual([
       ['submitted', t(0)],
       ['finding-response', t(20)],
-      ['grant', t(20)],
       ['notice', t(20)],
+      ['grant', t(20)],
     ]);
   });
 });

@@ -409,8 +409,11 @@ export function buildTimeline(input: TimelineInput): Timeline {
     }
   }
 
-  // Stable by time; ties keep history order (the sort is stable).
-  entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  // By time; at the same workflow instant a command precedes the changes it caused, and those precede the grants and
+  // revocations scheduled with them (publishing is chained, so history order alone would put grants first). The sort
+  // is stable, so history order decides the rest.
+  const rank = (e: TimelineEntry) => (e.kind === 'grant' || e.kind === 'revoke' ? 2 : e.refs?.eventId || e.kind === 'delivery' ? 1 : 0);
+  entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || rank(a) - rank(b));
   return { submissionId, entries, lanes: { ...(window ? { window } : {}), agencies: [...lanes.values()] } };
 }
 
