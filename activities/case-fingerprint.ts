@@ -14,6 +14,7 @@ const PRODUCT_NOISE = new Set([
   'a', 'an', 'the', 'of', 'for', 'by', 'and', 'in', 'on', 'from',
   'product', 'products', 'software', 'library', 'lib', 'package', 'pkg', 'component', 'module', 'project',
   'inc', 'corp', 'corporation', 'llc', 'ltd', 'co', 'company', 'version', 'ver', 'edition',
+  'to', 'via', 'with', 'affecting', 'vulnerable', 'vulnerability', 'vulnerabilities', 'vuln', 'flaw', 'bug', 'issue',
 ]);
 
 /** Token spellings that mean the same thing in product names. */
@@ -76,6 +77,8 @@ const WEAKNESS_PHRASES: Array<[string, string]> = [
   ['information exposure', 'CWE-200'],
 ];
 
+const PHRASES_LONGEST_FIRST = WEAKNESS_PHRASES.map(([p]) => p).sort((a, b) => b.length - a.length);
+
 const WEAKNESS_NOISE = new Set(['a', 'an', 'the', 'of', 'in', 'on', 'via', 'through', 'vulnerability', 'vuln', 'flaw', 'bug', 'issue', 'weakness']);
 
 /** Lowercase, compatibility-normalized, punctuation and runs of whitespace turned into single spaces. */
@@ -89,15 +92,26 @@ function plainWords(text: string): string {
     .trim();
 }
 
-/** Affected product as a canonical token set: case, punctuation, filler words, synonyms and word order removed. */
-export function normalizeProduct(product: string): string {
-  const text = product.normalize('NFKC').toLowerCase().replace(/node\.js/g, 'nodejs');
-  const tokens = plainWords(text)
+function productTokens(text: string): string[] {
+  return text
     .split(' ')
     .flatMap((t) => (/^[a-z]+\.[a-z]+$/.test(t) ? t.split('.') : [t]))
     .map((t) => t.replace(/^v(?=\d)/, ''))
     .map((t) => PRODUCT_SYNONYMS[t] ?? t)
     .filter((t) => t.length > 0 && !PRODUCT_NOISE.has(t));
+}
+
+/**
+ * Affected product as a canonical token set: case, punctuation, filler words, synonyms and word order removed.
+ * Weakness wording inside the product text ("Prompt injection in Acme Gateway", a finding title standing in for
+ * both) is dropped too, unless nothing else would remain.
+ */
+export function normalizeProduct(product: string): string {
+  const words = plainWords(product.normalize('NFKC').toLowerCase().replace(/node\.js/g, 'nodejs'));
+  let stripped = ` ${words.replace(/\bcwe[\s_-]*\d{1,6}\b/g, ' ')} `;
+  for (const phrase of PHRASES_LONGEST_FIRST) stripped = stripped.split(` ${phrase} `).join(' ');
+  let tokens = productTokens(stripped.replace(/\s+/g, ' ').trim());
+  if (tokens.length === 0) tokens = productTokens(words);
   const unique = [...new Set(tokens)].sort();
   if (unique.length === 0) throw new TypeError('affectedProduct has no identifying words');
   return unique.join(' ');

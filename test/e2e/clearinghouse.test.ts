@@ -93,8 +93,9 @@ describe('a third-party finding on a live submission, end to end', () => {
     await client?.connection.close();
   });
 
-  it('opens a clearinghouse case whose thin events arrive on preflight.clearinghouse-events.v1', async () => {
+  it('three agencies flag one vulnerability in their own words: one case, three reporters, thin events on Kafka', async () => {
     const submissionId = unique('sub');
+    const agencies = ['nsa', 'cisa', 'treasury'];
     const input: SubmissionInput = {
       submissionId,
       vendorId: 'vendor-acme',
@@ -102,39 +103,62 @@ describe('a third-party finding on a live submission, end to end', () => {
       plannedReleaseAt: new Date(Date.now() + 20 * DAY).toISOString(),
       accessMethod: 'API',
       contacts: [{ name: 'Release Desk', email: 'release@acme.example' }],
-      requestedAgencies: ['nsa'],
+      requestedAgencies: agencies,
     };
     const submission = client.workflow.getHandle(submissionWorkflowId(submissionId));
     await client.workflow.start('submissionWorkflow', { workflowId: submissionWorkflowId(submissionId), taskQueue: config.taskQueue, args: [input] });
     await waitFor('assessment to start', async () => ((await submission.query(submissionStateQuery)).status === 'UNDER_ASSESSMENT' ? true : undefined));
-    const nsa = client.workflow.getHandle(agencyWorkflowId(submissionId, 'nsa'));
-    await nsa.executeUpdate(acceptInvitationUpdate, { args: [{ agencyId: 'nsa' }] });
-    await nsa.executeUpdate(startAssessmentUpdate, { args: [{ agencyId: 'nsa' }] });
-    await waitFor('nsa in progress', async () => ((await nsa.query(agencyStateQuery)).status === 'IN_PROGRESS' ? true : undefined));
+    for (const agencyId of agencies) {
+      const child = client.workflow.getHandle(agencyWorkflowId(submissionId, agencyId));
+      await child.executeUpdate(acceptInvitationUpdate, { args: [{ agencyId }] });
+      await child.executeUpdate(startAssessmentUpdate, { args: [{ agencyId }] });
+      await waitFor(`${agencyId} in progress`, async () => ((await child.query(agencyStateQuery)).status === 'IN_PROGRESS' ? true : undefined));
+    }
 
-    const marker = crypto.randomBytes(4).toString('hex');
-    const flagged: FindingInput = {
-      severity: 'HIGH',
-      domain: 'offensive-cyber',
-      title: `Prompt injection in Acme Gateway ${marker}`,
-      detail: `detail ${marker}`,
-      modelVersionTested: '7.0.1',
-      recommendedMitigation: `mitigation ${marker}`,
-      thirdPartyVulnerability: true,
+    // A product name unique to this run; each agency words the same vulnerability its own way.
+    const product = `Gateway${crypto.randomBytes(3).toString('hex')}`;
+    const titles: Record<string, string> = {
+      nsa: `Prompt injection in Acme ${product} 2.3`,
+      cisa: `ACME ${product.toUpperCase()} v2.3 vulnerable to indirect prompt-injection`,
+      treasury: `acme ${product.toLowerCase()} 2.3: Prompt Injection (CWE-1427)`,
     };
-    const { findingId } = await nsa.executeUpdate(submitFindingUpdate, { args: [{ agencyId: 'nsa', finding: flagged }] });
+    const marker = crypto.randomBytes(4).toString('hex');
+    const findingIds: Record<string, string> = {};
+    for (const agencyId of agencies) {
+      const flagged: FindingInput = {
+        severity: 'HIGH',
+        domain: 'offensive-cyber',
+        title: titles[agencyId]!,
+        detail: `detail ${marker}`,
+        modelVersionTested: '7.0.1',
+        recommendedMitigation: `mitigation ${marker}`,
+        thirdPartyVulnerability: true,
+      };
+      const child = client.workflow.getHandle(agencyWorkflowId(submissionId, agencyId));
+      findingIds[agencyId] = (await child.executeUpdate(submitFindingUpdate, { args: [{ agencyId, finding: flagged }] })).findingId;
+    }
 
-    // The worker's fingerprint key derives from the same master key; the case id follows from the finding alone.
+    // The worker's fingerprint key derives from the same master key; the case id follows from the wording alone.
     const fingerprintKey = deriveFingerprintKey(resolveMasterKey(config.masterKey, config.stack.dataDir));
-    const caseId = caseIdFor({ affectedProduct: flagged.title, weakness: flagged.title }, fingerprintKey);
-    const opened = await waitFor('the case-opened event on Kafka', async () => received.find((m) => m.key === caseId && m.headers.ce_type === CASE_EVENT_TYPES.opened));
+    const caseId = caseIdFor({ affectedProduct: titles.nsa!, weakness: titles.nsa! }, fingerprintKey);
+    const events = await waitFor('three case events on Kafka', async () => {
+      const mine = received.filter((m) => m.key === caseId);
+      return mine.length >= 3 ? mine : undefined;
+    });
+    expect(events.map((m) => m.headers.ce_type).sort()).toEqual([CASE_EVENT_TYPES.opened, CASE_EVENT_TYPES.reporterJoined, CASE_EVENT_TYPES.reporterJoined].sort());
+    const opened = events.find((m) => m.headers.ce_type === CASE_EVENT_TYPES.opened)!;
     expect(opened.headers).toMatchObject({ ce_id: `${caseId}/1`, ce_subject: caseId, ce_source: '/preflight/clearinghouse', ce_sequence: '1' });
     expect(opened.data).toEqual({ caseId, state: 'OPEN', reporterCount: 1, disclosureDeadline: expect.any(String), embargoUntil: input.plannedReleaseAt });
-    // Thin: nothing of the finding's title, detail or mitigation on the wire.
-    expect(opened.raw + JSON.stringify(opened.headers)).not.toContain(marker);
+    // One key, one partition, in sequence order.
+    expect(events.map((m) => Number(m.headers.ce_sequence))).toEqual([1, 2, 3]);
+    expect(events.map((m) => m.data.reporterCount)).toEqual([1, 2, 3]);
+    // Thin: nothing of the findings' titles, details or mitigations on the wire.
+    for (const m of events) expect(m.raw + JSON.stringify(m.headers)).not.toMatch(new RegExp(`${marker}|${product}`, 'i'));
 
-    const view = await getCase(client, caseId, { kind: 'agency', agencyId: 'nsa' });
-    expect(view.reports).toEqual([expect.objectContaining({ source: 'FINDING', submissionId, findingId, agencyId: 'nsa', reportId: `finding/${submissionId}/${findingId}` })]);
+    const view = await getCase(client, caseId, { kind: 'agency', agencyId: 'cisa' });
+    expect([...view.reporters].sort()).toEqual([...agencies].sort());
+    expect(view.reports.map((r) => r.reportId).sort()).toEqual(agencies.map((a) => `finding/${submissionId}/${findingIds[a]}`).sort());
+    expect(view.reports.every((r) => r.source === 'FINDING' && r.submissionId === submissionId)).toBe(true);
     expect(view.embargoActive).toBe(true);
   });
 });

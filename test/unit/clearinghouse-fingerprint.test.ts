@@ -21,6 +21,16 @@ describe('case fingerprint', () => {
     expect(ids[0]).toMatch(CASE_ID_PATTERN);
   });
 
+  it('de-duplicates third-party findings whose titles stand in for product and weakness', () => {
+    const titles = ['Prompt injection in Acme Gateway 2.3', 'ACME Gateway v2.3 vulnerable to indirect prompt-injection', 'acme gateway 2.3: Prompt Injection (CWE-1427)'];
+    const ids = titles.map((t) => caseIdFor({ affectedProduct: t, weakness: t }, key));
+    expect(new Set(ids).size).toBe(1);
+    expect(normalizeProduct(titles[0]!)).toBe('2.3 acme gateway');
+    expect(caseIdFor({ affectedProduct: 'SQL injection in Acme Gateway 2.3', weakness: 'SQL injection in Acme Gateway 2.3' }, key)).not.toBe(ids[0]);
+    // A product named only by weakness words keeps them rather than vanishing.
+    expect(normalizeProduct('Prompt Injection')).toBe('injection prompt');
+  });
+
   it('separates different products, versions and weaknesses', () => {
     const base = { affectedProduct: 'Acme Inference Gateway 2.3', weakness: 'prompt injection' };
     const id = caseFingerprint(base, key);
