@@ -23,6 +23,9 @@ import {
   type CaseReportInput,
   type CaseReportResult,
 } from '../../workflows/clearinghouse-definitions';
+import Fastify from 'fastify';
+import { caseRoutes } from '../../workers/api/cases';
+import { hashSecret, opsAuthenticator } from '../../workers/api/auth';
 import { testClient, testDataConverter, testStack, unique } from '../helpers/stack-env';
 
 const masterKey = crypto.randomBytes(32);
@@ -192,5 +195,45 @@ describe('clearinghouse cases on the dev server', () => {
     const opened = await eventually('the opened event', async () => publisher.forSubject(first.caseId)[0]);
     expect(opened.data).toMatchObject({ embargoUntil: releaseAt });
     expect(JSON.stringify(opened)).not.toContain('sensitive');
+  });
+
+  it('serves cases on the ops API: the list, one case, and an agency\'s view', async () => {
+    const opened = await openOrJoinCase(client, command('nsa', { weakness: 'XML external entity' }), { taskQueue, fingerprintKey });
+    const app = Fastify();
+    const token = 'ops-token-for-cases';
+    await app.register(
+      caseRoutes({
+        client,
+        logger: createLogger({ level: 'silent' }),
+        authenticator: opsAuthenticator({ version: 1, operators: [{ operator: 'op-1', sha256: hashSecret(token) }] }),
+      }),
+    );
+    // Over a real socket (light-my-request's inject pulls an ESM-only dependency jest cannot load).
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const get = async (url: string, auth = true) => {
+      const res = await fetch(`${base}${url}`, { headers: auth ? { authorization: `Bearer ${token}` } : {} });
+      const text = await res.text();
+      return { statusCode: res.status, contentType: res.headers.get('content-type') ?? '', json: () => JSON.parse(text) as unknown };
+    };
+    const fingerprint = opened.caseId.slice('case/'.length);
+
+    expect((await get(`/ops/cases/${fingerprint}`, false)).statusCode).toBe(401);
+    const one = await get(`/ops/cases/${fingerprint}`);
+    expect(one.statusCode).toBe(200);
+    expect(one.json() as object).toMatchObject({ caseId: opened.caseId, state: 'OPEN', reporters: ['nsa'], affectedProduct: product });
+    const stranger = await get(`/ops/cases/${fingerprint}?agencyId=dod`);
+    expect(stranger.statusCode).toBe(404);
+    expect(stranger.contentType).toContain('application/problem+json');
+    expect((await get('/ops/cases/not-a-fingerprint')).statusCode).toBe(404);
+    expect((await get('/ops/cases?state=SOMETHING')).statusCode).toBe(422);
+    const listed = await eventually('the case on the list', async () => {
+      const res = await get('/ops/cases?agencyId=nsa&state=OPEN');
+      const items = (res.json() as { items: Array<{ caseId: string }> }).items;
+      return items.some((i) => i.caseId === opened.caseId) ? items : undefined;
+    });
+    expect(listed.length).toBeGreaterThan(0);
+    await app.close();
   });
 });
