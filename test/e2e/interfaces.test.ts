@@ -65,6 +65,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
   const stops: Array<() => Promise<void>> = [];
   const keys: Record<string, KeyObject> = {};
   let submissionId = '';
+  let endpointId = '';
 
   const call = async (method: string, url: string, options: { token?: string; body?: unknown } = {}) => {
     const res = await fetch(api.url + url, {
@@ -91,7 +92,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
 
   beforeAll(async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'interfaces-e2e-'));
-    config = testConfig({ PREFLIGHT_TASK_QUEUE: unique('interfaces'), PREFLIGHT_DATA_DIR: dataDir });
+    config = testConfig({ PREFLIGHT_TASK_QUEUE: unique('interfaces'), PREFLIGHT_DATA_DIR: dataDir, PREFLIGHT_WEBHOOK_ALLOWLIST: '127.0.0.1/32' });
     const stack = testStack();
     const endpoints = { temporalAddress: stack.temporalAddress, kafkaBrokers: stack.kafkaBrokers };
     const publicKeys: Record<string, string> = {};
@@ -145,6 +146,9 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
   });
 
   it('drives a whole lifecycle through the vendor API and agency commands', async () => {
+    const endpoint = await vendor('POST', '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/hooks', description: 'sweep target' });
+    expect(endpoint.status).toBe(201);
+    endpointId = String(endpoint.json.id);
     const plannedReleaseAt = new Date(Date.now() + 20 * 24 * 3600_000).toISOString();
     const created = await vendor('POST', '/v1/submissions', {
       model: { name: 'frontier-7', version: '7.0.1', versionHash: 'sha256:' + 'ab'.repeat(32) },
@@ -303,8 +307,18 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
       ['GET', '/ops/dead-letters'],
       ['POST', '/ops/dead-letters/replay', { partition: 0, offset: '0' }],
       ['GET', '/ops/audit'],
+      ['GET', '/ops/cases'],
+      ['GET', '/ops/cases/0123456789abcdef0123456789abcdef'],
+      ['GET', '/v1/webhook-endpoints'],
+      ['GET', `/v1/webhook-endpoints/${endpointId}`],
+      ['GET', `/v1/webhook-endpoints/${endpointId}/secret`],
+      ['PATCH', `/v1/webhook-endpoints/${endpointId}`, { description: 'taken over' }],
+      ['POST', `/v1/webhook-endpoints/${endpointId}/rotate-secret`, {}],
+      ['GET', `/v1/webhook-endpoints/${endpointId}/deliveries`],
+      ['POST', `/v1/webhook-endpoints/${endpointId}/replay`, {}],
+      ['DELETE', `/v1/webhook-endpoints/${endpointId}`],
     ];
-    const secrets = [id, 'frontier-7', 'SENSITIVE-DETAIL', 'classifier stack', 'pat@acme.example', 'nsa-f1', 'nsa-ir'];
+    const secrets = [id, 'frontier-7', 'SENSITIVE-DETAIL', 'classifier stack', 'pat@acme.example', 'nsa-f1', 'nsa-ir', endpointId, 'sweep target', 'whsec_'];
     const callers: Array<[string, string | undefined]> = [
       ['another vendor', OTHER_VENDOR_KEY],
       ['an agency', agencyToken],
@@ -326,12 +340,14 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
         } else {
           // The only successes open to another vendor: its own (empty) list, and a verification that says "not valid".
           expect(who).toBe('another vendor');
-          expect([['GET', '/v1/submissions'], ['POST', '/v1/access/verify']]).toContainEqual([method, url]);
+          expect([['GET', '/v1/submissions'], ['POST', '/v1/access/verify'], ['GET', '/v1/webhook-endpoints']]).toContainEqual([method, url]);
           if (url === '/v1/access/verify') expect(res.json).toEqual({ valid: false, reason: 'bad-signature' });
         }
       }
     }
-    expect(refusals.length).toBeGreaterThanOrEqual(routes.length * 3 - 2);
+    expect(refusals.length).toBe(routes.length * 3 - 3);
+    // The endpoint is still acme's, unchanged.
+    expect((await vendor('GET', `/v1/webhook-endpoints/${endpointId}`)).json).toMatchObject({ id: endpointId, description: 'sweep target', secretVersion: 1 });
     const audit = await call('GET', '/ops/audit?limit=1000', { token: OPS_TOKEN });
     const entries = audit.json.items as Array<{ method: string; path: string; status: number; principal: string }>;
     for (const r of refusals) {

@@ -7,7 +7,9 @@ import { resolveMasterKey } from '../../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import { combineAuthenticators, hashSecret, opsAuthenticator, RingAuditLog, type Authenticator } from '../../workers/api/auth';
 import type { ApiContext } from '../../workers/api/context';
+import { caseRoutes } from '../../workers/api/cases';
 import { registerInterfaces } from '../../workers/api/service';
+import { webhookEndpointRoutes } from '../../workers/api/webhook-endpoints';
 import { testStack } from './stack-env';
 
 export interface TestApi {
@@ -42,6 +44,17 @@ export async function startTestApi(
   };
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   await registerInterfaces(app, ctx);
+  await app.register(
+    webhookEndpointRoutes({
+      client,
+      taskQueue: config.taskQueue,
+      authenticator: ctx.authenticator,
+      logger,
+      masterKey: resolveMasterKey(config.masterKey, config.stack.dataDir),
+      webhookAllowlist: config.webhookAllowlist,
+    }),
+  );
+  await app.register(caseRoutes(ctx));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
