@@ -318,6 +318,12 @@ export interface FindingInput {
   recommendedMitigation: string;
   /** Opens a clearinghouse case. */
   thirdPartyVulnerability: boolean;
+  /** For third-party findings: the affected product, e.g. "Acme Inference Gateway 2.3" (best de-duplication). */
+  affectedProduct?: string;
+  /** For third-party findings: the weakness in words, e.g. "prompt injection". */
+  weakness?: string;
+  /** For third-party findings: a CWE id such as "CWE-1427". */
+  cweId?: string;
 }
 export interface SubmitFindingInput extends AgencySigned {
   finding: FindingInput;

@@ -334,6 +334,11 @@ export function findingRefusal(finding: unknown, submittedModelVersion: string):
     if (typeof f[field] !== 'string' || !(f[field] as string).trim()) return invalid(`The finding's ${field} is missing.`);
   }
   if (typeof f.thirdPartyVulnerability !== 'boolean') return invalid('The finding must say whether it is a third-party vulnerability.');
+  for (const [field, max] of [['affectedProduct', 200], ['weakness', 500], ['cweId', 20]] as const) {
+    const v = f[field];
+    if (v !== undefined && (typeof v !== 'string' || !v.trim() || v.length > max)) return invalid(`The finding's ${field} must be text of at most ${max} characters.`);
+  }
+  if (f.cweId !== undefined && !/^CWE-\d{1,6}$/.test(String(f.cweId))) return invalid('The finding\'s cweId must look like "CWE-79".');
   if (f.modelVersionTested !== submittedModelVersion) {
     return {
       type: FAILURE_TYPES.modelVersionMismatch,

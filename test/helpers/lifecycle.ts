@@ -78,6 +78,7 @@ export function lifecycleTestActivities() {
   const publisher = new InMemoryEventPublisher();
   const accessBroker = new RecordingAccessBroker();
   const alerts: unknown[] = [];
+  const caseReports: { submissionId: string; findingId: string; agencyId: string }[] = [];
   const logger = createLogger({ level: 'silent' });
   const lifecycle = createLifecycleActivities({ logger, accessBroker });
   const activities = {
@@ -87,8 +88,13 @@ export function lifecycleTestActivities() {
       alerts.push(alert);
       await lifecycle.notifyAgency(alert);
     },
+    // Stands in for the clearinghouse (tested in its own suites): records which findings were reported.
+    async openClearinghouseCase(input: { submissionId: string; findingId: string; agencyId: string }) {
+      caseReports.push({ submissionId: input.submissionId, findingId: input.findingId, agencyId: input.agencyId });
+      return { caseId: `case/test-${input.findingId}`, outcome: 'OPENED' };
+    },
   };
-  return { activities, publisher, accessBroker, alerts };
+  return { activities, publisher, accessBroker, alerts, caseReports };
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -226,3 +226,12 @@ describe('advisory clearance notice', () => {
     expect([...seen].sort()).toEqual([...CLEARANCE_NOTICES].sort());
   });
 });
+
+describe('third-party finding fields', () => {
+  const base = { severity: 'HIGH', domain: 'cyber', title: 't', detail: 'd', modelVersionTested: '1', recommendedMitigation: 'm', thirdPartyVulnerability: true };
+  it('accepts product, weakness and a CWE id, and refuses a malformed CWE id', () => {
+    expect(findingRefusal({ ...base, affectedProduct: 'Acme Gateway 2.3', weakness: 'prompt injection', cweId: 'CWE-1427' }, '1')).toBeUndefined();
+    expect(findingRefusal({ ...base, cweId: '1427' }, '1')?.reason).toMatch(/CWE-79/);
+    expect(findingRefusal({ ...base, affectedProduct: 'x'.repeat(201) }, '1')?.reason).toMatch(/affectedProduct/);
+  });
+});

@@ -175,6 +175,8 @@ it('happy path: six agencies assess in parallel, findings go to the vendor, clea
   expect(JSON.stringify(description.searchAttributes)).not.toMatch(/SECRET/);
   expect(t.accessBroker.grantsOf(id)).toHaveLength(6);
   for (const g of t.accessBroker.grantsOf(id)) expect(t.accessBroker.revokedIds).toContain(g);
+  // Only the finding flagged as a third-party vulnerability went to the clearinghouse.
+  expect(t.caseReports.filter((r) => r.submissionId === id)).toEqual([{ submissionId: id, findingId: low.findingId, agencyId: 'cisa' }]);
 });
 
 it('a release 10 days out gives a 10-day window; unassessed agencies get reminders and a missed-deadline notice', async () => {
