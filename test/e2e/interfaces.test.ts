@@ -166,6 +166,16 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     expect(invalid.status).toBe(422);
     expect(invalid.type).toContain('application/problem+json');
 
+    const poisoned = await fetch(`${api.url}/v1/submissions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${VENDOR_KEY}`, 'content-type': 'application/json' },
+      body: '{"__proto__":{"admin":true},"model":{}}',
+    });
+    expect(poisoned.status).toBe(400);
+    expect(poisoned.headers.get('content-type')).toContain('application/problem+json');
+    const huge = await vendor('POST', `/v1/submissions/${submissionId}/acknowledge`, { note: 'x'.repeat(70 * 1024) });
+    expect([huge.status, huge.json.code]).toEqual([413, 'too-large']);
+
     await until('assessment to start', async () => ((await state()).status === 'UNDER_ASSESSMENT' ? true : undefined));
     const early = await vendor('POST', `/v1/submissions/${submissionId}/release-date`, { plannedReleaseAt: new Date(Date.now() + 90 * 24 * 3600_000).toISOString() });
     expect([200, 422]).toContain(early.status);
@@ -382,5 +392,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     expect(metrics.text).toContain('preflight_api_commands_total{command="respond-to-finding",outcome="ok"');
     expect(metrics.text).toMatch(/preflight_auth_refusals_total\{reason="not-found"/);
     expect(metrics.text).toContain('preflight_submissions{status="RELEASED"');
+    expect(metrics.text).toMatch(/preflight_consumer_lag_messages\{group="preflight-ingress",topic="preflight\.agency-commands\.v1"/);
+    expect(metrics.text).toContain('preflight_http_request_duration_seconds_bucket');
   });
 });

@@ -7,6 +7,9 @@ import { LocalAccessBroker, temporalGrantLiveness } from '../../activities/acces
 import type { Config } from '../../infra/config';
 import type { Logger } from '../../infra/logger';
 import { resolveMasterKey } from '../../infra/master-key';
+import { TOPICS } from '../../events/topics';
+import { DEFAULT_DISPATCHER_GROUP } from '../dispatcher';
+import { DEFAULT_INGRESS_GROUP } from '../ingress';
 import type { z } from 'zod';
 import { openApiDocument, type OpenApiOperation } from '../../events/openapi';
 import { SUBMISSION_STATUSES } from '../../workflows/definitions';
@@ -73,9 +76,37 @@ export async function checkReadiness(ctx: Pick<ApiContext, 'client' | 'kafka'>, 
   return { ready: checks.temporal.ok && checks.kafka.ok, checks };
 }
 
+/** Consumer groups whose lag the api reports: the ingress (agency commands) and the dispatcher (status events). */
+export const LAG_GROUPS: ReadonlyArray<{ group: string; topic: string }> = [
+  { group: DEFAULT_INGRESS_GROUP, topic: TOPICS.agencyCommands },
+  { group: DEFAULT_DISPATCHER_GROUP, topic: TOPICS.submissionEvents },
+];
+
+/** Messages between each group's committed offsets and the topic's high watermarks (a group never seen lags by all). */
+export async function consumerLag(kafka: Kafka, groups = LAG_GROUPS): Promise<Array<{ group: string; topic: string; lag: number }>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const out: Array<{ group: string; topic: string; lag: number }> = [];
+    for (const { group, topic } of groups) {
+      const [high, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: group, topics: [topic] })]);
+      const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset === '-1' ? '0' : p.offset)]));
+      let lag = 0n;
+      for (const p of high) {
+        const behind = BigInt(p.high) - (done.get(p.partition) ?? BigInt(p.low));
+        if (behind > 0n) lag += behind;
+      }
+      out.push({ group, topic, lag: Number(lag) });
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 let lastGaugeRefresh = 0;
-/** Refreshes the by-status gauge from visibility counts, at most every 15 s (a scrape must stay cheap). */
-async function refreshStatusGauge(ctx: ApiContext): Promise<void> {
+/** Refreshes the gauges read from Temporal visibility and Kafka, at most every 15 s (a scrape must stay cheap). */
+async function refreshScrapeGauges(ctx: ApiContext): Promise<void> {
   if (Date.now() - lastGaugeRefresh < 15_000) return;
   lastGaugeRefresh = Date.now();
   await Promise.all(
@@ -84,6 +115,11 @@ async function refreshStatusGauge(ctx: ApiContext): Promise<void> {
       metrics.submissionsByStatus.set({ status }, count);
     }),
   ).catch((err: unknown) => ctx.logger.debug({ err }, 'status gauge not refreshed'));
+  if (ctx.kafka) {
+    await consumerLag(ctx.kafka)
+      .then((lags) => lags.forEach(({ group, topic, lag }) => metrics.consumerLagMessages.set({ group, topic }, lag)))
+      .catch((err: unknown) => ctx.logger.debug({ err }, 'consumer lag not refreshed'));
+  }
 }
 
 export interface InterfaceOptions {
@@ -122,7 +158,7 @@ export async function registerInterfaces(app: FastifyInstance, ctx: ApiContext, 
   });
 
   app.get('/metrics', async (_request, reply) => {
-    await refreshStatusGauge(ctx);
+    await refreshScrapeGauges(ctx);
     const { contentType, body } = await renderMetrics();
     return reply.type(contentType).send(body);
   });
