@@ -112,7 +112,11 @@ export async function runDemo(config: Config): Promise<void> {
   await producer.connect();
   try {
     step('Vendor acme registers a webhook endpoint (a local receiver)');
-    const endpoint = await vendor('POST', '/v1/webhook-endpoints', { url: receiver.url, description: 'demo receiver' });
+    const endpoint = await vendor('POST', '/v1/webhook-endpoints', { url: receiver.url, description: 'demo receiver' }).catch((e: unknown) => {
+      throw new DemoError(
+        `${(e as Error).message}\nThe demo's receiver listens on 127.0.0.1, which the SSRF guard refuses unless allowed: start Preflight with PREFLIGHT_WEBHOOK_ALLOWLIST=127.0.0.1/32 npm start`,
+      );
+    });
     receiver.setSecret(String(endpoint.secret));
     say(`endpoint ${String(endpoint.id)} → ${receiver.url} (secret shown once, kept by the receiver to verify signatures)`);
 
