@@ -306,3 +306,18 @@ export type _WithdrawMirrors = Assert<Extends<z.infer<typeof WithdrawRequest>, W
 export type _DeclareMirrors = Assert<Extends<z.infer<typeof DeclareReleaseRequest>, DeclareReleasedInput>>;
 export type _SubmissionMirrors = Assert<Extends<SubmissionView, z.infer<typeof Submission>>>;
 export type _FindingDetailMirrors = Assert<Extends<FindingRecord, z.infer<typeof FindingDetail>>>;
+
+export const AuditEntry = z
+  .object({
+    at: Time,
+    requestId: z.string(),
+    principal: z.string().describe('vendor:<id>, ops:<name>, anonymous or unknown-credential'),
+    method: z.string(),
+    route: z.string(),
+    path: z.string(),
+    status: z.number().int(),
+    code: z.string(),
+    ip: z.string(),
+  })
+  .meta({ description: 'One refused request' });
+export const AuditList = z.object({ items: z.array(AuditEntry) });
