@@ -15,7 +15,7 @@ import {
   submitFindingUpdate,
   type AgencyCommandType,
 } from '../workflows/definitions';
-import { CASE_EVENT_SOURCE, CASE_EVENT_TYPES, OPAQUE_ID_PATTERN } from '../workflows/clearinghouse-definitions';
+import { CASE_COMMAND_TYPES, CASE_EVENT_SOURCE, CASE_EVENT_TYPES, CASE_ID_PATTERN, OPAQUE_ID_PATTERN } from '../workflows/clearinghouse-definitions';
 import { ID_PATTERN } from '../workflows/definitions';
 import * as C from './clearinghouse-schemas';
 import { EVENT_TYPE_PATTERN } from './envelope';
@@ -29,7 +29,8 @@ export type Direction = 'inbound' | 'outbound';
 /** What an inbound command does in Temporal. */
 export type CommandTarget =
   | { kind: 'assessment-update'; updateName: string }
-  | { kind: 'case-open' };
+  | { kind: 'case-open' }
+  | { kind: 'case-command' };
 
 export interface CatalogEntry {
   /** Full CloudEvents type, e.g. `gov.preflight.assessment.accept.v1`. */
@@ -123,7 +124,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     { noFindings: true },
   ),
   entry({
-    type: 'gov.preflight.case.open.v1',
+    type: CASE_COMMAND_TYPES.open,
     topic: TOPICS.agencyCommands,
     direction: 'inbound',
     key: 'reference',
@@ -142,6 +143,30 @@ export const CATALOG: readonly CatalogEntry[] = [
     },
     command: { kind: 'case-open' },
     subjectPattern: OPAQUE_ID_PATTERN,
+  }),
+  entry({
+    type: CASE_COMMAND_TYPES.reportExploitation,
+    topic: TOPICS.agencyCommands,
+    direction: 'inbound',
+    key: 'caseId',
+    source: `${AGENCY_SOURCE_PREFIX}{agencyId}`,
+    summary: 'Report exploitation in the wild on a case the agency reported or is a party to; starts the short disclosure clock.',
+    schema: C.ReportExploitationCommand,
+    example: { observedAt: T0 },
+    command: { kind: 'case-command' },
+    subjectPattern: CASE_ID_PATTERN,
+  }),
+  entry({
+    type: CASE_COMMAND_TYPES.setPartyStatus,
+    topic: TOPICS.agencyCommands,
+    direction: 'inbound',
+    key: 'caseId',
+    source: `${AGENCY_SOURCE_PREFIX}{agencyId}`,
+    summary: 'Set the signing agency’s own status as an affected party of a case.',
+    schema: C.SetPartyStatusCommand,
+    example: { status: 'AFFECTED', remediated: false },
+    command: { kind: 'case-command' },
+    subjectPattern: CASE_ID_PATTERN,
   }),
 
   submissionEvent(SUBMISSION_EVENT_TYPES.submissionStatusChanged, S.SubmissionStatusChanged, 'The submission moved to another status.', {

@@ -18,6 +18,8 @@ import {
   type CaseReportBody,
   type CaseReporterJoinedData,
   type CaseStatusChangedData,
+  type ReportExploitationCommand as ReportExploitationBody,
+  type SetPartyStatusCommand as SetPartyStatusBody,
 } from '../workflows/clearinghouse-definitions';
 import { EventTime } from './envelope';
 
@@ -39,6 +41,11 @@ export const OpenCaseCommand = z.strictObject({
   plannedReleaseAt: EventTime.optional(),
   exploited: z.boolean().optional(),
 });
+
+/** Body of `gov.preflight.case.report-exploitation.v1` (key = the case id). */
+export const ReportExploitationCommand = z.strictObject({ agencyId: OpaqueId.optional(), observedAt: EventTime.optional() });
+/** Body of `gov.preflight.case.set-party-status.v1`: the signing agency's own status as an affected party. */
+export const SetPartyStatusCommand = z.strictObject({ agencyId: OpaqueId.optional(), status: z.enum(PARTY_STATUSES), remediated: z.boolean().optional() });
 
 const base = { caseId: CaseId, state: CaseState };
 
@@ -73,9 +80,13 @@ export const CaseReminder = z.strictObject({
 
 type Assert<T extends true> = T;
 type Extends<A, B> = [A] extends [B] ? true : false;
-type Both<A, B> = Extends<A, B> extends true ? Extends<B, A> : false;
+/** Optional fields make plain assignability too lenient, so the key sets must match as well. */
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+type Both<A, B> = Extends<A, B> extends true ? (Extends<B, A> extends true ? SameKeys<A, B> : false) : false;
 
-export type _OpenCaseMirrors = Assert<Extends<Omit<z.infer<typeof OpenCaseCommand>, 'agencyId'>, CaseReportBody>>;
+export type _OpenCaseMirrors = Assert<Both<Omit<z.infer<typeof OpenCaseCommand>, 'agencyId'>, CaseReportBody>>;
+export type _ReportExploitationMirrors = Assert<Both<Omit<z.infer<typeof ReportExploitationCommand>, 'agencyId'>, ReportExploitationBody>>;
+export type _SetPartyStatusMirrors = Assert<Both<Omit<z.infer<typeof SetPartyStatusCommand>, 'agencyId'>, SetPartyStatusBody>>;
 export type _CaseOpenedMirrors = Assert<Both<z.infer<typeof CaseOpened>, CaseOpenedData>>;
 export type _CaseReporterJoinedMirrors = Assert<Both<z.infer<typeof CaseReporterJoined>, CaseReporterJoinedData>>;
 export type _CaseStatusChangedMirrors = Assert<Both<z.infer<typeof CaseStatusChanged>, CaseStatusChangedData>>;

@@ -1,4 +1,5 @@
-import type { IHeaders, KafkaMessage } from 'kafkajs';
+import crypto from 'node:crypto';
+import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { catalogEntry, type CatalogEntry } from './catalog';
 import { decodeEnvelope, headersToStrings, parseJsonStrict, summarizeIssues, type Envelope } from './envelope';
 import { EventContractError } from './errors';
@@ -39,4 +40,40 @@ export function decodeEvent<T = unknown>(message: ReceivedMessage | KafkaMessage
 /** Compares two decoded events of one aggregate by their `ce_sequence` (events without one sort last). */
 export function bySequence(a: DecodedEvent, b: DecodedEvent): number {
   return (a.envelope.sequence ?? Number.MAX_SAFE_INTEGER) - (b.envelope.sequence ?? Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * Reads a topic from its current end onwards (what arrives after the call), with a throwaway consumer group that
+ * commits nothing. For `agency send --wait`, ops tools and tests; not for services, which use committed groups.
+ */
+export async function tailTopic(
+  kafka: Kafka,
+  topic: string,
+  onMessage: (message: KafkaMessage, partition: number) => void | Promise<void>,
+  options: { groupPrefix?: string } = {},
+): Promise<{ stop(): Promise<void> }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: { partition: number; offset: string }[];
+  try {
+    ends = (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
+  } finally {
+    await admin.disconnect();
+  }
+  const consumer = kafka.consumer({
+    groupId: `${options.groupPrefix ?? 'preflight-tail'}-${crypto.randomUUID()}`,
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: 5 * 1024 * 1024,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    // run() resolves once the group is joined; the seeks apply before the first fetch.
+    await consumer.run({ autoCommit: false, eachMessage: async ({ message, partition }) => onMessage(message, partition) });
+    for (const end of ends) consumer.seek({ topic, partition: end.partition, offset: end.offset });
+  } catch (e) {
+    await consumer.disconnect().catch(() => undefined);
+    throw e;
+  }
+  return { stop: () => consumer.disconnect() };
 }

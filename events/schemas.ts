@@ -64,6 +64,10 @@ export const Finding = z.strictObject({
   modelVersionTested: text(200),
   recommendedMitigation: text(20_000),
   thirdPartyVulnerability: z.boolean(),
+  /** For third-party findings, what the clearinghouse de-duplicates on. */
+  affectedProduct: text(200).optional(),
+  weakness: text(500).optional(),
+  cweId: z.string().regex(/^\s*cwe[\s_-]*0*\d{1,6}\s*$/i, 'a CWE id such as "CWE-79"').optional(),
 });
 export const SubmitFindingCommand = z.strictObject({ ...signer, finding: Finding });
 export const CompleteAssessmentCommand = z.strictObject({ ...signer, noFindings: z.boolean().optional() });
@@ -138,6 +142,7 @@ export const REJECTION_CODES = [
   'schema-violation',
   'not-invited',
   'not-found',
+  'forbidden',
   'invalid-input',
   'not-allowed-in-state',
   'model-version-mismatch',
@@ -172,14 +177,16 @@ export const CommandRejected = z.strictObject({
 type Assert<T extends true> = T;
 type Extends<A, B> = [A] extends [B] ? true : false;
 type Signed<T> = Omit<T, 'agencyId'> & { agencyId: string };
-type Both<A, B> = Extends<A, B> extends true ? Extends<B, A> : false;
+/** Optional fields make plain assignability too lenient, so the key sets must match as well. */
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+type Both<A, B> = Extends<A, B> extends true ? (Extends<B, A> extends true ? SameKeys<A, B> : false) : false;
 
-export type _AcceptMirrors = Assert<Extends<Signed<z.infer<typeof AcceptAssessmentCommand>>, AcceptInvitationInput>>;
-export type _DeclineMirrors = Assert<Extends<Signed<z.infer<typeof DeclineAssessmentCommand>>, DeclineInvitationInput>>;
-export type _StartMirrors = Assert<Extends<Signed<z.infer<typeof StartAssessmentCommand>>, StartAssessmentInput>>;
-export type _RequestInfoMirrors = Assert<Extends<Signed<z.infer<typeof RequestInfoCommand>>, RequestInfoInput>>;
-export type _SubmitFindingMirrors = Assert<Extends<Signed<z.infer<typeof SubmitFindingCommand>>, SubmitFindingInput>>;
-export type _CompleteMirrors = Assert<Extends<Signed<z.infer<typeof CompleteAssessmentCommand>>, CompleteAssessmentInput>>;
+export type _AcceptMirrors = Assert<Both<Signed<z.infer<typeof AcceptAssessmentCommand>>, AcceptInvitationInput>>;
+export type _DeclineMirrors = Assert<Both<Signed<z.infer<typeof DeclineAssessmentCommand>>, DeclineInvitationInput>>;
+export type _StartMirrors = Assert<Both<Signed<z.infer<typeof StartAssessmentCommand>>, StartAssessmentInput>>;
+export type _RequestInfoMirrors = Assert<Both<Signed<z.infer<typeof RequestInfoCommand>>, RequestInfoInput>>;
+export type _SubmitFindingMirrors = Assert<Both<Signed<z.infer<typeof SubmitFindingCommand>>, SubmitFindingInput>>;
+export type _CompleteMirrors = Assert<Both<Signed<z.infer<typeof CompleteAssessmentCommand>>, CompleteAssessmentInput>>;
 export type _FindingMirrors = Assert<Both<z.infer<typeof Finding>, FindingInput>>;
 
 export type _SubmissionStatusChangedMirrors = Assert<

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import { deriveFingerprintKey } from '../activities/case-fingerprint';
-import { openOrJoinCase } from '../activities/clearinghouse';
+import { applyAgencyCaseCommand, openOrJoinCase } from '../activities/clearinghouse';
 import { CASE_FAILURES } from '../workflows/clearinghouse-definitions';
 import { agencyWorkflowId, FAILURE_TYPES } from '../workflows/definitions';
 import { loadAgencyRegistry, type AgencyRegistry } from '../events/agency-registry';
@@ -15,7 +15,7 @@ import { TOPICS } from '../events/topics';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { resolveMasterKey } from '../infra/master-key';
-import { connectClient } from '../infra/temporal';
+import { connectClient, deploymentDataConverter } from '../infra/temporal';
 
 /** Opens or joins a clearinghouse case for a verified `gov.preflight.case.open.v1` command; returns ids/statuses. */
 export type CaseOpener = (client: Client, command: AcceptedCommand) => Promise<Record<string, string | number | boolean | null>>;
@@ -60,7 +60,11 @@ const FAILURE_CODES: Record<string, RejectionCode> = {
   [CASE_FAILURES.invalidInput]: 'invalid-input',
   [CASE_FAILURES.invalidTransition]: 'not-allowed-in-state',
   [CASE_FAILURES.notFound]: 'not-found',
+  [CASE_FAILURES.forbidden]: 'forbidden',
 };
+
+/** Refusals that mean "not yours to act on": ops see them in the dead-letter topic too. */
+const UNAUTHORIZED_CODES: ReadonlySet<RejectionCode> = new Set(['wrong-agency', 'forbidden', 'not-invited', 'not-found']);
 
 /**
  * The default case opener: the clearinghouse's update-with-start on `case/<fingerprint>`, with the report id = the
@@ -122,6 +126,17 @@ export async function applyCommand(client: Client, command: AcceptedCommand, ope
       if (!openCase) return { kind: 'rejected', code: 'unknown-type', reason: 'Case commands are not enabled on this ingress', deadLetter: true };
       return { kind: 'accepted', result: await openCase(client, command) };
     }
+    if (target.kind === 'case-command') {
+      const { agencyId: _stated, ...body } = command.data;
+      const result = await applyAgencyCaseCommand(client, {
+        type: command.envelope.type,
+        caseId: command.envelope.subject,
+        agencyId: command.agencyId,
+        commandId: command.envelope.id,
+        body,
+      });
+      return { kind: 'accepted', result: { caseId: result.caseId, state: result.state } };
+    }
     const workflowId = agencyWorkflowId(command.envelope.subject, command.agencyId);
     const result: unknown = await client.workflow
       .getHandle(workflowId)
@@ -138,7 +153,10 @@ async function classifyTemporalError(client: Client, command: AcceptedCommand, e
     const failure = (name === 'ApplicationFailure' ? e : (e as { cause?: unknown }).cause) as { type?: string; message?: string } | undefined;
     const code = (failure?.type && FAILURE_CODES[failure.type]) || 'rejected';
     const reason = (failure?.message || 'The command was refused').slice(0, 1000);
-    return { kind: 'rejected', code, reason, deadLetter: code === 'wrong-agency' };
+    return { kind: 'rejected', code, reason, deadLetter: UNAUTHORIZED_CODES.has(code) };
+  }
+  if (name === 'CaseNotFoundError') {
+    return { kind: 'rejected', code: 'not-found', reason: 'No such case, or not one this agency may act on', deadLetter: true };
   }
   if (name === 'WorkflowNotFoundError') {
     // No such assessment: the agency was not invited. An assessment that has ended is a different answer.
@@ -317,7 +335,8 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
     options.openCase ??
     clearinghouseCaseOpener({ taskQueue: config.taskQueue, fingerprintKey: deriveFingerprintKey(resolveMasterKey(config.masterKey, config.stack.dataDir)) });
   const kafka = createKafka(config.kafka, logger, options.kafkaBrokers ?? config.kafka.brokers, 'ingress');
-  const client = await connectClient(config.temporal, options.temporalAddress);
+  // The deployment's encrypting converter: command bodies (finding details) are sensitive in Temporal payloads.
+  const client = await connectClient(config.temporal, options.temporalAddress, deploymentDataConverter(config));
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   const maxBytes = options.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
   const consumer: Consumer = kafka.consumer({

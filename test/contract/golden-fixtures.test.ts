@@ -33,7 +33,7 @@ function fixturePath(type: string): string {
 function encodeFixture(entry: CatalogEntry, data: Record<string, unknown>, headers?: Record<string, string>): Fixture {
   if (entry.direction === 'inbound') {
     const m = buildAgencyCommand(
-      { agencyId: 'nsa', type: entry.type, subject: headers?.ce_subject ?? 'sub-0001', data, id: headers?.ce_id ?? `nsa-${entry.name}-0001`, timestamp: TIMESTAMP },
+      { agencyId: 'nsa', type: entry.type, subject: headers?.ce_subject ?? (entry.key === 'caseId' ? 'case/0f1e2d3c4b5a69788796a5b4c3d2e1f0' : 'sub-0001'), data, id: headers?.ce_id ?? `nsa-${entry.name}-0001`, timestamp: TIMESTAMP },
       PRIVATE_KEY,
     );
     return { type: entry.type, key: m.key, headers: m.headers, value: m.value.toString('utf8') };

@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { buildAgencyCommand, produceAgencyMessage } from '../../events/agency-client';
+import { AgencyIdSchema, registrySnippet } from '../../events/agency-registry';
+import { CATALOG, REPLY_TYPES } from '../../events/catalog';
+import { decodeEvent, tailTopic } from '../../events/consumer';
+import { parseJsonStrict } from '../../events/envelope';
+import { isEventError } from '../../events/errors';
+import { createKafka } from '../../events/kafka';
+import { generateAgencyKeyPair, importPrivateKey } from '../../events/signing';
+import { TOPICS } from '../../events/topics';
+import { createLogger } from '../../infra/logger';
+import { CliError, configOrExit, output } from './common';
+import { expectedEndpoints } from './stack';
+
+const MAX_DATA_FILE_BYTES = 256 * 1024;
+
+function agencyId(value: string): string {
+  if (!AgencyIdSchema.safeParse(value).success) throw new CliError(`--agency: "${value}" is not an agency id (a lowercase slug such as "nsa")`, 2);
+  return value;
+}
+
+function readData(opts: { data?: string; dataFile?: string }): Record<string, unknown> {
+  if (opts.data !== undefined && opts.dataFile !== undefined) throw new CliError('give --data or --data-file, not both', 2);
+  let bytes: Buffer;
+  if (opts.dataFile !== undefined) {
+    const size = fs.statSync(opts.dataFile, { throwIfNoEntry: false })?.size;
+    if (size === undefined) throw new CliError(`--data-file: ${opts.dataFile} does not exist`, 2);
+    if (size > MAX_DATA_FILE_BYTES) throw new CliError(`--data-file: ${opts.dataFile} is larger than ${MAX_DATA_FILE_BYTES} bytes`, 2);
+    bytes = fs.readFileSync(opts.dataFile);
+  } else {
+    bytes = Buffer.from(opts.data ?? '{}');
+  }
+  let value: unknown;
+  try {
+    value = parseJsonStrict(bytes);
+  } catch (e) {
+    throw new CliError(`command data: ${(e as Error).message}`, 2);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CliError('command data must be a JSON object', 2);
+  return value as Record<string, unknown>;
+}
+
+/** `preflight agency keygen|send`: what an agency needs to take part, usable by a real agency as well as the demo. */
+export function registerAgencyCommands(program: Command): void {
+  const agency = program.command('agency').description('agency side: key pairs and signed commands on the Kafka command topic');
+
+  agency
+    .command('keygen')
+    .description('generate an Ed25519 key pair; prints the public key and the registry entry that pins it')
+    .requiredOption('--agency <id>', 'agency id, e.g. nsa')
+    .option('--out <dir>', 'directory for <agency>.key.pem (private, mode 0600) and <agency>.pub', '.')
+    .option('--force', 'overwrite existing key files')
+    .option('--json', 'print JSON')
+    .action((opts: { agency: string; out: string; force?: boolean; json?: boolean }) => {
+      const id = agencyId(opts.agency);
+      fs.mkdirSync(opts.out, { recursive: true });
+      const privatePath = path.resolve(opts.out, `${id}.key.pem`);
+      const publicPath = path.resolve(opts.out, `${id}.pub`);
+      if (!opts.force && (fs.existsSync(privatePath) || fs.existsSync(publicPath))) {
+        throw new CliError(`${privatePath} or ${publicPath} exists; pass --force to replace the key pair`);
+      }
+      const pair = generateAgencyKeyPair();
+      fs.writeFileSync(privatePath, pair.privateKeyPem, { mode: 0o600 });
+      fs.chmodSync(privatePath, 0o600);
+      fs.writeFileSync(publicPath, pair.publicKey + '\n');
+      const snippet = registrySnippet(id, pair.publicKey);
+      output(opts.json, { agencyId: id, publicKey: pair.publicKey, privateKeyPath: privatePath, publicKeyPath: publicPath, registryEntry: JSON.parse(snippet) }, () =>
+        [
+          `Private key  ${privatePath} (keep it secret; it signs commands as ${id})`,
+          `Public key   ${pair.publicKey}`,
+          '',
+          'Registry entry (add to the "agencies" array of the file PREFLIGHT_AGENCY_REGISTRY names):',
+          snippet,
+          '',
+        ].join('\n'),
+      );
+    });
+
+  agency
+    .command('send')
+    .description('build, sign and produce one command on preflight.agency-commands.v1')
+    .requiredOption('--agency <id>', 'the sending agency')
+    .requiredOption('--key <file>', "the agency's private key (PEM)")
+    .requiredOption('--type <type>', `command type: ${CATALOG.filter((e) => e.direction === 'inbound').map((e) => e.type).join(', ')}`)
+    .requiredOption('--subject <id>', 'submission id (or report reference for case.open); also the Kafka key')
+    .option('--data <json>', 'the command body as JSON', undefined)
+    .option('--data-file <file>', 'read the command body from a file')
+    .option('--id <id>', 'command id (default: a random UUID); becomes the Temporal update id')
+    .option('--wait', 'wait for the reply on preflight.agency-replies.v1')
+    .option('--timeout <seconds>', 'how long --wait waits', '30')
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: { agency: string; key: string; type: string; subject: string; data?: string; dataFile?: string; id?: string; wait?: boolean; timeout: string; json?: boolean }) => {
+        const config = configOrExit();
+        const id = agencyId(opts.agency);
+        let privateKey;
+        try {
+          privateKey = importPrivateKey(fs.readFileSync(opts.key, 'utf8'));
+        } catch (e) {
+          throw new CliError(`--key: ${(e as Error).message}`, 2);
+        }
+        let message;
+        try {
+          message = buildAgencyCommand({ agencyId: id, type: opts.type, subject: opts.subject, data: readData(opts), ...(opts.id ? { id: opts.id } : {}) }, privateKey);
+        } catch (e) {
+          if (isEventError(e)) throw new CliError(e.message, 2);
+          throw e;
+        }
+        const commandId = message.headers['ce_id']!;
+        const timeoutMs = Math.max(1, Number(opts.timeout) || 30) * 1000;
+        const logger = createLogger({ level: 'warn' });
+        const kafka = createKafka(config.kafka, logger, expectedEndpoints(config).kafka, 'agency-cli');
+        let reply: { type: string; data: unknown } | undefined;
+        let onReply: () => void = () => undefined;
+        const replied = new Promise<void>((resolve) => (onReply = resolve));
+        let tail: { stop(): Promise<void> } | undefined;
+        const producer = kafka.producer({ allowAutoTopicCreation: false });
+        try {
+          // Listen before sending, so a fast reply is not missed.
+          if (opts.wait) {
+            tail = await tailTopic(
+              kafka,
+              TOPICS.agencyReplies,
+              (m) => {
+                try {
+                  const event = decodeEvent(m);
+                  if (event.envelope.id !== `${id}/${commandId}/reply`) return;
+                  reply = { type: event.envelope.type, data: event.data };
+                  onReply();
+                } catch {
+                  // Not a reply this command waits for.
+                }
+              },
+              { groupPrefix: 'preflight-agency-cli' },
+            );
+          }
+          await producer.connect();
+          await produceAgencyMessage(producer, message);
+          if (opts.wait) await Promise.race([replied, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);
+        } catch (e) {
+          throw new CliError(`cannot send the command: ${(e as Error).message}`);
+        } finally {
+          await producer.disconnect().catch(() => undefined);
+          await tail?.stop().catch(() => undefined);
+        }
+        if (opts.wait && !reply) throw new CliError(`sent command ${commandId}, but no reply within ${opts.timeout} s (is the ingress running?)`);
+        output(opts.json, { commandId, type: opts.type, subject: opts.subject, reply }, () =>
+          [`Sent ${opts.type} ${commandId} for ${opts.subject}`, ...(reply ? [`Reply ${reply.type === REPLY_TYPES.accepted ? 'accepted' : 'rejected'}: ${JSON.stringify(reply.data)}`] : []), ''].join('\n'),
+        );
+        if (reply && reply.type === REPLY_TYPES.rejected) process.exitCode = 3;
+      },
+    );
+}
