@@ -22,6 +22,7 @@ import {
   reportExploitationUpdate,
   setModelReleaseUpdate,
   setPartyStatusUpdate,
+  type AgencyCaseView,
   type CasePolicy,
   type CaseReportInput,
   type CaseReportResult,
@@ -32,7 +33,7 @@ import {
   type SetPartyStatusInput,
   type Severity,
 } from '../workflows/clearinghouse-definitions';
-import { checkReport } from '../workflows/clearinghouse-rules';
+import { agencyCaseView, checkReport } from '../workflows/clearinghouse-rules';
 import { submissionStateQuery, submissionWorkflowId } from '../workflows/definitions';
 import { SA } from '../workflows/search-attributes';
 import { caseIdFor, deriveFingerprintKey } from './case-fingerprint';
@@ -325,10 +326,13 @@ export async function listCases(
 }
 
 /**
- * Reads one case for a caller. An agency that neither reported nor is a party gets CaseNotFoundError, exactly as for
- * a missing case, and the refusal is audited.
+ * Reads one case for a caller: ops get the whole case; an agency that reported or is a party gets its
+ * {@link AgencyCaseView}; any other agency gets CaseNotFoundError, exactly as for a missing case, and the refusal is
+ * audited.
  */
-export async function getCase(client: Client, caseId: string, caller: CaseCaller, opts: { logger?: Logger } = {}): Promise<CaseView> {
+export async function getCase(client: Client, caseId: string, caller: { kind: 'ops'; operatorId?: string }, opts?: { logger?: Logger }): Promise<CaseView>;
+export async function getCase(client: Client, caseId: string, caller: CaseCaller, opts?: { logger?: Logger }): Promise<CaseView | AgencyCaseView>;
+export async function getCase(client: Client, caseId: string, caller: CaseCaller, opts: { logger?: Logger } = {}): Promise<CaseView | AgencyCaseView> {
   if (!isCaseId(caseId)) throw new CaseNotFoundError(String(caseId).slice(0, 80));
   let view: CaseView;
   try {
@@ -343,6 +347,7 @@ export async function getCase(client: Client, caseId: string, caller: CaseCaller
       opts.logger?.warn({ audit: 'case-read-refused', caseId, agencyId: caller.agencyId }, 'agency refused a case it is not part of');
       throw new CaseNotFoundError(caseId);
     }
+    return agencyCaseView(view, caller.agencyId);
   }
   return view;
 }

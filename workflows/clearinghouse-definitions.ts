@@ -227,6 +227,20 @@ export interface CaseView {
   policy: CasePolicy;
 }
 
+/** Another agency's report as an agency reader sees it: who and when, not what (its text and submission stay private). */
+export interface RedactedCaseReport {
+  agencyId: string;
+  source: CaseReportSource;
+  reportedAt: string;
+  redacted: true;
+}
+
+/**
+ * A case as one agency (a reporter or party) reads it: its own reports in full, others' reduced to who and when, and
+ * no list of the models tied to the case (their submissions and planned releases are the vendors' business).
+ */
+export type AgencyCaseView = Omit<CaseView, 'reports' | 'modelReleases'> & { reports: Array<CaseReportRecord | RedactedCaseReport> };
+
 /**
  * Agency commands on a case (Kafka key and `ce_subject` = the case id). `gov.preflight.case.open.v1` carries a
  * {@link CaseReportBody}; the others become updates whose actor is the verified signer.

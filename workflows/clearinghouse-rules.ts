@@ -13,6 +13,7 @@ import {
   PARTY_STATUSES,
   SEVERITIES,
   isCaseId,
+  type AgencyCaseView,
   type CaseActor,
   type CaseEventData,
   type CaseEventType,
@@ -201,6 +202,15 @@ export function caseView(data: CaseData, policy: CasePolicy, nowMs: number): Cas
     embargoActive: embargo !== undefined && nowMs < Date.parse(embargo),
     disclosureDeadline: disclosureDeadline(data, policy),
     policy,
+  };
+}
+
+/** The case as `agencyId` may read it (see {@link AgencyCaseView}); the caller has checked the agency is involved. */
+export function agencyCaseView(view: CaseView, agencyId: string): AgencyCaseView {
+  const { modelReleases: _releases, reports, ...rest } = view;
+  return {
+    ...rest,
+    reports: reports.map((r) => (r.agencyId === agencyId ? r : { agencyId: r.agencyId, source: r.source, reportedAt: r.reportedAt, redacted: true as const })),
   };
 }
 

@@ -1,4 +1,5 @@
 import {
+  agencyCaseView,
   applyPublish,
   applyReport,
   applyReportExploitation,
@@ -180,5 +181,20 @@ describe('alarms', () => {
     expect(dueAlarms(alarms, fired, Date.parse(at(89.6))).fire).toHaveLength(0);
     const due = dueAlarms(alarms, fired, Date.parse(at(90)));
     expect(due.fire[0]?.event.data).toMatchObject({ phase: 'DUE' });
+  });
+});
+
+describe('agency view', () => {
+  it('shows an agency its own reports in full, others only by who and when, and no model releases', () => {
+    const data = caseWithReports('nsa');
+    applyReport(data, policy, report('cisa', { source: 'FINDING', submissionId: 'sub-secret', findingId: 'cisa-f1', summary: 'detail', plannedReleaseAt: at(20) }), at(1));
+    const view = agencyCaseView(caseView(data, policy, Date.parse(T0)), 'nsa');
+    expect(view.reports).toEqual([
+      expect.objectContaining({ agencyId: 'nsa', reportId: 'r-nsa', affectedProduct: 'Acme Gateway' }),
+      { agencyId: 'cisa', source: 'FINDING', reportedAt: at(1), redacted: true },
+    ]);
+    expect(JSON.stringify(view)).not.toMatch(/sub-secret|cisa-f1|detail/);
+    expect(view).toMatchObject({ embargoUntil: at(20), embargoActive: true });
+    expect('modelReleases' in view).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { getCase, isCaseNotFoundError, listCases, type CaseCaller, type CaseListItem } from '../../activities/clearinghouse';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
-import { CASE_STATES, OPAQUE_ID_PATTERN, type CaseState, type CaseView } from '../../workflows/clearinghouse-definitions';
+import { CASE_STATES, OPAQUE_ID_PATTERN, type AgencyCaseView, type CaseState, type CaseView } from '../../workflows/clearinghouse-definitions';
 import { CliError, configOrExit, output } from './common';
 import { expectedEndpoints } from './stack';
 
@@ -37,7 +37,7 @@ function renderList(items: CaseListItem[]): string {
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
-function renderCase(c: CaseView): string {
+function renderCase(c: CaseView | AgencyCaseView): string {
   const lines = [
     `Case        ${c.caseId}`,
     `State       ${c.state}${c.duplicateOf ? ` (duplicate of ${c.duplicateOf})` : ''}`,
