@@ -2,7 +2,11 @@
  * The event backbone against the real broker and dev server: a worker publishing status events to Kafka, and the
  * ingress applying signed agency commands, replying, and dead-lettering what it refuses.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { Command } from 'commander';
 import { type CloudEvent, Kafka as CeKafka, type KafkaMessage as CeKafkaMessage } from 'cloudevents';
 import type { Kafka, Producer } from 'kafkajs';
 import { buildAgencyCommand, produceAgencyMessage, sendAgencyCommand } from '../../events/agency-client';
@@ -16,6 +20,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { deploymentDataConverter } from '../../infra/temporal';
 import { buildActivityDeps } from '../../workers/processes';
+import { registerAgencyCommands } from '../../workers/cli/agency';
 import { runIngress } from '../../workers/ingress';
 import {
   agencyStateQuery,
@@ -176,6 +181,32 @@ describe('status events', () => {
 });
 
 describe('agency commands', () => {
+  it('`preflight agency send --wait` signs, produces and prints the reply', async () => {
+    const id = await startSubmission(['nsa']);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agency-send-'));
+    const keyFile = path.join(dir, 'nsa.key.pem');
+    fs.writeFileSync(keyFile, agencies.keys.nsa!.export({ format: 'pem', type: 'pkcs8' }).toString(), { mode: 0o600 });
+    const saved = { ...process.env };
+    Object.assign(process.env, { TEMPORAL_ADDRESS: testStack().temporalAddress, KAFKA_BROKERS: testStack().kafkaBrokers.join(',') });
+    let out = '';
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += chunk.toString();
+      return true;
+    });
+    try {
+      const program = new Command('preflight').exitOverride();
+      registerAgencyCommands(program);
+      await program.parseAsync(['node', 'preflight', 'agency', 'send', '--agency', 'nsa', '--key', keyFile, '--type', 'gov.preflight.assessment.accept.v1', '--subject', id, '--wait', '--json']);
+    } finally {
+      spy.mockRestore();
+      process.env = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const printed = JSON.parse(out) as { commandId: string; reply: { type: string; data: { commandId: string; result: unknown } } };
+    expect(printed.reply).toEqual({ type: REPLY_TYPES.accepted, data: expect.objectContaining({ commandId: printed.commandId, result: { status: 'ACCEPTED' } }) });
+    await waitForAgency(client, id, 'nsa', 'ACCEPTED');
+  });
+
   it('the same command delivered three times, and a captured command replayed later, each take effect once', async () => {
     const id = await startSubmission(['nsa']);
     const accept = buildAgencyCommand({ agencyId: 'nsa', type: 'gov.preflight.assessment.accept.v1', subject: id, data: {} }, agencies.keys.nsa!);
