@@ -1,4 +1,4 @@
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { EventPublisher, EventStream, StatusEvent } from '../activities/publisher';
 import type { Logger } from '../infra/logger';
 import { catalogEntry } from './catalog';
@@ -53,7 +53,8 @@ export interface KafkaEventPublisher extends EventPublisher {
 export function createKafkaEventPublisher(kafka: Kafka, logger: Logger): KafkaEventPublisher {
   const log = logger.child({ component: 'event-publisher' });
   // Not kafkajs's idempotent mode (experimental); ordering per key holds because each aggregate publishes sequentially.
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  // The default (Java-compatible murmur2) partitioner puts a key where other clients of the topic expect it.
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   let connecting: Promise<void> | undefined;
   const connect = () => (connecting ??= producer.connect().catch((e: unknown) => {
     connecting = undefined;

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
 import { deriveFingerprintKey } from '../activities/case-fingerprint';
 import { applyAgencyCaseCommand, openOrJoinCase } from '../activities/clearinghouse';
 import { CASE_FAILURES } from '../workflows/clearinghouse-definitions';
@@ -292,7 +292,14 @@ async function handleMessage(p: Pipeline, topic: string, partition: number, mess
     : refused?.agencyId && refused.commandId
       ? { agencyId: refused.agencyId, commandId: refused.commandId, commandType: refused.commandType, subject: refused.subject }
       : undefined;
-  if (about) messages.push({ topic: TOPICS.agencyReplies, messages: [replyMessage(about, outcome)] });
+  if (about) {
+    try {
+      messages.push({ topic: TOPICS.agencyReplies, messages: [replyMessage(about, outcome)] });
+    } catch (e) {
+      // A reply that cannot be built must not hold the partition: the outcome stands, the dead letter (if any) goes out.
+      log.error({ partition, offset: message.offset, commandId: about.commandId, err: (e as Error).message }, 'cannot build the reply');
+    }
+  }
 
   let delay = 200;
   for (;;) {
@@ -337,7 +344,7 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
   const kafka = createKafka(config.kafka, logger, options.kafkaBrokers ?? config.kafka.brokers, 'ingress');
   // The deployment's encrypting converter: command bodies (finding details) are sensitive in Temporal payloads.
   const client = await connectClient(config.temporal, options.temporalAddress, deploymentDataConverter(config));
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const maxBytes = options.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId ?? DEFAULT_INGRESS_GROUP,

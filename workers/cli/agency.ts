@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { Partitioners } from 'kafkajs';
 import { buildAgencyCommand, produceAgencyMessage } from '../../events/agency-client';
 import { AgencyIdSchema, registrySnippet } from '../../events/agency-registry';
 import { CATALOG, REPLY_TYPES } from '../../events/catalog';
@@ -116,7 +117,7 @@ export function registerAgencyCommands(program: Command): void {
         let onReply: () => void = () => undefined;
         const replied = new Promise<void>((resolve) => (onReply = resolve));
         let tail: { stop(): Promise<void> } | undefined;
-        const producer = kafka.producer({ allowAutoTopicCreation: false });
+        const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
         try {
           // Listen before sending, so a fast reply is not missed.
           if (opts.wait) {
