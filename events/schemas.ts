@@ -33,6 +33,8 @@ import { AgencyIdSchema } from './agency-registry';
 import { CommandId, EventTime, EventType } from './envelope';
 
 export const Id = z.string().regex(ID_PATTERN, 'an id of letters, digits, ".", "_" or "-" (at most 64)');
+/** Ids the workflow derives from others (`<agencyId>-f<n>`, `<agencyId>-ir-<n>`), so a little longer than `Id`. */
+export const RefId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'an id of letters, digits, ".", "_" or "-" (at most 128)');
 export const AgencyId = AgencyIdSchema;
 export const Time = EventTime;
 export const Severity = z.enum(SEVERITIES);
@@ -75,6 +77,8 @@ export const CompleteAssessmentCommand = z.strictObject({ ...signer, noFindings:
 // ---------------------------------------------------------------------------------------------------------------
 // Status event data (thin: ids, enums, statuses, times)
 
+// Agency ids in events are whatever screening accepted (the definitions' id pattern), not only registry slugs,
+// so an event can never be refused for an id the workflow already took.
 const about = { submissionId: Id, vendorId: Id };
 
 export const SubmissionStatusChanged = z.strictObject({
@@ -92,34 +96,34 @@ export const AccessWindowChanged = z.strictObject({
 });
 export const AssessmentStatusChanged = z.strictObject({
   ...about,
-  agencyId: AgencyId,
+  agencyId: Id,
   status: AgencyStatus,
   previousStatus: AgencyStatus.nullable(),
-  infoRequestId: Id.optional(),
+  infoRequestId: RefId.optional(),
   at: Time,
 });
 export const AssessmentReminder = z.strictObject({
   ...about,
-  agencyId: AgencyId,
+  agencyId: Id,
   deadline: Time,
   hoursBefore: z.number().nonnegative().max(24 * 366),
   at: Time,
 });
-export const AssessmentDeadlineMissed = z.strictObject({ ...about, agencyId: AgencyId, deadline: Time, status: AgencyStatus, at: Time });
+export const AssessmentDeadlineMissed = z.strictObject({ ...about, agencyId: Id, deadline: Time, status: AgencyStatus, at: Time });
 export const FindingSubmitted = z.strictObject({
   ...about,
-  agencyId: AgencyId,
-  findingId: Id,
+  agencyId: Id,
+  findingId: RefId,
   severity: Severity,
   thirdPartyVulnerability: z.boolean(),
   at: Time,
 });
-export const FindingResponded = z.strictObject({ ...about, agencyId: AgencyId, findingId: Id, response: FindingResponse, at: Time });
+export const FindingResponded = z.strictObject({ ...about, agencyId: Id, findingId: RefId, response: FindingResponse, at: Time });
 export const ClearanceIssued = z.strictObject({
   ...about,
   notice: ClearanceNotice,
   trigger: ConsolidationTrigger,
-  agencies: z.array(z.strictObject({ agencyId: AgencyId, status: AgencyStatus })).max(100),
+  agencies: z.array(z.strictObject({ agencyId: Id, status: AgencyStatus })).max(100),
   at: Time,
 });
 
