@@ -67,10 +67,11 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
   let submissionId = '';
   let endpointId = '';
 
-  const call = async (method: string, url: string, options: { token?: string; body?: unknown } = {}) => {
+  const call = async (method: string, url: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
     const res = await fetch(api.url + url, {
       method,
       headers: {
+        ...(options.headers ?? {}),
         ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
         ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
@@ -165,6 +166,31 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     const invalid = await vendor('POST', '/v1/submissions', { model: { name: 'x' }, __extra: true });
     expect(invalid.status).toBe(422);
     expect(invalid.type).toContain('application/problem+json');
+
+    // A retried create with the same Idempotency-Key starts nothing new; the retry of a withdrawal neither.
+    const body = {
+      model: { name: 'frontier-8', version: '8.0.0', versionHash: 'sha256:' + 'cd'.repeat(32) },
+      plannedReleaseAt,
+      accessMethod: 'HOSTED_UI',
+      contacts: [{ name: 'Pat Vendor', email: 'pat@acme.example' }],
+      requestedAgencies: ['nist'],
+      accessStartAt: new Date(Date.now() + 5 * 24 * 3600_000).toISOString(),
+    };
+    const first = await call('POST', '/v1/submissions', { token: VENDOR_KEY, body, headers: { 'idempotency-key': 'create-1' } });
+    const retry = await call('POST', '/v1/submissions', { token: VENDOR_KEY, body, headers: { 'idempotency-key': 'create-1' } });
+    expect([first.status, retry.status]).toEqual([201, 200]);
+    expect(retry.json.submissionId).toBe(first.json.submissionId);
+    const withdrawOnce = () => call('POST', `/v1/submissions/${String(first.json.submissionId)}/withdraw`, { token: VENDOR_KEY, body: {}, headers: { 'idempotency-key': 'w-1' } });
+    const w1 = await withdrawOnce();
+    await until('the withdrawn submission to end', async () => {
+      const d = await client.workflow.getHandle(`submission/${String(first.json.submissionId)}`).describe();
+      return d.status.name === 'COMPLETED' ? true : undefined;
+    });
+    const w2 = await withdrawOnce();
+    expect([w1.status, w2.status]).toEqual([200, 200]);
+    expect(w2.json.result).toEqual(w1.json.result);
+    const fresh = await call('POST', `/v1/submissions/${String(first.json.submissionId)}/withdraw`, { token: VENDOR_KEY, body: {} });
+    expect([fresh.status, fresh.json.code]).toEqual([409, 'ended']);
 
     const poisoned = await fetch(`${api.url}/v1/submissions`, {
       method: 'POST',

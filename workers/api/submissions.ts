@@ -81,7 +81,8 @@ async function runCommand<R>(
   const owned = await findSubmission(ctx.client, request.params.id, request.principal);
   const key = idempotencyKey(request);
   try {
-    if (!owned.running) throw problems.ended();
+    // An ended submission takes no new command; a retried one (same Idempotency-Key) still gets its first answer.
+    if (!owned.running && !key) throw problems.ended();
     const result = await send(owned.handle, key ? `${command}:${key}` : undefined);
     metrics.apiCommands.inc({ command, outcome: 'ok' });
     return { submissionId: owned.submissionId, command, result };
