@@ -5,7 +5,7 @@ import { applyAgencyCaseCommand, openOrJoinCase } from '../activities/clearingho
 import { CASE_FAILURES } from '../workflows/clearinghouse-definitions';
 import { agencyWorkflowId, FAILURE_TYPES } from '../workflows/definitions';
 import { loadAgencyRegistry, type AgencyRegistry } from '../events/agency-registry';
-import { INGRESS_SOURCE, REPLY_TYPES } from '../events/catalog';
+import { catalogEntry, INGRESS_SOURCE, REPLY_TYPES } from '../events/catalog';
 import { DEFAULT_MAX_COMMAND_BYTES, inspectCommand, type AcceptedCommand, type RefusedCommand } from '../events/command-intake';
 import { deadLetterMessage } from '../events/dead-letter';
 import { encodeEvent, JSON_CONTENT_TYPE, SPEC_VERSION } from '../events/envelope';
@@ -15,6 +15,7 @@ import { TOPICS } from '../events/topics';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { resolveMasterKey } from '../infra/master-key';
+import { metrics } from '../infra/metrics';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
 
 /** Opens or joins a clearinghouse case for a verified `gov.preflight.case.open.v1` command; returns ids/statuses. */
@@ -314,6 +315,10 @@ async function handleMessage(p: Pipeline, topic: string, partition: number, mess
       await heartbeat().catch(() => undefined);
     }
   }
+  const knownType = intake.ok ? intake.envelope.type : refused?.commandType && catalogEntry(refused.commandType)?.direction === 'inbound' ? refused.commandType : 'unknown';
+  metrics.ingressCommands.inc({ type: knownType, outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code });
+  const producedAt = Number(message.timestamp);
+  if (Number.isFinite(producedAt) && producedAt > 0) metrics.ingressLagSeconds.observe(Math.max(0, (Date.now() - producedAt) / 1000));
   const fields = { partition, offset: message.offset, commandId: about?.commandId, agencyId: about?.agencyId, type: about?.commandType };
   if (outcome.kind === 'accepted') log.info(fields, 'command applied');
   else log.warn({ ...fields, code: outcome.code, deadLettered: outcome.deadLetter }, 'command refused');

@@ -16,6 +16,7 @@ import { readDeadLetter } from '../../events/dead-letter';
 import { signCommand } from '../../events/signing';
 import { TOPICS } from '../../events/topics';
 import { createLogger } from '../../infra/logger';
+import { metrics } from '../../infra/metrics';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { deploymentDataConverter } from '../../infra/temporal';
@@ -317,6 +318,9 @@ describe('agency commands', () => {
       }
     }
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+    const counted = (await metrics.ingressCommands.get()).values.map((v) => String(v.labels.outcome));
+    for (const [, reason] of expectations) expect(counted).toContain(reason);
+    expect(counted).toContain('accepted');
     const state = await client.workflow.getHandle(agencyWorkflowId(id, 'nsa')).query(agencyStateQuery);
     expect(state.infoRequests).toHaveLength(1);
     await expect(client.workflow.getHandle(agencyWorkflowId(id, 'dod')).describe()).rejects.toThrow();
