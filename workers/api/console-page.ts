@@ -80,6 +80,7 @@ export const CONSOLE_JS = String.raw`(() => {
   const STATUSES = ['RECEIVED','SCREENING','RETURNED','ACCESS_PROVISIONING','UNDER_ASSESSMENT','CONSOLIDATING','CLEARANCE_ISSUED','RELEASED','CLOSED','WITHDRAWN'];
   const $ = (sel) => document.querySelector(sel);
   const esc = (s) => String(s == null ? '' : s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  const dur = (ms) => ms < 60000 ? (ms / 1000).toFixed(1) + ' s' : ms < 3600000 ? (ms / 60000).toFixed(1) + ' min' : ms < 86400000 ? (ms / 3600000).toFixed(1) + ' h' : (ms / 86400000).toFixed(1) + ' d';
   const fmt = (iso) => iso ? new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
 
   const m = /[#&]token=([^&]+)/.exec(location.hash);
@@ -195,7 +196,9 @@ export const CONSOLE_JS = String.raw`(() => {
         const a = Date.parse(h.from), b = Date.parse(h.to || '') || t1;
         out.push('<rect x="' + x(a) + '" y="' + (y + 9) + '" width="' + Math.max(3, x(b) - x(a)) + '" height="16" fill="url(#hold)" stroke="#c46f00"><title>' + esc('on hold ' + fmt(h.from) + ' → ' + (h.to ? fmt(h.to) : 'now') + ' ' + (h.requestId || '')) + '</title></rect>');
       }
-      out.push('<text x="' + (Math.min(x(end), W - right - 110) + 6) + '" y="' + (y + 21) + '" fill="' + (AGENCY_COLORS[ag.status] || '#333') + '" font-weight="600">' + esc(ag.status) + '</text>');
+      const clock = (overview.clocks.agencies || []).find((c) => c.agencyId === ag.agencyId);
+      const label = ag.status + (clock ? ' · ' + dur(clock.activeMs) + ' active, ' + dur(clock.onHoldMs) + ' on hold' : '');
+      out.push('<text x="' + (Math.min(x(end), W - right - 250) + 6) + '" y="' + (y + 21) + '" fill="' + (AGENCY_COLORS[ag.status] || '#333') + '" font-weight="600">' + esc(label) + '</text>');
       for (const e of entries.filter((e) => e.agencyId === ag.agencyId)) {
         const X = x(Date.parse(e.at));
         if (e.kind === 'finding') {
