@@ -182,6 +182,23 @@ export function createClearinghouseActivities(deps: ClearinghouseDeps) {
       return result;
     },
 
+    /**
+     * The current release of each model tied to a case: the declared release if it happened, else the planned one.
+     * A submission that cannot be read is left out, so the case keeps the date it has.
+     */
+    async currentModelReleases(submissionIds: string[]): Promise<Array<{ submissionId: string; releaseAt: string }>> {
+      const releases: Array<{ submissionId: string; releaseAt: string }> = [];
+      for (const submissionId of submissionIds.slice(0, 100)) {
+        try {
+          const view = await deps.temporalClient.workflow.getHandle(submissionWorkflowId(submissionId)).query(submissionStateQuery);
+          releases.push({ submissionId, releaseAt: view.releasedAt ?? view.plannedReleaseAt });
+        } catch (err) {
+          logger.warn({ submissionId, error: (err as Error).name }, 'model release not readable; the case keeps its date');
+        }
+      }
+      return releases;
+    },
+
     /** Hands a duplicate's reports to its primary case; fails without retry when the primary cannot take them. */
     async linkDuplicateCase(input: { primaryCaseId: string; link: LinkDuplicateInput }): Promise<void> {
       const handle = deps.temporalClient.workflow.getHandle(input.primaryCaseId);

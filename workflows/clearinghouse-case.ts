@@ -3,6 +3,7 @@ import {
   allHandlersFinished,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -33,8 +34,10 @@ import {
 } from './clearinghouse-definitions';
 import {
   DAY_MS,
+  HOUR_MS,
   applyClose,
   applyLinkDuplicate,
+  applyModelReleases,
   applyMarkDuplicate,
   applyMarkRemediating,
   applyPublish,
@@ -50,6 +53,7 @@ import {
   newCase,
   nextAlarmAt,
   resolvePolicy,
+  trackedSubmissions,
   validateClose,
   validateLinkDuplicate,
   validateMarkDuplicate,
@@ -68,11 +72,16 @@ import { SA } from './search-attributes';
 export interface CaseWorkflowActivities {
   publishEvent(stream: 'clearinghouse', event: CaseStatusEvent): Promise<void>;
   linkDuplicateCase(input: { primaryCaseId: string; link: LinkDuplicateInput }): Promise<void>;
+  currentModelReleases(submissionIds: string[]): Promise<Array<{ submissionId: string; releaseAt: string }>>;
 }
 
 const { publishEvent } = proxyActivities<CaseWorkflowActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+const { currentModelReleases } = proxyActivities<CaseWorkflowActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 const { linkDuplicateCase } = proxyActivities<CaseWorkflowActivities>({
   startToCloseTimeout: '30 seconds',
@@ -92,6 +101,8 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     throw ApplicationFailure.create({ message: 'a case workflow runs under its own case id', type: CASE_FAILURES.invalidInput, nonRetryable: true });
   }
   const policy = resolvePolicy(input.policy);
+  // Cases recorded before the embargo followed release-date changes replay without it.
+  const followReleases = patched('clearinghouse-follow-model-releases');
   const data = newCase(caseId, nowIso());
   const fired = new Set<string>();
   const outbox: CaseStatusEvent[] = [];
@@ -318,12 +329,34 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     ]);
   };
 
+  // While under embargo the case re-reads its models' release dates: periodically (a date moved earlier, a release
+  // declared early) and right before lifting (a date moved later).
+  let releasesReadAt = Number.NEGATIVE_INFINITY;
+  const refreshReleases = async (): Promise<void> => {
+    releasesReadAt = Date.now();
+    const submissionIds = trackedSubmissions(data);
+    if (submissionIds.length === 0) return;
+    try {
+      if (applyModelReleases(data, await currentModelReleases(submissionIds), nowIso())) version += 1;
+    } catch (err) {
+      log.warn('model release dates not refreshed', { caseId, error: (err as Error).name });
+    }
+  };
+
   for (;;) {
     syncSearchAttributes();
-    const now = Date.now();
+    let now = Date.now();
     if (data.state === 'CLOSED') break;
     if (data.state === 'DUPLICATE' && duplicateUntil !== undefined && now >= duplicateUntil) break;
-    const alarms = caseAlarms(data, policy);
+    let alarms = caseAlarms(data, policy);
+    const embargoing = followReleases && alarms.some((a) => a.key.startsWith('embargo:') && !fired.has(a.key));
+    const refreshDueAt = releasesReadAt + policy.releaseRefreshHours * HOUR_MS;
+    const liftDue = alarms.some((a) => a.key.startsWith('embargo:') && !fired.has(a.key) && a.at <= now);
+    if (embargoing && (now >= refreshDueAt || (liftDue && now - releasesReadAt > 60_000))) {
+      await refreshReleases();
+      now = Date.now();
+      alarms = caseAlarms(data, policy);
+    }
     const { fire, spent } = dueAlarms(alarms, fired, now);
     for (const key of spent) fired.add(key);
     if (fire.length > 0) {
@@ -332,6 +365,7 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     }
     let next = nextAlarmAt(alarms, fired);
     if (data.state === 'DUPLICATE' && duplicateUntil !== undefined) next = Math.min(next ?? duplicateUntil, duplicateUntil);
+    if (embargoing) next = Math.min(next ?? refreshDueAt, releasesReadAt + policy.releaseRefreshHours * HOUR_MS);
     const seen = version;
     if (next === undefined) await condition(() => version !== seen);
     else await condition(() => version !== seen, Math.max(1, next - now));

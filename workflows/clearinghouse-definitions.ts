@@ -110,6 +110,8 @@ export interface CasePolicy {
   disclosureReminderHours: number[];
   /** Reminders this many hours before a party's remediation due date. */
   remediationReminderHours: number[];
+  /** While under embargo, how often the case re-reads its models' release dates (changed or declared releases). */
+  releaseRefreshHours: number;
   /** How long a DUPLICATE case keeps redirecting new reports to its primary before it ends. */
   duplicateRetentionDays: number;
   /** Cap on recorded reports, so history stays bounded. */
@@ -122,6 +124,7 @@ export const DEFAULT_CASE_POLICY: CasePolicy = {
   remediationDays: { CRITICAL: 7, HIGH: 30, MEDIUM: 60, LOW: 90, INFO: 180 },
   disclosureReminderHours: [14 * 24, 7 * 24, 24],
   remediationReminderHours: [72, 24],
+  releaseRefreshHours: 24,
   duplicateRetentionDays: 365,
   maxReports: 200,
 };

@@ -140,6 +140,7 @@ export function resolvePolicy(partial: Partial<CasePolicy> | undefined): CasePol
     remediationDays,
     disclosureReminderHours: hours(p.disclosureReminderHours, 'disclosureReminderHours', DEFAULT_CASE_POLICY.disclosureReminderHours),
     remediationReminderHours: hours(p.remediationReminderHours, 'remediationReminderHours', DEFAULT_CASE_POLICY.remediationReminderHours),
+    releaseRefreshHours: positive(p.releaseRefreshHours, 'releaseRefreshHours', DEFAULT_CASE_POLICY.releaseRefreshHours),
     duplicateRetentionDays: positive(p.duplicateRetentionDays, 'duplicateRetentionDays', DEFAULT_CASE_POLICY.duplicateRetentionDays),
     maxReports,
   };
@@ -600,6 +601,22 @@ export function validateSetModelRelease(data: CaseData, input: unknown): asserts
 export function applySetModelRelease(data: CaseData, input: SetModelReleaseInput, now: string): PendingCaseEvent[] {
   if (upsertRelease(data, input.submissionId, input.releaseAt)) data.updatedAt = now;
   return [];
+}
+
+/** Submissions whose release dates the case follows (reports without a submission keep the date they gave). */
+export function trackedSubmissions(data: CaseData): string[] {
+  return data.modelReleases.map((r) => r.submissionId).filter((id) => !id.startsWith('report:'));
+}
+
+/** Applies fresh release dates read from the submissions; true when any changed. */
+export function applyModelReleases(data: CaseData, releases: Array<{ submissionId: string; releaseAt: string }>, now: string): boolean {
+  let changed = false;
+  for (const r of releases) {
+    if (!isIsoTime(r.releaseAt) || !data.modelReleases.some((m) => m.submissionId === r.submissionId)) continue;
+    if (upsertRelease(data, r.submissionId, r.releaseAt)) changed = true;
+  }
+  if (changed) data.updatedAt = now;
+  return changed;
 }
 
 // ---- alarms: embargo lifting, reminders, due dates ------------------------------------------------------------

@@ -20,6 +20,10 @@ import {
 
 const DAY = 24 * 3600 * 1000;
 
+/** The file name for the current workflow shape; earlier shapes' files stay, and every one is replayed. */
+const SHAPE = 'v2';
+let releaseAt: string | undefined;
+
 async function main(): Promise<void> {
   const ts = await createTimeSkippingEnv();
   const taskQueue = 'record-clearinghouse';
@@ -27,12 +31,16 @@ async function main(): Promise<void> {
     connection: ts.env.nativeConnection,
     taskQueue,
     workflowsPath: require.resolve('../helpers/clearinghouse-workflows'),
-    activities: { publishEvent: async () => undefined, linkDuplicateCase: async () => undefined },
+    activities: {
+      publishEvent: async () => undefined,
+      linkDuplicateCase: async () => undefined,
+      currentModelReleases: async (ids: string[]) => ids.map((submissionId) => ({ submissionId, releaseAt: releaseAt! })),
+    },
   });
   await worker.runUntil(async () => {
     const caseId = caseWorkflowId('0123456789abcdef0123456789abcdef');
     const handle = await ts.env.client.workflow.start('clearinghouseCaseWorkflow', { workflowId: caseId, taskQueue, args: [{ caseId }] });
-    const releaseAt = new Date((await ts.env.currentTimeMs()) + 10 * DAY).toISOString();
+    releaseAt = new Date((await ts.env.currentTimeMs()) + 10 * DAY).toISOString();
     const base = { source: 'AGENCY_COMMAND' as const, affectedProduct: 'Example Gateway 1.0', weakness: 'prompt injection' };
     await handle.executeUpdate(reportCaseUpdate, { args: [{ ...base, reportId: 'r1', agencyId: 'nsa', submissionId: 'sub-1', plannedReleaseAt: releaseAt }] });
     await handle.executeUpdate(reportCaseUpdate, { args: [{ ...base, reportId: 'r2', agencyId: 'cisa' }] });
@@ -47,7 +55,7 @@ async function main(): Promise<void> {
     await handle.result();
     const history = await handle.fetchHistory();
     // Binary protobuf: this install has two protobufjs copies, and the JSON history helpers fail across them.
-    const file = path.join(__dirname, 'histories', 'clearinghouse-case-v1.binpb');
+    const file = path.join(__dirname, 'histories', `clearinghouse-case-${SHAPE}.binpb`);
     fs.writeFileSync(file, temporal.api.history.v1.History.encode(history).finish());
     process.stdout.write(`${file}: ${history.events?.length} events\n`);
   });

@@ -34,6 +34,7 @@ let ts: TimeSkippingEnv;
 let worker: Worker;
 let running: Promise<void>;
 const published: Array<{ stream: string; event: CaseStatusEvent }> = [];
+const currentReleases = new Map<string, string>();
 
 /** A timer fires at its due time or a moment after it (workflow task latency), never before. */
 function expectFiredAt(time: string, due: number): void {
@@ -49,6 +50,10 @@ beforeAll(async () => {
       published.push({ stream, event });
     },
     linkDuplicateCase: real.linkDuplicateCase,
+    // Stands in for the submission workflows: the release each test says a model has now.
+    async currentModelReleases(submissionIds) {
+      return submissionIds.filter((id) => currentReleases.has(id)).map((id) => ({ submissionId: id, releaseAt: currentReleases.get(id)! }));
+    },
   };
   worker = await Worker.create({
     connection: ts.env.nativeConnection,
@@ -221,6 +226,34 @@ describe('clearinghouseCaseWorkflow (time skipping)', () => {
     const states = eventsOf(caseId).filter((e) => e.type === CASE_EVENT_TYPES.statusChanged).map((e) => e.data.state);
     expect(states).toEqual(['TRIAGED', 'PARTIES_NOTIFIED', 'PUBLISHED', 'CLOSED']);
     expect(JSON.stringify(eventsOf(caseId))).not.toContain('sensitive detail');
+  });
+
+  it('follows the model release: a later planned date holds the embargo, an early declared release lifts it', async () => {
+    const now = await ts.env.currentTimeMs();
+    const planned = new Date(now + 10 * DAY).toISOString();
+    const later = new Date(now + 15 * DAY).toISOString();
+    currentReleases.set('sub-later', planned);
+    const moved = await openCase(undefined, report('nsa', { submissionId: 'sub-later', plannedReleaseAt: planned }));
+    currentReleases.set('sub-early', new Date(now + 20 * DAY).toISOString());
+    const early = await openCase(undefined, report('nsa', { submissionId: 'sub-early', plannedReleaseAt: new Date(now + 20 * DAY).toISOString() }));
+
+    await ts.env.sleep(3 * DAY);
+    // The vendor moves one release by five days and releases the other model today.
+    currentReleases.set('sub-later', later);
+    const releasedAt = new Date(await ts.env.currentTimeMs()).toISOString();
+    currentReleases.set('sub-early', releasedAt);
+
+    await ts.env.sleep(DAY + HOUR);
+    const earlyLift = await waitFor('the early lift', () => eventsOf(early.caseId).find((e) => e.type === CASE_EVENT_TYPES.embargoLifted));
+    expect(earlyLift.data.embargoUntil).toBe(releasedAt);
+    expect((await early.handle.query(caseStateQuery)).embargoActive).toBe(false);
+
+    await ts.env.sleep(7 * DAY);
+    expect((await moved.handle.query(caseStateQuery)).embargoUntil).toBe(later);
+    expect(eventsOf(moved.caseId).some((e) => e.type === CASE_EVENT_TYPES.embargoLifted)).toBe(false);
+    await ts.env.sleep(5 * DAY);
+    const lift = await waitFor('the later lift', () => eventsOf(moved.caseId).find((e) => e.type === CASE_EVENT_TYPES.embargoLifted));
+    expectFiredAt(lift.time, Date.parse(later));
   });
 
   it('uses configured periods', async () => {
