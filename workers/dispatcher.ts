@@ -96,7 +96,13 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
   const log = logger.child({ component: 'dispatcher' });
   const client = await connectClient(config.temporal, options.temporalAddress);
   const kafka = createKafka(config.kafka, logger, options.kafkaBrokers ?? config.kafka.brokers, 'dispatcher');
-  const consumer: Consumer = kafka.consumer({ groupId: options.groupId ?? DEFAULT_DISPATCHER_GROUP, allowAutoTopicCreation: false });
+  let stopping = false;
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId ?? DEFAULT_DISPATCHER_GROUP,
+    allowAutoTopicCreation: false,
+    // kafkajs can still be fetching after disconnect() and would then crash and restart itself forever.
+    retry: { initialRetryTime: 200, retries: 8, restartOnFailure: async () => !stopping },
+  });
   const taskQueue = options.taskQueue ?? config.taskQueue;
   try {
     await consumer.connect();
@@ -120,6 +126,7 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
   log.info({ taskQueue, topic: TOPICS.submissionEvents }, 'dispatcher started');
   return {
     async stop() {
+      stopping = true;
       await consumer.disconnect();
       await client.connection.close();
       log.info('dispatcher stopped');
