@@ -1,0 +1,91 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Kafka } from 'kafkajs';
+import type { Client } from '@temporalio/client';
+import { createKafka } from '../../events/kafka';
+import type { Config } from '../../infra/config';
+import type { Logger } from '../../infra/logger';
+import { resolveMasterKey } from '../../infra/master-key';
+import { collectProcessMetrics } from '../../infra/metrics';
+import { connectClient, deploymentDataConverter } from '../../infra/temporal';
+import type { Authenticator } from './auth';
+import { caseRoutes } from './cases';
+import { problemErrorHandler, problems, sendProblem } from './problems';
+import { buildInterfaceContext, registerInterfaces } from './service';
+import { webhookEndpointRoutes } from './webhook-endpoints';
+import type { ApiContext } from './context';
+
+/** Bodies above this are refused before parsing (413); routes set smaller caps of their own. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ApiServerOptions {
+  temporalAddress?: string;
+  kafkaBrokers?: string[];
+  /** Replaces the key files (tests). */
+  authenticator?: Authenticator;
+  host?: string;
+  port?: number;
+}
+
+/**
+ * The whole api on one fastify instance: `/healthz`, the vendor API (submissions and webhook endpoints), the ops API
+ * (submissions, dead letters, audit, clearinghouse cases), `/openapi.json`, `/readyz`, `/metrics` and the console.
+ * Every error is `application/problem+json`; JSON bodies are capped and `__proto__`/`constructor` keys refused.
+ */
+export async function createApiServer(
+  config: Config,
+  logger: Logger,
+  deps: { client: Client; kafka?: Kafka; authenticator?: Authenticator },
+): Promise<{ app: FastifyInstance; ctx: ApiContext }> {
+  const ctx = buildInterfaceContext(config, logger, deps);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: MAX_BODY_BYTES,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    requestIdHeader: false,
+    return503OnClosing: true,
+  });
+  app.setErrorHandler(problemErrorHandler(ctx.logger));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problems.notFound('route'), request.url.split('?')[0]));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  await registerInterfaces(app, ctx, { publicUrl: `http://${config.stack.host}:${config.apiPort}` });
+  await app.register(
+    webhookEndpointRoutes({
+      client: deps.client,
+      taskQueue: config.taskQueue,
+      authenticator: ctx.authenticator,
+      logger,
+      masterKey: resolveMasterKey(config.masterKey, config.stack.dataDir),
+      webhookAllowlist: config.webhookAllowlist,
+    }),
+  );
+  await app.register(caseRoutes(ctx));
+  return { app, ctx };
+}
+
+/**
+ * Connects to Temporal (with the deployment's payload codec) and Kafka, and serves the api on
+ * `PREFLIGHT_HOST:PREFLIGHT_API_PORT` until stopped.
+ */
+export async function startApiServer(config: Config, logger: Logger, options: ApiServerOptions = {}): Promise<{ url: string; ctx: ApiContext; stop(): Promise<void> }> {
+  const log = logger.child({ component: 'api' });
+  collectProcessMetrics();
+  const client = await connectClient(config.temporal, options.temporalAddress, deploymentDataConverter(config));
+  const kafka = createKafka(config.kafka, logger, options.kafkaBrokers ?? config.kafka.brokers, 'api');
+  const { app, ctx } = await createApiServer(config, logger, { client, kafka, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
+  const host = options.host ?? config.stack.host;
+  await app.listen({ host, port: options.port ?? config.apiPort });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? config.apiPort);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info({ url }, 'api listening');
+  return {
+    url,
+    ctx,
+    async stop() {
+      await app.close();
+      await client.connection.close();
+      log.info('api stopped');
+    },
+  };
+}
