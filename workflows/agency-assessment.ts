@@ -11,6 +11,7 @@ import {
 import type { Activities } from '../activities';
 import {
   FAILURE_TYPES,
+  HOUR_MS,
   acceptInvitationUpdate,
   agencyReportSignal,
   agencyStateQuery,
@@ -63,6 +64,9 @@ const { openClearinghouseCase } = proxyActivities<Activities>({
   retry: { maximumAttempts: 20, initialInterval: '2 seconds', maximumInterval: '5 minutes' },
 });
 
+/** How long after the window close an assessment ends itself if its submission has not ended it. */
+const DEADLINE_BACKSTOP_MS = HOUR_MS;
+
 function reject(refusal: Refusal | undefined): void {
   if (refusal) throw ApplicationFailure.nonRetryable(refusal.reason, refusal.type);
 }
@@ -88,7 +92,10 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
   let reporting: Promise<void> = Promise.resolve();
 
   const report = (r: AgencyReport): void => {
-    reporting = reporting.then(() => parent.signal(agencyReportSignal, r));
+    // A parent that has gone (terminated by an operator) cannot hear the report; the assessment carries on.
+    reporting = reporting.then(() =>
+      parent.signal(agencyReportSignal, r).catch((err: unknown) => log.warn('report to the submission was not delivered', { submissionId, agencyId, kind: r.kind, error: String(err) })),
+    );
   };
 
   const transition = (to: AgencyStatus, infoRequestId?: string): void => {
@@ -107,7 +114,8 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
     reject(agencyCommandRefusal(command, { status, ownerAgencyId: agencyId, signerAgencyId: signer }));
 
   const view = (): AgencyAssessmentView => {
-    const totals = clockTotals(clock, Date.now());
+    // Read-only: the real clock (never earlier than workflow time) keeps the running clock current between tasks.
+    const totals = clockTotals(clock, Math.max(Date.now(), workflowInfo().unsafe.now()));
     return {
       submissionId,
       agencyId,
@@ -274,7 +282,10 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
     const now = Date.now();
     const deadline = Date.parse(windowClosesAt);
     const reminder = nextReminder(deadline, now, input.reminderOffsetsHours, remindersSent);
-    const wakeAt = reminder ? reminder.atMs : deadline;
+    // The submission ends the assessment when its window closes; this run's own deadline timer is only a backstop,
+    // set apart from that instant so two timers never race (a timer cancelled just as it fires strands the run on
+    // the time-skipping test server, temporalio/sdk-java#3088).
+    const wakeAt = reminder ? reminder.atMs : deadline + DEADLINE_BACKSTOP_MS;
     const seenVersion = deadlineVersion;
     const woken =
       wakeAt > now
@@ -297,7 +308,7 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
       await alert({ kind: 'REMINDER', submissionId, agencyId, deadline: windowClosesAt, hoursBefore: reminder.hoursBefore });
       continue;
     }
-    await missDeadline();
+    if (Date.now() >= deadline + DEADLINE_BACKSTOP_MS) await missDeadline();
   }
 
   await reporting;

@@ -220,7 +220,8 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
   setHandler(submissionStateQuery, view);
   setHandler(findingsSummaryQuery, () => summarizeFindings(findings));
   setHandler(clocksQuery, (): ClocksView => {
-    const now = Date.now();
+    // Workflow time stands still between tasks; a read-only query may look at the real clock (never earlier).
+    const now = Math.max(Date.now(), workflowInfo().unsafe.now());
     const window =
       accessStartMs !== undefined && windowClosesMs !== undefined
         ? {
@@ -630,6 +631,11 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
         cause: String(err),
       });
     }
+    if (withdrawal) return await withdraw('VENDOR_WITHDREW');
+    if (release) {
+      await consolidate('RELEASE_DECLARED');
+      return await afterClearance();
+    }
 
     // Assessment: one child per agency, in parallel, until all are done, the window closes, or the vendor ends it.
     // The status changes once every child exists, so an agency acting on the event finds its assessment.
@@ -675,9 +681,10 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
         Math.max(1, windowClosesMs - Date.now()),
       );
       if (withdrawal) return await withdraw('VENDOR_WITHDREW');
+      // Children end themselves at the window close too; when both happen at that instant, the window is the cause.
       if (release) why = 'RELEASE_DECLARED';
-      else if (allAgenciesTerminal()) why = 'ALL_AGENCIES_DONE';
       else if (!woke || Date.now() >= windowClosesMs) why = 'WINDOW_CLOSED';
+      else if (allAgenciesTerminal()) why = 'ALL_AGENCIES_DONE';
     }
     await endChildren(why === 'RELEASE_DECLARED' ? 'SUBMISSION_RELEASED' : 'WINDOW_CLOSED');
     await consolidate(why);

@@ -13,6 +13,7 @@ import {
   SUBMISSION_EVENT_TYPES,
   acceptInvitationUpdate,
   agencyWorkflowId,
+  clocksQuery,
   completeAssessmentUpdate,
   declineInvitationUpdate,
   declareReleasedUpdate,
@@ -102,6 +103,11 @@ it('happy path end to end: six agencies, findings, clearance, release, close —
   const handle = await client.workflow.start(submissionWorkflow, { taskQueue, workflowId: submissionWorkflowId(id), args: [sub] });
   const assessing = await waitForStatus(client, id, 'UNDER_ASSESSMENT');
   expect(assessing.activeGrants).toHaveLength(6);
+  // The window clock stays current between workflow tasks.
+  const before = (await handle.query(clocksQuery)).window!.remainingMs;
+  await new Promise((r) => setTimeout(r, 1100));
+  const after = (await handle.query(clocksQuery)).window!.remainingMs;
+  expect(before - after).toBeGreaterThanOrEqual(1000);
 
   // A model gateway verifies an agency's token while the window is open.
   const nsaGrant = assessing.activeGrants.find((g) => g.agencyId === 'nsa')!;
