@@ -1,4 +1,5 @@
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createTimeSkippingEnv, type TimeSkippingEnv } from '../helpers/time-skipping';
 import {
@@ -451,4 +452,37 @@ it('refuses commands the state does not allow, and an agency acting on another a
   await handle.executeUpdate(withdrawUpdate, { args: [{}] });
   await handle.result();
   expect((await handle.query(findingsSummaryQuery)).total).toBe(2);
+});
+
+it('a failure while provisioning access revokes every grant already made, and the history shows it', async () => {
+  const failing = lifecycleTestActivities();
+  const grant = failing.activities.grantAccess;
+  failing.activities.grantAccess = async (req) => {
+    if (req.agencyId === 'dod') throw ApplicationFailure.nonRetryable('broker refused dod', 'BrokerRefused');
+    return grant(req);
+  };
+  const failingQueue = 'lifecycle-ts-failing';
+  const failingWorker = await Worker.create({
+    connection: ts.env.nativeConnection,
+    taskQueue: failingQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    activities: failing.activities,
+  });
+  const input = submissionInput(await ts.env.currentTimeMs(), 20);
+  const outcome = await failingWorker.runUntil(
+    client.workflow
+      .execute(submissionWorkflow, { taskQueue: failingQueue, workflowId: submissionWorkflowId(input.submissionId), args: [input] })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
+  );
+  expect(outcome).toBeInstanceOf(WorkflowFailedError);
+  expect(((outcome as WorkflowFailedError).cause as ApplicationFailure).type).toBe(FAILURE_TYPES.accessProvisioningFailed);
+  const granted = failing.accessBroker.grantsOf(input.submissionId);
+  expect(granted).toHaveLength(4); // nsa, cisa, treasury, nist before dod
+  expect([...failing.accessBroker.revokedIds].sort()).toEqual([...granted].sort());
+  const history = await submissionHandle(client, input.submissionId).fetchHistory();
+  const scheduled = history.events!.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+  expect(scheduled.filter((n) => n === 'revokeAccess')).toHaveLength(4);
 });
