@@ -486,3 +486,30 @@ it('a failure while provisioning access revokes every grant already made, and th
   const scheduled = history.events!.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
   expect(scheduled.filter((n) => n === 'revokeAccess')).toHaveLength(4);
 });
+
+it('reminders and the missed-deadline notice that cannot be delivered never fail the assessment', async () => {
+  const broken = lifecycleTestActivities();
+  let attempts = 0;
+  broken.activities.notifyAgency = async () => {
+    attempts += 1;
+    throw new Error('pager is down');
+  };
+  const brokenQueue = 'lifecycle-ts-alerts-down';
+  const brokenWorker = await Worker.create({
+    connection: ts.env.nativeConnection,
+    taskQueue: brokenQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    activities: broken.activities,
+  });
+  const input = submissionInput(await ts.env.currentTimeMs(), 10, { requestedAgencies: ['nist'] });
+  const outcome = await brokenWorker.runUntil(
+    client.workflow.execute(submissionWorkflow, { taskQueue: brokenQueue, workflowId: submissionWorkflowId(input.submissionId), args: [input] }),
+  );
+  expect(outcome).toMatchObject({ status: 'CLOSED', endReason: 'RELEASE_NOT_DECLARED', notice: 'NOT_ASSESSED' });
+  expect(outcome.agencies).toEqual([expect.objectContaining({ agencyId: 'nist', status: 'DID_NOT_COMPLETE' })]);
+  // Four alerts (T-7d, T-72h, T-24h, missed), each tried five times, then given up.
+  expect(attempts).toBe(20);
+  const events = broken.publisher.forSubject(input.submissionId);
+  expect(events.filter((e) => e.type === SUBMISSION_EVENT_TYPES.assessmentReminder)).toHaveLength(3);
+  expect(events.filter((e) => e.type === SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed)).toHaveLength(1);
+});
