@@ -25,6 +25,8 @@ export interface DispatcherOptions {
   fromBeginning?: boolean;
   /** Events larger than this are skipped (they cannot be thin). */
   maxEventBytes?: number;
+  /** Consumer-group session timeout: how soon a crashed replica's partitions move to the others (kafkajs default 30 s). */
+  sessionTimeoutMs?: number;
 }
 
 export const DEFAULT_DISPATCHER_GROUP = 'preflight-dispatcher';
@@ -100,6 +102,7 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId ?? DEFAULT_DISPATCHER_GROUP,
     allowAutoTopicCreation: false,
+    ...(options.sessionTimeoutMs ? { sessionTimeout: options.sessionTimeoutMs, rebalanceTimeout: options.sessionTimeoutMs * 2 } : {}),
     // kafkajs can still be fetching after disconnect() and would then crash and restart itself forever.
     retry: { initialRetryTime: 200, retries: 8, restartOnFailure: async () => !stopping },
   });

@@ -9,7 +9,7 @@ import {
   type DeliveryFilter,
   type DeliverySummary,
 } from '../../activities/webhook-replay';
-import { connectClient } from '../../infra/temporal';
+import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import type { DeliveryStatus, DeliveryView } from '../../workflows/webhook-definitions';
 import { CliError, configOrExit, output } from './common';
 import { expectedEndpoints } from './stack';
@@ -18,7 +18,7 @@ async function withClient<T>(run: (client: Client, taskQueue: string) => Promise
   const config = configOrExit();
   let client: Client;
   try {
-    client = await connectClient(config.temporal, expectedEndpoints(config).temporal);
+    client = await connectClient(config.temporal, expectedEndpoints(config).temporal, deploymentDataConverter(config));
   } catch (err) {
     throw new CliError(`cannot reach Temporal: ${(err as Error).message}`);
   }
