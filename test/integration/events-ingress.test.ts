@@ -87,11 +87,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await ingress?.stop();
-  await worker?.stop();
-  await Promise.all([events?.stop(), replies?.stop(), deadLetters?.stop()]);
-  await producer?.disconnect();
-  await client?.connection.close();
+  // Every step runs even if one fails, so no consumer is left polling a stopped broker.
+  const failures: unknown[] = [];
+  const steps: (() => unknown)[] = [() => ingress?.stop(), () => worker?.stop(), () => Promise.all([events?.stop(), replies?.stop(), deadLetters?.stop()]), () => producer?.disconnect(), () => client?.connection.close()];
+  for (const step of steps) {
+    await Promise.resolve()
+      .then(step)
+      .catch((e: unknown) => failures.push(e));
+  }
+  if (failures.length > 0) throw failures[0];
 });
 
 async function startSubmission(requestedAgencies: string[], overrides: Partial<SubmissionInput> = {}): Promise<string> {

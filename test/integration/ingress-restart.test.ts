@@ -37,7 +37,8 @@ const children: ChildProcess[] = [];
 
 function startIngressProcess(): Promise<ChildProcess> {
   const stack = testStack();
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), path.join(__dirname, '..', 'helpers', 'ingress-process.ts'), groupId], {
+  // `node --import tsx` runs the script in this one process; the tsx CLI would fork a grandchild that SIGKILL misses.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'helpers', 'ingress-process.ts'), groupId], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: stack.temporalAddress,
@@ -98,10 +99,15 @@ afterAll(async () => {
     child.kill('SIGKILL');
     await exited;
   }
-  await worker?.stop();
-  await replies?.stop();
-  await producer?.disconnect();
-  await client?.connection.close();
+  // Every step runs even if one fails, so no consumer is left polling a stopped broker.
+  const failures: unknown[] = [];
+  const steps: (() => unknown)[] = [() => worker?.stop(), () => replies?.stop(), () => producer?.disconnect(), () => client?.connection.close()];
+  for (const step of steps) {
+    await Promise.resolve()
+      .then(step)
+      .catch((e: unknown) => failures.push(e));
+  }
+  if (failures.length > 0) throw failures[0];
 });
 
 it('loses no command when the ingress is killed mid-stream and restarted', async () => {
@@ -129,9 +135,12 @@ it('loses no command when the ingress is killed mid-stream and restarted', async
   await eventually('some commands applied before the kill', () => (answered() >= 5 ? true : undefined));
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
+  expect(first.signalCode).toBe('SIGKILL');
   const before = answered();
-  // The kill really interrupted the stream: some commands were still unanswered.
+  // The kill really interrupted the stream: some commands were still unanswered, and nothing answers them meanwhile.
   expect(before).toBeLessThan(total);
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(answered()).toBe(before);
 
   await startIngressProcess();
   await eventually(`all ${total} commands answered after the restart`, () => (answered() === total ? true : undefined), 120_000);
