@@ -53,3 +53,17 @@ export async function ensureTopics(kafka: Kafka, options: { partitions: number; 
     await admin.disconnect();
   }
 }
+
+/**
+ * Makes the broker create its consumer-offsets topic now (it does so on the first coordinator lookup), so the first
+ * real consumer group does not meet "group coordinator not available". For a fresh local broker.
+ */
+export async function warmUpGroupCoordinator(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin({ retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 2000 } });
+  await admin.connect();
+  try {
+    await admin.describeGroups(['preflight.warm-up']);
+  } finally {
+    await admin.disconnect();
+  }
+}

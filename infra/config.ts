@@ -34,6 +34,7 @@ export const EnvSchema = z.object({
   PREFLIGHT_TEMPORAL_UI_PORT: port.default(8233),
   PREFLIGHT_KAFKA_PORT: port.default(9092),
   PREFLIGHT_KAFKA_CONTROLLER_PORT: port.default(9093),
+  PREFLIGHT_KAFKA_SASL_PORT: port.default(9094),
   PREFLIGHT_API_PORT: port.default(8080),
   PREFLIGHT_STACK_START_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(90_000),
   PREFLIGHT_KAFKA_HEAP: z.string().regex(/^\d+[mMgG]$/, 'a JVM heap size such as 512m').default('512m'),
@@ -92,6 +93,8 @@ export interface StackConfig {
   temporalUiPort: number;
   kafkaPort: number;
   kafkaControllerPort: number;
+  /** The local broker's SASL/SCRAM listener for agency principals, where ACLs apply. */
+  kafkaSaslPort: number;
   kafkaHeap: string;
   startTimeoutMs: number;
 }
@@ -179,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       temporalUiPort: e.PREFLIGHT_TEMPORAL_UI_PORT,
       kafkaPort: e.PREFLIGHT_KAFKA_PORT,
       kafkaControllerPort: e.PREFLIGHT_KAFKA_CONTROLLER_PORT,
+      kafkaSaslPort: e.PREFLIGHT_KAFKA_SASL_PORT,
       kafkaHeap: e.PREFLIGHT_KAFKA_HEAP,
       startTimeoutMs: e.PREFLIGHT_STACK_START_TIMEOUT_MS,
     },

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { kafkaHealthy } from '../events/kafka';
 import { type Config, usesLocalKafka, usesLocalTemporal } from './config';
 import { provision } from './provision';
@@ -10,6 +11,8 @@ export interface StackEndpoints {
   uiUrl?: string;
   /** What was brought up by this call (nothing for external or reused servers). */
   started: string[];
+  /** Set when Kafka is the local broker (started here or by `stack up`): its agency listener and its jars. */
+  localKafka?: { saslBrokers: string[]; libDir: string; markerFile: string };
   stop(): Promise<void>;
 }
 
@@ -30,6 +33,7 @@ export async function bringUpStack(config: Config, options: BringUpOptions): Pro
   let temporalAddress = config.temporal.address;
   let kafkaBrokers = config.kafka.brokers;
   let uiUrl: string | undefined;
+  let reusedKafka: { saslAddress: string; dataPath: string } | undefined;
 
   const existing = readStackState(config.stack.dataDir);
   if (existing && !options.detached) {
@@ -42,16 +46,25 @@ export async function bringUpStack(config: Config, options: BringUpOptions): Pro
     }
     if (!kafkaBrokers && k && (await kafkaHealthy([k.address]))) {
       kafkaBrokers = [k.address];
+      if (k.saslAddress && k.dataPath) reusedKafka = { saslAddress: k.saslAddress, dataPath: k.dataPath };
       say(`Using the Kafka broker started by 'preflight stack up' at ${k.address}`);
     }
   }
 
   const needTemporal = !temporalAddress && usesLocalTemporal(config);
   const needKafka = !kafkaBrokers && usesLocalKafka(config);
+  const markerFile = (kafkaDataPath: string) => path.join(kafkaDataPath, 'principals.json');
   if (!needTemporal && !needKafka) {
-    return { temporalAddress: temporalAddress!, kafkaBrokers: kafkaBrokers!, uiUrl, started: [], stop: async () => undefined };
+    const localKafka = reusedKafka
+      ? {
+          saslBrokers: [reusedKafka.saslAddress],
+          libDir: (await provision({ cacheDir: config.stack.cacheDir, kafka: true })).kafka!.libDir,
+          markerFile: markerFile(reusedKafka.dataPath),
+        }
+      : undefined;
+    return { temporalAddress: temporalAddress!, kafkaBrokers: kafkaBrokers!, uiUrl, started: [], localKafka, stop: async () => undefined };
   }
-  const provisioned = await provision({ cacheDir: config.stack.cacheDir, temporal: needTemporal, kafka: needKafka, progress: say });
+  const provisioned = await provision({ cacheDir: config.stack.cacheDir, temporal: needTemporal, kafka: needKafka || Boolean(reusedKafka), progress: say });
   const stack = await startStack({
     stack: config.stack,
     namespace: config.temporal.namespace,
@@ -69,6 +82,14 @@ export async function bringUpStack(config: Config, options: BringUpOptions): Pro
     kafkaBrokers: kafkaBrokers ?? stack.kafkaBrokers!,
     uiUrl: uiUrl ?? stack.uiUrl,
     started: stack.state.servers.map((s) => s.name),
+    localKafka: needKafka
+      ? (() => {
+          const kafka = stack.state.servers.find((s) => s.name === 'kafka')!;
+          return { saslBrokers: [kafka.saslAddress!], libDir: provisioned.kafka!.libDir, markerFile: markerFile(kafka.dataPath!) };
+        })()
+      : reusedKafka
+        ? { saslBrokers: [reusedKafka.saslAddress], libDir: provisioned.kafka!.libDir, markerFile: markerFile(reusedKafka.dataPath) }
+        : undefined,
     stop: stack.stop,
   };
 }

@@ -17,6 +17,10 @@ export interface StackServer {
   logFile: string;
   /** Temporal only: the Web UI. */
   uiUrl?: string;
+  /** Kafka only: the SASL/SCRAM listener for agency principals. */
+  saslAddress?: string;
+  /** Where the server keeps its data (Kafka: properties and log dirs). */
+  dataPath?: string;
 }
 
 export interface StackState {
@@ -201,6 +205,7 @@ async function startKafka(options: StartStackOptions, logDir: string): Promise<{
   if (!kafka) throw new Error('The Kafka broker was not provisioned');
   await ensurePortFree(stack.host, stack.kafkaPort, 'PREFLIGHT_KAFKA_PORT');
   await ensurePortFree(stack.host, stack.kafkaControllerPort, 'PREFLIGHT_KAFKA_CONTROLLER_PORT');
+  await ensurePortFree(stack.host, stack.kafkaSaslPort, 'PREFLIGHT_KAFKA_SASL_PORT');
   const kafkaDir = options.persistent ? path.join(stack.dataDir, 'kafka') : fs.mkdtempSync(path.join(stack.dataDir, 'kafka-tmp-'));
   const dataDir = path.join(kafkaDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
@@ -223,20 +228,30 @@ async function startKafka(options: StartStackOptions, logDir: string): Promise<{
     // Throwaway data goes with the broker.
     child.once('exit', () => fs.rmSync(kafkaDir, { recursive: true, force: true }));
   }
-  return { server: { name: 'kafka', pid: child.pid!, address, logFile }, child };
+  return {
+    server: { name: 'kafka', pid: child.pid!, address, logFile, saslAddress: `${stack.host}:${stack.kafkaSaslPort}`, dataPath: kafkaDir },
+    child,
+  };
 }
 
 function kafkaProperties(stack: StackConfig, dataDir: string): string {
-  const { host, kafkaPort, kafkaControllerPort } = stack;
+  const { host, kafkaPort, kafkaControllerPort, kafkaSaslPort } = stack;
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@${host}:${kafkaControllerPort}`,
-    `listeners=PLAINTEXT://${host}:${kafkaPort},CONTROLLER://${host}:${kafkaControllerPort}`,
-    `advertised.listeners=PLAINTEXT://${host}:${kafkaPort}`,
+    // PLAINTEXT is the internal listener of Preflight's own processes (loopback; a super user). Agencies and partners
+    // connect through SASL_PLAINTEXT with SCRAM credentials, where the ACLs apply.
+    `listeners=PLAINTEXT://${host}:${kafkaPort},SASL_PLAINTEXT://${host}:${kafkaSaslPort},CONTROLLER://${host}:${kafkaControllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${kafkaPort},SASL_PLAINTEXT://${host}:${kafkaSaslPort}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    'sasl.enabled.mechanisms=SCRAM-SHA-512',
+    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users=User:ANONYMOUS',
+    'allow.everyone.if.no.acl.found=false',
     `log.dirs=${dataDir}`,
     'num.partitions=3',
     'offsets.topic.replication.factor=1',

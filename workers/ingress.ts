@@ -5,6 +5,7 @@ import { applyAgencyCaseCommand, openOrJoinCase } from '../activities/clearingho
 import { CASE_FAILURES } from '../workflows/clearinghouse-definitions';
 import { agencyWorkflowId, FAILURE_TYPES } from '../workflows/definitions';
 import { loadAgencyRegistry, type AgencyRegistry } from '../events/agency-registry';
+import { agencyReplyTopic } from '../events/kafka-acls';
 import { catalogEntry, INGRESS_SOURCE, REPLY_TYPES } from '../events/catalog';
 import { DEFAULT_MAX_COMMAND_BYTES, inspectCommand, type AcceptedCommand, type RefusedCommand } from '../events/command-intake';
 import { deadLetterMessage } from '../events/dead-letter';
@@ -295,7 +296,10 @@ async function handleMessage(p: Pipeline, topic: string, partition: number, mess
       : undefined;
   if (about) {
     try {
-      messages.push({ topic: TOPICS.agencyReplies, messages: [replyMessage(about, outcome)] });
+      const reply = replyMessage(about, outcome);
+      messages.push({ topic: TOPICS.agencyReplies, messages: [reply] });
+      // The agency's own copy: an ACL lets each agency read its own reply topic and nobody else's.
+      if (p.registry.get(about.agencyId)) messages.push({ topic: agencyReplyTopic(about.agencyId), messages: [reply] });
     } catch (e) {
       // A reply that cannot be built must not hold the partition: the outcome stands, the dead letter (if any) goes out.
       log.error({ partition, offset: message.offset, commandId: about.commandId, err: (e as Error).message }, 'cannot build the reply');

@@ -1,6 +1,5 @@
-import { createKafka } from '../events/kafka';
-import { ensureTopics } from '../events/topics';
 import type { Config } from '../infra/config';
+import { prepareKafka } from '../infra/kafka-setup';
 import { bringUpStack } from '../infra/local-stack';
 import { createLogger } from '../infra/logger';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal';
@@ -32,9 +31,9 @@ export async function runStart(config: Config, options: { persistent: boolean })
   });
   const processes: RunningProcess[] = [];
   try {
-    const kafka = createKafka(config.kafka, logger, stack.kafkaBrokers);
-    const created = await ensureTopics(kafka, { partitions: config.kafka.topicPartitions, replication: config.kafka.topicReplication });
-    if (created.length > 0) say(`Created Kafka topics: ${created.join(', ')}`);
+    const { createdTopics, newPrincipals } = await prepareKafka(config, stack, logger);
+    if (createdTopics.length > 0) say(`Created Kafka topics: ${createdTopics.join(', ')}`);
+    if (newPrincipals.length > 0) say(`Created Kafka principals for agencies: ${newPrincipals.join(', ')}`);
     const client = await connectClient(config.temporal, stack.temporalAddress);
     try {
       const added = await ensureSearchAttributes(client, config.temporal.namespace, Object.values(SA));
@@ -55,6 +54,7 @@ export async function runStart(config: Config, options: { persistent: boolean })
     say(`  Temporal:        ${stack.temporalAddress} (namespace ${config.temporal.namespace})`);
     if (stack.uiUrl) say(`  Temporal Web UI: ${stack.uiUrl}`);
     say(`  Kafka:           ${stack.kafkaBrokers.join(',')}`);
+    if (stack.localKafka) say(`  Kafka (agencies, SASL/SCRAM): ${stack.localKafka.saslBrokers.join(',')}`);
     if (options.persistent && stack.started.length > 0) say(`  Data:            ${config.stack.dataDir}`);
     say('Press Ctrl-C to stop.');
 

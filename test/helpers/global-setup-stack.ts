@@ -2,9 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createKafka } from '../../events/kafka';
-import { ensureTopics } from '../../events/topics';
 import { loadConfig } from '../../infra/config';
+import { prepareKafka } from '../../infra/kafka-setup';
 import { bringUpStack } from '../../infra/local-stack';
 import { freePort } from '../../infra/local-process';
 import { createLogger } from '../../infra/logger';
@@ -25,17 +24,20 @@ export default async function globalSetup(): Promise<void> {
     PREFLIGHT_TEMPORAL_PORT: String(await freePort()),
     PREFLIGHT_KAFKA_PORT: String(await freePort()),
     PREFLIGHT_KAFKA_CONTROLLER_PORT: String(await freePort()),
+    PREFLIGHT_KAFKA_SASL_PORT: String(await freePort()),
+    PREFLIGHT_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
   };
   const config = loadConfig(env);
   const started = Date.now();
   const stack = await bringUpStack(config, { persistent: false, headless: true, progress: (line) => process.stderr.write(`${line}\n`) });
   const logger = createLogger({ level: 'warn' });
-  await ensureTopics(createKafka(config.kafka, logger, stack.kafkaBrokers), { partitions: 3, replication: 1 });
+  await prepareKafka(config, stack, logger);
   process.stderr.write(`Test stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   process.env.PREFLIGHT_TEST_TEMPORAL_ADDRESS = stack.temporalAddress;
   process.env.PREFLIGHT_TEST_KAFKA_BROKERS = stack.kafkaBrokers.join(',');
   process.env.PREFLIGHT_TEST_DATA_DIR = dataDir;
-  process.env.PREFLIGHT_TEST_MASTER_KEY = crypto.randomBytes(32).toString('base64');
+  process.env.PREFLIGHT_TEST_MASTER_KEY = env.PREFLIGHT_MASTER_KEY;
+  if (stack.localKafka) process.env.PREFLIGHT_TEST_KAFKA_SASL_BROKERS = stack.localKafka.saslBrokers.join(',');
   globalThis.__preflightStackStop = async () => {
     await stack.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,94 @@
+import crypto from 'node:crypto';
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  ResourcePatternTypes,
+  type AclEntry,
+  type Kafka,
+} from 'kafkajs';
+import { TOPICS } from './topics';
+
+/** Each agency's replies go to a topic of its own, so an ACL can give it its replies and nobody else's. */
+export function agencyReplyTopic(agencyId: string): string {
+  return `preflight.agency-replies.${agencyId}.v1`;
+}
+
+/** Consumer groups an agency may use start with `<agencyId>.`. */
+export function agencyGroupPrefix(agencyId: string): string {
+  return `${agencyId}.`;
+}
+
+export type TopicOperation = 'write' | 'read';
+
+/**
+ * What an agency principal may do, as data: write commands; read its own replies and the clearinghouse case
+ * events. Nothing on submission events (vendor-private), the dead-letter topic or another agency's replies.
+ */
+export function agencyEntitlements(agencyId: string): Array<{ topic: string; operation: TopicOperation }> {
+  return [
+    { topic: TOPICS.agencyCommands, operation: 'write' },
+    { topic: agencyReplyTopic(agencyId), operation: 'read' },
+    { topic: TOPICS.clearinghouseEvents, operation: 'read' },
+  ];
+}
+
+/** The Kafka ACL entries that grant exactly `agencyEntitlements` to `User:<agencyId>`. */
+export function agencyAcls(agencyId: string): AclEntry[] {
+  const principal = `User:${agencyId}`;
+  const allow = (resourceType: AclResourceTypes, resourceName: string, operation: AclOperationTypes, pattern = ResourcePatternTypes.LITERAL): AclEntry => ({
+    principal,
+    host: '*',
+    operation,
+    permissionType: AclPermissionTypes.ALLOW,
+    resourceType,
+    resourceName,
+    resourcePatternType: pattern,
+  });
+  const entries: AclEntry[] = [];
+  for (const { topic, operation } of agencyEntitlements(agencyId)) {
+    entries.push(allow(AclResourceTypes.TOPIC, topic, operation === 'write' ? AclOperationTypes.WRITE : AclOperationTypes.READ));
+    entries.push(allow(AclResourceTypes.TOPIC, topic, AclOperationTypes.DESCRIBE));
+  }
+  entries.push(allow(AclResourceTypes.GROUP, agencyGroupPrefix(agencyId), AclOperationTypes.READ, ResourcePatternTypes.PREFIXED));
+  return entries;
+}
+
+/**
+ * Creates each agency's reply topic if missing and, with `acls`, the agency's ACLs (on a cluster whose operators
+ * manage ACLs themselves, leave it off). Idempotent: Kafka keeps one copy of an identical ACL.
+ */
+export async function ensureAgencyTopicsAndAcls(
+  kafka: Kafka,
+  agencyIds: string[],
+  options: { replication: number; acls: boolean },
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = agencyIds.map(agencyReplyTopic).filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((name) => ({
+          topic: name,
+          numPartitions: 1,
+          replicationFactor: options.replication,
+          configEntries: [{ name: 'retention.ms', value: String(14 * 24 * 60 * 60 * 1000) }],
+        })),
+      });
+    }
+    if (options.acls && agencyIds.length > 0) await admin.createAcls({ acl: agencyIds.flatMap(agencyAcls) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * An agency's SCRAM password on the local broker, derived from the master key so nothing is stored. Real clusters
+ * issue their own credentials; this serves the local stack and its tests.
+ */
+export function agencyKafkaPassword(masterKey: Buffer, agencyId: string): string {
+  return crypto.createHmac('sha256', masterKey).update(`kafka-scram/v1/${agencyId}`).digest('base64url');
+}

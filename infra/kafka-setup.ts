@@ -1,0 +1,34 @@
+import { loadAgencyRegistry } from '../events/agency-registry';
+import { createKafka } from '../events/kafka';
+import { ensureAgencyTopicsAndAcls } from '../events/kafka-acls';
+import { ensureTopics, warmUpGroupCoordinator } from '../events/topics';
+import type { Config } from './config';
+import { ensureAgencyPrincipals } from './kafka-principals';
+import type { StackEndpoints } from './local-stack';
+import type { Logger } from './logger';
+import { resolveMasterKey } from './master-key';
+
+/**
+ * Everything Preflight needs on Kafka before its processes start: the shared topics, one reply topic per agency
+ * and, on the local broker, each agency's SCRAM user and ACLs. Safe to run on every start.
+ */
+export async function prepareKafka(config: Config, stack: Pick<StackEndpoints, 'kafkaBrokers' | 'localKafka'>, logger: Logger): Promise<{ createdTopics: string[]; newPrincipals: string[] }> {
+  const kafka = createKafka(config.kafka, logger, stack.kafkaBrokers, 'setup');
+  const createdTopics = await ensureTopics(kafka, { partitions: config.kafka.topicPartitions, replication: config.kafka.topicReplication });
+  const agencyIds = loadAgencyRegistry(config.agencyRegistryPath)
+    .list()
+    .map((a) => a.id);
+  let newPrincipals: string[] = [];
+  if (stack.localKafka) {
+    await warmUpGroupCoordinator(kafka);
+    newPrincipals = await ensureAgencyPrincipals({
+      kafkaLibDir: stack.localKafka.libDir,
+      bootstrap: stack.kafkaBrokers[0]!,
+      agencyIds,
+      masterKey: resolveMasterKey(config.masterKey, config.stack.dataDir),
+      markerFile: stack.localKafka.markerFile,
+    });
+  }
+  await ensureAgencyTopicsAndAcls(kafka, agencyIds, { replication: config.kafka.topicReplication, acls: Boolean(stack.localKafka) });
+  return { createdTopics, newPrincipals };
+}
