@@ -34,8 +34,13 @@ let installed = false;
 export function installTemporalRuntime(logger: Logger): void {
   if (installed) return;
   installed = true;
-  Runtime.install({
-    logger: temporalLogger(logger),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'WARN' }), forward: {} } },
-  });
+  try {
+    Runtime.install({
+      logger: temporalLogger(logger),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'WARN' }), forward: {} } },
+    });
+  } catch (err) {
+    // The runtime is a process-wide singleton; in a process that already made one (tests), keep that one.
+    if (!/already been installed/.test((err as Error).message)) throw err;
+  }
 }
