@@ -7,7 +7,7 @@ import { createKafka } from '../events/kafka';
 import { TOPICS } from '../events/topics';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
-import { connectClient } from '../infra/temporal';
+import { connectClient, deploymentDataConverter } from '../infra/temporal';
 import { VENDOR_ID_PATTERN, deliveryWorkflowId, type DeliveryPolicy, type WebhookDeliveryInput } from '../workflows/webhook-definitions';
 
 export interface DispatcherOptions {
@@ -25,8 +25,8 @@ export interface DispatcherOptions {
   fromBeginning?: boolean;
   /** Events larger than this are skipped (they cannot be thin). */
   maxEventBytes?: number;
-  /** Consumer-group session timeout: how soon a crashed replica's partitions move to the others (kafkajs default 30 s). */
-  sessionTimeoutMs?: number;
+  /** A Temporal client to use instead of connecting one (it must share the workers' data converter); not closed on stop. */
+  client?: Client;
 }
 
 export const DEFAULT_DISPATCHER_GROUP = 'preflight-dispatcher';
@@ -96,13 +96,17 @@ export async function dispatchMessage(
 /** The `dispatcher` process: status events → one webhook delivery workflow per subscribed endpoint. */
 export async function runDispatcher(config: Config, logger: Logger, options: DispatcherOptions = {}): Promise<{ stop(): Promise<void> }> {
   const log = logger.child({ component: 'dispatcher' });
-  const client = await connectClient(config.temporal, options.temporalAddress);
+  const ownClient = options.client === undefined;
+  // The deployment's encrypting data converter, as every Preflight process uses: workers must decode what this starts.
+  const client = options.client ?? (await connectClient(config.temporal, options.temporalAddress, deploymentDataConverter(config)));
+  const closeClient = async () => {
+    if (ownClient) await client.connection.close();
+  };
   const kafka = createKafka(config.kafka, logger, options.kafkaBrokers ?? config.kafka.brokers, 'dispatcher');
   let stopping = false;
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId ?? DEFAULT_DISPATCHER_GROUP,
     allowAutoTopicCreation: false,
-    ...(options.sessionTimeoutMs ? { sessionTimeout: options.sessionTimeoutMs, rebalanceTimeout: options.sessionTimeoutMs * 2 } : {}),
     // kafkajs can still be fetching after disconnect() and would then crash and restart itself forever.
     retry: { initialRetryTime: 200, retries: 8, restartOnFailure: async () => !stopping },
   });
@@ -114,7 +118,14 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
       // Partitions are independent; within one, events are handled in order.
       partitionsConsumedConcurrently: 3,
       eachMessage: async ({ partition, message }) => {
-        const outcome = await dispatchMessage(client, message, { taskQueue, deliveryPolicy: options.deliveryPolicy, maxEventBytes: options.maxEventBytes });
+        let outcome: DispatchResult;
+        try {
+          outcome = await dispatchMessage(client, message, { taskQueue, deliveryPolicy: options.deliveryPolicy, maxEventBytes: options.maxEventBytes });
+        } catch (err) {
+          // Not committed: kafkajs retries this message, so no delivery is lost while Temporal is unavailable.
+          log.warn({ partition, offset: message.offset, error: (err as Error).message }, 'dispatch failed; will retry');
+          throw err;
+        }
         if (outcome.skipped) log.warn({ partition, offset: message.offset, eventId: outcome.eventId, skipped: outcome.skipped }, 'event not dispatched');
         else if (outcome.started.length > 0 || outcome.alreadyStarted.length > 0) {
           log.info({ eventId: outcome.eventId, started: outcome.started.length, alreadyStarted: outcome.alreadyStarted.length }, 'event dispatched');
@@ -123,7 +134,7 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
     });
   } catch (err) {
     await consumer.disconnect().catch(() => undefined);
-    await client.connection.close().catch(() => undefined);
+    await closeClient().catch(() => undefined);
     throw err;
   }
   log.info({ taskQueue, topic: TOPICS.submissionEvents }, 'dispatcher started');
@@ -131,7 +142,7 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
     async stop() {
       stopping = true;
       await consumer.disconnect();
-      await client.connection.close();
+      await closeClient();
       log.info('dispatcher stopped');
     },
   };

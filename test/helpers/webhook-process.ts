@@ -10,7 +10,7 @@ import { createKafka } from '../../events/kafka';
 import { createKafkaEventPublisher } from '../../events/producer';
 import { loadConfig } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
-import { connectClient } from '../../infra/temporal';
+import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import { runDispatcher } from '../../workers/dispatcher';
 
 function env(name: string): string {
@@ -24,10 +24,11 @@ async function main(): Promise<void> {
   const temporalAddress = env('PF_WH_TEMPORAL');
   const kafkaBrokers = env('PF_WH_KAFKA').split(',');
   const taskQueue = env('PF_WH_TASK_QUEUE');
-  const config = loadConfig({ TEMPORAL_ADDRESS: temporalAddress, KAFKA_BROKERS: kafkaBrokers.join(','), PREFLIGHT_LOG_LEVEL: 'warn' });
+  // PREFLIGHT_MASTER_KEY / PREFLIGHT_DATA_DIR come from the test, so this process's payload codec matches the others'.
+  const config = loadConfig({ ...process.env, TEMPORAL_ADDRESS: temporalAddress, KAFKA_BROKERS: kafkaBrokers.join(','), PREFLIGHT_LOG_LEVEL: 'warn' });
   const logger = createLogger({ level: 'warn' });
   if (mode === 'worker') {
-    const temporalClient = await connectClient(config.temporal, temporalAddress);
+    const temporalClient = await connectClient(config.temporal, temporalAddress, deploymentDataConverter(config));
     const publisher = createKafkaEventPublisher(createKafka(config.kafka, logger, kafkaBrokers, 'publisher'), logger);
     await publisher.connect();
     const connection = await NativeConnection.connect({ address: temporalAddress });
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
       connection,
       taskQueue,
       workflowsPath: require.resolve('./webhook-workflows'),
+      dataConverter: deploymentDataConverter(config),
       activities: {
         ...createWebhookActivities({
           logger,
