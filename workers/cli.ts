@@ -9,6 +9,8 @@ import { registerStackCommands } from './cli/stack';
 import { registerSubmissionCommands } from './cli/submissions';
 import { runStart } from './start';
 import { runUntilSignal, runWorkerProcess } from './processes';
+import { startApiServer } from './api/server';
+import { registerDemoCommand } from './demo';
 import { runDispatcher } from './dispatcher';
 import { runIngress } from './ingress';
 
@@ -61,6 +63,15 @@ export function buildProgram(): Command {
   registerDeliveryCommands(program);
   registerCaseCommands(program);
   registerAgencyCommands(program);
+  registerDemoCommand(program);
+
+  program
+    .command('api')
+    .description('serve the vendor API, the ops API and console, /openapi.json, /healthz, /readyz and /metrics')
+    .action(async () => {
+      const config = configOrExit();
+      await runUntilSignal(config, (endpoints, logger) => startApiServer(config, logger, endpoints));
+    });
   return program;
 }
 

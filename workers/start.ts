@@ -1,9 +1,13 @@
-import type { Config } from '../infra/config';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Config, usesLocalKafka, usesLocalTemporal } from '../infra/config';
+import { type DevCredentialPaths, ensureDevCredentials } from '../infra/dev-credentials';
 import { prepareKafka } from '../infra/kafka-setup';
 import { bringUpStack } from '../infra/local-stack';
 import { createLogger } from '../infra/logger';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal';
 import { SA } from '../workflows/search-attributes';
+import { startApiServer } from './api/server';
 import { runDispatcher } from './dispatcher';
 import { runIngress } from './ingress';
 import { startWorker, untilSignal } from './processes';
@@ -17,6 +21,18 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
  */
 export async function runStart(config: Config, options: { persistent: boolean }): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
+  const embedded = usesLocalTemporal(config) && usesLocalKafka(config);
+  let dev: DevCredentialPaths | undefined;
+  if (embedded) {
+    // The embedded default is a development setup: it gets local vendor, ops and agency credentials (never
+    // overwritten), and webhooks may reach receivers on this machine.
+    dev = ensureDevCredentials(config.stack.dataDir);
+    config = {
+      ...config,
+      agencyRegistryPath: config.agencyRegistryPath ?? dev.agencyRegistryFile,
+      webhookAllowlist: config.webhookAllowlist.length > 0 ? config.webhookAllowlist : ['127.0.0.1/32'],
+    };
+  }
   let failed: Error | undefined;
   let wake: (() => void) | undefined;
   const serverDied = new Promise<void>((resolve) => (wake = resolve));
@@ -48,14 +64,20 @@ export async function runStart(config: Config, options: { persistent: boolean })
     processes.push(await startWorker(config, logger, endpoints));
     processes.push(await runIngress(config, logger, endpoints));
     processes.push(await runDispatcher(config, logger, endpoints));
+    const api = await startApiServer(config, logger, endpoints);
+    processes.push(api);
 
     say('');
     say('Preflight is running.');
     say(`  Temporal:        ${stack.temporalAddress} (namespace ${config.temporal.namespace})`);
     if (stack.uiUrl) say(`  Temporal Web UI: ${stack.uiUrl}`);
+    say(`  API:             ${api.url} (OpenAPI at ${api.url}/openapi.json)`);
+    say(`  Ops console:     ${api.url}/console/${dev && fs.existsSync(dev.opsTokenFile) ? `#token=${fs.readFileSync(dev.opsTokenFile, 'utf8').trim()}` : ''}`);
     say(`  Kafka:           ${stack.kafkaBrokers.join(',')}`);
     if (stack.localKafka) say(`  Kafka (agencies, SASL/SCRAM): ${stack.localKafka.saslBrokers.join(',')}`);
     if (options.persistent && stack.started.length > 0) say(`  Data:            ${config.stack.dataDir}`);
+    if (dev) say(`  Local credentials (vendors acme and globex, ops, six agencies): ${path.dirname(dev.opsTokenFile)}`);
+    if (embedded) say(`  Webhook allowlist: ${config.webhookAllowlist.join(', ')} (local development)`);
     say('Press Ctrl-C to stop.');
 
     await Promise.race([untilSignal(), serverDied]);

@@ -47,11 +47,18 @@ async function interrupt(started: Started): Promise<number | null> {
 describe('preflight start on the embedded default', () => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
-  let ports: { temporal: number; ui: number; kafka: number; controller: number };
+  let ports: { temporal: number; ui: number; kafka: number; controller: number; sasl: number; api: number };
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-start-'));
-    ports = { temporal: await freePort(), ui: await freePort(), kafka: await freePort(), controller: await freePort() };
+    ports = {
+      temporal: await freePort(),
+      ui: await freePort(),
+      kafka: await freePort(),
+      controller: await freePort(),
+      sasl: await freePort(),
+      api: await freePort(),
+    };
     const { TEMPORAL_ADDRESS: _t, KAFKA_BROKERS: _k, ...rest } = process.env;
     env = {
       ...rest,
@@ -60,6 +67,8 @@ describe('preflight start on the embedded default', () => {
       PREFLIGHT_TEMPORAL_UI_PORT: String(ports.ui),
       PREFLIGHT_KAFKA_PORT: String(ports.kafka),
       PREFLIGHT_KAFKA_CONTROLLER_PORT: String(ports.controller),
+      PREFLIGHT_KAFKA_SASL_PORT: String(ports.sasl),
+      PREFLIGHT_API_PORT: String(ports.api),
       PREFLIGHT_LOG_LEVEL: 'warn',
     };
   });
@@ -72,6 +81,9 @@ describe('preflight start on the embedded default', () => {
   it('comes up, reports healthy, stops cleanly on Ctrl-C, and finds its data again', async () => {
     const first = await startPreflight(env);
     expect(first.output()).toContain(`Temporal Web UI: http://127.0.0.1:${ports.ui}`);
+    expect(first.output()).toContain(`API:             http://127.0.0.1:${ports.api}`);
+    const health = await fetch(`http://127.0.0.1:${ports.api}/healthz`);
+    expect(health.status).toBe(200);
 
     const status = cli(['stack', 'status', '--json'], env);
     expect(status.status).toBe(0);
@@ -117,7 +129,13 @@ describe('preflight start on the embedded default', () => {
   it('starts nothing when TEMPORAL_ADDRESS and KAFKA_BROKERS point at running servers', async () => {
     const stack = testStack();
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-empty-cache-'));
-    const external = { ...env, TEMPORAL_ADDRESS: stack.temporalAddress, KAFKA_BROKERS: stack.kafkaBrokers.join(','), PREFLIGHT_CACHE_DIR: cacheDir };
+    const external = {
+      ...env,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      PREFLIGHT_CACHE_DIR: cacheDir,
+      PREFLIGHT_TASK_QUEUE: unique('external-start'),
+    };
     const provisioned = cli(['stack', 'provision', '--no-test-server'], external);
     expect(provisioned.status).toBe(0);
     expect(provisioned.stderr).toContain('Nothing to provision');
