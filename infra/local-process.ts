@@ -16,10 +16,12 @@ export interface ProcessSpec {
 export function spawnServer(spec: ProcessSpec): ChildProcess {
   const out = fs.openSync(spec.logFile, 'a');
   fs.writeSync(out, `\n--- ${new Date().toISOString()} starting ${spec.command} ${spec.args.join(' ')}\n`);
+  // Always a process group of its own: a terminal's Ctrl-C reaches only Preflight, which then stops its servers in
+  // order (and does not mistake their exit for a crash).
   const child = spawn(spec.command, spec.args, {
     stdio: ['ignore', out, out],
     env: spec.env ?? process.env,
-    detached: spec.detached ?? false,
+    detached: true,
   });
   fs.closeSync(out);
   if (spec.detached) child.unref();

@@ -27,6 +27,8 @@ export function buildProgram(): Command {
     .action(async (opts: { ephemeral?: boolean }) => {
       const config = configOrExit();
       await runStart(config, { persistent: !opts.ephemeral });
+      // Everything is stopped; a library's leftover retry timer must not keep the process alive.
+      process.exit(0);
     });
 
   program

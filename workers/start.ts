@@ -85,7 +85,17 @@ export async function runStart(config: Config, options: { persistent: boolean })
     failed = err as Error;
   } finally {
     say('Stopping…');
-    for (const p of processes.reverse()) await p.stop().catch((err: unknown) => logger.error({ err }, 'stop failed'));
+    for (const p of processes.reverse()) {
+      // A process that cannot stop in time (a client stuck retrying a broker, say) must not keep the servers up.
+      const stopped = await Promise.race([
+        p.stop().then(
+          () => true,
+          (err: unknown) => (logger.error({ err }, 'stop failed'), true),
+        ),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000).unref()),
+      ]);
+      if (!stopped) logger.warn('a process did not stop within 15 s; going on');
+    }
     await stack.stop();
     logger.flush();
     say('Stopped.');

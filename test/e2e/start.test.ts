@@ -38,9 +38,13 @@ async function startPreflight(env: NodeJS.ProcessEnv): Promise<Started> {
 
 async function interrupt(started: Started): Promise<number | null> {
   started.child.kill('SIGINT');
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     if (started.child.exitCode !== null) return resolve(started.child.exitCode);
-    started.child.once('exit', (code) => resolve(code));
+    const timer = setTimeout(() => reject(new Error(`preflight start did not stop within 60 s:\n${started.output().slice(-3000)}`)), 60_000);
+    started.child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
   });
 }
 
