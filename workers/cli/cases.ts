@@ -1,24 +1,12 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { getCase, isCaseNotFoundError, listCases, type CaseCaller, type CaseListItem } from '../../activities/clearinghouse';
-import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import { CASE_STATES, OPAQUE_ID_PATTERN, type AgencyCaseView, type CaseState, type CaseView } from '../../workflows/clearinghouse-definitions';
 import { CliError, configOrExit, output } from './common';
-import { expectedEndpoints } from './stack';
+import { withTemporalClient } from './temporal-client';
 
-async function withClient<T>(run: (client: Client) => Promise<T>): Promise<T> {
-  const config = configOrExit();
-  let client: Client;
-  try {
-    client = await connectClient(config.temporal, expectedEndpoints(config).temporal, deploymentDataConverter(config));
-  } catch (err) {
-    throw new CliError(`cannot reach Temporal: ${(err as Error).message}`);
-  }
-  try {
-    return await run(client);
-  } finally {
-    await client.connection.close();
-  }
+function withClient<T>(run: (client: Client) => Promise<T>): Promise<T> {
+  return withTemporalClient(configOrExit(), run);
 }
 
 /** The operator at the terminal sees every case; `--as-agency` shows what that agency would see. */

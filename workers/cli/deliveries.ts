@@ -9,27 +9,20 @@ import {
   type DeliveryFilter,
   type DeliverySummary,
 } from '../../activities/webhook-replay';
-import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import type { DeliveryStatus, DeliveryView } from '../../workflows/webhook-definitions';
 import { CliError, configOrExit, output } from './common';
-import { expectedEndpoints } from './stack';
+import { withTemporalClient } from './temporal-client';
 
 async function withClient<T>(run: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
   const config = configOrExit();
-  let client: Client;
-  try {
-    client = await connectClient(config.temporal, expectedEndpoints(config).temporal, deploymentDataConverter(config));
-  } catch (err) {
-    throw new CliError(`cannot reach Temporal: ${(err as Error).message}`);
-  }
-  try {
-    return await run(client, config.taskQueue);
-  } catch (err) {
-    if (err instanceof DeliveryFilterError) throw new CliError(err.message, 2);
-    throw err;
-  } finally {
-    await client.connection.close();
-  }
+  return withTemporalClient(config, async (client) => {
+    try {
+      return await run(client, config.taskQueue);
+    } catch (err) {
+      if (err instanceof DeliveryFilterError) throw new CliError(err.message, 2);
+      throw err;
+    }
+  });
 }
 
 interface FilterOptions {

@@ -2,14 +2,13 @@ import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { OpsSubmissionListQuery } from '../../events/http-schemas';
 import type { Config } from '../../infra/config';
-import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import { submissionWorkflowId } from '../../workflows/definitions';
 import { findSubmission, listSubmissions, type SubmissionListItem } from '../api/lookup';
 import { fetchSubmissionHistories, historyJson, submissionOverview, submissionTimeline } from '../api/ops';
 import { isHttpProblem } from '../api/problems';
 import { formatTimeline } from '../api/timeline';
 import { CliError, configOrExit } from './common';
-import { expectedEndpoints } from './stack';
+import { withTemporalClient } from './temporal-client';
 
 /** Where the CLI reads its configuration and writes its output; tests pass their own. */
 export interface CliIo {
@@ -21,21 +20,14 @@ const OPS = { kind: 'ops' as const, operator: 'cli' };
 
 /** Runs with a Temporal client (with the deployment's payload codec), straight to Temporal: no api or token needed. */
 export async function withTemporal<T>(io: CliIo, run: (client: Client) => Promise<T>): Promise<T> {
-  const config = (io.config ?? configOrExit)();
-  let client: Client;
-  try {
-    client = await connectClient(config.temporal, expectedEndpoints(config).temporal, deploymentDataConverter(config));
-  } catch (err) {
-    throw new CliError(`cannot reach Temporal: ${(err as Error).message}`);
-  }
-  try {
-    return await run(client);
-  } catch (err) {
-    if (isHttpProblem(err)) throw new CliError(err.detail ?? err.title, err.status === 404 ? 3 : 2);
-    throw err;
-  } finally {
-    await client.connection.close();
-  }
+  return withTemporalClient((io.config ?? configOrExit)(), async (client) => {
+    try {
+      return await run(client);
+    } catch (err) {
+      if (isHttpProblem(err)) throw new CliError(err.detail ?? err.title, err.status === 404 ? 3 : 2);
+      throw err;
+    }
+  });
 }
 
 function table(items: SubmissionListItem[]): string {
