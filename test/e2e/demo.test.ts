@@ -3,7 +3,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { Kafka } from 'kafkajs';
 import { createActivities } from '../../activities';
 import { createKafka } from '../../events/kafka';
 import { TOPICS } from '../../events/topics';
@@ -16,6 +15,7 @@ import { dispatchMessage } from '../../workers/dispatcher';
 import { tailTopic } from '../../events/consumer';
 import { runIngress } from '../../workers/ingress';
 import { buildActivityDeps } from '../../workers/processes';
+import { startGroupAtEnd } from '../helpers/agency-events';
 import { testConfig, testStack, unique } from '../helpers/stack-env';
 
 const logger = createLogger({ level: 'error' });
@@ -29,17 +29,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-async function groupAtEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /**
@@ -91,7 +80,7 @@ describe('the demo', () => {
     });
 
     const ingressGroup = unique('demo-ingress');
-    await groupAtEnd(kafka, ingressGroup, TOPICS.agencyCommands);
+    await startGroupAtEnd(kafka, ingressGroup, TOPICS.agencyCommands);
     const ingress = await runIngress(config, logger, { groupId: ingressGroup, ...endpoints });
     stops.push(() => ingress.stop());
     // The dispatcher's work (each status event → one delivery workflow per subscribed endpoint), through the

@@ -11,7 +11,6 @@ import { sendAgencyCommand } from '../../events/agency-client';
 import { buildAgencyRegistry, DEFAULT_AGENCY_REGISTRY } from '../../events/agency-registry';
 import { createKafka } from '../../events/kafka';
 import { generateAgencyKeyPair, importPrivateKey } from '../../events/signing';
-import { TOPICS } from '../../events/topics';
 import type { Config } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
 import { resolveMasterKey } from '../../infra/master-key';
@@ -23,6 +22,7 @@ import { createActivities } from '../../activities';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { registerSubmissionCommands } from '../../workers/cli/submissions';
 import { startTestApi, type TestApi } from '../helpers/interfaces-api';
+import { startGroupAtEnd } from '../helpers/agency-events';
 import { testConfig, testStack, unique } from '../helpers/stack-env';
 
 const logger = createLogger({ level: 'warn' });
@@ -42,17 +42,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function groupAtEnd(kafka: Kafka, groupId: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(TOPICS.agencyCommands);
-    await admin.setOffsets({ groupId, topic: TOPICS.agencyCommands, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
-  } finally {
-    await admin.disconnect();
   }
 }
 
@@ -110,7 +99,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     producer = kafka.producer();
     await producer.connect();
     const groupId = unique('e2e-ingress');
-    await groupAtEnd(kafka, groupId);
+    await startGroupAtEnd(kafka, groupId);
 
     // The worker as `preflight worker` builds it, minus the runtime install (the test setup installed one already).
     const { deps, close } = await buildActivityDeps(config, logger, endpoints);
