@@ -8,7 +8,7 @@ export interface ProcessSpec {
   args: string[];
   logFile: string;
   env?: NodeJS.ProcessEnv;
-  /** Detached children outlive this process (`preflight stack up`); attached ones are supervised by it. */
+  /** Children to leave running after this process exits (`preflight stack up`); the others are supervised by it. */
   detached?: boolean;
 }
 
