@@ -1,19 +1,25 @@
 import fs from 'node:fs';
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig as KafkajsConfig, type logCreator, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../infra/config';
-import type { Logger } from '../infra/logger';
+import { foreignMessage, type Logger } from '../infra/logger';
 
-/** Routes kafkajs's own log lines into the pino logger, at matching levels. */
+/**
+ * Routes kafkajs's own log lines into the pino logger, at matching levels. kafkajs appends error messages to some of
+ * its messages (a consumer crash quotes what `eachMessage` threw), so only the message's head is kept, and the extra
+ * fields go through the logger's allowlist like any other.
+ */
 export function kafkaLogCreator(logger: Logger): logCreator {
   const child = logger.child({ component: 'kafkajs' });
   return () =>
-    ({ level, log }) => {
+    ({ namespace, level, log }) => {
       const { message, timestamp: _t, logger: _l, ...extra } = log;
-      const fields = { namespace: log.namespace, broker: extra.broker, error: extra.error, retryCount: extra.retryCount };
-      if (level === KafkaLogLevel.ERROR) child.error(fields, message);
-      else if (level === KafkaLogLevel.WARN) child.warn(fields, message);
-      else if (level === KafkaLogLevel.INFO) child.info(fields, message);
-      else child.debug(fields, message);
+      // kafkajs passes `error` as a message string, which may be what our own code threw: it is left out.
+      const fields = { ...extra, namespace, error: typeof extra.error === 'string' ? undefined : extra.error };
+      const msg = foreignMessage(message);
+      if (level === KafkaLogLevel.ERROR) child.error(fields, msg);
+      else if (level === KafkaLogLevel.WARN) child.warn(fields, msg);
+      else if (level === KafkaLogLevel.INFO) child.info(fields, msg);
+      else child.debug(fields, msg);
     };
 }
 

@@ -2,9 +2,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
-/** Raised when the environment holds a bad value; the message names the variable. */
+/** Raised when the environment holds a bad value; the message names the variable (secret values redacted). */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** Its message quotes only the operator's own configuration, so logs may show it (see `LogSafeError`). */
+  readonly logSafe = true;
   constructor(
     message: string,
     readonly variable: string,
@@ -48,6 +50,7 @@ export const EnvSchema = z.object({
   PREFLIGHT_AGENCY_REGISTRY: optionalString,
   PREFLIGHT_PAYLOAD_KEYS: z.string().optional(),
   PREFLIGHT_WEBHOOK_ALLOWLIST: z.string().optional(),
+  PREFLIGHT_UI_ORIGINS: z.string().optional(),
 
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -109,6 +112,11 @@ export interface Config {
   payloadKeys: Array<{ id: string; key: string }>;
   /** CIDRs webhook delivery may reach despite the SSRF guard; for local development and tests only. */
   webhookAllowlist: string[];
+  /**
+   * Origins of the Temporal Web UI(s) allowed to call the codec endpoint from a browser (CORS with credentials).
+   * Defaults to the local dev server's UI when Temporal is the local stack; empty means no browser origin.
+   */
+  uiOrigins: string[];
   temporal: TemporalConfig;
   kafka: KafkaConfig;
   stack: StackConfig;
@@ -152,6 +160,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agencyRegistryPath: e.PREFLIGHT_AGENCY_REGISTRY,
     webhookAllowlist: webhookAllowlist(e.PREFLIGHT_WEBHOOK_ALLOWLIST),
     payloadKeys: parsePayloadKeys(e.PREFLIGHT_PAYLOAD_KEYS),
+    uiOrigins:
+      e.PREFLIGHT_UI_ORIGINS !== undefined
+        ? uiOrigins(e.PREFLIGHT_UI_ORIGINS)
+        : e.TEMPORAL_ADDRESS
+          ? []
+          : [`http://${e.PREFLIGHT_HOST.includes(':') ? `[${e.PREFLIGHT_HOST}]` : e.PREFLIGHT_HOST}:${e.PREFLIGHT_TEMPORAL_UI_PORT}`],
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
@@ -197,6 +211,17 @@ function webhookAllowlist(value: string | undefined): string[] {
     throw new ConfigError(`Invalid configuration: PREFLIGHT_WEBHOOK_ALLOWLIST: "${bad}" is not a CIDR such as 127.0.0.1/32`, 'PREFLIGHT_WEBHOOK_ALLOWLIST');
   }
   return cidrs;
+}
+
+/** `scheme://host[:port]` exactly as a browser sends it in `Origin` (no path, no trailing slash). */
+const ORIGIN = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+function uiOrigins(value: string): string[] {
+  const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
+  const bad = origins.find((o) => !ORIGIN.test(o));
+  if (bad !== undefined) {
+    throw new ConfigError(`Invalid configuration: PREFLIGHT_UI_ORIGINS: "${bad}" is not an origin such as https://temporal.example.gov`, 'PREFLIGHT_UI_ORIGINS');
+  }
+  return origins.map((o) => o.toLowerCase());
 }
 
 function parsePayloadKeys(value: string | undefined): Array<{ id: string; key: string }> {

@@ -1,6 +1,6 @@
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import type { Logger } from './logger';
+import { foreignMessage, type Logger } from './logger';
 
 const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
@@ -10,13 +10,16 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
   ERROR: 'error',
 };
 
-/** The SDK's logger interface over pino; only ids and SDK metadata pass (the SDK logs no payloads). */
+/**
+ * The SDK's logger interface over pino. Its metadata passes the logger's field allowlist; its messages are cut before
+ * any appended error text (workflow code and core may quote a failure).
+ */
 export function temporalLogger(logger: Logger): TemporalLogger {
   const child = logger.child({ component: 'temporal' });
   const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
     // The bundler's module listing is only useful when debugging a workflow bundle.
     const effective = level === 'INFO' && message.startsWith('asset workflow-bundle') ? 'DEBUG' : level;
-    child[LEVELS[effective]](meta ?? {}, message);
+    child[LEVELS[effective]](meta ?? {}, foreignMessage(message));
   };
   return {
     log,

@@ -123,7 +123,7 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
           outcome = await dispatchMessage(client, message, { taskQueue, deliveryPolicy: options.deliveryPolicy, maxEventBytes: options.maxEventBytes });
         } catch (err) {
           // Not committed: kafkajs retries this message, so no delivery is lost while Temporal is unavailable.
-          log.warn({ partition, offset: message.offset, error: (err as Error).message }, 'dispatch failed; will retry');
+          log.warn({ partition, offset: message.offset, err }, 'dispatch failed; will retry');
           throw err;
         }
         if (outcome.skipped) log.warn({ partition, offset: message.offset, eventId: outcome.eventId, skipped: outcome.skipped }, 'event not dispatched');

@@ -243,7 +243,7 @@ async function handleMessage(p: Pipeline, topic: string, partition: number, mess
     intake = inspectCommand(message, { registry: p.registry, maxBytes: p.options.maxCommandBytes, toleranceSeconds: p.options.toleranceSeconds });
   } catch (e) {
     // Never let one message loop forever: an unexpected intake failure dead-letters it.
-    log.error({ partition, offset: message.offset, err: (e as Error).message }, 'unexpected error inspecting a command');
+    log.error({ partition, offset: message.offset, err: e }, 'unexpected error inspecting a command');
     intake = { ok: false, code: 'internal-error', reason: 'The command could not be inspected' };
   }
   let outcome: CommandOutcome;
@@ -256,12 +256,12 @@ async function handleMessage(p: Pipeline, topic: string, partition: number, mess
         break;
       } catch (e) {
         if (!(e instanceof TransientError)) {
-          log.error({ commandId: intake.envelope.id, partition, offset: message.offset, err: (e as Error).message }, 'unexpected error applying a command');
+          log.error({ commandId: intake.envelope.id, partition, offset: message.offset, err: e }, 'unexpected error applying a command');
           outcome = { kind: 'rejected', code: 'internal-error', reason: 'The command could not be applied', deadLetter: true };
           break;
         }
         if (p.stopping()) return false;
-        log.warn({ commandId: intake.envelope.id, partition, offset: message.offset, err: e.message }, 'Temporal unavailable; retrying command');
+        log.warn({ commandId: intake.envelope.id, partition, offset: message.offset, err: e }, 'Temporal unavailable; retrying command');
         await sleep(delay);
         delay = Math.min(delay * 2, 10_000);
         await heartbeat().catch(() => undefined);
@@ -302,7 +302,7 @@ async function handleMessage(p: Pipeline, topic: string, partition: number, mess
       if (p.registry.get(about.agencyId)) messages.push({ topic: agencyReplyTopic(about.agencyId), messages: [reply] });
     } catch (e) {
       // A reply that cannot be built must not hold the partition: the outcome stands, the dead letter (if any) goes out.
-      log.error({ partition, offset: message.offset, commandId: about.commandId, err: (e as Error).message }, 'cannot build the reply');
+      log.error({ partition, offset: message.offset, commandId: about.commandId, err: e }, 'cannot build the reply');
     }
   }
 
@@ -313,7 +313,7 @@ async function handleMessage(p: Pipeline, topic: string, partition: number, mess
       break;
     } catch (e) {
       if (p.stopping()) return false;
-      log.warn({ partition, offset: message.offset, err: (e as Error).message }, 'cannot produce reply or dead letter; retrying');
+      log.warn({ partition, offset: message.offset, err: e }, 'cannot produce reply or dead letter; retrying');
       await sleep(delay);
       delay = Math.min(delay * 2, 10_000);
       await heartbeat().catch(() => undefined);
@@ -389,7 +389,7 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
             done = await handleMessage(pipeline, batch.topic, batch.partition, message, heartbeat);
           } catch (e) {
             // A bug, not a bad message: stop this batch without committing; kafkajs restarts from the last commit.
-            log.error({ partition: batch.partition, offset: message.offset, err: (e as Error).message }, 'unexpected ingress error');
+            log.error({ partition: batch.partition, offset: message.offset, err: e }, 'unexpected ingress error');
             throw e;
           }
           if (!done) break;
@@ -409,7 +409,7 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
   return {
     async stop() {
       stopping = true;
-      await consumer.disconnect().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'consumer disconnect failed'));
+      await consumer.disconnect().catch((e: unknown) => log.warn({ err: e }, 'consumer disconnect failed'));
       await producer.disconnect().catch(() => undefined);
       await client.connection.close().catch(() => undefined);
       log.info('ingress stopped');

@@ -94,7 +94,7 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
   const report = (r: AgencyReport): void => {
     // A parent that has gone (terminated by an operator) cannot hear the report; the assessment carries on.
     reporting = reporting.then(() =>
-      parent.signal(agencyReportSignal, r).catch((err: unknown) => log.warn('report to the submission was not delivered', { submissionId, agencyId, kind: r.kind, error: String(err) })),
+      parent.signal(agencyReportSignal, r).catch((err: unknown) => log.warn('report to the submission was not delivered', { submissionId, agencyId, kind: r.kind, error: (err as Error).name })),
     );
   };
 
@@ -327,6 +327,6 @@ async function alert(a: Parameters<Activities['notifyAgency']>[0]): Promise<void
   try {
     await notifyAgency(a);
   } catch (err) {
-    log.warn('agency alert could not be delivered', { agencyId: a.agencyId, kind: a.kind, error: String(err) });
+    log.warn('agency alert could not be delivered', { agencyId: a.agencyId, kind: a.kind, error: (err as Error).name });
   }
 }

@@ -231,7 +231,7 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
         });
       } catch (err) {
         // Only a non-retryable refusal (a contract violation) ends up here; the registry must outlive it.
-        log.error('endpoint-disabled event not published', { endpointId: data.endpointId, error: (err as Error).message });
+        log.error('endpoint-disabled event not published', { endpointId: data.endpointId, error: (err as Error).name });
       }
       outbox.shift();
     }

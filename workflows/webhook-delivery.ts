@@ -65,7 +65,7 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
       await run();
     } catch (err) {
       // The registry is gone only when the vendor never had endpoints; nothing left to tell.
-      log.warn('could not signal the vendor registry', { vendorId: input.vendorId, error: (err as Error).message });
+      log.warn('could not signal the vendor registry', { vendorId: input.vendorId, error: (err as Error).name });
     }
   };
 
