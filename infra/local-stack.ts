@@ -20,6 +20,8 @@ export interface BringUpOptions {
   persistent: boolean;
   detached?: boolean;
   headless?: boolean;
+  /** Passed to a dev server started here (see StartStackOptions); a reused or external server keeps its own. */
+  uiCodecEndpoint?: string;
   progress?: (line: string) => void;
   onUnexpectedExit?: (server: string, code: number | null) => void;
 }
@@ -74,6 +76,7 @@ export async function bringUpStack(config: Config, options: BringUpOptions): Pro
     persistent: options.persistent,
     detached: options.detached,
     headless: options.headless,
+    ...(options.uiCodecEndpoint ? { uiCodecEndpoint: options.uiCodecEndpoint } : {}),
     log: say,
     onUnexpectedExit: (server, code) => options.onUnexpectedExit?.(server.name, code),
   });

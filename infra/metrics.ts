@@ -74,6 +74,20 @@ export const metrics = {
     labelNames: ['reason'] as const,
     registers: [registry],
   }),
+  /** Remote codec requests (Temporal Web UI, CLI), by operation (`decode`, `encode`) and outcome (`ok` or a problem code). */
+  codecRequests: new Counter({
+    name: 'preflight_codec_requests_total',
+    help: 'Codec endpoint requests by operation and outcome',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
+  }),
+  /** Payloads the codec endpoint decoded or encoded for ops. */
+  codecPayloads: new Counter({
+    name: 'preflight_codec_payloads_total',
+    help: 'Payloads decoded or encoded by the codec endpoint, by operation',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  }),
   /** Agency commands by outcome (`accepted` or a rejection code) and type. */
   ingressCommands: new Counter({
     name: 'preflight_ingress_commands_total',

@@ -41,6 +41,8 @@ export interface StartStackOptions {
   detached?: boolean;
   /** Temporal dev server without the Web UI (tests). */
   headless?: boolean;
+  /** The remote codec the Web UI decodes payloads with (`--ui-codec-endpoint`), e.g. the api's `/codec`. */
+  uiCodecEndpoint?: string;
   /** Called when an attached server exits while the stack is meant to be running. */
   onUnexpectedExit?: (server: StackServer, code: number | null) => void;
   log?: (line: string) => void;
@@ -189,7 +191,10 @@ async function startTemporal(options: StartStackOptions, logDir: string): Promis
     args.push('--db-filename', path.join(stack.dataDir, 'temporal', 'temporal.sqlite'), '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
   }
   if (options.headless) args.push('--headless');
-  else args.push('--ui-port', String(stack.temporalUiPort), '--ui-ip', stack.host);
+  else {
+    args.push('--ui-port', String(stack.temporalUiPort), '--ui-ip', stack.host);
+    if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  }
   const logFile = path.join(logDir, 'temporal.log');
   const child = spawnServer({ name: 'temporal', command: binary, args, logFile, detached: options.detached });
   const address = `${stack.host}:${stack.temporalPort}`;

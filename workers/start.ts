@@ -15,6 +15,12 @@ import type { RunningProcess } from './worker';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
+/** The api's remote codec as the browser reaches it (the Web UI appends `/decode`). */
+export function codecEndpointUrl(config: Config): string {
+  const host = config.stack.host.includes(':') ? `[${config.stack.host}]` : config.stack.host;
+  return `http://${host}:${config.apiPort}/codec`;
+}
+
 /**
  * `preflight start`: the local stack (unless external servers are configured), topics and search attributes,
  * then every Preflight process in this process tree. Ctrl-C stops them in reverse order, then the stack.
@@ -39,6 +45,8 @@ export async function runStart(config: Config, options: { persistent: boolean })
 
   const stack = await bringUpStack(config, {
     persistent: options.persistent,
+    // The api below serves the codec, so the Web UI of a dev server started here decrypts through it.
+    uiCodecEndpoint: codecEndpointUrl(config),
     progress: say,
     onUnexpectedExit: (server, code) => {
       failed = new Error(`The local ${server} server exited unexpectedly (code ${code}); see ${config.stack.dataDir}/logs/${server}.log`);
@@ -72,6 +80,7 @@ export async function runStart(config: Config, options: { persistent: boolean })
     say(`  Temporal:        ${stack.temporalAddress} (namespace ${config.temporal.namespace})`);
     if (stack.uiUrl) say(`  Temporal Web UI: ${stack.uiUrl}`);
     say(`  API:             ${api.url} (OpenAPI at ${api.url}/openapi.json)`);
+    say(`  Payload codec:   ${api.url}/codec (ops token or the console's Temporal UI sign-in)`);
     say(`  Ops console:     ${api.url}/console/${dev && fs.existsSync(dev.opsTokenFile) ? `#token=${fs.readFileSync(dev.opsTokenFile, 'utf8').trim()}` : ''}`);
     say(`  Kafka:           ${stack.kafkaBrokers.join(',')}`);
     if (stack.localKafka) say(`  Kafka (agencies, SASL/SCRAM): ${stack.localKafka.saslBrokers.join(',')}`);

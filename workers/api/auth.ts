@@ -127,6 +127,12 @@ export interface AuditEntry {
   status: number;
   code: string;
   ip: string;
+  /** Codec requests only: the namespace asked for, how many payloads, which payload key ids (never contents). */
+  namespace?: string;
+  payloads?: number;
+  keyIds?: string[];
+  /** How the caller authenticated when it matters (`bearer`, or `session` for the Temporal UI's cookie). */
+  credential?: 'bearer' | 'session';
 }
 
 /** Where refusals are recorded. The default is an in-memory ring per api process, served at `GET /ops/audit`. */
@@ -154,7 +160,13 @@ declare module 'fastify' {
   }
 }
 
-function principalLabel(request: FastifyRequest): string {
+/** Marks a request as carrying a credential nobody issued, so its refusal is audited as `unknown-credential`. */
+export function markUnknownCredential(request: FastifyRequest): void {
+  request[UNKNOWN_CREDENTIAL] = true;
+}
+
+/** `vendor:<id>`, `ops:<name>`, `unknown-credential` or `anonymous`: how the audit names a caller. */
+export function principalLabel(request: FastifyRequest): string {
   const p = request.principal;
   if (p?.kind === 'vendor') return `vendor:${p.vendorId}`;
   if (p?.kind === 'ops') return `ops:${p.operator}`;
@@ -203,7 +215,8 @@ export function registerRefusalAudit(app: FastifyInstance, audit: AuditLog, logg
 // ---------------------------------------------------------------------------------------------------------------
 // Authentication hooks
 
-function bearer(request: FastifyRequest): string | undefined {
+/** The bearer secret of the Authorization header, when there is a well-formed one. */
+export function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (typeof header !== 'string') return undefined;
   const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header.trim());

@@ -2,7 +2,8 @@
  * The ops console: one static HTML page and one vanilla script, no build step. The page asks for an ops token (kept in
  * sessionStorage; `#token=` in the URL is taken once and removed) and reads the ops API: a submissions table and, per
  * submission, a timeline picture drawn as SVG — the access window, each agency's review clock with its holds,
- * findings, status changes, notices and webhook deliveries — above the readable timeline.
+ * findings, status changes, notices and webhook deliveries — above the readable timeline. "Sign in for the Temporal
+ * UI" gets this browser the short-lived ops session cookie the api's codec endpoint accepts.
  */
 export const CONSOLE_HTML = `<!doctype html>
 <html lang="en">
@@ -26,6 +27,8 @@ export const CONSOLE_HTML = `<!doctype html>
     <input name="token" type="password" placeholder="ops token" size="40" autocomplete="off">
     <button type="submit">Sign in</button>
   </form>
+  <button id="ui-session" type="button" title="Lets this browser decrypt payloads in the Temporal Web UI for an hour">Sign in for the Temporal UI</button>
+  <span id="ui-session-status"></span>
 </header>
 <main>
   <section id="list">
@@ -102,6 +105,16 @@ export const CONSOLE_JS = String.raw`(() => {
   for (const s of STATUSES) { const o = document.createElement('option'); o.value = s; o.textContent = s; $('#filters select').appendChild(o); }
   $('#login').addEventListener('submit', (ev) => { ev.preventDefault(); sessionStorage.setItem('preflight-ops-token', ev.target.token.value); $('#login').hidden = true; $('#error').hidden = true; loadList(); });
   $('#filters').addEventListener('submit', (ev) => { ev.preventDefault(); loadList(); });
+  // The api answers with an HttpOnly cookie scoped to /codec: the Temporal UI's codec requests carry it, this page cannot read it.
+  $('#ui-session').addEventListener('click', async () => {
+    try {
+      const res = await fetch('/ops/session', { method: 'POST', headers: { authorization: 'Bearer ' + token() } });
+      if (res.status === 401) { $('#login').hidden = false; throw new Error('Sign in with an ops token.'); }
+      if (!res.ok) throw new Error('Temporal UI sign-in failed (' + res.status + ')');
+      const s = await res.json();
+      $('#ui-session-status').textContent = 'Temporal UI: decrypting until ' + fmt(s.expiresAt);
+    } catch (e) { showError(e); }
+  });
 
   async function loadList() {
     const f = new FormData($('#filters')); const q = new URLSearchParams();

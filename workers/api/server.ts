@@ -9,6 +9,8 @@ import { collectProcessMetrics } from '../../infra/metrics';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import type { Authenticator } from './auth';
 import { caseRoutes } from './cases';
+import { codecRoutes } from './codec';
+import { opsSessionKey, opsSessionRoutes } from './ops-session';
 import { problemErrorHandler, problems, sendProblem } from './problems';
 import { buildInterfaceContext, registerInterfaces } from './service';
 import { webhookEndpointRoutes } from './webhook-endpoints';
@@ -28,7 +30,8 @@ export interface ApiServerOptions {
 
 /**
  * The whole api on one fastify instance: `/healthz`, the vendor API (submissions and webhook endpoints), the ops API
- * (submissions, dead letters, audit, clearinghouse cases), `/openapi.json`, `/readyz`, `/metrics` and the console.
+ * (submissions, dead letters, audit, clearinghouse cases, the UI session), `/openapi.json`, `/readyz`, `/metrics`, the
+ * console and the remote payload codec for the Temporal Web UI (`/codec`).
  * Every error is `application/problem+json`; JSON bodies are capped and `__proto__`/`constructor` keys refused.
  */
 export async function createApiServer(
@@ -49,17 +52,31 @@ export async function createApiServer(
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problems.notFound('route'), request.url.split('?')[0]));
   app.get('/healthz', async () => ({ status: 'ok' }));
   await registerInterfaces(app, ctx, { publicUrl: `http://${config.stack.host}:${config.apiPort}` });
+  const masterKey = resolveMasterKey(config.masterKey, config.stack.dataDir);
   await app.register(
     webhookEndpointRoutes({
       client: deps.client,
       taskQueue: config.taskQueue,
       authenticator: ctx.authenticator,
       logger,
-      masterKey: resolveMasterKey(config.masterKey, config.stack.dataDir),
+      masterKey,
       webhookAllowlist: config.webhookAllowlist,
     }),
   );
   await app.register(caseRoutes(ctx));
+  const sessionKey = opsSessionKey(masterKey);
+  await app.register(opsSessionRoutes({ authenticator: ctx.authenticator, sessionKey, logger }));
+  await app.register(
+    codecRoutes({
+      codecs: deploymentDataConverter(config).payloadCodecs ?? [],
+      namespace: config.temporal.namespace,
+      authenticator: ctx.authenticator,
+      sessionKey,
+      uiOrigins: config.uiOrigins,
+      audit: ctx.audit,
+      logger,
+    }),
+  );
   return { app, ctx };
 }
 
