@@ -19,7 +19,7 @@ export const LOG_FIELD_ALLOWLIST: ReadonlySet<string> = new Set([
   // counts and durations
   'count', 'latencyMs', 'durationMs', 'retryCount', 'retryTime', 'size',
   // Temporal and Kafka coordinates
-  'namespace', 'taskQueue', 'workflowId', 'runId', 'workflowType', 'activityId', 'activityType', 'sdkComponent',
+  'namespace', 'taskQueue', 'workflowId', 'runId', 'workflowRunId', 'workflowType', 'activityId', 'activityType', 'sdkComponent',
   'isLocal', 'topic', 'partition', 'offset', 'groupId', 'memberId', 'clientId', 'broker', 'port',
 ]);
 
@@ -68,7 +68,8 @@ export function loggableError(err: unknown, depth = 0): Record<string, string> {
   }
   const e = err as Error & { code?: unknown; syscall?: unknown; logSafe?: unknown; cause?: unknown };
   const out: Record<string, string> = { name: identifier(e.name) ?? 'Error' };
-  const code = identifier(typeof e.code === 'number' ? String(e.code) : e.code);
+  // gRPC and HTTP errors carry numeric codes.
+  const code = typeof e.code === 'number' && Number.isInteger(e.code) ? String(e.code) : identifier(e.code);
   if (code) out.code = code;
   if (messageIsSafe(e)) out.message = e.message.slice(0, MAX_STRING);
   if (depth < 2 && isError(e.cause)) {
@@ -113,11 +114,11 @@ export function sanitizeFields(fields: Record<string, unknown>, depth = 0): Reco
 /**
  * A message written by a library (kafkajs, the Temporal SDK and core) rather than by our code: such messages sometimes
  * append an error's text after a colon (`Crash: KafkaJSNumberOfRetriesExceeded: <our error's message>`), so only the
- * part before the first colon, quote or line break is kept.
+ * part before the first colon, quote, bracket or line break is kept.
  */
 export function foreignMessage(message: unknown): string {
   if (typeof message !== 'string') return '';
-  const head = message.split(/[:\n"'{[]/, 1)[0]!.trim();
+  const head = message.split(/[:\n"'{[(]/, 1)[0]!.trim();
   return head.length > 120 ? `${head.slice(0, 120)}…` : head;
 }
 
