@@ -91,7 +91,14 @@ function waitFor(child: ChildProcess, type: BenchWorkerMessage['type'], what: st
 /** Forks a benchmark worker on its own task queue and waits until it polls. */
 export async function startBenchWorker(
   ctx: BenchContext,
-  options: { taskQueue: string; maxCachedWorkflows?: number; exposeGc?: boolean; workflowsInMainThread?: boolean },
+  options: {
+    taskQueue: string;
+    maxCachedWorkflows?: number;
+    exposeGc?: boolean;
+    workflowsInMainThread?: boolean;
+    /** Added to the bench environment, e.g. PREFLIGHT_WEBHOOK_ALLOWLIST for a loopback webhook receiver. */
+    env?: Record<string, string>;
+  },
 ): Promise<BenchWorker> {
   const workerOptions: BenchWorkerOptions = {
     taskQueue: options.taskQueue,
@@ -102,7 +109,7 @@ export async function startBenchWorker(
   const child = fork(path.join(__dirname, 'worker-process.ts'), [JSON.stringify(workerOptions)], {
     cwd: REPO_ROOT,
     execArgv: ['--require', 'tsx/cjs', ...(options.exposeGc ? ['--expose-gc'] : [])],
-    env: benchProcessEnv(ctx),
+    env: { ...benchProcessEnv(ctx), ...options.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   try {
