@@ -36,11 +36,11 @@ export class Receiver {
     });
   }
 
-  /** Listens on `host` (a loopback address) and a free port. */
-  async listen(host: string): Promise<number> {
+  /** Listens on `host` (a loopback address) and a free port, or `port` (to come back where it was after `close`). */
+  async listen(host: string, port = 0): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, host, () => resolve());
+      this.server.listen(port, host, () => resolve());
     });
     return (this.server.address() as AddressInfo).port;
   }
