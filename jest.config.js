@@ -23,5 +23,7 @@ module.exports = {
       setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'],
       globalTeardown: '<rootDir>/test/helpers/global-teardown-stack.ts',
     },
+    // Not part of `npm test`: `npm run test:faults` starts its own servers and kills them (about ten minutes).
+    { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'] },
   ],
 };
