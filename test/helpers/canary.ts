@@ -59,8 +59,11 @@ export function findNeedles(haystack: string | Buffer | Uint8Array | null | unde
   return hits;
 }
 
-/** Every Payload object anywhere in a history (inputs, results, memos, headers, failures' encoded attributes). */
-export function historyPayloads(history: temporal.api.history.v1.IHistory): Payload[] {
+/**
+ * Every Payload object anywhere in a history or one of its events (inputs, results, memos, headers, failures' encoded
+ * attributes), except search attributes: those are indexed values the codec never touches.
+ */
+export function historyPayloads(history: temporal.api.history.v1.IHistory | temporal.api.history.v1.IHistoryEvent): Payload[] {
   const found: Payload[] = [];
   const seen = new Set<object>();
   const walk = (node: unknown, depth: number): void => {
@@ -71,7 +74,8 @@ export function historyPayloads(history: temporal.api.history.v1.IHistory): Payl
       found.push(candidate as Payload);
       return;
     }
-    for (const value of Array.isArray(node) ? node : Object.values(node)) walk(value, depth + 1);
+    const children = Array.isArray(node) ? node : Object.entries(node).filter(([k]) => k !== 'searchAttributes').map(([, v]) => v as unknown);
+    for (const value of children) walk(value, depth + 1);
   };
   walk(history, 0);
   return found;
