@@ -21,7 +21,7 @@ export default tseslint.config(
   },
   {
     // Workflow code must stay deterministic: no Node built-ins, no I/O libraries, no activity values.
-    files: ['workflows/**/*.ts'],
+    files: ['workflows/**/*.ts', 'bench/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -32,6 +32,8 @@ export default tseslint.config(
           })),
           patterns: [
             { group: ['../activities', '../activities/*', '../infra/*', '../events/*', '../workers/*'], allowTypeImports: true, message: 'Workflows may import only types from activities, infra, events and workers.' },
+            // The benchmark baselines (bench/workflows) are workflow code too; bench/lib holds their activity types.
+            { group: ['../../activities', '../../activities/*', '../../infra/*', '../../events/*', '../../workers/*', '../lib/*'], allowTypeImports: true, message: 'Workflows may import only types from activities, infra, events, workers and bench/lib.' },
           ],
         },
       ],
