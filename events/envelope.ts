@@ -136,9 +136,14 @@ export function parseJsonStrict(bytes: Buffer): unknown {
   return value;
 }
 
-/** A short, payload-free description of zod issues: paths and messages only, never the offending values. */
+/**
+ * A short, payload-free description of zod issues: paths and messages only, never the offending values. Unknown keys
+ * are counted, not named: their names are the sender's text, and this description ends up in replies and in
+ * dead-letter headers.
+ */
 export function summarizeIssues(error: z.ZodError, max = 3): string {
-  const parts = error.issues.slice(0, max).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);
+  const message = (i: z.core.$ZodIssue) => (i.code === 'unrecognized_keys' ? `Unrecognized key${i.keys.length === 1 ? '' : 's'} (${i.keys.length}) not in the schema` : i.message);
+  const parts = error.issues.slice(0, max).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${message(i)}`);
   if (error.issues.length > max) parts.push(`and ${error.issues.length - max} more`);
   return parts.join('; ');
 }

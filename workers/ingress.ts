@@ -323,7 +323,8 @@ async function handleMessage(p: Pipeline, topic: string, partition: number, mess
   metrics.ingressCommands.inc({ type: knownType, outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code });
   const producedAt = Number(message.timestamp);
   if (Number.isFinite(producedAt) && producedAt > 0) metrics.ingressLagSeconds.observe(Math.max(0, (Date.now() - producedAt) / 1000));
-  const fields = { partition, offset: message.offset, commandId: about?.commandId, agencyId: about?.agencyId, type: about?.commandType };
+  // The type is logged only when it is one of ours: a refused message's ce_type is whatever its sender wrote.
+  const fields = { partition, offset: message.offset, commandId: about?.commandId, agencyId: about?.agencyId, type: knownType };
   if (outcome.kind === 'accepted') log.info(fields, 'command applied');
   else log.warn({ ...fields, code: outcome.code, deadLettered: outcome.deadLetter }, 'command refused');
   return true;

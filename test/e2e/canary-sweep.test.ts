@@ -136,6 +136,7 @@ describe('canary sweep', () => {
       endpointHost: canary('host'),
       receiverBody: canary('receiver'),
       deadLetterField: canary('deadletter'),
+      deadLetterKey: canary('deadletterkey'),
     };
     const good = new Receiver([{ status: 204 }]);
     const failing = new Receiver([{ status: 500, body: `receiver failed: ${planted.receiverBody}` }]);
@@ -233,6 +234,11 @@ describe('canary sweep', () => {
         producer,
         buildAgencyCommand({ agencyId: 'cisa', type: 'gov.preflight.finding.submit.v1', subject: submissionId, data: { finding: { ...finding('MEDIUM'), severity: planted.deadLetterField } } }, keys.cisa, { validate: false }),
       );
+      // And one whose unknown field is named by a canary: the refusal must not quote it.
+      await produceAgencyMessage(
+        producer,
+        buildAgencyCommand({ agencyId: 'nsa', type: 'gov.preflight.finding.submit.v1', subject: submissionId, data: { finding: { ...finding('LOW'), [planted.deadLetterKey]: true } } }, keys.nsa, { validate: false }),
+      );
       await agency('nsa', 'gov.preflight.finding.submit.v1', { finding: finding('HIGH') });
       await agency('cisa', 'gov.preflight.finding.submit.v1', { finding: finding('MEDIUM') });
       await eventually('both findings', async () => ((await view()).agencies.every((a) => a.findingsCount > 0) ? true : undefined), 90_000);
@@ -314,10 +320,13 @@ describe('canary sweep', () => {
     expect([...decodedHits]).toEqual(
       expect.arrayContaining(['findingDetail', 'findingTitle', 'findingMitigation', 'question', 'answer', 'responseNote', 'contactName', 'endpointDescription', 'endpointHost', 'receiverBody']),
     );
-    expect([...inboundHits]).toEqual(expect.arrayContaining(['findingDetail', 'question', 'deadLetterField']));
+    expect([...inboundHits]).toEqual(expect.arrayContaining(['findingDetail', 'question', 'deadLetterField', 'deadLetterKey']));
     expect(figures.histories).toBeGreaterThan(5);
     // The logs swept are the real ones: they name what happened by id.
-    for (const name of ['worker', 'ingress', 'dispatcher'] as const) expect(fs.readFileSync(path.join(dir, `${name}.log`), 'utf8')).toContain(submissionId);
+    for (const name of ['worker', 'dispatcher'] as const) expect(fs.readFileSync(path.join(dir, `${name}.log`), 'utf8')).toContain(submissionId);
+    const ingressLog = fs.readFileSync(path.join(dir, 'ingress.log'), 'utf8');
+    expect(ingressLog.match(/"msg":"command applied"/g)?.length).toBeGreaterThanOrEqual(8);
+    expect(ingressLog.match(/"code":"schema-violation","deadLettered":true/g)).toHaveLength(2);
     expect(figures.logLines).toBeGreaterThan(20);
     expect([...figures.topics]).toEqual(expect.arrayContaining([TOPICS.agencyCommands, TOPICS.submissionEvents, TOPICS.deadLetter]));
   });

@@ -1,5 +1,6 @@
 import { type CloudEvent, Kafka as CeKafka, type KafkaMessage as CeKafkaMessage } from 'cloudevents';
-import { decodeEnvelope, encodeEvent, headersToStrings, parseJsonStrict, type Envelope } from '../../events/envelope';
+import { z } from 'zod';
+import { decodeEnvelope, encodeEvent, headersToStrings, parseJsonStrict, summarizeIssues, type Envelope } from '../../events/envelope';
 import { isEventContractError } from '../../events/errors';
 import { encodeStatusEvent } from '../../events/producer';
 
@@ -110,5 +111,16 @@ describe('status event encoding', () => {
     expect(contractCode(() => encodeStatusEvent('clearinghouse', event))).toBe('wrong-topic');
     expect(contractCode(() => encodeStatusEvent('submission', { ...event, data: { ...event.data, detail: 'secret finding text' } }))).toBe('invalid-data');
     expect(contractCode(() => encodeStatusEvent('submission', { ...event, sequence: 0 }))).toBe('invalid-envelope');
+  });
+});
+
+describe('schema issue summaries', () => {
+  it('names paths and problems but never the sender text, unknown key names included', () => {
+    const schema = z.strictObject({ finding: z.strictObject({ severity: z.enum(['HIGH', 'LOW']), detail: z.string() }) });
+    const parsed = schema.safeParse({ finding: { severity: 'secret-severity', detail: 'd', 'secret-key': 1, other: 2 } });
+    const summary = summarizeIssues(parsed.error!);
+    expect(summary).toContain('finding.severity: Invalid option');
+    expect(summary).toContain('finding: Unrecognized keys (2) not in the schema');
+    expect(summary).not.toMatch(/secret|other/);
   });
 });
