@@ -40,7 +40,8 @@ import { countWorkflows, meanCounters, prefixed } from './lib/counters';
 import { CpuMeter } from './lib/cpu';
 import { alternate, median, percentile, ratioSummary } from './lib/stats';
 import type { BenchContext, Comparison, ComparisonResult } from './lib/types';
-import { startBenchProcess, type BenchProcess } from './preflight-processes';
+import { startConsumerProcess, type BenchProcess } from './preflight-processes';
+import { startBenchWorker, type BenchWorker } from './lib/worker';
 
 const STATUS_TYPE = SUBMISSION_EVENT_TYPES.assessmentStatusChanged;
 /** Deliveries per block whose workflow histories are read for the stage breakdown and the counters. */
@@ -100,8 +101,11 @@ class VerifyingReceiver {
   }
 }
 
-/** Fires `fire(i)` at a constant rate (open loop: a slow call never delays the next); resolves when every call has. */
-async function atRate(rate: number, seconds: number, fire: (i: number) => Promise<void>): Promise<number> {
+/**
+ * Fires `fire(i)` at a constant rate (open loop: a slow call never delays the next) and waits for every call;
+ * `drainMs` is how long the calls still ran after the last one was fired.
+ */
+async function atRate(rate: number, seconds: number, fire: (i: number) => Promise<void>): Promise<{ count: number; drainMs: number }> {
   const count = Math.max(2, Math.round(rate * seconds));
   const started = performance.now();
   const calls: Promise<void>[] = [];
@@ -110,8 +114,9 @@ async function atRate(rate: number, seconds: number, fire: (i: number) => Promis
     if (wait > 0) await sleep(wait);
     calls.push(fire(i));
   }
+  const lastFired = performance.now();
   await Promise.all(calls);
-  return count;
+  return { count, drainMs: performance.now() - lastFired };
 }
 
 interface LatencyBlock {
@@ -123,10 +128,12 @@ interface LatencyBlock {
   p99: number;
   /** Latencies in send order, ms. */
   latencies: number[];
+  /** How long the triggering calls still ran after the last was fired. */
+  drainMs: number;
   cpu: Record<string, number>;
 }
 
-function summarize(side: LatencyBlock['side'], rate: number, ids: string[], receiver: VerifyingReceiver, cpu: Record<string, number>): LatencyBlock {
+function summarize(side: LatencyBlock['side'], rate: number, ids: string[], receiver: VerifyingReceiver, cpu: Record<string, number>, drainMs: number): LatencyBlock {
   const latencies = ids.map((id) => receiver.received.get(id)).filter((r): r is Received => r !== undefined).map((r) => r.at - r.changedAt);
   return {
     side,
@@ -136,13 +143,17 @@ function summarize(side: LatencyBlock['side'], rate: number, ids: string[], rece
     p50: latencies.length ? percentile(latencies, 50) : NaN,
     p99: latencies.length ? percentile(latencies, 99) : NaN,
     latencies,
+    drainMs,
     cpu,
   };
 }
 
-/** Keeps up: everything delivered, and the last third of the step waited no longer than the first third. */
+/**
+ * Keeps up: everything delivered, the triggering calls done within a second of the last one fired (they queue per
+ * assessment otherwise), and the last third of the step waited no longer than the first third.
+ */
 function sustained(block: LatencyBlock): boolean {
-  if (block.delivered < block.sent) return false;
+  if (block.delivered < block.sent || block.drainMs > 1000) return false;
   const third = Math.max(1, Math.floor(block.latencies.length / 3));
   const first = median(block.latencies.slice(0, third));
   const last = median(block.latencies.slice(-third));
@@ -170,6 +181,7 @@ export const comparison: Comparison = {
   id: 'c',
   title: 'Webhook fan-out latency vs raw produce → consume → POST',
   async run(ctx: BenchContext): Promise<ComparisonResult> {
+    const began = Date.now();
     const quick = ctx.mode === 'quick';
     const log = ctx.logger.child({ component: 'bench-fanout' });
     const suffix = crypto.randomBytes(4).toString('hex');
@@ -182,7 +194,7 @@ export const comparison: Comparison = {
     const admin = kafka.admin();
     const producer = kafka.producer();
     const receiver = new VerifyingReceiver();
-    const processes: BenchProcess[] = [];
+    const processes: (BenchProcess | BenchWorker)[] = [];
     const stops: (() => Promise<unknown>)[] = [];
     let client: Client | undefined;
     try {
@@ -196,20 +208,21 @@ export const comparison: Comparison = {
 
       const rawSecret = deriveWebhookSecret(masterKey, `ep_bench${suffix}raw`, 1);
       receiver.route('/raw', rawSecret);
-      const env = { PREFLIGHT_TASK_QUEUE: taskQueue, PREFLIGHT_WEBHOOK_ALLOWLIST: '127.0.0.1/32' };
+      const relayGroup = `bench-relay-${suffix}`;
       const [worker, dispatcher, relay] = await Promise.all([
-        startBenchProcess(ctx, { role: 'c-worker', command: 'worker', env, readyMessage: 'worker started' }),
-        startBenchProcess(ctx, { role: 'c-dispatcher', command: 'dispatcher', env, readyMessage: 'dispatcher started' }),
-        startBenchProcess(ctx, {
+        startBenchWorker(ctx, { taskQueue, env: { PREFLIGHT_WEBHOOK_ALLOWLIST: '127.0.0.1/32' } }),
+        // Deliveries run on the worker's task queue.
+        startConsumerProcess(ctx, { role: 'c-dispatcher', command: 'dispatcher', env: { PREFLIGHT_TASK_QUEUE: taskQueue }, groupId: DEFAULT_DISPATCHER_GROUP }),
+        startConsumerProcess(ctx, {
           role: 'c-relay',
           script: require.resolve('./fanout-relay'),
           env: {
             BENCH_RELAY_TOPIC: rawTopic,
-            BENCH_RELAY_GROUP: `bench-relay-${suffix}`,
+            BENCH_RELAY_GROUP: relayGroup,
             BENCH_RELAY_URL: `http://127.0.0.1:${port}/raw`,
             BENCH_RELAY_SECRET: rawSecret,
           },
-          readyMessage: 'relay started',
+          groupId: relayGroup,
         }),
       ]);
       processes.push(worker, dispatcher, relay);
@@ -222,8 +235,8 @@ export const comparison: Comparison = {
         const h = headersToStrings(m.headers);
         if (h.ce_type !== STATUS_TYPE || !h.ce_id) return;
         published.set(h.ce_id, Number(m.timestamp));
-        const d = JSON.parse(m.value?.toString() ?? '{}') as { submissionId?: string; agencyId?: string; infoRequestId?: string };
-        if (d.infoRequestId) eventIdOf.set(`${d.submissionId}|${d.agencyId}|${d.infoRequestId}`, h.ce_id);
+        const d = JSON.parse(m.value?.toString() ?? '{}') as { submissionId?: string; agencyId?: string; status?: string; infoRequestId?: string };
+        eventIdOf.set(`${d.submissionId}|${d.agencyId}|${d.infoRequestId ?? d.status}`, h.ce_id);
       }, { groupPrefix: 'bench-fanout' });
       stops.push(() => eventTail.stop());
 
@@ -234,23 +247,16 @@ export const comparison: Comparison = {
       });
       receiver.route('/candidate', deriveWebhookSecret(masterKey, endpoint.endpointId, endpoint.secretVersion));
       const agencies = SIX_AGENCIES.slice(0, 4);
-      const submissionIds = Array.from({ length: 6 }, () => `bench-c-${crypto.randomBytes(5).toString('hex')}`);
+      const submissionIds = Array.from({ length: quick ? 3 : 6 }, () => `bench-c-${crypto.randomBytes(5).toString('hex')}`);
+      const setupSeconds = (Date.now() - began) / 1000;
       const prepStarted = Date.now();
       await mapBounded(submissionIds.length, 6, async (i) => {
         const input = submissionInput(Date.now(), 20, { submissionId: submissionIds[i]!, vendorId, requestedAgencies: agencies });
         await client!.workflow.start('submissionWorkflow', { args: [input], taskQueue, workflowId: submissionWorkflowId(input.submissionId) });
       });
-      const targets = submissionIds.flatMap((s) => agencies.map((a) => ({ submissionId: s, agencyId: a })));
-      // Every invitation delivered means every assessment exists; accepting and starting each is delivered too.
-      const deliveredCount = () => receiver.received.size;
-      await pollUntil(async () => (deliveredCount() >= targets.length ? true : undefined), 'the invitations delivered', 120_000);
-      for (const update of [acceptInvitationUpdate, startAssessmentUpdate]) {
-        await mapBounded(targets.length, 3, async (i) => {
-          const t = targets[i]!;
-          await client!.workflow.getHandle(agencyWorkflowId(t.submissionId, t.agencyId)).executeUpdate(update, { args: [{ agencyId: t.agencyId }] });
-        });
-      }
-      await pollUntil(async () => (deliveredCount() >= targets.length * 3 ? true : undefined), 'the preparation delivered', 120_000);
+      const targets = submissionIds.flatMap((s) => agencies.map((a) => ({ submissionId: s, agencyId: a, changes: 0, pending: Promise.resolve() })));
+      // Every invitation delivered: every assessment exists and the preparation's work is done.
+      await pollUntil(async () => (receiver.received.size >= targets.length ? true : undefined), 'the invitations delivered', 120_000);
       const prepSeconds = (Date.now() - prepStarted) / 1000;
 
       const pids = { worker: worker.pid, dispatcher: dispatcher.pid, relay: relay.pid, temporal: ctx.stack.serverPids.temporal, kafka: ctx.stack.serverPids.kafka };
@@ -259,13 +265,22 @@ export const comparison: Comparison = {
       const runCandidate = async (rate: number, seconds: number): Promise<LatencyBlock> => {
         const meter = new CpuMeter({ ...pids }).start();
         const eventIds: string[] = [];
-        await atRate(rate, seconds, async () => {
+        const { drainMs } = await atRate(rate, seconds, () => {
           const t = targets[nextTarget++ % targets.length]!;
-          const result = await client!.workflow
-            .getHandle(agencyWorkflowId(t.submissionId, t.agencyId))
-            .executeUpdate(requestInfoUpdate, { args: [{ agencyId: t.agencyId, question: 'Which tools can the model call?' }] });
-          // The submission numbers its events; the event of this change is found by its information-request id.
-          eventIds.push(`${t.submissionId}|${t.agencyId}|${result.requestId}`);
+          const handle = client!.workflow.getHandle(agencyWorkflowId(t.submissionId, t.agencyId));
+          // Each assessment is accepted, then started, then asked for information again and again (one status event
+          // each), one change at a time, so a change never overtakes the one it depends on.
+          const change = async () => {
+            const n = t.changes++;
+            let key: string;
+            if (n === 0) key = (await handle.executeUpdate(acceptInvitationUpdate, { args: [{ agencyId: t.agencyId }] })).status;
+            else if (n === 1) key = (await handle.executeUpdate(startAssessmentUpdate, { args: [{ agencyId: t.agencyId }] })).status;
+            else key = (await handle.executeUpdate(requestInfoUpdate, { args: [{ agencyId: t.agencyId, question: 'Which tools can the model call?' }] })).requestId;
+            // The submission numbers its events; the event of this change is found by the status or information request.
+            eventIds.push(`${t.submissionId}|${t.agencyId}|${key}`);
+          };
+          t.pending = t.pending.then(change);
+          return t.pending;
         });
         const ids = await pollUntil(async () => {
           const found = eventIds.map((key) => eventIdOf.get(key));
@@ -273,13 +288,13 @@ export const comparison: Comparison = {
         }, 'the status events of the block', 60_000, 20);
         await pollUntil(async () => (ids.every((id) => receiver.received.has(id)) ? true : undefined), 'the deliveries of the block', 60_000, 20).catch(() => undefined);
         candidateEventIds.push(ids);
-        return summarize('candidate', rate, ids, receiver, meter.stop());
+        return summarize('candidate', rate, ids, receiver, meter.stop(), drainMs);
       };
       let rawSeq = 0;
       const runBaseline = async (rate: number, seconds: number): Promise<LatencyBlock> => {
         const meter = new CpuMeter({ ...pids }).start();
         const ids: string[] = [];
-        await atRate(rate, seconds, async () => {
+        const { drainMs } = await atRate(rate, seconds, async () => {
           const seq = ++rawSeq;
           const t = targets[seq % targets.length]!;
           const id = `raw/${suffix}/${seq}`;
@@ -288,28 +303,30 @@ export const comparison: Comparison = {
           await producer.send({ topic: rawTopic, acks: -1, messages: [{ key: t.submissionId, value: JSON.stringify(data), headers: { ce_id: id, ce_type: STATUS_TYPE } }] });
         });
         await pollUntil(async () => (ids.every((id) => receiver.received.has(id)) ? true : undefined), 'the raw deliveries of the block', 60_000, 20).catch(() => undefined);
-        return summarize('baseline', rate, ids, receiver, meter.stop());
+        return summarize('baseline', rate, ids, receiver, meter.stop(), drainMs);
       };
 
-      // ---- the candidate's maximum sustainable rate: double the rate until latency starts to climb within a step
+      // ---- the candidate's maximum sustainable rate: double the rate until latency climbs within a step; the time the
+      // alternating blocks need afterwards is kept free.
       const stepSeconds = quick ? 3 : 6;
+      const blockSeconds = quick ? 4 : 20;
+      const maxPairs = quick ? 2 : 4;
+      const reservedMs = (2 * maxPairs * (blockSeconds + 1.5) + 3) * 1000;
       const ramp: LatencyBlock[] = [];
       let maxRate = 0;
-      for (let rate = 2; rate <= 256; rate *= 2) {
+      for (let rate = 2; rate <= 256 && (ramp.length === 0 || Date.now() + (stepSeconds + 3) * 1000 < ctx.deadline - reservedMs); rate *= 2) {
         const step = await runCandidate(rate, stepSeconds);
         ramp.push(step);
-        ctx.record({ kind: 'ramp', rate, sent: step.sent, delivered: step.delivered, p50: step.p50, p99: step.p99, sustained: sustained(step) });
+        ctx.record({ kind: 'ramp', rate, sent: step.sent, delivered: step.delivered, p50: step.p50, p99: step.p99, drainMs: step.drainMs, sustained: sustained(step) });
         if (!sustained(step)) break;
         maxRate = rate;
-        if (Date.now() > ctx.deadline - (quick ? 25_000 : 150_000)) break;
       }
+      const rampCut = ramp.length > 0 && sustained(ramp[ramp.length - 1]!);
       const rate = Math.max(1, maxRate / 2);
       log.info({ count: ramp.length, size: rate }, 'ramp done');
 
       // ---- alternating blocks at half the maximum rate
-      const blockSeconds = quick ? 4 : 20;
       const blocks: LatencyBlock[] = [];
-      const maxPairs = quick ? 2 : 6;
       let lastRound = 0;
       while (blocks.length < 2 * maxPairs) {
         const roundStarted = Date.now();
@@ -382,7 +399,7 @@ export const comparison: Comparison = {
         rejectedSignatures: receiver.rejected,
       };
       const notes = [
-        `Ramp (${stepSeconds} s steps, rates doubling from 2/s): ${ramp.map((s) => `${s.rate}/s p50 ${s.p50.toFixed(0)} p99 ${s.p99.toFixed(0)} ms${sustained(s) ? '' : ' (not sustained)'}`).join('; ')}. Maximum sustained ${maxRate}/s; blocks run at ${rate}/s for ${blockSeconds} s; preparation ${prepSeconds.toFixed(1)} s.`,
+        `Ramp (${stepSeconds} s steps, rates doubling from 2/s): ${ramp.map((s) => `${s.rate}/s p50 ${s.p50.toFixed(0)} p99 ${s.p99.toFixed(0)} ms${sustained(s) ? '' : ' (not sustained)'}`).join('; ')}. Maximum sustained ${maxRate}/s${rampCut ? ' (the time budget ended the ramp first: a lower bound)' : ''}; blocks run at ${rate}/s for ${blockSeconds} s; processes up in ${setupSeconds.toFixed(1)} s, preparation ${prepSeconds.toFixed(1)} s.`,
         'Start: the status change time carried by the event (`at`, the assessment workflow clock when the information-request update ran; baseline: just before the produce call). End: the receiver has read the body and `standardwebhooks` verified it. Same host clock for both.',
         `Pooled over blocks — candidate p50 ${counters['candidate.p50Ms']!.toFixed(0)} ms, p99 ${counters['candidate.p99Ms']!.toFixed(0)} ms; raw p50 ${counters['baseline.p50Ms']!.toFixed(0)} ms, p99 ${counters['baseline.p99Ms']!.toFixed(0)} ms.`,
         `Candidate stages (median ms over ${stages.changeToKafka!.length} sampled deliveries): ${Object.entries(stageMedians).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}.`,

@@ -25,7 +25,8 @@ import { countWorkflows, type SubmissionCounters } from './lib/counters';
 import { CpuMeter } from './lib/cpu';
 import { alternate, median, ratioSummary } from './lib/stats';
 import type { BenchContext, Comparison, ComparisonResult } from './lib/types';
-import { startBenchProcess, type BenchProcess } from './preflight-processes';
+import { startConsumerProcess, type BenchProcess } from './preflight-processes';
+import { startBenchWorker, type BenchWorker } from './lib/worker';
 
 /** The ingress's own bound: `partitionsConsumedConcurrently` in workers/ingress.ts, one command at a time per partition. */
 const INGRESS_CONCURRENCY = 3;
@@ -146,6 +147,7 @@ export const comparison: Comparison = {
   id: 'b',
   title: 'Agency command ingress vs direct client updates',
   async run(ctx: BenchContext): Promise<ComparisonResult> {
+    const began = Date.now();
     const quick = ctx.mode === 'quick';
     const log = ctx.logger.child({ component: 'bench-ingress' });
     const taskQueue = `bench-ingress-${crypto.randomBytes(4).toString('hex')}`;
@@ -156,17 +158,16 @@ export const comparison: Comparison = {
     const kafka = createKafka(ctx.config.kafka, ctx.logger, ctx.stack.kafkaBrokers, 'bench-ingress');
     const admin = kafka.admin();
     const producer = kafka.producer();
-    const processes: BenchProcess[] = [];
+    const processes: (BenchProcess | BenchWorker)[] = [];
     const stops: (() => Promise<unknown>)[] = [];
     let client: Client | undefined;
     try {
       await Promise.all([admin.connect(), producer.connect()]);
       // The ingress's group reads only what this comparison sends, whatever the topic held before.
       await startGroupAtEnd(kafka, DEFAULT_INGRESS_GROUP);
-      const env = { PREFLIGHT_TASK_QUEUE: taskQueue, PREFLIGHT_AGENCY_REGISTRY: registryFile };
       const [worker, ingress] = await Promise.all([
-        startBenchProcess(ctx, { role: 'b-worker', command: 'worker', env, readyMessage: 'worker started' }),
-        startBenchProcess(ctx, { role: 'b-ingress', command: 'ingress', env, readyMessage: 'ingress started' }),
+        startBenchWorker(ctx, { taskQueue }),
+        startConsumerProcess(ctx, { role: 'b-ingress', command: 'ingress', env: { PREFLIGHT_AGENCY_REGISTRY: registryFile }, groupId: DEFAULT_INGRESS_GROUP }),
       ]);
       processes.push(worker, ingress);
       client = await connectClient(ctx.config.temporal, ctx.stack.temporalAddress, deploymentDataConverter(ctx.config));
@@ -187,6 +188,7 @@ export const comparison: Comparison = {
       const requestedAgencies = SIX_AGENCIES.slice(0, Math.min(6, 2 * maxPairs));
       const submissions = balancedIds(perPartition, partitions);
       const ids = [...submissions.keys()];
+      const setupSeconds = (Date.now() - began) / 1000;
       const prepStarted = Date.now();
       await mapBounded(ids.length, 8, async (i) => {
         const input = submissionInput(Date.now(), 20, { submissionId: ids[i]!, requestedAgencies });
@@ -354,7 +356,7 @@ export const comparison: Comparison = {
           .join(', ');
       const met = ratio.median >= 0.9;
       const notes = [
-        `${candidates.length + baselines.length} blocks of ${ids.length} commands (one per submission, ${perPartition} submissions per command partition, ${partitions.length} partitions); pairs send the same command type (${[...new Set(candidates.map((b) => b.type.split('.')[3]))].join(', ')}); preparation ${prepSeconds.toFixed(1)} s.`,
+        `${candidates.length + baselines.length} blocks of ${ids.length} commands (one per submission, ${perPartition} submissions per command partition, ${partitions.length} partitions); pairs send the same command type (${[...new Set(candidates.map((b) => b.type.split('.')[3]))].join(', ')}); processes up in ${setupSeconds.toFixed(1)} s, preparation ${prepSeconds.toFixed(1)} s.`,
         `Block time: candidate from the produce call to the last reply read from ${TOPICS.agencyReplies}; baseline from the first to the last completed update (${INGRESS_CONCURRENCY} at a time).`,
         `Per command: the ingress answers one partition's commands ${ingressMs.toFixed(1)} ms apart (median gap between reply timestamps), a direct update takes ${directMs.toFixed(1)} ms (median round trip); first reply ${firstReplyMs.toFixed(0)} ms after the produce call.`,
         `CPU ms per command — candidate: ${perCommandCpuMs('candidate', candidates)}; baseline: ${perCommandCpuMs('baseline', baselines)}.`,

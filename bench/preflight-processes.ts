@@ -1,10 +1,11 @@
-// Preflight processes (worker, ingress, dispatcher, or a bench script) as child processes of a comparison, so the CPU
-// time of each role is measured on its own pid.
+// Kafka-consuming processes of a comparison (`preflight ingress`, `preflight dispatcher`, a bench script) as child
+// processes, so the CPU time of each role is measured on its own pid.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isAlive, sleep, stopPid } from '../infra/local-process';
-import { processCpuSeconds } from './lib/cpu';
+import { createKafka } from '../events/kafka';
+import { isAlive, stopPid } from '../infra/local-process';
+import { pollUntil } from './lib/blocks';
 import type { BenchContext } from './lib/types';
 import { benchProcessEnv } from './lib/worker';
 
@@ -12,7 +13,6 @@ export interface BenchProcess {
   role: string;
   pid: number;
   logFile: string;
-  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -20,13 +20,13 @@ const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'preflight.js');
 
 /**
- * Starts `node bin/preflight.js <command>` (or `node --import tsx <script>` when `script` is given) on the bench stack
- * (`benchProcessEnv` plus `env`), with its output
- * in `<dataDir>/logs/bench-<role>.log`, and resolves once a log line carries `"msg":"<readyMessage>"`.
+ * Starts `node bin/preflight.js <command>` (or `node --import tsx <script>`) on the bench stack (`benchProcessEnv`
+ * plus `env`), output in `<dataDir>/logs/bench-<role>.log`, and resolves once its consumer group `groupId` is stable
+ * with a member: from then on it reads what is produced.
  */
-export async function startBenchProcess(
+export async function startConsumerProcess(
   ctx: BenchContext,
-  options: { role: string; command?: string; script?: string; env: Record<string, string>; readyMessage: string; timeoutMs?: number },
+  options: { role: string; command?: string; script?: string; env: Record<string, string>; groupId: string; timeoutMs?: number },
 ): Promise<BenchProcess> {
   const logDir = path.join(ctx.stack.dataDir, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
@@ -34,9 +34,7 @@ export async function startBenchProcess(
   const out = fs.openSync(logFile, 'w');
   const args = options.script ? ['--import', 'tsx', options.script] : [BIN, options.command ?? options.role];
   // Output goes straight to the file, so the bench process spends no CPU on the child's log lines.
-  // info (the deployment default) so the ready line shows; each process pays for its log lines as in production.
-  const env = { ...benchProcessEnv(ctx), PREFLIGHT_LOG_LEVEL: 'info', ...options.env };
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...benchProcessEnv(ctx), ...options.env }, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   let exitCode: number | null | undefined;
   child.once('exit', (code, signal) => (exitCode = code ?? (signal ? -1 : 0)));
@@ -45,16 +43,26 @@ export async function startBenchProcess(
   const stop = async () => {
     if (exitCode === undefined && isAlive(pid)) await stopPid(pid, 15_000);
   };
-  const marker = `"msg":"${options.readyMessage}"`;
-  const until = Date.now() + (options.timeoutMs ?? 90_000);
-  for (;;) {
-    if (fs.readFileSync(logFile, 'utf8').includes(marker)) break;
-    if (exitCode !== undefined || Date.now() > until) {
-      await stop();
-      const tail = fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
-      throw new Error(`${options.role} ${exitCode !== undefined ? `exited (${exitCode})` : 'was not ready in time'}; last lines of ${logFile}:\n${tail}`);
-    }
-    await sleep(100);
+  const admin = createKafka(ctx.config.kafka, ctx.logger, ctx.stack.kafkaBrokers, 'bench-probe').admin();
+  try {
+    await admin.connect();
+    const outcome = await pollUntil(
+      async () => {
+        if (exitCode !== undefined) return 'exited';
+        const [group] = (await admin.describeGroups([options.groupId])).groups;
+        return group?.state === 'Stable' && group.members.length > 0 ? 'ready' : undefined;
+      },
+      `${options.role} to join consumer group ${options.groupId}`,
+      options.timeoutMs ?? 90_000,
+      200,
+    );
+    if (outcome === 'exited') throw new Error(`it exited (${exitCode})`);
+  } catch (err) {
+    await stop();
+    const tail = fs.readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
+    throw new Error(`${options.role} did not start: ${(err as Error).message}; last lines of ${logFile}:\n${tail}`, { cause: err });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
-  return { role: options.role, pid, logFile, cpuSeconds: () => processCpuSeconds(pid), stop };
+  return { role: options.role, pid, logFile, stop };
 }
