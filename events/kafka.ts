@@ -13,8 +13,10 @@ export function kafkaLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _t, logger: _l, ...extra } = log;
-      // kafkajs passes `error` as a message string, which may be what our own code threw: it is left out.
-      const fields = { ...extra, namespace, error: typeof extra.error === 'string' ? undefined : extra.error };
+      // kafkajs passes `error` as a message string, which may be what our own code threw: only a socket error code
+      // in it (ECONNREFUSED, …) is kept.
+      const error = typeof extra.error === 'string' ? /\b(E[A-Z]{3,}[A-Z0-9_]*)\b/.exec(extra.error)?.[1] : extra.error;
+      const fields = { ...extra, namespace, error };
       const msg = foreignMessage(message);
       if (level === KafkaLogLevel.ERROR) child.error(fields, msg);
       else if (level === KafkaLogLevel.WARN) child.warn(fields, msg);

@@ -129,8 +129,17 @@ describe('the logger field allowlist', () => {
       label: 'ERROR',
       log: { timestamp: 'now', logger: 'kafkajs', message: `Crash: KafkaJSNumberOfRetriesExceeded: ${c}`, groupId: 'g', retryCount: 3, stack: `Error: ${c}`, error: c },
     });
+    log({
+      namespace: 'Connection',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: { timestamp: 'now', logger: 'kafkajs', message: 'Connection error: connect ECONNREFUSED 127.0.0.1:1', broker: '127.0.0.1:1', error: 'connect ECONNREFUSED 127.0.0.1:1' },
+    });
     expect(text()).not.toContain(c);
-    expect(lines()[0]).toMatchObject({ component: 'kafkajs', msg: 'Crash', namespace: 'Consumer', groupId: 'g', retryCount: 3, level: 'error' });
+    const [crash, refused] = lines();
+    expect(crash).toMatchObject({ component: 'kafkajs', msg: 'Crash', namespace: 'Consumer', groupId: 'g', retryCount: 3, level: 'error' });
+    expect(crash!.error).toBeUndefined();
+    expect(refused).toMatchObject({ msg: 'Connection error', broker: '127.0.0.1:1', error: 'ECONNREFUSED' });
   });
 
   it('routes Temporal runtime lines through the allowlist', () => {
