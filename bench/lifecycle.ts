@@ -7,10 +7,10 @@
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
-import { timedBlock } from './lib/blocks';
+import { alternateUntil, timedBlock } from './lib/blocks';
 import { countWorkflows, meanCounters, prefixed, type SubmissionCounters } from './lib/counters';
 import { CpuMeter, round } from './lib/cpu';
-import { alternate, median, ratioSummary } from './lib/stats';
+import { median, ratioSummary } from './lib/stats';
 import { runCandidate, runMinimal, shape, type DrivenSubmission, type SubmissionShape } from './lib/submissions';
 import type { BenchContext, Comparison, ComparisonResult } from './lib/types';
 import { startBenchWorker } from './lib/worker';
@@ -30,27 +30,8 @@ function addCpu(into: Record<string, number>, cpu: Record<string, number>): void
   for (const [k, v] of Object.entries(cpu)) into[k] = round((into[k] ?? 0) + v, 2);
 }
 
-/** Runs blocks of one side and the other in ABBA order until the planned pairs are done or time runs short. */
-export async function alternateWithinDeadline(
-  ctx: BenchContext,
-  maxPairs: number,
-  candidate: () => Promise<Block>,
-  baseline: () => Promise<Block>,
-): Promise<{ candidate: Block[]; baseline: Block[] }> {
-  const started = Date.now();
-  const first = await alternate(1, candidate, baseline);
-  const pairMs = Date.now() - started;
-  // Keep a reserve for counting and cleanup after the last pair.
-  const fit = Math.floor((ctx.deadline - Date.now() - 8_000) / Math.max(pairMs, 1));
-  const more = Math.max(0, Math.min(maxPairs - 1, fit));
-  if (more === 0) return first;
-  // Continue the ABBA sequence: the first pair was candidate-then-baseline, so the next starts with the baseline.
-  const rest = await alternate(more, baseline, candidate);
-  return { candidate: [...first.candidate, ...rest.baseline], baseline: [...first.baseline, ...rest.candidate] };
-}
-
 /** Counters of a sample of submissions (a few per block), averaged per submission. */
-export async function sampleCounters(client: Client, blocks: Block[], perBlock: number): Promise<SubmissionCounters> {
+async function sampleCounters(client: Client, blocks: Block[], perBlock: number): Promise<SubmissionCounters> {
   const sample = blocks.flatMap((b) => b.submissions.slice(0, perBlock));
   return meanCounters(await Promise.all(sample.map((s) => countWorkflows(client, s.workflowIds))));
 }
@@ -80,7 +61,7 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
       ctx.record({ kind: 'block', side, submissions: perBlock, concurrency, seconds: round(timed.seconds, 3), throughput: round(timed.throughput, 3), cpu });
       return { seconds: timed.seconds, throughput: timed.throughput, submissions: timed.results, cpu };
     };
-    const blocks = await alternateWithinDeadline(ctx, maxPairs, block('candidate'), block('baseline'));
+    const blocks = await alternateUntil(ctx.deadline, maxPairs, block('candidate'), block('baseline'));
     total.sample();
     const ratios = blocks.candidate.map((c, i) => c.throughput / blocks.baseline[i]!.throughput);
     const ratio = ratioSummary(ratios);

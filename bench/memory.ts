@@ -6,9 +6,9 @@
  */
 import crypto from 'node:crypto';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
-import { mapBounded } from './lib/blocks';
+import { alternateUntil, mapBounded } from './lib/blocks';
 import { CpuMeter, round } from './lib/cpu';
-import { alternate, median, ratioSummary } from './lib/stats';
+import { median, ratioSummary } from './lib/stats';
 import { openCandidate, openMinimal, shape, terminateAll, type DrivenSubmission } from './lib/submissions';
 import type { BenchContext, Comparison, ComparisonResult } from './lib/types';
 import { startBenchWorker, type MemorySample } from './lib/worker';
@@ -37,7 +37,7 @@ function workerRolesSummed(cpu: Record<string, number>): Record<string, number> 
 async function run(ctx: BenchContext): Promise<ComparisonResult> {
   const quick = ctx.mode === 'quick';
   const open = quick ? 8 : 40;
-  const pairs = quick ? 1 : 2;
+  const pairs = quick ? 1 : 3;
   const s = shape(AGENCIES, AGENCIES * FINDINGS_PER_AGENCY);
   const workflowsPerSubmission = 1 + AGENCIES;
   const client = await connectClient(ctx.config.temporal, ctx.stack.temporalAddress, deploymentDataConverter(ctx.config));
@@ -77,7 +77,7 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
   };
 
   try {
-    const blocks = await alternate(pairs, measure('candidate'), measure('baseline'));
+    const blocks = await alternateUntil(ctx.deadline, pairs, measure('candidate'), measure('baseline'), 2_000);
     const heapC = median(blocks.candidate.map((b) => b.heapPerSubmission));
     const heapB = median(blocks.baseline.map((b) => b.heapPerSubmission));
     const rssC = median(blocks.candidate.map((b) => b.rssPerSubmission));

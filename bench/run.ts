@@ -20,11 +20,11 @@ import type { BenchContext, BenchMode, BenchStack, Comparison, ComparisonResult 
 import { renderMarkdown } from './report';
 
 const COMPARISONS: { id: ComparisonResult['id']; module: string; quickSeconds: number; fullSeconds: number }[] = [
-  { id: 'a', module: 'lifecycle', quickSeconds: 55, fullSeconds: 330 },
+  { id: 'a', module: 'lifecycle', quickSeconds: 55, fullSeconds: 300 },
   { id: 'b', module: 'ingress', quickSeconds: 50, fullSeconds: 270 },
   { id: 'c', module: 'fanout', quickSeconds: 50, fullSeconds: 270 },
-  { id: 'd', module: 'memory', quickSeconds: 50, fullSeconds: 240 },
-  { id: 'e', module: 'growth', quickSeconds: 55, fullSeconds: 330 },
+  { id: 'd', module: 'memory', quickSeconds: 45, fullSeconds: 210 },
+  { id: 'e', module: 'growth', quickSeconds: 55, fullSeconds: 300 },
 ];
 
 const RESULTS_DIR = path.join(__dirname, 'results');

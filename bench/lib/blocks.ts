@@ -1,3 +1,5 @@
+import { alternate } from './stats';
+
 /** Runs `count` tasks with at most `concurrency` at a time; results in task order. Rejects on the first failure. */
 export async function mapBounded<R>(count: number, concurrency: number, task: (i: number) => Promise<R>): Promise<R[]> {
   if (!Number.isInteger(count) || count < 0) throw new Error(`count must be a non-negative integer, got ${count}`);
@@ -44,4 +46,25 @@ export async function pollUntil<T>(read: () => Promise<T | undefined>, what: str
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+}
+
+/**
+ * ABBA blocks (see `alternate`) until `maxPairs` pairs are done or the next pair would end after `deadline` (judged by
+ * the first pair's duration, keeping `reserveMs` for the work after the blocks). At least one pair always runs.
+ */
+export async function alternateUntil<T>(
+  deadline: number,
+  maxPairs: number,
+  candidate: () => Promise<T>,
+  baseline: () => Promise<T>,
+  reserveMs = 8_000,
+): Promise<{ candidate: T[]; baseline: T[] }> {
+  const started = Date.now();
+  const first = await alternate(1, candidate, baseline);
+  const pairMs = Math.max(Date.now() - started, 1);
+  const more = Math.max(0, Math.min(maxPairs - 1, Math.floor((deadline - Date.now() - reserveMs) / pairMs)));
+  if (more === 0) return first;
+  // The first pair ran candidate then baseline, so the sequence goes on with the baseline.
+  const rest = await alternate(more, baseline, candidate);
+  return { candidate: [...first.candidate, ...rest.baseline], baseline: [...first.baseline, ...rest.candidate] };
 }

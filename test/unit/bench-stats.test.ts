@@ -1,5 +1,5 @@
 import { processCpuSeconds, selfCpuSeconds } from '../../bench/lib/cpu';
-import { mapBounded } from '../../bench/lib/blocks';
+import { alternateUntil, mapBounded } from '../../bench/lib/blocks';
 import { linearFit } from '../../bench/lib/fit';
 import { alternate, median, percentile, ratioSummary } from '../../bench/lib/stats';
 import { benchAgencies, spreadFindings } from '../../bench/lib/submissions';
@@ -72,6 +72,21 @@ describe('bench helpers', () => {
     });
     expect(out).toEqual([0, 1, 4, 9, 16, 25, 36]);
     expect(peak).toBe(3);
+  });
+
+  it('alternateUntil continues the ABBA sequence while time allows, and always runs one pair', async () => {
+    const order: string[] = [];
+    const side = (name: string) => async () => {
+      order.push(name);
+      return name;
+    };
+    const all = await alternateUntil(Date.now() + 60_000, 3, side('c'), side('b'), 0);
+    expect(order).toEqual(['c', 'b', 'b', 'c', 'c', 'b']);
+    expect(all).toEqual({ candidate: ['c', 'c', 'c'], baseline: ['b', 'b', 'b'] });
+    order.length = 0;
+    const late = await alternateUntil(Date.now() - 1, 3, side('c'), side('b'));
+    expect(order).toEqual(['c', 'b']);
+    expect(late.candidate).toHaveLength(1);
   });
 
   it('agencies beyond the six are synthetic ids; findings spread evenly', () => {
