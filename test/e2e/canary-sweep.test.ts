@@ -59,7 +59,9 @@ async function stopProcess(p: Running): Promise<void> {
 }
 
 /** Reads every record of every topic from the beginning up to the end offsets seen now, keys and headers included. */
-async function readAllTopics(kafka: Kafka): Promise<Array<{ topic: string; key: Buffer | null; value: Buffer | null; headers: Array<[string, Buffer]> }>> {
+async function readAllTopics(
+  kafka: Kafka,
+): Promise<{ topics: string[]; records: Array<{ topic: string; key: Buffer | null; value: Buffer | null; headers: Array<[string, Buffer]> }> }> {
   const admin = kafka.admin();
   await admin.connect();
   const topics = (await admin.listTopics()).filter((t) => !t.startsWith('__'));
@@ -71,7 +73,7 @@ async function readAllTopics(kafka: Kafka): Promise<Array<{ topic: string; key: 
   }
   await admin.disconnect();
   const records: Array<{ topic: string; key: Buffer | null; value: Buffer | null; headers: Array<[string, Buffer]> }> = [];
-  if (remaining.size === 0) return records;
+  if (remaining.size === 0) return { topics, records };
   const consumer = kafka.consumer({ groupId: unique('canary-sweep'), sessionTimeout: 10_000 });
   await consumer.connect();
   try {
@@ -92,7 +94,7 @@ async function readAllTopics(kafka: Kafka): Promise<Array<{ topic: string; key: 
   } finally {
     await consumer.disconnect();
   }
-  return records;
+  return { topics, records };
 }
 
 /**
@@ -137,6 +139,8 @@ describe('canary sweep', () => {
       receiverBody: canary('receiver'),
       deadLetterField: canary('deadletter'),
       deadLetterKey: canary('deadletterkey'),
+      affectedProduct: canary('product'),
+      weakness: canary('weakness'),
     };
     const good = new Receiver([{ status: 204 }]);
     const failing = new Receiver([{ status: 500, body: `receiver failed: ${planted.receiverBody}` }]);
@@ -240,7 +244,10 @@ describe('canary sweep', () => {
         buildAgencyCommand({ agencyId: 'nsa', type: 'gov.preflight.finding.submit.v1', subject: submissionId, data: { finding: { ...finding('LOW'), [planted.deadLetterKey]: true } } }, keys.nsa, { validate: false }),
       );
       await agency('nsa', 'gov.preflight.finding.submit.v1', { finding: finding('HIGH') });
-      await agency('cisa', 'gov.preflight.finding.submit.v1', { finding: finding('MEDIUM') });
+      // A third-party vulnerability: it opens a clearinghouse case, whose events and workflow are swept too.
+      await agency('cisa', 'gov.preflight.finding.submit.v1', {
+        finding: { ...finding('MEDIUM'), thirdPartyVulnerability: true, affectedProduct: `Gateway ${planted.affectedProduct}`, weakness: `injection ${planted.weakness}`, cweId: 'CWE-1427' },
+      });
       await eventually('both findings', async () => ((await view()).agencies.every((a) => a.findingsCount > 0) ? true : undefined), 90_000);
       for (const a of ['nsa', 'cisa'] as const) await agency(a, 'gov.preflight.assessment.complete.v1');
       await eventually('the clearance notice', async () => ((await view()).status === 'CLEARANCE_ISSUED' ? true : undefined), 90_000);
@@ -265,7 +272,7 @@ describe('canary sweep', () => {
 
     const list: Needle[] = needles({ ...planted, ...secretsShown, goodSecretKey: Buffer.from(secretsShown.goodSecret.slice('whsec_'.length), 'base64') });
     const hits: Hit[] = [];
-    const figures = { histories: 0, events: 0, payloads: 0, visibilityRows: 0, topics: new Set<string>(), records: 0, logLines: 0 };
+    const figures = { histories: 0, events: 0, payloads: 0, visibilityRows: 0, topicsListed: 0, topics: new Set<string>(), records: 0, logLines: 0 };
 
     // (a) and (b): every workflow in the namespace, through a client without the codec, as stored.
     client = await testClient();
@@ -283,7 +290,7 @@ describe('canary sweep', () => {
       // The control: decrypted with the deployment's keys, the planted text is there.
       const payloads = historyPayloads(history);
       figures.payloads += payloads.length;
-      if (wf.workflowId.includes(submissionId) || wf.workflowId.includes(vendorId) || wf.workflowId.includes('webhook')) {
+      if ([submissionId, vendorId, 'case/'].some((part) => wf.workflowId.includes(part))) {
         for (const p of await codec.decode(payloads).catch(() => [])) {
           for (const h of findNeedles(Buffer.from(p.data ?? new Uint8Array()), list, wf.workflowId)) decodedHits.add(h.needle);
         }
@@ -294,7 +301,9 @@ describe('canary sweep', () => {
     // are the agencies' own signed bytes (and their dead letters, kept intact for ops to inspect and replay).
     const inboundValues = new Set<string>([TOPICS.agencyCommands, TOPICS.deadLetter]);
     const inboundHits = new Set<string>();
-    for (const r of await readAllTopics(kafka)) {
+    const everything = await readAllTopics(kafka);
+    figures.topicsListed = everything.topics.length;
+    for (const r of everything.records) {
       figures.records += 1;
       figures.topics.add(r.topic);
       hits.push(...findNeedles(r.key, list, `kafka ${r.topic} key`));
@@ -318,7 +327,10 @@ describe('canary sweep', () => {
     expect(hits).toEqual([]);
     // The sweep saw what it looked for: decrypted histories hold the planted content, the inbound topic its commands.
     expect([...decodedHits]).toEqual(
-      expect.arrayContaining(['findingDetail', 'findingTitle', 'findingMitigation', 'question', 'answer', 'responseNote', 'contactName', 'endpointDescription', 'endpointHost', 'receiverBody']),
+      expect.arrayContaining([
+        'findingDetail', 'findingTitle', 'findingMitigation', 'question', 'answer', 'responseNote', 'contactName',
+        'endpointDescription', 'endpointHost', 'receiverBody', 'affectedProduct', 'weakness',
+      ]),
     );
     expect([...inboundHits]).toEqual(expect.arrayContaining(['findingDetail', 'question', 'deadLetterField', 'deadLetterKey']));
     expect(figures.histories).toBeGreaterThan(5);
@@ -328,7 +340,7 @@ describe('canary sweep', () => {
     expect(ingressLog.match(/"msg":"command applied"/g)?.length).toBeGreaterThanOrEqual(8);
     expect(ingressLog.match(/"code":"schema-violation","deadLettered":true/g)).toHaveLength(2);
     expect(figures.logLines).toBeGreaterThan(20);
-    expect([...figures.topics]).toEqual(expect.arrayContaining([TOPICS.agencyCommands, TOPICS.submissionEvents, TOPICS.deadLetter]));
+    expect([...figures.topics]).toEqual(expect.arrayContaining([TOPICS.agencyCommands, TOPICS.submissionEvents, TOPICS.deadLetter, TOPICS.clearinghouseEvents]));
   });
 });
 
