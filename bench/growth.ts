@@ -30,6 +30,9 @@ interface Point {
   x: number;
   agencies: number;
   findings: number;
+  /** Wall time of the point's block, submissions all at once: about one submission's latency. */
+  blockSeconds: number;
+  /** Block seconds divided by the submissions: the inverse of throughput. */
   secondsPerSubmission: number;
   throughput: number;
   total: SubmissionCounters;
@@ -62,7 +65,7 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
       const block = await timedBlock(perPoint, perPoint, () => runCandidate(client, taskQueue, s));
       const total = meanCounters(await Promise.all(block.results.map((d) => countWorkflows(client, d.workflowIds))));
       const parent = meanCounters(await Promise.all(block.results.map((d) => countWorkflows(client, d.workflowIds.slice(0, 1)))));
-      const point: Point = { sweep, x: sweep === 'agencies' ? agencies : findings, agencies, findings, secondsPerSubmission: block.seconds / perPoint, throughput: block.throughput, total, parent };
+      const point: Point = { sweep, x: sweep === 'agencies' ? agencies : findings, agencies, findings, blockSeconds: block.seconds, secondsPerSubmission: block.seconds / perPoint, throughput: block.throughput, total, parent };
       measured.set(key, point);
       ctx.record({ kind: 'point', agencies, findings, submissions: perPoint, seconds: round(block.seconds, 3), throughput: round(block.throughput, 3), total, parent });
       return point;
@@ -139,6 +142,13 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
             : 'A counter grows faster than linearly: see the per-point figures above.'),
       );
     }
+    const mostFindings = findingSweep[findingSweep.length - 1]!;
+    notes.push(
+      `A submission publishes its events one at a time, in sequence order, and each agency sends its findings one after another: at ` +
+        `${mostFindings.findings} findings a submission took ${round(mostFindings.blockSeconds, 1)} s end to end for ${mostFindings.total.kafkaRecords} events ` +
+        `(${round((mostFindings.blockSeconds * 1000) / mostFindings.total.kafkaRecords, 1)} ms per event), so one submission’s latency grows with its event count ` +
+        'while other submissions proceed in parallel.',
+    );
     const largest = agencySweep[agencySweep.length - 1]!;
     if (skipped.length > 0) notes.push(`Points skipped because the time budget ran out: ${skipped.join(', ')}.`);
     const six = agencySweep.find((p) => p.agencies === 6)!;

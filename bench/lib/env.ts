@@ -42,7 +42,8 @@ function kafkaVersion(args: string[]): string {
   if (!cp) return 'unknown';
   try {
     const jar = fs.readdirSync(path.dirname(cp)).find((f) => /^kafka_2\.\d+-[\d.]+\.jar$/.test(f));
-    return jar ? jar.replace(/^kafka_|\.jar$/g, '') : 'unknown';
+    const m = jar ? /^kafka_([\d.]+)-([\d.]+)\.jar$/.exec(jar) : null;
+    return m ? `${m[2]} (Scala ${m[1]})` : 'unknown';
   } catch {
     return 'unknown';
   }
