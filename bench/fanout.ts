@@ -10,6 +10,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import type { Client } from '@temporalio/client';
 import type { KafkaMessage } from 'kafkajs';
 import { Webhook } from 'standardwebhooks';
@@ -157,7 +158,8 @@ function sustained(block: LatencyBlock): boolean {
   const third = Math.max(1, Math.floor(block.latencies.length / 3));
   const first = median(block.latencies.slice(0, third));
   const last = median(block.latencies.slice(-third));
-  return last <= first * 1.5 + 50;
+  // Generous, because a shared host adds noise to a few samples; a pipeline that cannot keep up falls behind by seconds.
+  return last <= first * 2 + 100;
 }
 
 /** Milliseconds between two event times of a history, by event type name. */
@@ -323,6 +325,7 @@ export const comparison: Comparison = {
       }
       const rampCut = ramp.length > 0 && sustained(ramp[ramp.length - 1]!);
       const rate = Math.max(1, maxRate / 2);
+      const loadAtRamp = os.loadavg()[0]!;
       log.info({ count: ramp.length, size: rate }, 'ramp done');
 
       // ---- alternating blocks at half the maximum rate
@@ -399,17 +402,25 @@ export const comparison: Comparison = {
         rejectedSignatures: receiver.rejected,
       };
       const notes = [
-        `Ramp (${stepSeconds} s steps, rates doubling from 2/s): ${ramp.map((s) => `${s.rate}/s p50 ${s.p50.toFixed(0)} p99 ${s.p99.toFixed(0)} ms${sustained(s) ? '' : ' (not sustained)'}`).join('; ')}. Maximum sustained ${maxRate}/s${rampCut ? ' (the time budget ended the ramp first: a lower bound)' : ''}; blocks run at ${rate}/s for ${blockSeconds} s; processes up in ${setupSeconds.toFixed(1)} s, preparation ${prepSeconds.toFixed(1)} s.`,
+        `Ramp (${stepSeconds} s steps, rates doubling from 2/s): ${ramp.map((s) => `${s.rate}/s p50 ${s.p50.toFixed(0)} p99 ${s.p99.toFixed(0)} ms${sustained(s) ? '' : ' (not sustained)'}`).join('; ')}. ${maxRate > 0 ? `Maximum sustained ${maxRate}/s` : 'Not even the first step was sustained'}${rampCut ? ' (the time budget ended the ramp first: a lower bound)' : ''}; blocks run at ${rate}/s for ${blockSeconds} s; processes up in ${setupSeconds.toFixed(1)} s, preparation ${prepSeconds.toFixed(1)} s.`,
         'Start: the status change time carried by the event (`at`, the assessment workflow clock when the information-request update ran; baseline: just before the produce call). End: the receiver has read the body and `standardwebhooks` verified it. Same host clock for both.',
         `Pooled over blocks — candidate p50 ${counters['candidate.p50Ms']!.toFixed(0)} ms, p99 ${counters['candidate.p99Ms']!.toFixed(0)} ms; raw p50 ${counters['baseline.p50Ms']!.toFixed(0)} ms, p99 ${counters['baseline.p99Ms']!.toFixed(0)} ms.`,
         `Candidate stages (median ms over ${stages.changeToKafka!.length} sampled deliveries): ${Object.entries(stageMedians).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}.`,
         `CPU ms per event — candidate: ${perEventCpuMs('candidate', candidates)}; raw: ${perEventCpuMs('baseline', baselines)}.`,
       ];
       if (lost > 0) notes.push(`${lost} deliveries did not arrive within 60 s of their block.`);
+      // What bounds the rate: the CPU each status change costs the candidate's processes and servers, on this host's cores.
+      const candidateEvents = candidates.reduce((n, b) => n + b.sent, 0);
+      const candidateCpuMs = (['worker', 'dispatcher', 'temporal', 'kafka'] as const).reduce((sum, role) => sum + (cpu.candidate[role] ?? 0), 0) * 1000 / candidateEvents;
+      const cores = os.cpus().length;
+      notes.push(
+        `Rate bound: each status change costs the worker, dispatcher, Temporal and Kafka ${candidateCpuMs.toFixed(0)} CPU ms together, so ${cores} cores carry at most ${((cores * 1000) / candidateCpuMs).toFixed(0)} changes/s with nothing else running; the load average was ${loadAtRamp.toFixed(1)} when the ramp ended.`,
+      );
       if (!met) {
         const [slowest] = Object.entries(stageMedians).sort((a, b) => b[1] - a[1]);
+        const serial = Object.values(stageMedians).reduce((a, b) => a + b, 0);
         notes.push(
-          `Target missed: the candidate path holds several Temporal round trips in series (the submission handles the assessment's report signal and runs the publish activity; the dispatcher queries the vendor registry and starts a delivery workflow; its first task schedules the attempt activity, which queries the registry again before posting); the largest stage is ${slowest?.[0]} at ${slowest?.[1].toFixed(0)} ms, bounded by workflow-task and activity dispatch on the dev server, against one Kafka hop and one POST on the raw path.`,
+          `Target missed: the candidate path holds Temporal round trips in series — the submission handles the assessment's report signal and runs the publish activity; the dispatcher queries the vendor registry and starts a delivery workflow; its first task schedules the attempt activity, which reads the registry again before posting. The sampled stage medians add up to ${serial.toFixed(0)} ms (largest: ${slowest?.[0]} ${slowest?.[1].toFixed(0)} ms), each a workflow task or activity dispatched through the one dev server, against one Kafka hop and one POST on the raw path; p99 adds queueing behind other tasks on the shared CPUs.`,
         );
       }
       return {
