@@ -318,6 +318,28 @@ export const AuditEntry = z
     status: z.number().int(),
     code: z.string(),
     ip: z.string(),
+    namespace: z.string().optional(),
+    payloads: z.number().int().optional(),
+    keyIds: z.array(z.string()).optional(),
+    credential: z.enum(['bearer', 'session']).optional(),
   })
-  .meta({ description: 'One refused request' });
+  .meta({ description: 'One audited request: a refusal, or a codec call by ops (namespace, payload count and key ids, never contents)' });
 export const AuditList = z.object({ items: z.array(AuditEntry) });
+
+/** The most payloads one codec request may carry. */
+export const CODEC_MAX_PAYLOADS = 1000;
+const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+// Not strict on purpose: the Temporal UI forwards payloads as the server sent them, and a newer server may add fields.
+// Only metadata and data are read; anything else is dropped from the answer.
+export const CodecPayload = z
+  .object({
+    metadata: z.record(z.string().min(1).max(256), Base64).optional(),
+    data: Base64.optional(),
+  })
+  .meta({ description: 'A Temporal payload in protobuf JSON: metadata values and data base64' });
+export const CodecPayloads = z
+  .strictObject({ payloads: z.array(CodecPayload).max(CODEC_MAX_PAYLOADS) })
+  .meta({ description: 'The Temporal remote codec body (`temporal.api.common.v1.Payloads` as JSON), in and out' });
+export const OpsSession = z
+  .object({ operator: z.string(), expiresAt: Time, path: z.string() })
+  .meta({ description: 'The ops session set as an HttpOnly cookie scoped to /codec' });

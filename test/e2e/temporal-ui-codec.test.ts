@@ -51,6 +51,9 @@ describe('Temporal Web UI decrypts through the codec endpoint for ops only', () 
     stack = await bringUpStack(config, { persistent: false, headless: false, uiCodecEndpoint: codecEndpointUrl(config) });
     stops.push(() => stack.stop());
     expect(stack.uiUrl).toBeDefined();
+    // What the UI server tells the browser: the codec endpoint, and no credentials unless the browser setting says so.
+    const settings = (await (await fetch(`${stack.uiUrl}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string; IncludeCredentials?: boolean } };
+    expect(settings.Codec).toMatchObject({ Endpoint: `http://127.0.0.1:${config.apiPort}/codec`, IncludeCredentials: false });
     // Unset TEMPORAL_ADDRESS means the local stack, so the allowed UI origin is the default: this dev server's UI.
     expect(config.uiOrigins).toEqual([stack.uiUrl]);
 
@@ -98,6 +101,15 @@ describe('Temporal Web UI decrypts through the codec endpoint for ops only', () 
     await page.close();
   }
 
+  /** The console's "Sign in for the Temporal UI" step: the api sets the ops session cookie in this browser. */
+  async function signInThroughConsole(context: BrowserContext) {
+    const page = await context.newPage();
+    await page.goto(`${apiUrl}/console/#token=${OPS_TOKEN}`);
+    await page.getByRole('button', { name: 'Sign in for the Temporal UI' }).click();
+    await page.getByText('Temporal UI: decrypting until').waitFor({ timeout: 15_000 });
+    await page.close();
+  }
+
   /**
    * Opens the history, waits for the UI's codec calls, expands the `submitFinding` update event (its input is the
    * finding) and returns everything the page shows.
@@ -116,10 +128,7 @@ describe('Temporal Web UI decrypts through the codec endpoint for ops only', () 
   it('shows the finding decrypted to an operator who signed in through the console', async () => {
     const context = await browser.newContext();
     await useCodecWithCredentials(context);
-    const console_ = await context.newPage();
-    await console_.goto(`${apiUrl}/console/#token=${OPS_TOKEN}`);
-    await console_.getByRole('button', { name: 'Sign in for the Temporal UI' }).click();
-    await console_.getByText('Temporal UI: decrypting until').waitFor({ timeout: 15_000 });
+    await signInThroughConsole(context);
     const cookie = (await context.cookies(apiUrl + '/codec')).find((c) => c.name === 'preflight_ops_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/codec' });
 
@@ -148,10 +157,7 @@ describe('Temporal Web UI decrypts through the codec endpoint for ops only', () 
 
   it('with only the server flag (no browser setting), the UI sends no credentials, so even a signed-in browser gets 401', async () => {
     const context = await browser.newContext();
-    const console_ = await context.newPage();
-    await console_.goto(`${apiUrl}/console/#token=${OPS_TOKEN}`);
-    await console_.getByRole('button', { name: 'Sign in for the Temporal UI' }).click();
-    await console_.getByText('Temporal UI: decrypting until').waitFor({ timeout: 15_000 });
+    await signInThroughConsole(context);
     const page = await context.newPage();
     const calls = watchCodec(page);
     const text = await historyText(page, calls);

@@ -1,7 +1,8 @@
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { METADATA_ENCODING_KEY } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { CodecPayloads, type CodecPayload } from '../../events/http-schemas';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA, UnknownPayloadKeyError } from '../../infra/codec';
 import type { Logger } from '../../infra/logger';
 import { metrics } from '../../infra/metrics';
@@ -13,17 +14,8 @@ import { HttpProblem, parseOr422, problemErrorHandler, problems, sendProblem } f
 export const CODEC_PREFIX = '/codec';
 /** A Temporal payload is at most 2 MB; base64 and JSON add a third, and one request may carry a few. */
 export const CODEC_BODY_LIMIT = 4 * 1024 * 1024;
-export const CODEC_MAX_PAYLOADS = 1000;
 
-const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
-// Lenient about unknown fields on purpose: the Temporal UI forwards payloads as the server sent them, and a newer
-// server may add fields. Only metadata and data are read; anything else is dropped from the answer.
-const WirePayload = z.object({
-  metadata: z.record(z.string().min(1).max(256), Base64).optional(),
-  data: Base64.optional(),
-});
-const CodecBody = z.strictObject({ payloads: z.array(WirePayload).max(CODEC_MAX_PAYLOADS) });
-type WirePayload = z.infer<typeof WirePayload>;
+type WirePayload = z.infer<typeof CodecPayload>;
 const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -178,7 +170,7 @@ export function codecRoutes(deps: CodecRouteDeps) {
 
     app.post(`${CODEC_PREFIX}/decode`, route, async (request) => {
       const namespace = namespaceOf(request);
-      const body = parseOr422(CodecBody, request.body);
+      const body = parseOr422(CodecPayloads, request.body);
       const input = body.payloads.map(fromWire);
       const keyIds = [...new Set(input.map(keyIdOf).filter((k): k is string => k !== undefined))];
       const decoded: WirePayload[] = [];
@@ -209,7 +201,7 @@ export function codecRoutes(deps: CodecRouteDeps) {
     // The Temporal UI encodes what an operator types (signal, update or start input), so workers get it encrypted.
     app.post(`${CODEC_PREFIX}/encode`, route, async (request) => {
       const namespace = namespaceOf(request);
-      const body = parseOr422(CodecBody, request.body);
+      const body = parseOr422(CodecPayloads, request.body);
       let out = body.payloads.map(fromWire);
       for (const codec of codecs) out = await codec.encode(out);
       const keyIds = [...new Set(out.map(keyIdOf).filter((k): k is string => k !== undefined))];
