@@ -5,6 +5,7 @@
  * so the target is relative to the inverse ratio of state transitions per submission.
  */
 import crypto from 'node:crypto';
+import os from 'node:os';
 import type { Client } from '@temporalio/client';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
 import { alternateUntil, timedBlock } from './lib/blocks';
@@ -38,8 +39,8 @@ async function sampleCounters(client: Client, blocks: Block[], perBlock: number)
 
 async function run(ctx: BenchContext): Promise<ComparisonResult> {
   const quick = ctx.mode === 'quick';
-  const perBlock = quick ? 4 : 16;
-  const concurrency = quick ? 4 : 8;
+  const perBlock = quick ? 4 : 8;
+  const concurrency = 4;
   const maxPairs = quick ? 3 : 10;
   const taskQueue = `bench-a-${crypto.randomBytes(4).toString('hex')}`;
   const s: SubmissionShape = shape(AGENCIES, AGENCIES * FINDINGS_PER_AGENCY);
@@ -77,6 +78,8 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
     const baseCpu = cpuPerSubmission('baseline');
     const cpuTotal = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
     const ceiling = (m: Record<string, number>) => round(2000 / cpuTotal(m), 2);
+    // CPU per submission over every process does not depend on what else the machine runs; wall-clock blocks do.
+    const cpuCostRatio = cpuTotal(baseCpu) / cpuTotal(candCpu);
     const notes = [
       `${perBlock} submissions per block, ${concurrency} at a time, ${ratio.blocks} block pairs (ABBA); each submission: ${AGENCIES} agencies, ` +
         `${FINDINGS_PER_AGENCY} findings each (~3.5 KB of detail and mitigation text), accept/start/findings/complete as updates on the agency ` +
@@ -86,6 +89,9 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
       `CPU ms per submission (candidate / baseline): ${Object.keys(candCpu)
         .map((r) => `${r} ${candCpu[r]} / ${baseCpu[r] ?? 0}`)
         .join(', ')} ("bench" is the driving client, standing in for the ingress and API). On 2 cores that alone caps throughput at ${ceiling(candCpu)} vs ${ceiling(baseCpu)} submissions/s.`,
+      `CPU-cost ratio (baseline CPU per submission / candidate CPU per submission, all processes): ${round(cpuCostRatio, 3)} — the throughput ratio a ` +
+        `CPU-bound machine would show, steadier than wall-clock blocks when other work shares the cores (load average ${os.loadavg()[0]!.toFixed(1)} at the end); ` +
+        `against the target ${round(required, 3)} it is ${cpuCostRatio >= required ? 'met' : 'missed'}.`,
     ];
     if (!met) {
       const ratios = Object.keys(candCpu).map((r) => ({ role: r, x: candCpu[r]! / Math.max(baseCpu[r] ?? 0, 0.1) }));
@@ -113,6 +119,7 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
         ...prefixed('candidate', cand),
         ...prefixed('baseline', base),
         inverseStateTransitionRatio: round(inverseTransitions, 4),
+        cpuCostRatio: round(cpuCostRatio, 4),
         ...Object.fromEntries(Object.entries(candCpu).map(([k, v]) => [`candidate.cpuMsPerSubmission.${k}`, v])),
         ...Object.fromEntries(Object.entries(baseCpu).map(([k, v]) => [`baseline.cpuMsPerSubmission.${k}`, v])),
       },
