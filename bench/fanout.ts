@@ -37,10 +37,11 @@ import { deliveryWorkflowId, registerEndpointUpdate } from '../workflows/webhook
 import { startGroupAtEnd } from '../test/helpers/agency-events';
 import { SIX_AGENCIES, submissionInput } from '../test/helpers/lifecycle';
 import { mapBounded, pollUntil } from './lib/blocks';
-import { countWorkflows, meanCounters, prefixed } from './lib/counters';
+import { countWorkflows, meanCounters, prefixed, type SubmissionCounters } from './lib/counters';
 import { CpuMeter } from './lib/cpu';
 import { alternate, median, percentile, ratioSummary } from './lib/stats';
 import type { BenchContext, Comparison, ComparisonResult } from './lib/types';
+import { recordBytes, topicRecords } from './kafka-counters';
 import { startConsumerProcess, type BenchProcess } from './preflight-processes';
 import { startBenchWorker, type BenchWorker } from './lib/worker';
 
@@ -131,10 +132,22 @@ interface LatencyBlock {
   latencies: number[];
   /** How long the triggering calls still ran after the last was fired. */
   drainMs: number;
+  /** Records written per event to the topic this side produces to (offset growth / events). */
+  kafkaRecords: number;
+  /** Median bytes (key, value, headers) of one such record. */
+  recordBytes: number;
+  /** Candidate: per status change, what it added to its assessment's and submission's workflows. */
+  changeCounters?: SubmissionCounters;
   cpu: Record<string, number>;
 }
 
-function summarize(side: LatencyBlock['side'], rate: number, ids: string[], receiver: VerifyingReceiver, cpu: Record<string, number>, drainMs: number): LatencyBlock {
+function summarize(
+  side: LatencyBlock['side'],
+  rate: number,
+  ids: string[],
+  receiver: VerifyingReceiver,
+  measured: Pick<LatencyBlock, 'cpu' | 'drainMs' | 'kafkaRecords' | 'recordBytes' | 'changeCounters'>,
+): LatencyBlock {
   const latencies = ids.map((id) => receiver.received.get(id)).filter((r): r is Received => r !== undefined).map((r) => r.at - r.changedAt);
   return {
     side,
@@ -144,8 +157,7 @@ function summarize(side: LatencyBlock['side'], rate: number, ids: string[], rece
     p50: latencies.length ? percentile(latencies, 50) : NaN,
     p99: latencies.length ? percentile(latencies, 99) : NaN,
     latencies,
-    drainMs,
-    cpu,
+    ...measured,
   };
 }
 
@@ -162,7 +174,14 @@ function sustained(block: LatencyBlock): boolean {
   return last <= first * 2 + 100;
 }
 
-/** Milliseconds between two event times of a history, by event type name. */
+/** (after − before) / changes for every counter. */
+function perChange(after: SubmissionCounters, before: SubmissionCounters, changes: number): SubmissionCounters {
+  const out = { ...after };
+  for (const k of Object.keys(out) as (keyof SubmissionCounters)[]) out[k] = (after[k] - before[k]) / changes;
+  return out;
+}
+
+/** The times of a delivery workflow's first start, attempt scheduling and attempt start, in epoch ms. */
 function stageTimes(history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>): Record<string, number> {
   const times: Record<string, number> = {};
   for (const e of history.events ?? []) {
@@ -232,11 +251,13 @@ export const comparison: Comparison = {
 
       // Status events as they are published: when (the record's timestamp) and which information request each announces.
       const published = new Map<string, number>();
+      const publishedBytes = new Map<string, number>();
       const eventIdOf = new Map<string, string>();
       const eventTail = await tailTopic(kafka, TOPICS.submissionEvents, (m: KafkaMessage) => {
         const h = headersToStrings(m.headers);
         if (h.ce_type !== STATUS_TYPE || !h.ce_id) return;
         published.set(h.ce_id, Number(m.timestamp));
+        publishedBytes.set(h.ce_id, recordBytes(m));
         const d = JSON.parse(m.value?.toString() ?? '{}') as { submissionId?: string; agencyId?: string; status?: string; infoRequestId?: string };
         eventIdOf.set(`${d.submissionId}|${d.agencyId}|${d.infoRequestId ?? d.status}`, h.ce_id);
       }, { groupPrefix: 'bench-fanout' });
@@ -264,7 +285,10 @@ export const comparison: Comparison = {
       const pids = { worker: worker.pid, dispatcher: dispatcher.pid, relay: relay.pid, temporal: ctx.stack.serverPids.temporal, kafka: ctx.stack.serverPids.kafka };
       let nextTarget = 0;
       const candidateEventIds: string[][] = [];
+      // One whole submission (its workflow and its assessments) is counted before and after each candidate block.
+      const counted = [submissionWorkflowId(submissionIds[0]!), ...agencies.map((a) => agencyWorkflowId(submissionIds[0]!, a))];
       const runCandidate = async (rate: number, seconds: number): Promise<LatencyBlock> => {
+        const [countersBefore, recordsBefore] = await Promise.all([countWorkflows(client!, counted), topicRecords(admin, TOPICS.submissionEvents)]);
         const meter = new CpuMeter({ ...pids }).start();
         const eventIds: string[] = [];
         const { drainMs } = await atRate(rate, seconds, () => {
@@ -290,22 +314,37 @@ export const comparison: Comparison = {
         }, 'the status events of the block', 60_000, 20);
         await pollUntil(async () => (ids.every((id) => receiver.received.has(id)) ? true : undefined), 'the deliveries of the block', 60_000, 20).catch(() => undefined);
         candidateEventIds.push(ids);
-        return summarize('candidate', rate, ids, receiver, meter.stop(), drainMs);
+        const cpu = meter.stop();
+        const [countersAfter, recordsAfter] = await Promise.all([countWorkflows(client!, counted), topicRecords(admin, TOPICS.submissionEvents)]);
+        const countedChanges = eventIds.filter((key) => key.startsWith(`${submissionIds[0]}|`)).length;
+        return summarize('candidate', rate, ids, receiver, {
+          cpu,
+          drainMs,
+          kafkaRecords: (recordsAfter - recordsBefore) / ids.length,
+          recordBytes: median(ids.map((id) => publishedBytes.get(id) ?? NaN).filter(Number.isFinite)),
+          ...(countedChanges > 0 ? { changeCounters: perChange(countersAfter, countersBefore, countedChanges) } : {}),
+        });
       };
       let rawSeq = 0;
       const runBaseline = async (rate: number, seconds: number): Promise<LatencyBlock> => {
+        const recordsBefore = await topicRecords(admin, rawTopic);
         const meter = new CpuMeter({ ...pids }).start();
         const ids: string[] = [];
+        const sizes: number[] = [];
         const { drainMs } = await atRate(rate, seconds, async () => {
           const seq = ++rawSeq;
           const t = targets[seq % targets.length]!;
           const id = `raw/${suffix}/${seq}`;
           ids.push(id);
           const data = { submissionId: t.submissionId, vendorId, agencyId: t.agencyId, status: 'INFO_REQUESTED', previousStatus: 'INFO_REQUESTED', infoRequestId: `${t.agencyId}-ir-raw${seq}`, at: new Date().toISOString() };
-          await producer.send({ topic: rawTopic, acks: -1, messages: [{ key: t.submissionId, value: JSON.stringify(data), headers: { ce_id: id, ce_type: STATUS_TYPE } }] });
+          const record = { key: t.submissionId, value: Buffer.from(JSON.stringify(data)), headers: { ce_id: id, ce_type: STATUS_TYPE } };
+          sizes.push(recordBytes(record));
+          await producer.send({ topic: rawTopic, acks: -1, messages: [record] });
         });
         await pollUntil(async () => (ids.every((id) => receiver.received.has(id)) ? true : undefined), 'the raw deliveries of the block', 60_000, 20).catch(() => undefined);
-        return summarize('baseline', rate, ids, receiver, meter.stop(), drainMs);
+        const cpu = meter.stop();
+        const recordsAfter = await topicRecords(admin, rawTopic);
+        return summarize('baseline', rate, ids, receiver, { cpu, drainMs, kafkaRecords: (recordsAfter - recordsBefore) / ids.length, recordBytes: median(sizes) });
       };
 
       // ---- the candidate's maximum sustainable rate: double the rate until latency climbs within a step; the time the
@@ -392,8 +431,11 @@ export const comparison: Comparison = {
         'candidate.p99Ms': percentile(pooled(candidates), 99),
         'baseline.p50Ms': percentile(pooled(baselines), 50),
         'baseline.p99Ms': percentile(pooled(baselines), 99),
-        'candidate.kafkaRecordsPerChange': 1,
-        'baseline.kafkaRecordsPerChange': 1,
+        'candidate.kafkaRecordsPerChange': median(candidates.map((b) => b.kafkaRecords)),
+        'baseline.kafkaRecordsPerChange': median(baselines.map((b) => b.kafkaRecords)),
+        'candidate.kafkaRecordBytes': median(candidates.map((b) => b.recordBytes)),
+        'baseline.kafkaRecordBytes': median(baselines.map((b) => b.recordBytes)),
+        ...prefixed('candidate.perChange', meanCounters(candidates.flatMap((b) => (b.changeCounters ? [b.changeCounters] : [])))),
         'candidate.webhookBodyBytes': bodyBytes('candidate'),
         'baseline.webhookBodyBytes': bodyBytes('baseline'),
         ...prefixed('candidate.deliveryWorkflow', deliveryCounters),

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { Partitioners, type Admin, type KafkaMessage, type PartitionMetadata } from 'kafkajs';
+import { Partitioners, type KafkaMessage, type PartitionMetadata } from 'kafkajs';
 import { buildAgencyCommand, produceAgencyMessage } from '../events/agency-client';
 import { tailTopic } from '../events/consumer';
 import { headersToStrings, type WireMessage } from '../events/envelope';
@@ -25,6 +25,7 @@ import { countWorkflows, type SubmissionCounters } from './lib/counters';
 import { CpuMeter } from './lib/cpu';
 import { alternate, median, ratioSummary } from './lib/stats';
 import type { BenchContext, Comparison, ComparisonResult } from './lib/types';
+import { recordBytes, topicRecords } from './kafka-counters';
 import { startConsumerProcess, type BenchProcess } from './preflight-processes';
 import { startBenchWorker, type BenchWorker } from './lib/worker';
 
@@ -71,16 +72,6 @@ function perCommand(after: SubmissionCounters, before: SubmissionCounters, count
   return out;
 }
 
-function messageBytes(m: { key?: Buffer | string | null; value: Buffer | null; headers?: unknown }): number {
-  let headerBytes = 0;
-  try {
-    for (const [k, v] of Object.entries(headersToStrings(m.headers as KafkaMessage['headers']))) headerBytes += Buffer.byteLength(k) + Buffer.byteLength(v);
-  } catch {
-    // unreadable headers count as none
-  }
-  return (m.key ? Buffer.byteLength(m.key) : 0) + (m.value?.length ?? 0) + headerBytes;
-}
-
 function arrival(m: KafkaMessage): Arrival {
   let type = '';
   let data: Record<string, unknown> = {};
@@ -90,18 +81,12 @@ function arrival(m: KafkaMessage): Arrival {
   } catch {
     // not one of ours
   }
-  return { at: Date.now(), kafkaTimestamp: Number(m.timestamp), bytes: messageBytes(m), type, key: m.key?.toString() ?? null, data };
+  return { at: Date.now(), kafkaTimestamp: Number(m.timestamp), bytes: recordBytes(m), type, key: m.key?.toString() ?? null, data };
 }
 
 /** Waits for what the Kafka tails have collected; they fill in from their own callbacks. */
 function until<T>(what: string, probe: () => T | undefined): Promise<T> {
   return pollUntil(async () => probe(), what, WAIT_MS, 10);
-}
-
-async function topicRecords(admin: Admin, topics: string[]): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const topic of topics) out[topic] = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-  return out;
 }
 
 /** Submission ids spread evenly over the command topic's partitions (by the producer's own key → partition rule). */
@@ -218,7 +203,7 @@ export const comparison: Comparison = {
         const plan = planFor(pair, side === 'candidate' ? 0 : 1);
         const watched = sample.flatMap((s) => [agencyWorkflowId(s, plan.agencyId), submissionWorkflowId(s)]);
         const recordTopics = [TOPICS.agencyCommands, TOPICS.agencyReplies, agencyReplyTopic(plan.agencyId), TOPICS.submissionEvents, TOPICS.deadLetter];
-        const [countersBefore, recordsBefore] = await Promise.all([countWorkflows(client!, watched), topicRecords(admin, recordTopics)]);
+        const [countersBefore, recordsBefore] = await Promise.all([countWorkflows(client!, watched), Promise.all(recordTopics.map((t) => topicRecords(admin, t)))]);
         const messages: WireMessage[] =
           side === 'candidate' ? ids.map((id) => buildAgencyCommand({ agencyId: plan.agencyId, type: plan.type, subject: id, data: plan.data }, agencies.keys[plan.agencyId]!)) : [];
         const eventsBefore = events.length;
@@ -279,9 +264,9 @@ export const comparison: Comparison = {
         });
         const blockCpu = meter.stop();
         for (const [role, seconds] of Object.entries(blockCpu)) cpu[side][role] = (cpu[side][role] ?? 0) + seconds;
-        const [countersAfter, recordsAfter] = await Promise.all([countWorkflows(client!, watched), topicRecords(admin, recordTopics)]);
+        const [countersAfter, recordsAfter] = await Promise.all([countWorkflows(client!, watched), Promise.all(recordTopics.map((t) => topicRecords(admin, t)))]);
         const records: Record<string, number> = {};
-        for (const t of recordTopics) records[t === agencyReplyTopic(plan.agencyId) ? 'agencyReplyCopy' : t] = (recordsAfter[t]! - recordsBefore[t]!) / ids.length;
+        recordTopics.forEach((t, i) => (records[t === agencyReplyTopic(plan.agencyId) ? 'agencyReplyCopy' : t] = (recordsAfter[i]! - recordsBefore[i]!) / ids.length));
         const seconds = (ended - started) / 1000;
         const result: BlockResult = {
           side,
@@ -296,7 +281,7 @@ export const comparison: Comparison = {
           counters: perCommand(countersAfter, countersBefore, sample.length),
           records,
           bytes: {
-            command: messages.length > 0 ? median(messages.map(messageBytes)) : 0,
+            command: messages.length > 0 ? median(messages.map(recordBytes)) : 0,
             reply: replyBytes.length > 0 ? median(replyBytes) : 0,
             statusEvent: median(blockEvents.map((e) => e.bytes)),
           },
