@@ -86,6 +86,9 @@ describe('preflight start on the embedded default', () => {
     const first = await startPreflight(env);
     expect(first.output()).toContain(`Temporal Web UI: http://127.0.0.1:${ports.ui}`);
     expect(first.output()).toContain(`API:             http://127.0.0.1:${ports.api}`);
+    // The Web UI decodes payloads through the api's codec endpoint.
+    const uiSettings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+    expect(uiSettings.Codec?.Endpoint).toBe(`http://127.0.0.1:${ports.api}/codec`);
     const health = await fetch(`http://127.0.0.1:${ports.api}/healthz`);
     expect(health.status).toBe(200);
 
