@@ -42,7 +42,7 @@ import { CpuMeter } from './lib/cpu';
 import { alternate, median, percentile, ratioSummary } from './lib/stats';
 import type { BenchContext, Comparison, ComparisonResult } from './lib/types';
 import { recordBytes, topicRecords } from './kafka-counters';
-import { startConsumerProcess, type BenchProcess } from './preflight-processes';
+import { cpuBySide, startConsumerProcess, type BenchProcess } from './preflight-processes';
 import { startBenchWorker, type BenchWorker } from './lib/worker';
 
 const STATUS_TYPE = SUBMISSION_EVENT_TYPES.assessmentStatusChanged;
@@ -477,10 +477,7 @@ export const comparison: Comparison = {
         target: 'p99 ≤ 150 ms and ≤ 10 × raw',
         met,
         counters,
-        cpuSeconds: {
-          ...Object.fromEntries(Object.entries(cpu.candidate).map(([k, v]) => [`candidate.${k}`, v])),
-          ...Object.fromEntries(Object.entries(cpu.baseline).map(([k, v]) => [`baseline.${k}`, v])),
-        },
+        cpuSeconds: cpuBySide(cpu),
         notes,
       };
     } finally {

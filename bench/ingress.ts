@@ -26,7 +26,7 @@ import { CpuMeter } from './lib/cpu';
 import { alternate, median, ratioSummary } from './lib/stats';
 import type { BenchContext, Comparison, ComparisonResult } from './lib/types';
 import { recordBytes, topicRecords } from './kafka-counters';
-import { startConsumerProcess, type BenchProcess } from './preflight-processes';
+import { cpuBySide, startConsumerProcess, type BenchProcess } from './preflight-processes';
 import { startBenchWorker, type BenchWorker } from './lib/worker';
 
 /** The ingress's own bound: `partitionsConsumedConcurrently` in workers/ingress.ts, one command at a time per partition. */
@@ -377,10 +377,7 @@ export const comparison: Comparison = {
         target: 'ratio ≥ 0.9',
         met,
         counters,
-        cpuSeconds: {
-          ...Object.fromEntries(Object.entries(cpu.candidate).map(([k, v]) => [`candidate.${k}`, v])),
-          ...Object.fromEntries(Object.entries(cpu.baseline).map(([k, v]) => [`baseline.${k}`, v])),
-        },
+        cpuSeconds: cpuBySide(cpu),
         notes,
       };
     } finally {
