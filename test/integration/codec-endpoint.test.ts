@@ -126,6 +126,12 @@ describe('codec endpoint against a real workflow history', () => {
     expect(plainText(res.json.payloads as WirePayload[])).toContain(CANARY);
     expect((await auditEntries()).find((e) => e.code === 'codec-decode' && e.credential === 'session')).toMatchObject({ principal: 'ops:it-ops', payloads: encrypted.length });
 
+    // From a page of another origin, the cookie does not count (SameSite alone would let a same-site page send it).
+    const elsewhere = await post('decode', { payloads: encrypted }, { cookie, origin: 'http://127.0.0.1:1' });
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.text).not.toContain(CANARY);
+    expect((await post('decode', { payloads: encrypted.slice(0, 1) }, { cookie, origin: UI_ORIGIN })).status).toBe(200);
+
     const logout = await fetch(`${api.url}/ops/session`, { method: 'DELETE', headers: ops });
     expect(logout.status).toBe(204);
     expect(logout.headers.get('set-cookie')).toMatch(/^preflight_ops_session=; Path=\/codec; Max-Age=0;/);

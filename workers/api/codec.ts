@@ -69,7 +69,7 @@ const credentialOf = new WeakMap<FastifyRequest, 'bearer' | 'session'>();
  * `POST /ops/session` (the Temporal UI with "include cross-origin credentials"). Vendors are refused (403); no or an
  * unknown credential is 401 with `WWW-Authenticate`.
  */
-function codecAuthentication(deps: Pick<CodecRouteDeps, 'authenticator' | 'sessionKey'>) {
+function codecAuthentication(deps: Pick<CodecRouteDeps, 'authenticator' | 'sessionKey' | 'uiOrigins'>) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const instance = request.url.split('?')[0];
     const refuse = async (challenge: string, unknown: boolean) => {
@@ -96,6 +96,12 @@ function codecAuthentication(deps: Pick<CodecRouteDeps, 'authenticator' | 'sessi
       if (!session.ok) return refuse('Bearer error="invalid_token", error_description="session cookie ' + session.reason + '"', true);
       request.principal = { kind: 'ops', operator: session.operator };
       credentialOf.set(request, 'session');
+      // Browsers send Origin on these requests: the cookie counts only from a configured UI (another page on the same
+      // site, which SameSite lets through, cannot spend it even where CORS would not let it read the answer).
+      const origin = request.headers.origin;
+      if (typeof origin === 'string' && !deps.uiOrigins.includes(origin.toLowerCase())) {
+        await sendProblem(reply, problems.forbidden('The session cookie is accepted only from the Temporal UI origins in PREFLIGHT_UI_ORIGINS.'), instance);
+      }
       return;
     }
     return refuse('Bearer', false);
