@@ -93,7 +93,7 @@ export const API_OPERATIONS: Operation[] = [
   { method: 'get', path: '/ops/submissions/{id}/history', operationId: 'opsHistory', summary: 'The raw Temporal event histories as JSON', tag: 'ops', security: 'ops', response: 'application/json' },
   { method: 'get', path: '/ops/dead-letters', operationId: 'opsListDeadLetters', summary: 'List dead letters', tag: 'ops', security: 'ops', response: 'DeadLetterList' },
   { method: 'post', path: '/ops/dead-letters/replay', operationId: 'opsReplayDeadLetter', summary: 'Re-produce a dead letter onto its original topic', tag: 'ops', security: 'ops', request: 'DeadLetterReplayRequest', response: 'DeadLetterReplayResult' },
-  { method: 'get', path: '/ops/audit', operationId: 'opsAudit', summary: 'The newest refused requests (this api process)', tag: 'ops', security: 'ops', response: 'AuditList' },
+  { method: 'get', path: '/ops/audit', operationId: 'opsAudit', summary: 'The newest audited requests: refusals, and codec calls by ops (this api process)', tag: 'ops', security: 'ops', response: 'AuditList' },
   { method: 'post', path: '/ops/session', operationId: 'opsSession', summary: 'Sets the short-lived ops session cookie (HttpOnly, SameSite=Strict, Path=/codec) the Temporal Web UI sends to the codec endpoint', tag: 'ops', security: 'ops', response: 'OpsSession' },
   { method: 'delete', path: '/ops/session', operationId: 'opsEndSession', summary: 'Clears the ops session cookie', tag: 'ops', security: 'ops', status: 204 },
   { method: 'post', path: '/codec/decode', operationId: 'codecDecode', summary: 'Temporal remote codec: decrypts payloads for ops (bearer token or ops session cookie); header X-Namespace', tag: 'ops', security: 'ops', request: 'CodecPayloads', response: 'CodecPayloads', errors: [413, 422] },

@@ -135,7 +135,10 @@ export interface AuditEntry {
   credential?: 'bearer' | 'session';
 }
 
-/** Where refusals are recorded. The default is an in-memory ring per api process, served at `GET /ops/audit`. */
+/**
+ * Where refusals (and every codec call by ops) are recorded. The default is an in-memory ring per api process, served
+ * at `GET /ops/audit`.
+ */
 export interface AuditLog {
   record(entry: AuditEntry): void;
   recent(limit?: number): AuditEntry[];
