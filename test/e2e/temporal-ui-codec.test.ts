@@ -135,35 +135,34 @@ describe('Temporal Web UI decrypts through the codec endpoint for ops only', () 
     const page = await context.newPage();
     const calls = watchCodec(page);
     const text = await historyText(page, calls);
-    fs.writeFileSync(path.join(dataDir, 'ops.txt'), text);
     expect(calls.length).toBeGreaterThan(0);
     expect(calls.every((c) => c.status === 200 && c.cookie)).toBe(true);
     expect(text).toContain(`detail ${CANARY}`);
     await context.close();
   });
 
-  it('does not show it to a browser without ops credentials: the endpoint answers 401 and the page keeps ciphertext', async () => {
-    const context = await browser.newContext();
-    await useCodecWithCredentials(context);
+  /** Opens the history in this browser and checks the UI got 401s (no cookie sent) and shows no plaintext; returns the page text. */
+  async function expectRefused(context: BrowserContext): Promise<string> {
     const page = await context.newPage();
     const calls = watchCodec(page);
     const text = await historyText(page, calls);
     expect(calls.length).toBeGreaterThan(0);
     expect(calls.every((c) => c.status === 401 && !c.cookie)).toBe(true);
     expect(text).not.toContain(CANARY);
-    expect(text).toMatch(/Codec Server could not connect|binary\/encrypted|encryption-key-id/);
+    return text;
+  }
+
+  it('does not show it to a browser without ops credentials: the endpoint answers 401 and the page keeps ciphertext', async () => {
+    const context = await browser.newContext();
+    await useCodecWithCredentials(context);
+    expect(await expectRefused(context)).toMatch(/Codec Server could not connect|binary\/encrypted|encryption-key-id/);
     await context.close();
   });
 
   it('with only the server flag (no browser setting), the UI sends no credentials, so even a signed-in browser gets 401', async () => {
     const context = await browser.newContext();
     await signInThroughConsole(context);
-    const page = await context.newPage();
-    const calls = watchCodec(page);
-    const text = await historyText(page, calls);
-    expect(calls.length).toBeGreaterThan(0);
-    expect(calls.every((c) => c.status === 401 && !c.cookie)).toBe(true);
-    expect(text).not.toContain(CANARY);
+    await expectRefused(context);
     await context.close();
   });
 });
