@@ -48,6 +48,7 @@ describe('codec endpoint against a real workflow history', () => {
 
   beforeAll(async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'codec-endpoint-'));
+    stops.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     config = testConfig({ PREFLIGHT_TASK_QUEUE: unique('codec'), PREFLIGHT_DATA_DIR: dataDir, PREFLIGHT_UI_ORIGINS: UI_ORIGIN });
     const stack = testStack();
     const worker = await startEncryptedWorker(config, stack.temporalAddress);
