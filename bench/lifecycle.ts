@@ -103,6 +103,18 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
           `, plus ${cand.updates} updates and ${cand.signals} signals whose round trips the baseline does not make and ${cand.kafkaRecords} Kafka records ` +
           '(the broker shares the 2 cores). The CPU ceiling above bounds what the candidate can reach here.',
       );
+      const serverCpuRatio = (candCpu.temporal ?? 0) / Math.max(baseCpu.temporal ?? 0, 0.1);
+      const growth = [
+        { what: 'history events', x: cand.historyEvents / base.historyEvents },
+        { what: 'history bytes', x: cand.historyBytes / base.historyBytes },
+        { what: 'state transitions', x: cand.stateTransitions / base.stateTransitions },
+      ];
+      const closest = [...growth].sort((p, q) => Math.abs(p.x - serverCpuRatio) - Math.abs(q.x - serverCpuRatio))[0]!;
+      notes.push(
+        `The dev server's CPU per submission grows ×${round(serverCpuRatio, 2)} against ${growth.map((g) => `${g.what} ×${round(g.x, 2)}`).join(', ')}: ` +
+          `closest to ${closest.what}` +
+          (closest.what === 'state transitions' ? '.' : ' — updates and signals add events and the encrypted finding details add bytes beyond what the transitions count.'),
+      );
     }
     return {
       id: 'a',
