@@ -6,8 +6,9 @@ import { agencyKafkaPassword } from '../events/kafka-acls';
 
 /**
  * Gives each agency a SCRAM-SHA-512 user on the local broker (password derived from the master key). The Kafka admin
- * protocol call for SCRAM credentials is not in kafkajs, so this runs the broker's own ConfigCommand; a marker file
- * remembers which users were set so a restart does not pay for it again.
+ * protocol call for SCRAM credentials is not in kafkajs, so one short-lived JVM runs `infra/java/ScramUsers.java`
+ * against the broker's own client jars, reading the passwords on stdin (never on a command line, where `ps` shows
+ * them); a marker file remembers which users were set so a restart does not pay for it again.
  */
 export async function ensureAgencyPrincipals(options: {
   kafkaLibDir: string;
@@ -26,42 +27,40 @@ export async function ensureAgencyPrincipals(options: {
     // first start
   }
   const pending = options.agencyIds.filter((id) => done[id] !== fingerprint(id));
-  for (const agencyId of pending) {
-    const password = agencyKafkaPassword(options.masterKey, agencyId);
-    // ConfigCommand's --add-config-file does not take SCRAM credentials, so the password is an argument of a
-    // short-lived local process talking to the loopback broker; it is never logged.
-    const { code, output } = await run('java', [
-      '-XX:TieredStopAtLevel=1',
-      '-cp',
-      `${options.kafkaLibDir}${path.sep}*`,
-      'kafka.admin.ConfigCommand',
-      '--bootstrap-server',
-      options.bootstrap,
-      '--alter',
-      '--entity-type',
-      'users',
-      '--entity-name',
-      agencyId,
-      '--add-config',
-      `SCRAM-SHA-512=[iterations=4096,password=${password}]`,
-    ]);
-    if (code !== 0) {
-      const reason = output.split(password).join('<redacted>').split('\n').filter((l) => !l.startsWith('log4j:')).join(' ').slice(-300);
-      throw new Error(`setting the SCRAM credentials of ${agencyId} on the local broker failed: ${reason}`);
-    }
-    done[agencyId] = fingerprint(agencyId);
-    fs.writeFileSync(options.markerFile, JSON.stringify(done, null, 2));
+  if (pending.length === 0) return pending;
+  const passwords = pending.map((id) => agencyKafkaPassword(options.masterKey, id));
+  const input = pending.map((id, i) => `${id}\t${passwords[i]}\n`).join('');
+  const { code, output } = await run(
+    'java',
+    ['-XX:TieredStopAtLevel=1', '-cp', `${options.kafkaLibDir}${path.sep}*`, SCRAM_USERS_SOURCE, options.bootstrap],
+    input,
+  );
+  if (code !== 0) {
+    const redacted = passwords.reduce((text, password) => text.split(password).join('<redacted>'), output);
+    const reason = redacted.split('\n').filter((l) => !l.startsWith('log4j:')).join(' ').slice(-300);
+    throw new Error(`setting the SCRAM credentials of ${pending.join(', ')} on the local broker failed: ${reason}`);
   }
+  for (const id of pending) done[id] = fingerprint(id);
+  fs.writeFileSync(options.markerFile, JSON.stringify(done, null, 2));
   return pending;
 }
 
-function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
+/**
+ * Run in Java's single-file source mode: no build step, compiled against the broker's jars at start. Found beside
+ * this file, or in the source tree when running from `dist/`.
+ */
+const SCRAM_USERS_SOURCE =
+  [path.join(__dirname, 'java', 'ScramUsers.java'), path.join(__dirname, '..', '..', 'infra', 'java', 'ScramUsers.java')].find((p) => fs.existsSync(p)) ??
+  path.join(__dirname, 'java', 'ScramUsers.java');
+
+function run(command: string, args: string[], input: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('error', (err) => resolve({ code: -1, output: String(err) }));
     child.on('close', (code) => resolve({ code: code ?? -1, output }));
+    child.stdin.end(input);
   });
 }
