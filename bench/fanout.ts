@@ -163,15 +163,15 @@ function summarize(
 
 /**
  * Keeps up: everything delivered, the triggering calls done within a second of the last one fired (they queue per
- * assessment otherwise), and the last third of the step waited no longer than the first third.
+ * assessment otherwise), and no backlog building up: the last third of the step waited at most half a second longer
+ * than the first third (an absolute margin, so a few noisy samples on a shared host do not decide it).
  */
 function sustained(block: LatencyBlock): boolean {
   if (block.delivered < block.sent || block.drainMs > 1000) return false;
   const third = Math.max(1, Math.floor(block.latencies.length / 3));
   const first = median(block.latencies.slice(0, third));
   const last = median(block.latencies.slice(-third));
-  // Generous, because a shared host adds noise to a few samples; a pipeline that cannot keep up falls behind by seconds.
-  return last <= first * 2 + 100;
+  return last <= first + 500;
 }
 
 /** (after − before) / changes for every counter. */
@@ -269,15 +269,17 @@ export const comparison: Comparison = {
         args: [{ endpointId: newEndpointId(), url: `http://127.0.0.1:${port}/candidate`, eventTypes: [STATUS_TYPE] }],
       });
       receiver.route('/candidate', deriveWebhookSecret(masterKey, endpoint.endpointId, endpoint.secretVersion));
-      const agencies = SIX_AGENCIES.slice(0, 4);
-      const submissionIds = Array.from({ length: quick ? 3 : 6 }, () => `bench-c-${crypto.randomBytes(5).toString('hex')}`);
+      // Changes spread over many submissions, as in a deployment: a submission publishes its own events one at a time.
+      const agencies = SIX_AGENCIES.slice(0, 2);
+      const submissionIds = Array.from({ length: quick ? 6 : 24 }, () => `bench-c-${crypto.randomBytes(5).toString('hex')}`);
       const setupSeconds = (Date.now() - began) / 1000;
       const prepStarted = Date.now();
       await mapBounded(submissionIds.length, 6, async (i) => {
         const input = submissionInput(Date.now(), 20, { submissionId: submissionIds[i]!, vendorId, requestedAgencies: agencies });
         await client!.workflow.start('submissionWorkflow', { args: [input], taskQueue, workflowId: submissionWorkflowId(input.submissionId) });
       });
-      const targets = submissionIds.flatMap((s) => agencies.map((a) => ({ submissionId: s, agencyId: a, changes: 0, pending: Promise.resolve() })));
+      // Consecutive changes go to different submissions.
+      const targets = agencies.flatMap((a) => submissionIds.map((s) => ({ submissionId: s, agencyId: a, changes: 0, pending: Promise.resolve() })));
       // Every invitation delivered: every assessment exists and the preparation's work is done.
       await pollUntil(async () => (receiver.received.size >= targets.length ? true : undefined), 'the invitations delivered', 120_000);
       const prepSeconds = (Date.now() - prepStarted) / 1000;
@@ -462,7 +464,7 @@ export const comparison: Comparison = {
         const [slowest] = Object.entries(stageMedians).sort((a, b) => b[1] - a[1]);
         const serial = Object.values(stageMedians).reduce((a, b) => a + b, 0);
         notes.push(
-          `Target missed: the candidate path holds Temporal round trips in series — the submission handles the assessment's report signal and runs the publish activity; the dispatcher queries the vendor registry and starts a delivery workflow; its first task schedules the attempt activity, which reads the registry again before posting. The sampled stage medians add up to ${serial.toFixed(0)} ms (largest: ${slowest?.[0]} ${slowest?.[1].toFixed(0)} ms), each a workflow task or activity dispatched through the one dev server, against one Kafka hop and one POST on the raw path; p99 adds queueing behind other tasks on the shared CPUs.`,
+          `Target missed: the candidate path holds Temporal round trips in series — the submission handles the assessment's report signal and runs the publish activity; the dispatcher queries the vendor registry and starts a delivery workflow; its first task schedules the attempt activity, which reads the registry again before posting. The sampled stage medians add up to ${serial.toFixed(0)} ms (largest: ${slowest?.[0]} ${slowest?.[1].toFixed(0)} ms), each a workflow task or activity dispatched through the one dev server, against one Kafka hop and one POST on the raw path; p99 adds queueing behind other tasks on the shared CPUs. A submission publishes its events one at a time, in order (workflows/submission.ts), so changeToKafka also grows when one submission's changes come faster than one publish round trip each (here ${(rate / submissionIds.length).toFixed(2)} changes/s per submission).`,
         );
       }
       return {
