@@ -17,8 +17,9 @@ import { startBenchWorker } from './lib/worker';
 
 const AGENCY_POINTS = [1, 3, 6, 12, 24];
 const FINDING_POINTS = [0, 10, 50, 200];
-/** Quick mode stops the findings sweep at 100: 200 findings alone take about a minute on two busy cores. */
-const QUICK_FINDING_POINTS = [0, 10, 50, 100];
+/** Quick mode: three points per sweep over most of the range (200 findings alone take about a minute on two busy cores). */
+const QUICK_AGENCY_POINTS = [1, 6, 24];
+const QUICK_FINDING_POINTS = [0, 20, 100];
 const FINDINGS_SWEEP_AGENCIES = 6;
 /** Temporal's default per-execution history limits (dynamic config limit.historyCount.error / limit.historySize.error). */
 const HISTORY_EVENTS_LIMIT = 51_200;
@@ -48,6 +49,7 @@ interface Series {
 async function run(ctx: BenchContext): Promise<ComparisonResult> {
   const quick = ctx.mode === 'quick';
   const perPoint = quick ? 1 : 3;
+  const agencyPoints = quick ? QUICK_AGENCY_POINTS : AGENCY_POINTS;
   const findingPoints = quick ? QUICK_FINDING_POINTS : FINDING_POINTS;
   const skipped: string[] = [];
   const taskQueue = `bench-e-${crypto.randomBytes(4).toString('hex')}`;
@@ -82,7 +84,7 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
       }
       return points;
     };
-    const agencySweep = await sweep('agencies', AGENCY_POINTS, (n) => [n, 0]);
+    const agencySweep = await sweep('agencies', agencyPoints, (n) => [n, 0]);
     const findingSweep = await sweep('findings', findingPoints, (f) => [FINDINGS_SWEEP_AGENCIES, f]);
 
     const fits = (points: Point[], unit: string): Series[] => {
