@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../infra/config';
 import { prepareKafka } from '../infra/kafka-setup';
 import { bringUpStack } from '../infra/local-stack';
-import { freePort } from '../infra/local-process';
+import { freeStackPorts } from '../infra/local-process';
 import { createLogger } from '../infra/logger';
 import { childPids } from './lib/cpu';
 import { describeEnvironment } from './lib/env';
@@ -52,10 +52,7 @@ async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-bench-'));
   const stackEnv = {
     PREFLIGHT_DATA_DIR: dataDir,
-    PREFLIGHT_TEMPORAL_PORT: String(await freePort()),
-    PREFLIGHT_KAFKA_PORT: String(await freePort()),
-    PREFLIGHT_KAFKA_CONTROLLER_PORT: String(await freePort()),
-    PREFLIGHT_KAFKA_SASL_PORT: String(await freePort()),
+    ...(await freeStackPorts()),
     PREFLIGHT_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
     PREFLIGHT_LOG_LEVEL: 'warn',
     PREFLIGHT_CACHE_DIR: process.env.PREFLIGHT_CACHE_DIR,

@@ -94,6 +94,16 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** Free loopback ports for every server of a throwaway local stack (integration tests, benchmarks), as config variables. */
+export async function freeStackPorts(): Promise<Record<string, string>> {
+  return {
+    PREFLIGHT_TEMPORAL_PORT: String(await freePort()),
+    PREFLIGHT_KAFKA_PORT: String(await freePort()),
+    PREFLIGHT_KAFKA_CONTROLLER_PORT: String(await freePort()),
+    PREFLIGHT_KAFKA_SASL_PORT: String(await freePort()),
+  };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../../infra/config';
 import { prepareKafka } from '../../infra/kafka-setup';
 import { bringUpStack } from '../../infra/local-stack';
-import { freePort } from '../../infra/local-process';
+import { freeStackPorts } from '../../infra/local-process';
 import { createLogger } from '../../infra/logger';
 
 declare global {
@@ -21,10 +21,7 @@ export default async function globalSetup(): Promise<void> {
   const env = {
     ...process.env,
     PREFLIGHT_DATA_DIR: dataDir,
-    PREFLIGHT_TEMPORAL_PORT: String(await freePort()),
-    PREFLIGHT_KAFKA_PORT: String(await freePort()),
-    PREFLIGHT_KAFKA_CONTROLLER_PORT: String(await freePort()),
-    PREFLIGHT_KAFKA_SASL_PORT: String(await freePort()),
+    ...(await freeStackPorts()),
     PREFLIGHT_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
   };
   const config = loadConfig(env);
