@@ -35,13 +35,50 @@ export interface IngressOptions {
   toleranceSeconds?: number;
   /** Where `gov.preflight.case.open.v1` goes; defaults to the clearinghouse's `openOrJoinCase` on config.taskQueue. */
   openCase?: CaseOpener;
-  /** Partitions processed at once (order is kept within each partition). */
+  /** Partitions processed at once. */
   concurrency?: number;
+  /**
+   * Commands applied at once within one partition's batch, each for a different Kafka key (submission or case id);
+   * commands with the same key are applied in order.
+   */
+  keysInFlight?: number;
   /** Where a consumer group without committed offsets starts; default true, so no command sent before the first start is lost. */
   fromBeginning?: boolean;
 }
 
 export const DEFAULT_INGRESS_GROUP = 'preflight-ingress';
+const DEFAULT_KEYS_IN_FLIGHT = 8;
+
+/** A batch's messages split by Kafka key, each list in offset order; keyless messages share one list. */
+export function lanesByKey(messages: KafkaMessage[]): KafkaMessage[][] {
+  const lanes = new Map<string, KafkaMessage[]>();
+  for (const message of messages) {
+    const key = message.key ? message.key.toString('base64') : '';
+    const lane = lanes.get(key);
+    if (lane) lane.push(message);
+    else lanes.set(key, [message]);
+  }
+  return [...lanes.values()];
+}
+
+/** Runs `task` over `items` with at most `limit` at once; every task settles. */
+async function mapWithLimit<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const results: PromiseSettledResult<void>[] = new Array(items.length);
+  let cursor = 0;
+  const run = async () => {
+    while (cursor < items.length) {
+      const i = cursor++;
+      try {
+        await task(items[i]!);
+        results[i] = { status: 'fulfilled', value: undefined };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return results;
+}
 
 /** What happened to one command. `deadLetter` marks refusals ops should see (anything not a business outcome). */
 export type CommandOutcome =
@@ -343,7 +380,8 @@ async function withHeartbeat<T>(heartbeat: () => Promise<void>, fn: () => Promis
 /**
  * The ingress process: consumes `preflight.agency-commands.v1`, verifies and applies each command, replies on
  * `preflight.agency-replies.v1`, dead-letters refusals on `preflight.dead-letter.v1`, and commits each offset only
- * after Temporal answered and the reply / dead letter is on Kafka. Order is kept per partition (= per submission).
+ * after Temporal answered and the reply / dead letter is on Kafka. Commands with the same key (submission or case)
+ * are applied in order; different keys in one partition's batch run side by side.
  */
 export async function runIngress(config: Config, logger: Logger, options: IngressOptions = {}): Promise<{ stop(): Promise<void> }> {
   const log = logger.child({ component: 'ingress' });
@@ -383,22 +421,40 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
       partitionsConsumedConcurrently: options.concurrency ?? 3,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload) => {
-        for (const message of batch.messages) {
-          if (!isRunning() || isStale() || stopping) break;
-          let done: boolean;
-          try {
-            done = await handleMessage(pipeline, batch.topic, batch.partition, message, heartbeat);
-          } catch (e) {
-            // A bug, not a bad message: stop this batch without committing; kafkajs restarts from the last commit.
-            log.error({ partition: batch.partition, offset: message.offset, err: e }, 'unexpected ingress error');
-            throw e;
+        const messages = batch.messages;
+        const applied = new Set<string>();
+        let next = 0;
+        let commits = Promise.resolve();
+        // Offsets are committed up to the first command not yet applied, whatever order the keys finish in.
+        const advance = () => {
+          const before = next;
+          while (next < messages.length && applied.has(messages[next]!.offset)) resolveOffset(messages[next++]!.offset);
+          if (next === before) return commits;
+          const offset = (BigInt(messages[next - 1]!.offset) + 1n).toString();
+          commits = commits.then(() => commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] }));
+          return commits;
+        };
+        const lane = async (queue: KafkaMessage[]) => {
+          for (const message of queue) {
+            if (!isRunning() || isStale() || stopping) return;
+            let done: boolean;
+            try {
+              done = await handleMessage(pipeline, batch.topic, batch.partition, message, heartbeat);
+            } catch (e) {
+              // A bug, not a bad message: stop this key without committing past it; kafkajs restarts from the last commit.
+              log.error({ partition: batch.partition, offset: message.offset, err: e }, 'unexpected ingress error');
+              throw e;
+            }
+            if (!done) return;
+            applied.add(message.offset);
+            await advance();
           }
-          if (!done) break;
-          resolveOffset(message.offset);
-          const next = (BigInt(message.offset) + 1n).toString();
-          await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
-          await heartbeat();
-        }
+        };
+        const results = await mapWithLimit(lanesByKey(messages), options.keysInFlight ?? DEFAULT_KEYS_IN_FLIGHT, lane);
+        await commits;
+        await heartbeat();
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       },
     });
   } catch (e) {

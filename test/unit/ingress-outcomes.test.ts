@@ -4,7 +4,8 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { catalogEntry } from '../../events/catalog';
 import type { AcceptedCommand } from '../../events/command-intake';
 import { decodeEvent } from '../../events/consumer';
-import { applyCommand, replyMessage } from '../../workers/ingress';
+import type { KafkaMessage } from 'kafkajs';
+import { applyCommand, lanesByKey, replyMessage } from '../../workers/ingress';
 import { FAILURE_TYPES } from '../../workflows/definitions';
 
 const type = 'gov.preflight.assessment.request-info.v1';
@@ -101,5 +102,14 @@ describe('replyMessage', () => {
     const rejected = replyMessage(about, { kind: 'rejected', code: 'expired', reason: 'too old', deadLetter: true });
     expect(decodeEvent(rejected)).toMatchObject({ envelope: { type: 'gov.preflight.command.rejected.v1' }, data: { code: 'expired', reason: 'too old' } });
     expect(rejected.headers.ce_id).toBe(accepted.headers.ce_id);
+  });
+});
+
+describe('lanesByKey', () => {
+  const msg = (offset: number, key: string | null) => ({ offset: String(offset), key: key === null ? null : Buffer.from(key) }) as unknown as KafkaMessage;
+
+  it('keeps each key in offset order and puts keyless messages in one lane', () => {
+    const lanes = lanesByKey([msg(1, 'a'), msg(2, 'b'), msg(3, 'a'), msg(4, null), msg(5, 'b'), msg(6, null), msg(7, 'a')]);
+    expect(lanes.map((lane) => lane.map((m) => m.offset))).toEqual([['1', '3', '7'], ['2', '5'], ['4', '6']]);
   });
 });
