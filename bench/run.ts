@@ -20,10 +20,10 @@ import type { BenchContext, BenchMode, BenchStack, Comparison, ComparisonResult 
 import { renderMarkdown } from './report';
 
 const COMPARISONS: { id: ComparisonResult['id']; module: string; quickSeconds: number; fullSeconds: number }[] = [
-  { id: 'a', module: 'lifecycle', quickSeconds: 55, fullSeconds: 300 },
+  { id: 'a', module: 'lifecycle', quickSeconds: 65, fullSeconds: 300 },
   { id: 'b', module: 'ingress', quickSeconds: 50, fullSeconds: 270 },
   { id: 'c', module: 'fanout', quickSeconds: 50, fullSeconds: 270 },
-  { id: 'd', module: 'memory', quickSeconds: 45, fullSeconds: 210 },
+  { id: 'd', module: 'memory', quickSeconds: 40, fullSeconds: 210 },
   { id: 'e', module: 'growth', quickSeconds: 55, fullSeconds: 300 },
 ];
 
