@@ -47,7 +47,9 @@ export interface IngressOptions {
 }
 
 export const DEFAULT_INGRESS_GROUP = 'preflight-ingress';
-const DEFAULT_KEYS_IN_FLIGHT = 8;
+/** Partitions processed at once, and commands (with different keys) at once within each. */
+export const DEFAULT_PARTITIONS_IN_FLIGHT = 3;
+export const DEFAULT_KEYS_IN_FLIGHT = 8;
 
 /** A batch's messages split by Kafka key, each list in offset order; keyless messages share one list. */
 export function lanesByKey(messages: KafkaMessage[]): KafkaMessage[][] {
@@ -418,7 +420,7 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
     await consumer.subscribe({ topic: TOPICS.agencyCommands, fromBeginning: options.fromBeginning ?? true });
     await consumer.run({
       autoCommit: false,
-      partitionsConsumedConcurrently: options.concurrency ?? 3,
+      partitionsConsumedConcurrently: options.concurrency ?? DEFAULT_PARTITIONS_IN_FLIGHT,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload) => {
         const messages = batch.messages;
