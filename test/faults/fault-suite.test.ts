@@ -50,8 +50,8 @@ const RUN_DEADLINE_MS = 20 * 60_000;
 const RESEND_AFTER_MS = [60_000, 120_000];
 const MAX_SENDS = 12;
 const RECOVERY_LIMIT_MS = 180_000;
-/** Submissions start at this pace, so work stays in flight across the whole fault schedule. */
-const START_EVERY_MS = 2_000;
+/** Submissions of one batch start at this pace. */
+const START_EVERY_MS = 500;
 /** Short webhook retries, so a receiver failing for 20 s is retried within the run (the default waits minutes). */
 const DELIVERY_POLICY = { delaysMs: [0, 1000, 2000, 4000, 8000, 15_000, 30_000, 30_000, 60_000, 60_000, 60_000, 60_000], requestTimeoutMs: 5000 };
 
@@ -247,7 +247,7 @@ async function consume(kafka: Kafka, topic: string, onMessage: (headers: Record<
 
 const PROGRESS_OF: Record<FaultKind, ProgressKind[]> = {
   worker: ['event'],
-  temporal: ['reply'],
+  temporal: ['reply', 'event'],
   kafka: ['event'],
   ingress: ['reply'],
   dispatcher: ['webhook'],
@@ -284,7 +284,7 @@ async function runFault(fault: PlannedFault, deadline: number): Promise<void> {
   // dispatcher turns events into webhooks, the receiver applies them; Temporal and Kafka carry all of it.
   const signal = PROGRESS_OF[fault.kind];
   while (Date.now() < limit && !stopping) {
-    const at = ledger.progressSince(restartedAt, signal, fault.kind === 'dispatcher' ? killedAt : fault.kind === 'kafka' ? restartedAt : undefined);
+    const at = ledger.progressSince(restartedAt, signal, fault.kind === 'dispatcher' ? killedAt : fault.kind === 'kafka' || fault.kind === 'temporal' ? restartedAt : undefined);
     if (at !== undefined) {
       record.recoveredAt = at;
       record.recoveryMs = at - restartedAt;
@@ -473,25 +473,34 @@ it('completes every submission through kills and restarts: nothing lost, no effe
   const schedule = buildSchedule(SEED, { receiverFailMs: 20_000, gapMs: [3000, 8000], downMs: [1000, 3000] });
   say(describeSchedule(SEED, schedule));
 
-  // Submissions start at a steady pace (the starts count as in flight until each closes).
-  const starting = (async () => {
-    for (let i = 0; i < SUBMISSIONS && Date.now() < deadline; i++) {
-      const t = Date.now();
-      await startSubmission(i, deadline).catch((e: unknown) => say((e as Error).message));
-      await sleep(Math.max(0, START_EVERY_MS - (Date.now() - t)));
-    }
-  })();
-
-  // Faults begin once work is in flight (the first agency replies are in).
+  // Submissions start in batches, one before each fault and the last after it, so work is in flight during every
+  // fault and its recovery whatever the machine's speed; within a batch they start at a steady pace.
+  let nextSubmission = 0;
+  const starts: Array<Promise<void>> = [];
+  const startBatch = (count: number) =>
+    starts.push(
+      (async () => {
+        const end = Math.min(SUBMISSIONS, nextSubmission + count);
+        while (nextSubmission < end && Date.now() < deadline) {
+          const t = Date.now();
+          await startSubmission(nextSubmission++, deadline).catch((e: unknown) => say((e as Error).message));
+          await sleep(Math.max(0, START_EVERY_MS - (Date.now() - t)));
+        }
+      })(),
+    );
+  const perBatch = Math.ceil(SUBMISSIONS / (schedule.length + 1));
+  startBatch(perBatch);
   await retry('first progress', async () => {
     if (ledger.progressSince(runStarted) === undefined) throw new Error('no progress yet');
   }, { deadline, attempts: 600, delayMs: 500 });
   for (const fault of schedule) {
     if (Date.now() > deadline) break;
     await sleep(fault.gapMs);
+    startBatch(perBatch);
     await runFault(fault, deadline);
   }
-  await starting;
+  startBatch(SUBMISSIONS);
+  await Promise.all(starts);
   say(`fault schedule done after ${((Date.now() - runStarted) / 1000).toFixed(0)} s; waiting for every submission to close`);
 
   while (Date.now() < deadline && [...ledger.started].some((id) => ledger.completed.get(id) === undefined)) await sleep(1000);

@@ -107,8 +107,8 @@ export class Ledger {
 
   /**
    * The first new effect of one of `kinds` observed at or after `since`, if any. `originSince` keeps only effects that
-   * began at or after that time: events produced then (Kafka's record timestamp), webhooks for events first consumed
-   * then (the ones a restarted dispatcher had to dispatch).
+   * began at or after that time: replies received then, events produced then (Kafka's record timestamp), webhooks for
+   * events first consumed then (the ones a restarted dispatcher had to dispatch).
    */
   progressSince(since: number, kinds: readonly ProgressKind[] = ['reply', 'event', 'webhook'], originSince?: number): number | undefined {
     return this.progress.find((p) => p.at >= since && kinds.includes(p.kind) && (originSince === undefined || (p.origin ?? 0) >= originSince))?.at;
@@ -125,7 +125,7 @@ export class Ledger {
     const entry = this.commands.get(commandId);
     if (!entry) return;
     if (kind === 'accepted') {
-      if (entry.accepted === 0) this.advance('reply');
+      if (entry.accepted === 0) this.advance('reply', Date.now(), Date.now());
       entry.accepted += 1;
     } else entry.rejected.push({ code: code ?? '?' });
   }
