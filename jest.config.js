@@ -23,7 +23,7 @@ module.exports = {
       setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'],
       globalTeardown: '<rootDir>/test/helpers/global-teardown-stack.ts',
     },
-    // Not part of `npm test`: `npm run test:faults` starts its own servers and kills them (about ten minutes).
+    // Not part of `npm test`: `npm run test:faults` starts its own servers and kills them (7-11 minutes).
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'] },
   ],
 };

@@ -1,7 +1,8 @@
 /**
- * The fault suite (`npm run test:faults`): 100 submissions in flight, six agencies each sending signed commands through
- * Kafka, a vendor webhook receiver verifying every signature, while the worker, the Temporal dev server, the Kafka
- * broker, the ingress and the dispatcher are killed with SIGKILL and restarted, and the receiver fails for a stretch.
+ * The fault suite (`npm run test:faults`): 100 submissions, started in batches around the faults so work is in flight
+ * during each, six agencies each sending signed commands through Kafka, a vendor webhook receiver verifying every
+ * signature, while the worker, the Temporal dev server, the Kafka broker, the ingress and the dispatcher are killed with
+ * SIGKILL and restarted, and the receiver fails for a stretch.
  * A ledger keyed by each side effect's idempotency key proves that every submission completed, nothing was lost and
  * no effect happened twice; redeliveries are allowed and counted. Loopback only; every loop bounded.
  */
@@ -41,7 +42,7 @@ const agenciesOf = new Map<string, string[]>();
 const VENDOR = 'vendor-acme';
 const ENDPOINT = 'ep_faultsuitereceiver01';
 const WEBHOOK_TYPES = ['gov.preflight.submission.status-changed.v1', 'gov.preflight.clearance.issued.v1'] as const;
-/** The whole run, from the first submission to the last check: about 10 min on two idle cores, more when they are shared. */
+/** The whole run, from the first submission to the last check: about 7 min on two idle cores, more when they are shared. */
 const RUN_DEADLINE_MS = 20 * 60_000;
 /**
  * An agency resends a command (same ce_id) when no reply came within a minute, then every two: the ingress dedupes by
