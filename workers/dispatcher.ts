@@ -107,6 +107,9 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId ?? DEFAULT_DISPATCHER_GROUP,
     allowAutoTopicCreation: false,
+    // A dispatcher that dies hands its partitions over after 10 s (kafkajs's default is 30 s).
+    sessionTimeout: 10_000,
+    heartbeatInterval: 3000,
     // kafkajs can still be fetching after disconnect() and would then crash and restart itself forever.
     retry: { initialRetryTime: 200, retries: 8, restartOnFailure: async () => !stopping },
   });

@@ -401,7 +401,8 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
     allowAutoTopicCreation: false,
     // Oversized commands must still be fetched (to be dead-lettered), never stall the partition.
     maxBytesPerPartition: 5 * 1024 * 1024,
-    sessionTimeout: 30_000,
+    // A replica that dies hands its partitions over after 10 s; heartbeats go out every 3 s, also during long calls.
+    sessionTimeout: 10_000,
     heartbeatInterval: 3000,
   });
   let stopping = false;

@@ -77,7 +77,8 @@ export interface CaseWorkflowActivities {
 
 const { publishEvent } = proxyActivities<CaseWorkflowActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+  // Short backoff: a broker that comes back should see the backlog within seconds (retry options are replay-safe).
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
 });
 const { currentModelReleases } = proxyActivities<CaseWorkflowActivities>({
   startToCloseTimeout: '30 seconds',

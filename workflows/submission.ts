@@ -82,7 +82,8 @@ import { SA } from './search-attributes';
 
 const { publishEvent } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+  // Short backoff: a broker that comes back should see the backlog within seconds (retry options are replay-safe).
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
 });
 
 const { grantAccess } = proxyActivities<Activities>({
