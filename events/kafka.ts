@@ -18,7 +18,10 @@ export function kafkaLogCreator(logger: Logger): logCreator {
       const error = typeof extra.error === 'string' ? /\b(E[A-Z]{3,}[A-Z0-9_]*)\b/.exec(extra.error)?.[1] : extra.error;
       const fields = { ...extra, namespace, error };
       const msg = foreignMessage(message);
-      if (level === KafkaLogLevel.ERROR) child.error(fields, msg);
+      // A retriable protocol error (a coordinator still loading after a start) is retried by kafkajs itself; what
+      // outlasts the retries is logged again as a crash or a failed request.
+      if (level === KafkaLogLevel.ERROR && extra.retriable === true) child.debug(fields, msg);
+      else if (level === KafkaLogLevel.ERROR) child.error(fields, msg);
       else if (level === KafkaLogLevel.WARN) child.warn(fields, msg);
       else if (level === KafkaLogLevel.INFO) child.info(fields, msg);
       else child.debug(fields, msg);

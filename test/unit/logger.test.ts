@@ -142,6 +142,15 @@ describe('the logger field allowlist', () => {
     expect(refused).toMatchObject({ msg: 'Connection error', broker: '127.0.0.1:1', error: 'ECONNREFUSED' });
   });
 
+  it('logs a retriable kafkajs protocol error at debug, since kafkajs retries it', () => {
+    const { logger, lines } = capture();
+    const log = kafkaLogCreator(logger)(logLevel.DEBUG);
+    const response = { timestamp: 'now', logger: 'kafkajs', message: 'Response GroupCoordinator(key: 10, version: 2)', broker: 'b:1', error: 'The group coordinator is not available' };
+    log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { ...response, retriable: true } });
+    log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { ...response, retriable: false } });
+    expect(lines().map((l) => l.level)).toEqual(['debug', 'error']);
+  });
+
   it('routes Temporal runtime lines through the allowlist', () => {
     const c = canary();
     const { logger, lines, text } = capture();
