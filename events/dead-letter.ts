@@ -1,9 +1,12 @@
+import crypto from 'node:crypto';
 import type { IHeaders } from 'kafkajs';
+import type { PayloadKey } from '../infra/codec';
 import { headersToStrings } from './envelope';
 
 /**
- * Dead letters on `preflight.dead-letter.v1`: the original key, value bytes and headers, unchanged, plus
- * `preflight-dlq-*` headers saying why and where from. Keeping the bytes intact lets ops inspect and replay them.
+ * Dead letters on `preflight.dead-letter.v1`: the original key and headers, the original value bytes sealed with the
+ * current payload key (AES-256-GCM; a refused command may carry finding details), plus `preflight-dlq-*` headers
+ * saying why and where from. Unsealed, the bytes are exactly the original, so ops can replay them.
  */
 export const DEAD_LETTER_HEADERS = {
   reason: 'preflight-dlq-reason',
@@ -13,7 +16,44 @@ export const DEAD_LETTER_HEADERS = {
   offset: 'preflight-dlq-offset',
   time: 'preflight-dlq-time',
   agency: 'preflight-dlq-agency',
+  /** The id of the payload key that sealed the value; absent on a value kept as it came. */
+  sealed: 'preflight-dlq-sealed',
 } as const;
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const AAD = 'preflight-dead-letter/v1';
+
+/** A dead letter whose value cannot be unsealed: unknown key id or tampered bytes. */
+export class DeadLetterSealError extends Error {
+  override readonly name = 'DeadLetterSealError';
+}
+
+/** Seals a dead letter's value: iv ‖ ciphertext ‖ tag. */
+export function sealValue(value: Buffer, key: PayloadKey): Buffer {
+  const iv = crypto.randomBytes(IV_BYTES);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key.key, iv);
+  cipher.setAAD(Buffer.from(`${AAD}/${key.id}`));
+  return Buffer.concat([iv, cipher.update(value), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** The original value of a dead letter, unsealed with whichever configured key sealed it. */
+export function originalValue(message: { value: Buffer | null; headers?: IHeaders }, keys: PayloadKey[]): Buffer | null {
+  const keyId = message.headers?.[DEAD_LETTER_HEADERS.sealed]?.toString();
+  if (!keyId || !message.value) return message.value;
+  const key = keys.find((k) => k.id === keyId);
+  if (!key) throw new DeadLetterSealError(`dead letter sealed with unknown key id "${keyId}"`);
+  const data = message.value;
+  if (data.length < IV_BYTES + TAG_BYTES) throw new DeadLetterSealError('sealed dead letter is truncated');
+  try {
+    const decipher = crypto.createDecipheriv('aes-256-gcm', key.key, data.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(`${AAD}/${key.id}`));
+    decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new DeadLetterSealError('sealed dead letter failed authentication');
+  }
+}
 
 export interface DeadLetterInfo {
   reason: string;
@@ -26,10 +66,14 @@ export interface DeadLetterInfo {
   agencyId?: string;
 }
 
-/** Builds the dead-letter message for an original message. Original headers are kept; `preflight-dlq-*` ones are ours. */
+/**
+ * Builds the dead-letter message for an original message. Original headers are kept; `preflight-dlq-*` ones are ours.
+ * With a `sealKey` the value is sealed (what the ingress does); without one it is kept as it came.
+ */
 export function deadLetterMessage(
   original: { key: Buffer | string | null; value: Buffer | null; headers?: IHeaders },
   info: DeadLetterInfo,
+  sealKey?: PayloadKey,
 ): { key: Buffer | string | null; value: Buffer | null; headers: IHeaders } {
   const headers: IHeaders = {};
   for (const [name, value] of Object.entries(original.headers ?? {})) {
@@ -42,6 +86,10 @@ export function deadLetterMessage(
   headers[DEAD_LETTER_HEADERS.offset] = info.offset;
   headers[DEAD_LETTER_HEADERS.time] = info.time;
   if (info.agencyId) headers[DEAD_LETTER_HEADERS.agency] = info.agencyId;
+  if (sealKey && original.value) {
+    headers[DEAD_LETTER_HEADERS.sealed] = sealKey.id;
+    return { key: original.key, value: sealValue(original.value, sealKey), headers };
+  }
   return { key: original.key, value: original.value, headers };
 }
 

@@ -67,7 +67,7 @@ const CHANNELS: Record<TopicName, { id: string; description: string }> = {
   [TOPICS.agencyReplies]: { id: 'agencyReplies', description: 'The outcome of each agency command. Key: the agency id.' },
   [TOPICS.submissionEvents]: { id: 'submissionEvents', description: 'Thin submission, assessment, finding and clearance status changes. Key: the submission id.' },
   [TOPICS.clearinghouseEvents]: { id: 'clearinghouseEvents', description: 'Thin clearinghouse case status changes. Key: the case id.' },
-  [TOPICS.deadLetter]: { id: 'deadLetter', description: 'Refused inbound messages: the original key, bytes and headers, plus the reason.' },
+  [TOPICS.deadLetter]: { id: 'deadLetter', description: 'Refused inbound messages: the original key and headers, the original bytes sealed, plus the reason.' },
 };
 
 function deadLetterMessage(): Json {
@@ -87,10 +87,11 @@ function deadLetterMessage(): Json {
         [DEAD_LETTER_HEADERS.offset]: str('Offset of the original message'),
         [DEAD_LETTER_HEADERS.time]: str('When it was refused (RFC 3339)'),
         [DEAD_LETTER_HEADERS.agency]: str('The agency whose signature verified, if any'),
+        [DEAD_LETTER_HEADERS.sealed]: str('Id of the payload key that sealed the value, when it is sealed'),
       },
       required: [DEAD_LETTER_HEADERS.reason, DEAD_LETTER_HEADERS.message, DEAD_LETTER_HEADERS.topic, DEAD_LETTER_HEADERS.partition, DEAD_LETTER_HEADERS.offset],
     },
-    payload: { description: 'The original message value, unchanged (it may not be JSON)' },
+    payload: { description: 'The original message value sealed with AES-256-GCM (iv, ciphertext, tag) under the payload key named in preflight-dlq-sealed; unsealed, the original bytes (which may not be JSON)' },
   };
 }
 

@@ -3,7 +3,7 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { DataConverter, SearchAttributeType } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { dataConverter, payloadKeys } from './codec';
+import { dataConverter, payloadKeys, type PayloadKey } from './codec';
 import type { Config, TemporalConfig } from './config';
 import { resolveMasterKey } from './master-key';
 
@@ -59,7 +59,12 @@ export async function ensureSearchAttributes(
   return missing.map((a) => a.name);
 }
 
+/** This deployment's payload keys, the first one current (see infra/codec.ts). */
+export function deploymentPayloadKeys(config: Config): PayloadKey[] {
+  return payloadKeys(config.payloadKeys, resolveMasterKey(config.masterKey, config.stack.dataDir));
+}
+
 /** The encrypting data converter for this deployment's keys (see infra/codec.ts). */
 export function deploymentDataConverter(config: Config): DataConverter {
-  return dataConverter(payloadKeys(config.payloadKeys, resolveMasterKey(config.masterKey, config.stack.dataDir)));
+  return dataConverter(deploymentPayloadKeys(config));
 }

@@ -17,7 +17,8 @@ import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { resolveMasterKey } from '../infra/master-key';
 import { metrics } from '../infra/metrics';
-import { connectClient, deploymentDataConverter } from '../infra/temporal';
+import type { PayloadKey } from '../infra/codec';
+import { connectClient, deploymentDataConverter, deploymentPayloadKeys } from '../infra/temporal';
 
 /** Opens or joins a clearinghouse case for a verified `gov.preflight.case.open.v1` command; returns ids/statuses. */
 export type CaseOpener = (client: Client, command: AcceptedCommand) => Promise<Record<string, string | number | boolean | null>>;
@@ -263,6 +264,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Pipeline {
   client: Client;
+  /** Seals dead-lettered values: a refused command may carry finding details. */
+  sealKey: PayloadKey;
   producer: Producer;
   registry: AgencyRegistry;
   options: IngressOptions;
@@ -324,7 +327,7 @@ async function handleMessage(p: Pipeline, topic: string, partition: number, mess
           offset: message.offset,
           time: new Date().toISOString(),
           agencyId: intake.ok ? intake.agencyId : refused?.agencyId,
-        }),
+        }, p.sealKey),
       ],
     });
   }
@@ -408,6 +411,7 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
   let stopping = false;
   const pipeline: Pipeline = {
     client,
+    sealKey: deploymentPayloadKeys(config)[0]!,
     producer,
     registry,
     options: { ...options, maxCommandBytes: maxBytes, openCase },

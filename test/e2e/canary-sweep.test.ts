@@ -297,9 +297,9 @@ describe('canary sweep', () => {
       }
     }
 
-    // (c) every topic from its beginning: keys and headers never; values only on the inbound topics, whose records
-    // are the agencies' own signed bytes (and their dead letters, kept intact for ops to inspect and replay).
-    const inboundValues = new Set<string>([TOPICS.agencyCommands, TOPICS.deadLetter]);
+    // (c) every topic from its beginning: keys and headers never; values only on the command topic, whose records are
+    // the agencies' own signed bytes. Dead letters keep those bytes sealed, so they must hold no canary either.
+    const inboundValues = new Set<string>([TOPICS.agencyCommands]);
     const inboundHits = new Set<string>();
     const everything = await readAllTopics(kafka);
     figures.topicsListed = everything.topics.length;

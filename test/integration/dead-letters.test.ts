@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import type { Kafka, Producer } from 'kafkajs';
 import { buildAgencyCommand } from '../../events/agency-client';
+import crypto from 'node:crypto';
 import { deadLetterMessage } from '../../events/dead-letter';
+import { deploymentPayloadKeys } from '../../infra/temporal';
 import { generateAgencyKeyPair, importPrivateKey } from '../../events/signing';
 import { TOPICS } from '../../events/topics';
 import { CliError } from '../../workers/cli/common';
@@ -57,10 +59,13 @@ describe('dead letters through the CLI', () => {
     const key = importPrivateKey(generateAgencyKeyPair().privateKeyPem);
     const subject = unique('sub');
     const original = buildAgencyCommand({ agencyId: 'nsa', type: 'gov.preflight.assessment.accept.v1', subject, data: {} }, key);
+    // Sealed with the deployment's current payload key, as the ingress writes it.
     const letter = deadLetterMessage(
       { key: original.key, value: original.value, headers: original.headers },
       { reason: 'expired', message: 'timestamp outside the window', topic: TOPICS.agencyCommands, partition: 0, offset: '7', time: new Date().toISOString(), agencyId: 'nsa' },
+      deploymentPayloadKeys(testConfig())[0],
     );
+    expect(letter.value!.includes(original.value)).toBe(false);
     const [sent] = await producer.send({ topic: TOPICS.deadLetter, acks: -1, messages: [letter] });
     const partition = sent!.partition;
     const offset = sent!.baseOffset!;
@@ -78,6 +83,17 @@ describe('dead letters through the CLI', () => {
     expect(again.value!.equals(original.value)).toBe(true);
     expect(again.headers['preflight-signature']).toBe(original.headers['preflight-signature']);
     expect(Object.keys(again.headers).some((h) => h.startsWith('preflight-dlq-'))).toBe(false);
+  });
+
+  it('refuses to replay a letter sealed with a key this deployment does not hold', async () => {
+    const letter = deadLetterMessage(
+      { key: 'k', value: Buffer.from('{}'), headers: {} },
+      { reason: 'expired', message: 'x', topic: TOPICS.agencyCommands, partition: 0, offset: '1', time: new Date().toISOString() },
+      { id: 'retired-key', key: crypto.randomBytes(32) },
+    );
+    const [sent] = await producer.send({ topic: TOPICS.deadLetter, acks: -1, messages: [letter] });
+    const refused = run('replay', '--partition', String(sent!.partition), '--offset', sent!.baseOffset!);
+    await expect(refused).rejects.toThrow('unknown key id "retired-key"');
   });
 
   it('refuses an unknown offset and a letter from a topic it does not replay to', async () => {

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { AccessBroker } from '../../activities/access-broker';
+import type { PayloadKey } from '../../infra/codec';
 import type { Logger } from '../../infra/logger';
 import type { SubmissionSettings } from '../../workflows/definitions';
 import type { AuditLog, Authenticator } from './auth';
@@ -18,6 +19,8 @@ export interface ApiContext {
   accessBroker: Pick<AccessBroker, 'verify'>;
   /** For dead letters (ops) and readiness; absent in tests that do not need Kafka. */
   kafka?: Kafka;
+  /** The deployment's payload keys: a dead letter's value is sealed with one of them. */
+  payloadKeys: PayloadKey[];
   /** Lifecycle timing for new submissions (tests shorten it); production uses the workflow defaults. */
   submissionSettings?: Partial<SubmissionSettings>;
 }

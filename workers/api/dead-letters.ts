@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
-import { originalHeaders, readDeadLetter } from '../../events/dead-letter';
+import { originalHeaders, originalValue, readDeadLetter } from '../../events/dead-letter';
+import type { PayloadKey } from '../../infra/codec';
 import { TOPICS } from '../../events/topics';
 import { metrics } from '../../infra/metrics';
 
@@ -136,7 +137,11 @@ const REPLAYABLE: ReadonlySet<string> = new Set([TOPICS.agencyCommands]);
  * from scratch (signature, timestamp window, schema), and the command id is the Temporal update id, so a command that
  * already took effect has no second effect.
  */
-export async function replayDeadLetter(kafka: Kafka, ref: { partition: number; offset: string }): Promise<{ topic: string; partition: number; offset: string }> {
+export async function replayDeadLetter(
+  kafka: Kafka,
+  ref: { partition: number; offset: string },
+  keys: PayloadKey[],
+): Promise<{ topic: string; partition: number; offset: string }> {
   const target = BigInt(ref.offset);
   const read = await readRange(kafka, ({ low }) => (target >= low ? target : low), { partitions: [ref.partition], timeoutMs: 15_000 }).catch(() => []);
   const found = read.find((r) => r.partition === ref.partition && BigInt(r.message.offset) === target);
@@ -145,13 +150,19 @@ export async function replayDeadLetter(kafka: Kafka, ref: { partition: number; o
   if (!info || !REPLAYABLE.has(info.topic)) {
     throw new DeadLetterReplayError('not-replayable', `Dead letters from ${info?.topic ?? 'an unknown topic'} are not replayed.`);
   }
+  let value: Buffer | null;
+  try {
+    value = originalValue(found.message, keys);
+  } catch (e) {
+    throw new DeadLetterReplayError('not-replayable', `The dead letter cannot be unsealed with this deployment's payload keys (${(e as Error).message}).`);
+  }
   const producer = kafka.producer();
   await producer.connect();
   try {
     const [meta] = await producer.send({
       topic: info.topic,
       acks: -1,
-      messages: [{ key: found.message.key, value: found.message.value, headers: originalHeaders(found.message.headers) }],
+      messages: [{ key: found.message.key, value, headers: originalHeaders(found.message.headers) }],
     });
     metrics.deadLettersReplayed.inc();
     return { topic: info.topic, partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? '' };

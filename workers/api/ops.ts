@@ -173,7 +173,7 @@ export function opsRoutes(ctx: ApiContext) {
       const ref = parseOr422(DeadLetterReplayRequest, request.body);
       if (!ctx.kafka) throw problems.unavailable('Kafka is not configured for this api process.');
       try {
-        const where = await replayDeadLetter(ctx.kafka, ref);
+        const where = await replayDeadLetter(ctx.kafka, ref, ctx.payloadKeys);
         ctx.logger.info({ audit: 'dead-letter-replay', operator: request.principal?.kind === 'ops' ? request.principal.operator : undefined, ...ref, ...where }, 'dead letter replayed');
         return { replayed: true, ...where };
       } catch (e) {

@@ -6,6 +6,7 @@ import type { Kafka } from 'kafkajs';
 import { LocalAccessBroker, temporalGrantLiveness } from '../../activities/access-broker';
 import type { Config } from '../../infra/config';
 import type { Logger } from '../../infra/logger';
+import { payloadKeys } from '../../infra/codec';
 import { resolveMasterKey } from '../../infra/master-key';
 import { TOPICS } from '../../events/topics';
 import { DEFAULT_DISPATCHER_GROUP } from '../dispatcher';
@@ -209,6 +210,7 @@ export function buildInterfaceContext(
     audit: deps.audit ?? new RingAuditLog(),
     logger: logger.child({ component: 'api' }),
     accessBroker: new LocalAccessBroker({ masterKey, isGrantLive: temporalGrantLiveness(deps.client) }),
+    payloadKeys: payloadKeys(config.payloadKeys, masterKey),
     ...(deps.kafka ? { kafka: deps.kafka } : {}),
   };
 }

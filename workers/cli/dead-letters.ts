@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createKafka } from '../../events/kafka';
 import { createLogger } from '../../infra/logger';
+import { deploymentPayloadKeys } from '../../infra/temporal';
 import { DeadLetterReplayError, listDeadLetters, replayDeadLetter, type DeadLetterItem } from '../api/dead-letters';
 import { CliError, configOrExit } from './common';
 import type { CliIo } from './submissions';
@@ -18,10 +19,8 @@ function table(items: DeadLetterItem[]): string {
 /** `preflight dead-letters list|replay`: straight from Kafka's `preflight.dead-letter.v1`. */
 export function registerDeadLetterCommands(program: Command, io: CliIo = {}): void {
   const write = io.out ?? ((text: string) => process.stdout.write(text));
-  const kafkaFor = () => {
-    const config = (io.config ?? configOrExit)();
-    return createKafka(config.kafka, createLogger({ level: 'error' }), expectedEndpoints(config).kafka, 'cli');
-  };
+  const config = () => (io.config ?? configOrExit)();
+  const kafkaFor = (c = config()) => createKafka(c.kafka, createLogger({ level: 'error' }), expectedEndpoints(c).kafka, 'cli');
   const dl = program.command('dead-letters').description('refused inbound messages: list them, replay one onto its original topic');
 
   dl.command('list')
@@ -45,7 +44,8 @@ export function registerDeadLetterCommands(program: Command, io: CliIo = {}): vo
       if (!Number.isInteger(partition) || partition < 0) throw new CliError('--partition must be a whole number', 2);
       if (!/^\d{1,20}$/.test(opts.offset)) throw new CliError('--offset must be a whole number', 2);
       try {
-        const where = await replayDeadLetter(kafkaFor(), { partition, offset: opts.offset });
+        const c = config();
+        const where = await replayDeadLetter(kafkaFor(c), { partition, offset: opts.offset }, deploymentPayloadKeys(c));
         write(opts.json ? JSON.stringify({ replayed: true, ...where }, null, 2) + '\n' : `Replayed onto ${where.topic} partition ${where.partition} offset ${where.offset}.\n`);
       } catch (e) {
         if (e instanceof DeadLetterReplayError) throw new CliError(e.message, e.code === 'not-found' ? 3 : 2);
