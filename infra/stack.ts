@@ -182,6 +182,9 @@ async function startTemporal(options: StartStackOptions, logDir: string): Promis
     'frontend.enableUpdateWorkflowExecution=true',
     '--dynamic-config-value',
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    // An activity scheduled by a workflow task goes straight back to the worker that completed the task.
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
   ];
   for (const key of Object.values(SA)) {
     args.push('--search-attribute', `${key.name}=${SEARCH_ATTRIBUTE_CLI_TYPES[key.type]}`);
