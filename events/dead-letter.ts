@@ -1,6 +1,5 @@
-import crypto from 'node:crypto';
 import type { IHeaders } from 'kafkajs';
-import type { PayloadKey } from '../infra/codec';
+import { seal, SealError, unseal, type PayloadKey } from '../infra/codec';
 import { headersToStrings } from './envelope';
 
 /**
@@ -20,8 +19,6 @@ export const DEAD_LETTER_HEADERS = {
   sealed: 'preflight-dlq-sealed',
 } as const;
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const AAD = 'preflight-dead-letter/v1';
 
 /** A dead letter whose value cannot be unsealed: unknown key id or tampered bytes. */
@@ -29,12 +26,9 @@ export class DeadLetterSealError extends Error {
   override readonly name = 'DeadLetterSealError';
 }
 
-/** Seals a dead letter's value: iv ‖ ciphertext ‖ tag. */
+/** Seals a dead letter's value with a payload key: iv ‖ ciphertext ‖ tag. */
 export function sealValue(value: Buffer, key: PayloadKey): Buffer {
-  const iv = crypto.randomBytes(IV_BYTES);
-  const cipher = crypto.createCipheriv('aes-256-gcm', key.key, iv);
-  cipher.setAAD(Buffer.from(`${AAD}/${key.id}`));
-  return Buffer.concat([iv, cipher.update(value), cipher.final(), cipher.getAuthTag()]);
+  return seal(key.key, value, `${AAD}/${key.id}`);
 }
 
 /** The original value of a dead letter, unsealed with whichever configured key sealed it. */
@@ -43,15 +37,11 @@ export function originalValue(message: { value: Buffer | null; headers?: IHeader
   if (!keyId || !message.value) return message.value;
   const key = keys.find((k) => k.id === keyId);
   if (!key) throw new DeadLetterSealError(`dead letter sealed with unknown key id "${keyId}"`);
-  const data = message.value;
-  if (data.length < IV_BYTES + TAG_BYTES) throw new DeadLetterSealError('sealed dead letter is truncated');
   try {
-    const decipher = crypto.createDecipheriv('aes-256-gcm', key.key, data.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(`${AAD}/${key.id}`));
-    decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
-  } catch {
-    throw new DeadLetterSealError('sealed dead letter failed authentication');
+    return unseal(key.key, message.value, `${AAD}/${key.id}`);
+  } catch (e) {
+    if (!(e instanceof SealError)) throw e;
+    throw new DeadLetterSealError(e.reason === 'truncated' ? 'sealed dead letter is truncated' : 'sealed dead letter failed authentication');
   }
 }
 

@@ -18,6 +18,35 @@ export class UnknownPayloadKeyError extends Error {
   override readonly name = 'UnknownPayloadKeyError';
 }
 
+/** AES-256-GCM with a fresh random IV: `iv ‖ ciphertext ‖ tag`, bound to `aad`. */
+export function seal(key: Buffer, plain: Uint8Array, aad: string): Buffer {
+  const iv = crypto.randomBytes(IV_BYTES);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad));
+  return Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** Sealed data that does not open: too short to hold an IV and tag, or failing authentication. */
+export class SealError extends Error {
+  override readonly name = 'SealError';
+  constructor(readonly reason: 'truncated' | 'authentication') {
+    super(reason === 'truncated' ? 'sealed data is truncated' : 'sealed data failed authentication');
+  }
+}
+
+/** Opens what `seal` made; a wrong key, a different `aad`, tampering or truncation throw a `SealError`. */
+export function unseal(key: Buffer, sealed: Buffer, aad: string): Buffer {
+  if (sealed.length < IV_BYTES + TAG_BYTES) throw new SealError('truncated');
+  const decipher = crypto.createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
+  decipher.setAAD(Buffer.from(aad));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new SealError('authentication');
+  }
+}
+
 /**
  * AES-256-GCM over each whole payload (metadata included), so Temporal history, visibility memos and failures carry
  * only ciphertext. The first key encrypts; every key decrypts, so keys rotate by putting a new one first.
@@ -38,16 +67,12 @@ export class EncryptionCodec implements PayloadCodec {
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       const plain = temporal.api.common.v1.Payload.encode(payload).finish();
-      const iv = crypto.randomBytes(IV_BYTES);
-      const cipher = crypto.createCipheriv('aes-256-gcm', this.current.key, iv);
-      cipher.setAAD(Buffer.from(this.current.id));
-      const body = Buffer.concat([cipher.update(plain), cipher.final()]);
       return {
         metadata: {
           [METADATA_ENCODING_KEY]: Buffer.from(ENCRYPTED_ENCODING),
           [KEY_ID_METADATA]: Buffer.from(this.current.id),
         },
-        data: Buffer.concat([iv, body, cipher.getAuthTag()]),
+        data: seal(this.current.key, plain, this.current.id),
       };
     });
   }
@@ -60,12 +85,7 @@ export class EncryptionCodec implements PayloadCodec {
       const keyId = keyIdBytes ? Buffer.from(keyIdBytes).toString() : '';
       const key = this.byId.get(keyId);
       if (!key) throw new UnknownPayloadKeyError(`payload encrypted with unknown key id "${keyId}"`);
-      const data = Buffer.from(payload.data ?? new Uint8Array());
-      const decipher = crypto.createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
-      decipher.setAAD(Buffer.from(keyId));
-      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
-      return temporal.api.common.v1.Payload.decode(plain);
+      return temporal.api.common.v1.Payload.decode(unseal(key, Buffer.from(payload.data ?? new Uint8Array()), keyId));
     });
   }
 }
