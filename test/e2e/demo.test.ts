@@ -2,8 +2,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
 import { createKafka } from '../../events/kafka';
 import { TOPICS } from '../../events/topics';
 import { ensureDevCredentials } from '../../infra/dev-credentials';
@@ -14,7 +12,7 @@ import { runDemo } from '../../workers/demo';
 import { dispatchMessage } from '../../workers/dispatcher';
 import { tailTopic } from '../../events/consumer';
 import { runIngress } from '../../workers/ingress';
-import { buildActivityDeps } from '../../workers/processes';
+import { startWorker } from '../../workers/processes';
 import { startGroupAtEnd } from '../helpers/agency-events';
 import { testConfig, testStack, unique } from '../helpers/stack-env';
 
@@ -61,23 +59,8 @@ describe('the demo', () => {
     const endpoints = { temporalAddress: stack.temporalAddress, kafkaBrokers: stack.kafkaBrokers };
     const kafka = createKafka(config.kafka, logger, stack.kafkaBrokers, 'demo-test');
 
-    const { deps, close } = await buildActivityDeps(config, logger, endpoints);
-    const connection = await NativeConnection.connect({ address: stack.temporalAddress });
-    const worker = await Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities(deps),
-      dataConverter: deploymentDataConverter(config),
-    });
-    const running = worker.run();
-    stops.push(async () => {
-      worker.shutdown();
-      await running;
-      await connection.close();
-      await close();
-    });
+    const worker = await startWorker(config, logger, endpoints);
+    stops.push(() => worker.stop());
 
     const ingressGroup = unique('demo-ingress');
     await startGroupAtEnd(kafka, ingressGroup, TOPICS.agencyCommands);

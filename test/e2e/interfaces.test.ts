@@ -17,9 +17,7 @@ import { resolveMasterKey } from '../../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import type { SubmissionView } from '../../workflows/definitions';
 import { runIngress } from '../../workers/ingress';
-import { buildActivityDeps } from '../../workers/processes';
-import { createActivities } from '../../activities';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { startWorker } from '../../workers/processes';
 import { registerSubmissionCommands } from '../../workers/cli/submissions';
 import { startTestApi, type TestApi } from '../helpers/interfaces-api';
 import { startGroupAtEnd } from '../helpers/agency-events';
@@ -101,24 +99,9 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     const groupId = unique('e2e-ingress');
     await startGroupAtEnd(kafka, groupId);
 
-    // The worker as `preflight worker` builds it, minus the runtime install (the test setup installed one already).
-    const { deps, close } = await buildActivityDeps(config, logger, endpoints);
-    const connection = await NativeConnection.connect({ address: stack.temporalAddress });
-    const worker = await Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities(deps),
-      dataConverter: deploymentDataConverter(config),
-    });
-    const running = worker.run();
-    stops.push(async () => {
-      worker.shutdown();
-      await running;
-      await connection.close();
-      await close();
-    });
+    // The worker as `preflight worker` builds it.
+    const worker = await startWorker(config, logger, endpoints);
+    stops.push(() => worker.stop());
     const ingress = await runIngress(config, logger, { registry, groupId, temporalAddress: stack.temporalAddress, kafkaBrokers: stack.kafkaBrokers });
     stops.push(() => ingress.stop());
     api = await startTestApi(config, logger, {
