@@ -24,7 +24,7 @@ import {
 import { submissionWorkflow } from '../../workflows/submission';
 import { eventually } from '../helpers/agency-events';
 import { historyPayloads, payloadKeyId } from '../helpers/canary';
-import { finding, submissionInput, waitForAgency, waitForStatus } from '../helpers/lifecycle';
+import { finding, submissionInput, waitForAgency, waitForParentAgencies, waitForStatus } from '../helpers/lifecycle';
 import { testConfig, testStack, unique } from '../helpers/stack-env';
 
 const logger = createLogger({ level: 'warn' });
@@ -90,6 +90,9 @@ describe('payload key rotation mid-run', () => {
       await client.workflow.start(submissionWorkflow, { taskQueue, workflowId: submissionWorkflowId(input.submissionId), args: [input] });
       await waitForStatus(client, input.submissionId, 'UNDER_ASSESSMENT');
       await agency(client, input.submissionId, 'nsa', acceptInvitationUpdate);
+      // The child reports by signal: wait until the parent took it, so no payload written under the old key reaches a
+      // history after the cut below.
+      await waitForParentAgencies(client, input.submissionId, { nsa: 'ACCEPTED' });
       return input.submissionId;
     };
     const workflowIds = (submissionId: string) => [submissionWorkflowId(submissionId), ...AGENCIES.map((g) => agencyWorkflowId(submissionId, g))];
