@@ -37,6 +37,19 @@ export function decodeEvent<T = unknown>(message: ReceivedMessage | KafkaMessage
   return { envelope, key, data: parsed.data as T, entry };
 }
 
+/**
+ * Keeps a consumer's group membership alive while a long call is in flight: kafkajs heartbeats only between
+ * messages, and a member silent for the session timeout is dropped and its partitions rebalanced.
+ */
+export async function withHeartbeat<T>(heartbeat: () => Promise<void>, fn: () => Promise<T>, everyMs = 3000): Promise<T> {
+  const timer = setInterval(() => void heartbeat().catch(() => undefined), everyMs);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Compares two decoded events of one aggregate by their `ce_sequence` (events without one sort last). */
 export function bySequence(a: DecodedEvent, b: DecodedEvent): number {
   return (a.envelope.sequence ?? Number.MAX_SAFE_INTEGER) - (b.envelope.sequence ?? Number.MAX_SAFE_INTEGER);

@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Clien
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { deliverySearchAttributes } from '../activities/webhook-replay';
 import { subscribedEndpoints } from '../activities/webhook-registry';
+import { withHeartbeat } from '../events/consumer';
 import { decodeEnvelope, headersToStrings, parseJsonStrict, type Envelope } from '../events/envelope';
 import { createKafka } from '../events/kafka';
 import { TOPICS } from '../events/topics';
@@ -120,10 +121,13 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
     await consumer.run({
       // Partitions are independent; within one, events are handled in order.
       partitionsConsumedConcurrently: 3,
-      eachMessage: async ({ partition, message }) => {
+      eachMessage: async ({ partition, message, heartbeat }) => {
         let outcome: DispatchResult;
         try {
-          outcome = await dispatchMessage(client, message, { taskQueue, deliveryPolicy: options.deliveryPolicy, maxEventBytes: options.maxEventBytes });
+          // A registry whose worker is down answers only after ~30 s; the membership must outlast that.
+          outcome = await withHeartbeat(heartbeat, () =>
+            dispatchMessage(client, message, { taskQueue, deliveryPolicy: options.deliveryPolicy, maxEventBytes: options.maxEventBytes }),
+          );
         } catch (err) {
           // Not committed: kafkajs retries this message, so no delivery is lost while Temporal is unavailable.
           log.warn({ partition, offset: message.offset, err }, 'dispatch failed; will retry');

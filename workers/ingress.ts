@@ -7,6 +7,7 @@ import { agencyWorkflowId, FAILURE_TYPES } from '../workflows/definitions';
 import { loadAgencyRegistry, type AgencyRegistry } from '../events/agency-registry';
 import { agencyReplyTopic } from '../events/kafka-acls';
 import { catalogEntry, INGRESS_SOURCE, REPLY_TYPES } from '../events/catalog';
+import { withHeartbeat } from '../events/consumer';
 import { DEFAULT_MAX_COMMAND_BYTES, inspectCommand, type AcceptedCommand, type RefusedCommand } from '../events/command-intake';
 import { deadLetterMessage } from '../events/dead-letter';
 import { encodeEvent, JSON_CONTENT_TYPE, SPEC_VERSION } from '../events/envelope';
@@ -370,16 +371,6 @@ async function handleMessage(p: Pipeline, topic: string, partition: number, mess
   if (outcome.kind === 'accepted') log.info(fields, 'command applied');
   else log.warn({ ...fields, code: outcome.code, deadLettered: outcome.deadLetter }, 'command refused');
   return true;
-}
-
-/** Keeps the consumer group membership alive while a long Temporal call is in flight. */
-async function withHeartbeat<T>(heartbeat: () => Promise<void>, fn: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => void heartbeat().catch(() => undefined), 3000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /**

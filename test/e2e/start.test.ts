@@ -4,7 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { freePort, isAlive, portOpen } from '../../infra/local-process';
-import { testStack, unique } from '../helpers/stack-env';
+import { TOPICS } from '../../events/topics';
+import { DEFAULT_DISPATCHER_GROUP } from '../../workers/dispatcher';
+import { DEFAULT_INGRESS_GROUP } from '../../workers/ingress';
+import { startGroupAtEnd } from '../helpers/agency-events';
+import { testKafka, testStack, unique } from '../helpers/stack-env';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'preflight.js');
@@ -147,6 +151,10 @@ describe('preflight start on the embedded default', () => {
     expect(provisioned.status).toBe(0);
     expect(provisioned.stderr).toContain('Nothing to provision');
 
+    // Its ingress and dispatcher use the default consumer groups; earlier files' records must not reach them.
+    const kafka = testKafka();
+    await startGroupAtEnd(kafka, DEFAULT_INGRESS_GROUP, TOPICS.agencyCommands);
+    await startGroupAtEnd(kafka, DEFAULT_DISPATCHER_GROUP, TOPICS.submissionEvents);
     const started = await startPreflight(external);
     expect(started.output()).not.toContain('ready at');
     expect(started.output()).toContain(`Temporal:        ${stack.temporalAddress}`);

@@ -439,6 +439,69 @@ describe('delivery', () => {
   });
 });
 
+describe('a registry that cannot answer', () => {
+  it('holds its event while the dispatcher keeps its group membership, and delivers it once a worker answers again', async () => {
+    const target = await receiver('127.0.0.1');
+    const { vendorId } = newVendor();
+    // The vendor's registry runs on a task queue of its own, whose only worker stops after the registration.
+    const orphanQueue = unique('orphan-registry');
+    const orphanWorker = async () => {
+      const connection = await NativeConnection.connect({ address: testStack().temporalAddress });
+      const w = await Worker.create({
+        connection,
+        taskQueue: orphanQueue,
+        workflowsPath: require.resolve('../helpers/webhook-workflows'),
+        dataConverter: testDataConverter(),
+        activities: createPublisherActivities({ publisher }),
+      });
+      const running = w.run();
+      return async () => {
+        w.shutdown();
+        await running;
+        await connection.close();
+      };
+    };
+    let stopOrphan = await orphanWorker();
+    const registry = await ensureVendorWorkflow(client, vendorId, orphanQueue);
+    const endpointId = 'ep_orphanreg01';
+    await registry.executeUpdate(registerEndpointUpdate, { args: [{ endpointId, url: `http://receiver.test:${target.port}/` }] });
+    await stopOrphan();
+
+    const admin = testKafka(logger).admin();
+    await admin.connect();
+    try {
+      const members = async () => {
+        const [group] = (await admin.describeGroups([dispatcherGroup])).groups;
+        return { state: group!.state, ids: group!.members.map((m) => m.memberId).sort() };
+      };
+      const before = await members();
+      expect(before.state).toBe('Stable');
+
+      const event = await publishStatus(vendorId, unique('sub'), 'RECEIVED');
+      // A query to the registry now waits ~30 s for a poller that never comes, three times the session timeout.
+      const seen = new Set<string>();
+      for (let i = 0; i < 36; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const now = await members();
+        seen.add(`${now.state} ${now.ids.join(',')}`);
+      }
+      expect([...seen]).toEqual([`Stable ${before.ids.join(',')}`]);
+      await expect(deliveryState(event.id, endpointId)).rejects.toThrow(/not found/i);
+
+      stopOrphan = await orphanWorker();
+      try {
+        const view = await finished(event.id, endpointId, 'DELIVERED', 90_000);
+        expect(view.attempts.at(-1)!.outcome).toBe('DELIVERED');
+        expect(target.requests.map((r) => r.headers['webhook-id'])).toEqual([event.id]);
+      } finally {
+        await stopOrphan();
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
+
 describe('crashes', () => {
   const children: ChildProcess[] = [];
   const groupId = unique('dispatcher-crash');
