@@ -1,3 +1,6 @@
+import { metrics } from '../infra/metrics';
+import { SUBMISSION_EVENT_TYPES } from '../workflows/definitions';
+
 /**
  * Status publishing: every status change leaves the workflows through the `publishEvent` activity. The Kafka
  * implementation lives in events/producer.ts; tests may use `InMemoryEventPublisher`.
@@ -49,6 +52,8 @@ export function createPublisherActivities(deps: { publisher: EventPublisher }) {
       if (!EVENT_STREAMS.includes(stream)) throw new TypeError(`unknown event stream "${String(stream)}"`);
       if (!Number.isInteger(event.sequence) || event.sequence < 1) throw new TypeError(`event ${event.id}: sequence must be a positive integer`);
       await deps.publisher.publish(stream, event);
+      // Counted once it is on Kafka; a retry after a lost completion may count a change twice, never zero times.
+      if (event.type === SUBMISSION_EVENT_TYPES.submissionStatusChanged && typeof event.data.status === 'string') metrics.lifecycleTransitions.inc({ to: event.data.status });
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { deriveWebhookSecret, webhookHeaders } from '../events/webhook-signing';
 import type { Logger } from '../infra/logger';
+import { metrics } from '../infra/metrics';
 import { activeSecretVersions, type AttemptResult } from '../workflows/webhook-definitions';
 import { isSsrfRefusedError, parseAllowlist, resolveAndCheck, type Resolver } from './ssrf-guard';
 import { getEndpoint } from './webhook-registry';
@@ -38,7 +39,17 @@ export function createWebhookActivities(deps: WebhookDeps) {
   const log = deps.logger.child({ component: 'webhooks' });
   const allowlist = parseAllowlist(deps.webhookAllowlist);
 
+  /** One attempt, counted by outcome; the latency is observed when a request was sent. */
   async function attemptWebhookDelivery(input: AttemptInput): Promise<AttemptResult> {
+    const result = await attempt(input);
+    metrics.deliveryAttempts.inc({ outcome: result.outcome.toLowerCase() });
+    if (result.outcome === 'DELIVERED' || result.outcome === 'FAILED' || result.outcome === 'GONE') {
+      metrics.deliveryLatencySeconds.observe(result.latencyMs / 1000);
+    }
+    return result;
+  }
+
+  async function attempt(input: AttemptInput): Promise<AttemptResult> {
     const started = Date.now();
     const endpoint = await getEndpoint(deps.temporalClient, input.vendorId, input.endpointId);
     if (!endpoint) return { outcome: 'ENDPOINT_DELETED', latencyMs: 0 };

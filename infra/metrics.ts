@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -36,14 +38,6 @@ export const metrics = {
     name: 'preflight_submissions',
     help: 'Submissions by current status (from Temporal visibility)',
     labelNames: ['status'] as const,
-    registers: [registry],
-  }),
-  /** Time from submission to an outcome (clearance issued, withdrawn, closed). */
-  lifecycleDurationSeconds: new Histogram({
-    name: 'preflight_lifecycle_duration_seconds',
-    help: 'Seconds from submission to the given status',
-    labelNames: ['status'] as const,
-    buckets: [60, 3600, 6 * 3600, 86_400, 3 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400, 60 * 86_400],
     registers: [registry],
   }),
   /** Vendor and ops commands through the API, by command and outcome (`ok` or a problem code). */
@@ -109,17 +103,35 @@ export const metrics = {
     labelNames: ['group', 'topic'] as const,
     registers: [registry],
   }),
-  /** Webhook delivery attempts by outcome (`delivered`, `retry`, `failed`, `disabled`). */
+  /**
+   * Webhook delivery attempts by outcome: `delivered`, `failed` (non-2xx, connection error, timeout), `gone` (410),
+   * `refused` (the SSRF guard), `endpoint_deleted`, `endpoint_disabled`.
+   */
   deliveryAttempts: new Counter({
     name: 'preflight_webhook_delivery_attempts_total',
     help: 'Webhook delivery attempts by outcome',
     labelNames: ['outcome'] as const,
     registers: [registry],
   }),
+  /** Seconds from sending a delivery's request to its answer (or the transport error), for attempts that sent one. */
   deliveryLatencySeconds: new Histogram({
     name: 'preflight_webhook_delivery_latency_seconds',
-    help: 'Latency of webhook delivery attempts',
+    help: 'Latency of webhook delivery attempts that sent a request',
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15],
+    registers: [registry],
+  }),
+  /** Status events the dispatcher handled: `dispatched` (a delivery per subscribed endpoint, maybe none), a skip reason, or `retry`. */
+  dispatcherEvents: new Counter({
+    name: 'preflight_dispatcher_events_total',
+    help: 'Status events handled by the dispatcher, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
+  /** Delivery workflows the dispatcher started, or found already started (a redelivered or replayed event). */
+  dispatcherDeliveries: new Counter({
+    name: 'preflight_dispatcher_deliveries_total',
+    help: 'Webhook delivery workflows started by the dispatcher, or found already started',
+    labelNames: ['result'] as const,
     registers: [registry],
   }),
   /** Dead letters replayed by ops. */
@@ -133,4 +145,48 @@ export const metrics = {
 /** The Prometheus text exposition of everything registered. */
 export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
   return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+/**
+ * Serves `GET /metrics` (and `GET /healthz`) on its own port, for the processes that have no HTTP API: `preflight
+ * worker`, `ingress` and `dispatcher` run on their own. Anything else is 404; only GET and HEAD are answered.
+ */
+export async function serveMetrics(host: string, port: number): Promise<{ url: string; stop(): Promise<void> }> {
+  collectProcessMetrics();
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    renderMetrics().then(
+      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? undefined : body),
+      () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shown}:${address.port}/metrics`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

@@ -46,6 +46,7 @@ export function buildProgram(): Command {
       const config = configOrExit();
       await runUntilSignal(config, (endpoints, logger) =>
         runIngress(config, logger, { temporalAddress: endpoints.temporalAddress, kafkaBrokers: endpoints.kafkaBrokers }),
+        { metrics: true },
       );
     });
 
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
       const config = configOrExit();
       await runUntilSignal(config, (endpoints, logger) =>
         runDispatcher(config, logger, { temporalAddress: endpoints.temporalAddress, kafkaBrokers: endpoints.kafkaBrokers }),
+        { metrics: true },
       );
     });
 

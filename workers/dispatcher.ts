@@ -8,6 +8,7 @@ import { createKafka } from '../events/kafka';
 import { TOPICS } from '../events/topics';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
+import { metrics } from '../infra/metrics';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
 import { VENDOR_ID_PATTERN, deliveryWorkflowId, type DeliveryPolicy, type WebhookDeliveryInput } from '../workflows/webhook-definitions';
 
@@ -130,9 +131,13 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
           );
         } catch (err) {
           // Not committed: kafkajs retries this message, so no delivery is lost while Temporal is unavailable.
+          metrics.dispatcherEvents.inc({ outcome: 'retry' });
           log.warn({ partition, offset: message.offset, err }, 'dispatch failed; will retry');
           throw err;
         }
+        metrics.dispatcherEvents.inc({ outcome: outcome.skipped ? `skipped_${outcome.skipped.replace(/-/g, '_')}` : 'dispatched' });
+        metrics.dispatcherDeliveries.inc({ result: 'started' }, outcome.started.length);
+        metrics.dispatcherDeliveries.inc({ result: 'already_started' }, outcome.alreadyStarted.length);
         if (outcome.skipped) log.warn({ partition, offset: message.offset, eventId: outcome.eventId, skipped: outcome.skipped }, 'event not dispatched');
         else if (outcome.started.length > 0 || outcome.alreadyStarted.length > 0) {
           log.info({ eventId: outcome.eventId, started: outcome.started.length, alreadyStarted: outcome.alreadyStarted.length }, 'event dispatched');

@@ -4,8 +4,10 @@ import { createKafka } from '../events/kafka';
 import { createKafkaEventPublisher } from '../events/producer';
 import type { Config } from '../infra/config';
 import { createLogger, type Logger } from '../infra/logger';
+import { serveMetrics } from '../infra/metrics';
 import { resolveMasterKey } from '../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
+import { CliError } from './cli/common';
 import { expectedEndpoints } from './cli/stack';
 import { runWorker, type RunningProcess } from './worker';
 
@@ -67,18 +69,40 @@ export function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-/** Runs one process against the configured servers (or the local stack's) until SIGINT/SIGTERM, then stops it. */
-export async function runUntilSignal(config: Config, start: (endpoints: Endpoints, logger: Logger) => Promise<RunningProcess>): Promise<void> {
+async function metricsOrExit(host: string, port: number): Promise<Awaited<ReturnType<typeof serveMetrics>>> {
+  try {
+    return await serveMetrics(host, port);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`PREFLIGHT_METRICS_PORT: cannot listen on ${host}:${port} (${code ?? 'error'})`);
+  }
+}
+
+/**
+ * Runs one process against the configured servers (or the local stack's) until SIGINT/SIGTERM, then stops it. With
+ * `metrics` and PREFLIGHT_METRICS_PORT set, it also serves its own /metrics (the api serves its own on its port).
+ */
+export async function runUntilSignal(
+  config: Config,
+  start: (endpoints: Endpoints, logger: Logger) => Promise<RunningProcess>,
+  options: { metrics?: boolean } = {},
+): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const where = expectedEndpoints(config);
-  const running = await start({ temporalAddress: where.temporal, kafkaBrokers: where.kafka }, logger);
-  const signal = await untilSignal();
-  logger.info({ signal }, 'stopping');
-  await running.stop();
-  logger.flush();
+  const metrics = options.metrics && config.metricsPort !== undefined ? await metricsOrExit(config.stack.host, config.metricsPort) : undefined;
+  if (metrics) logger.info({ url: metrics.url }, 'metrics served');
+  try {
+    const running = await start({ temporalAddress: where.temporal, kafkaBrokers: where.kafka }, logger);
+    const signal = await untilSignal();
+    logger.info({ signal }, 'stopping');
+    await running.stop();
+  } finally {
+    await metrics?.stop();
+    logger.flush();
+  }
 }
 
 /** `preflight worker`: one worker until a signal. */
 export async function runWorkerProcess(config: Config): Promise<void> {
-  await runUntilSignal(config, (endpoints, logger) => startWorker(config, logger, endpoints));
+  await runUntilSignal(config, (endpoints, logger) => startWorker(config, logger, endpoints), { metrics: true });
 }

@@ -49,6 +49,18 @@ async function startProcess(name: ProcessName, env: NodeJS.ProcessEnv, dir: stri
   );
 }
 
+/** The sum of a metric's samples in a Prometheus text exposition whose labels include `labels`. */
+function sample(exposition: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of exposition.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const has = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    if (Object.entries(labels).every(([k, v]) => has[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
 async function stopProcess(p: Running): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
@@ -171,7 +183,18 @@ describe('canary sweep', () => {
     const kafka = testKafka();
     await startGroupAtEnd(kafka, DEFAULT_INGRESS_GROUP, TOPICS.agencyCommands);
     await startGroupAtEnd(kafka, DEFAULT_DISPATCHER_GROUP, TOPICS.submissionEvents);
-    await Promise.all((Object.keys(PROCESSES) as ProcessName[]).map((name) => startProcess(name, env, dir, running)));
+    // Each process serves its own /metrics (the api on its port, the others on PREFLIGHT_METRICS_PORT).
+    const metricsUrls: Record<ProcessName, string> = {
+      worker: `http://127.0.0.1:${await freePort()}/metrics`,
+      ingress: `http://127.0.0.1:${await freePort()}/metrics`,
+      dispatcher: `http://127.0.0.1:${await freePort()}/metrics`,
+      api: `http://127.0.0.1:${apiPort}/metrics`,
+    };
+    await Promise.all(
+      (Object.keys(PROCESSES) as ProcessName[]).map((name) =>
+        startProcess(name, name === 'api' ? env : { ...env, PREFLIGHT_METRICS_PORT: new URL(metricsUrls[name]).port }, dir, running),
+      ),
+    );
 
     const api = `http://127.0.0.1:${apiPort}`;
     const call = async (method: string, route: string, token: string, body?: unknown): Promise<Record<string, unknown>> => {
@@ -268,6 +291,12 @@ describe('canary sweep', () => {
     const verifier = new Webhook(secretsShown.goodSecret);
     for (const r of good.requests) expect(() => verifier.verify(r.body, r.headers as Record<string, string>)).not.toThrow();
 
+    const scraped = {} as Record<ProcessName, string>;
+    for (const name of Object.keys(metricsUrls) as ProcessName[]) {
+      const res = await fetch(metricsUrls[name]);
+      expect({ name, status: res.status }).toEqual({ name, status: 200 });
+      scraped[name] = await res.text();
+    }
     await Promise.all(running.map(stopProcess));
 
     const list: Needle[] = needles({ ...planted, ...secretsShown, goodSecretKey: Buffer.from(secretsShown.goodSecret.slice('whsec_'.length), 'base64') });
@@ -320,6 +349,9 @@ describe('canary sweep', () => {
       lines.forEach((line, i) => hits.push(...findNeedles(line, list, `${p.name}.log:${i + 1}`)));
     }
 
+    // (e) what each process's /metrics showed.
+    for (const name of Object.keys(scraped) as ProcessName[]) hits.push(...findNeedles(scraped[name], list, `${name} /metrics`));
+
     fs.mkdirSync('test-results', { recursive: true });
     const report = { ...figures, topics: [...figures.topics].sort(), hits, decodedHits: [...decodedHits].sort(), inboundHits: [...inboundHits].sort() };
     fs.writeFileSync('test-results/canary-sweep.json', JSON.stringify(report, null, 2));
@@ -341,6 +373,16 @@ describe('canary sweep', () => {
     expect(ingressLog.match(/"code":"schema-violation","deadLettered":true/g)).toHaveLength(2);
     expect(figures.logLines).toBeGreaterThan(20);
     expect([...figures.topics]).toEqual(expect.arrayContaining([TOPICS.agencyCommands, TOPICS.submissionEvents, TOPICS.deadLetter, TOPICS.clearinghouseEvents]));
+    // The metrics the processes served count what this run did.
+    expect(sample(scraped.worker, 'preflight_lifecycle_transitions_total', { to: 'RECEIVED' })).toBeGreaterThanOrEqual(1);
+    expect(sample(scraped.worker, 'preflight_webhook_delivery_attempts_total', { outcome: 'delivered' })).toBeGreaterThanOrEqual(1);
+    expect(sample(scraped.worker, 'preflight_webhook_delivery_attempts_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
+    expect(sample(scraped.worker, 'preflight_webhook_delivery_latency_seconds_count', {})).toBeGreaterThanOrEqual(2);
+    expect(sample(scraped.ingress, 'preflight_ingress_commands_total', { outcome: 'accepted' })).toBe(ingressLog.match(/"msg":"command applied"/g)!.length);
+    expect(sample(scraped.ingress, 'preflight_ingress_commands_total', { outcome: 'schema-violation' })).toBe(2);
+    expect(sample(scraped.dispatcher, 'preflight_dispatcher_events_total', { outcome: 'dispatched' })).toBeGreaterThanOrEqual(1);
+    expect(sample(scraped.dispatcher, 'preflight_dispatcher_deliveries_total', { result: 'started' })).toBeGreaterThanOrEqual(2);
+    expect(sample(scraped.api, 'preflight_http_requests_total', {})).toBeGreaterThanOrEqual(1);
   });
 });
 

@@ -8,6 +8,8 @@ describe('configuration', () => {
     expect(config.stack.temporalPort).toBe(7233);
     expect(config.stack.kafkaPort).toBe(9092);
     expect(config.temporal.namespace).toBe('default');
+    expect(config.metricsPort).toBeUndefined();
+    expect(loadConfig({ PREFLIGHT_METRICS_PORT: '9464' }).metricsPort).toBe(9464);
   });
 
   it('reads external servers', () => {
@@ -20,6 +22,7 @@ describe('configuration', () => {
   it.each([
     ['PREFLIGHT_TEMPORAL_PORT', 'seventy'],
     ['PREFLIGHT_KAFKA_PORT', '70000'],
+    ['PREFLIGHT_METRICS_PORT', '0'],
     ['PREFLIGHT_LOG_LEVEL', 'loud'],
     ['KAFKA_BROKERS', 'no-port-here'],
     ['TEMPORAL_ADDRESS', 'http://x'],
