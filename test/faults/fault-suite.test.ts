@@ -229,7 +229,15 @@ function onStatusEvent(type: string, data: Record<string, unknown>, deadline: nu
 
 /** A committed consumer group of the suite's own, from the beginning of the topic (the broker is the suite's). */
 async function consume(kafka: Kafka, topic: string, onMessage: (headers: Record<string, string>, value: string, producedAt: number) => void): Promise<Consumer> {
-  const consumer = kafka.consumer({ groupId: `faults-ledger-${topic}`, allowAutoTopicCreation: false, retry: { initialRetryTime: 300, retries: 10, restartOnFailure: async () => !stopping } });
+  // The same session timeout as the ingress and dispatcher: after a broker restart a consumer that rejoins as a new
+  // member waits for its old self to expire, and the ledger must not see progress later than the processes make it.
+  const consumer = kafka.consumer({
+    groupId: `faults-ledger-${topic}`,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 3000,
+    retry: { initialRetryTime: 300, retries: 10, restartOnFailure: async () => !stopping },
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
