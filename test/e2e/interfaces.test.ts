@@ -27,6 +27,10 @@ const logger = createLogger({ level: 'warn' });
 const VENDOR_KEY = 'pfv_acme_' + 'k'.repeat(40);
 const OTHER_VENDOR_KEY = 'pfv_globex_' + 'q'.repeat(40);
 const OPS_TOKEN = 'pfo_' + 'o'.repeat(43);
+// Vendors of this file only: a vendor's endpoint registry is one workflow per vendor id, and another file's
+// registry for the same id would run on a task queue whose worker has stopped.
+const VENDOR = unique('acme');
+const OTHER_VENDOR = unique('globex');
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -105,7 +109,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     const ingress = await runIngress(config, logger, { registry, groupId, temporalAddress: stack.temporalAddress, kafkaBrokers: stack.kafkaBrokers });
     stops.push(() => ingress.stop());
     api = await startTestApi(config, logger, {
-      vendorKeys: { [VENDOR_KEY]: 'acme', [OTHER_VENDOR_KEY]: 'globex' },
+      vendorKeys: { [VENDOR_KEY]: VENDOR, [OTHER_VENDOR_KEY]: OTHER_VENDOR },
       opsTokens: { [OPS_TOKEN]: 'e2e-ops' },
     });
     stops.push(() => api.stop());
@@ -239,7 +243,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     const program = new Command('preflight').exitOverride();
     registerSubmissionCommands(program, { config: () => ({ ...config, temporal: { ...config.temporal, address: testStack().temporalAddress } }), out: (t) => (out += t) });
     await program.parseAsync(['node', 'preflight', 'submissions', 'history', submissionId]);
-    expect(out).toContain('vendor:acme');
+    expect(out).toContain(`vendor:${VENDOR}`);
     expect(out).toMatch(/agency:nsa\s+nsa: requested information/);
     expect(out).toContain('advisory notice CONCERNS_NOTED issued');
     expect(out).toContain('declared the model released');
@@ -253,7 +257,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     expect(timeline.lanes.agencies.find((a) => a.agencyId === 'nsa')!.holds).toHaveLength(1);
 
     out = '';
-    await program.parseAsync(['node', 'preflight', 'submissions', 'list', '--vendor', 'acme', '--json']);
+    await program.parseAsync(['node', 'preflight', 'submissions', 'list', '--vendor', VENDOR, '--json']);
     expect(out).toContain(submissionId);
     out = '';
     await program.parseAsync(['node', 'preflight', 'submissions', 'show', submissionId]);
@@ -363,7 +367,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     for (const r of refusals) {
       expect(entries).toContainEqual(expect.objectContaining({ method: r.method, path: r.path, status: r.status }));
     }
-    expect(entries.some((e) => e.principal === 'vendor:globex' && e.status === 404)).toBe(true);
+    expect(entries.some((e) => e.principal === `vendor:${OTHER_VENDOR}` && e.status === 404)).toBe(true);
     expect(entries.some((e) => e.principal === 'unknown-credential')).toBe(true);
     expect(entries.some((e) => e.principal === 'anonymous')).toBe(true);
     expect(JSON.stringify(entries)).not.toContain(OTHER_VENDOR_KEY);
@@ -372,7 +376,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     const ops = await call('GET', `/ops/submissions/${id}`, { token: OPS_TOKEN });
     expect(ops.status).toBe(200);
     expect(ops.json).toMatchObject({ state: { submissionId: id, status: 'RELEASED' }, findings: { total: 1 } });
-    const opsList = await call('GET', '/ops/submissions?vendor=acme&agency=nsa', { token: OPS_TOKEN });
+    const opsList = await call('GET', `/ops/submissions?vendor=${VENDOR}&agency=nsa`, { token: OPS_TOKEN });
     expect((opsList.json.items as Array<{ submissionId: string }>).map((i) => i.submissionId)).toContain(id);
     const history = await call('GET', `/ops/submissions/${id}/history`, { token: OPS_TOKEN });
     expect(history.status).toBe(200);
