@@ -168,6 +168,8 @@ export function openApiDocument(options: { serverUrl?: string; extraOperations?:
       responses['413'] = problemResponse('Body too large');
       responses['422'] = problemResponse('Invalid input');
     }
+    // Routes that call Temporal answer 503 with Retry-After when it does not answer within the request's deadline.
+    if (op.security !== 'none') responses['503'] = problemResponse('Temporal did not answer in time; retry after Retry-After seconds');
     for (const code of op.errors ?? []) {
       responses[String(code)] = problemResponse(code === 409 ? 'Not allowed in the current state' : code === 503 ? 'Not ready' : 'Refused');
     }

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import type { Kafka, Producer } from 'kafkajs';
 import { chromium } from 'playwright-core';
 import { LocalAccessBroker } from '../../activities/access-broker';
+import { ensureVendorWorkflow } from '../../activities/webhook-registry';
 import { sendAgencyCommand } from '../../events/agency-client';
 import { buildAgencyRegistry, DEFAULT_AGENCY_REGISTRY } from '../../events/agency-registry';
 import { createKafka } from '../../events/kafka';
@@ -31,6 +32,8 @@ const OPS_TOKEN = 'pfo_' + 'o'.repeat(43);
 // registry for the same id would run on a task queue whose worker has stopped.
 const VENDOR = unique('acme');
 const OTHER_VENDOR = unique('globex');
+const ORPHAN_VENDOR_KEY = 'pfv_orphan_' + 'z'.repeat(40);
+const ORPHAN_VENDOR = unique('orphan');
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -75,7 +78,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     } catch {
       json = undefined;
     }
-    return { status: res.status, text, json: json as Record<string, unknown>, type: res.headers.get('content-type') ?? '' };
+    return { status: res.status, text, json: json as Record<string, unknown>, type: res.headers.get('content-type') ?? '', retryAfter: res.headers.get('retry-after') };
   };
   const vendor = (method: string, url: string, body?: unknown) => call(method, url, { token: VENDOR_KEY, ...(body !== undefined ? { body } : {}) });
   const state = async () => (await vendor('GET', `/v1/submissions/${submissionId}`)).json as unknown as SubmissionView;
@@ -84,7 +87,12 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
 
   beforeAll(async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'interfaces-e2e-'));
-    config = testConfig({ PREFLIGHT_TASK_QUEUE: unique('interfaces'), PREFLIGHT_DATA_DIR: dataDir, PREFLIGHT_WEBHOOK_ALLOWLIST: '127.0.0.1/32' });
+    config = testConfig({
+      PREFLIGHT_TASK_QUEUE: unique('interfaces'),
+      PREFLIGHT_DATA_DIR: dataDir,
+      PREFLIGHT_WEBHOOK_ALLOWLIST: '127.0.0.1/32',
+      PREFLIGHT_API_TEMPORAL_TIMEOUT_MS: '5000',
+    });
     const stack = testStack();
     const endpoints = { temporalAddress: stack.temporalAddress, kafkaBrokers: stack.kafkaBrokers };
     const publicKeys: Record<string, string> = {};
@@ -109,7 +117,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     const ingress = await runIngress(config, logger, { registry, groupId, temporalAddress: stack.temporalAddress, kafkaBrokers: stack.kafkaBrokers });
     stops.push(() => ingress.stop());
     api = await startTestApi(config, logger, {
-      vendorKeys: { [VENDOR_KEY]: VENDOR, [OTHER_VENDOR_KEY]: OTHER_VENDOR },
+      vendorKeys: { [VENDOR_KEY]: VENDOR, [OTHER_VENDOR_KEY]: OTHER_VENDOR, [ORPHAN_VENDOR_KEY]: ORPHAN_VENDOR },
       opsTokens: { [OPS_TOKEN]: 'e2e-ops' },
     });
     stops.push(() => api.stop());
@@ -382,6 +390,22 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     expect(history.status).toBe(200);
     expect(Object.keys(history.json.histories as object)).toEqual(expect.arrayContaining([`submission/${id}`, `submission/${id}/agency/nsa`]));
     expect(history.text).not.toContain('SENSITIVE-DETAIL');
+  });
+
+  it('answers 503 with Retry-After, within its deadline, when the workflow a request needs has no worker', async () => {
+    // The vendor's endpoint registry runs on a task queue no worker polls: a query or update to it could wait forever.
+    await ensureVendorWorkflow(client, ORPHAN_VENDOR, unique('nobody-polls'));
+    for (const [method, body] of [['GET', undefined], ['POST', { url: 'http://127.0.0.1:9/hooks' }]] as const) {
+      const started = Date.now();
+      const res = await call(method, '/v1/webhook-endpoints', { token: ORPHAN_VENDOR_KEY, ...(body ? { body } : {}) });
+      const elapsedMs = Date.now() - started;
+      expect({ method, status: res.status, code: res.json?.code, type: res.type }).toEqual({ method, status: 503, code: 'unavailable', type: expect.stringContaining('application/problem+json') });
+      expect(res.retryAfter).toBe('5');
+      // The 5 s deadline answered, not Temporal's own ~30 s "no poller" failure.
+      expect(elapsedMs).toBeLessThan(20_000);
+    }
+    // The deadline is per request: the next vendor's request is served as usual.
+    expect((await vendor('GET', '/v1/webhook-endpoints')).status).toBe(200);
   });
 
   it('serves a valid OpenAPI document, readiness and metrics', async () => {

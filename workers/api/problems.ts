@@ -1,4 +1,4 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { FAILURE_TYPES } from '../../workflows/definitions';
@@ -100,6 +100,28 @@ export function problemFromUpdateFailure(e: unknown): HttpProblem {
   }
 }
 
+/** gRPC status codes that mean "Temporal could not answer now": DEADLINE_EXCEEDED, FAILED_PRECONDITION, UNAVAILABLE. */
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_FAILED_PRECONDITION = 9;
+const GRPC_UNAVAILABLE = 14;
+
+/**
+ * Whether an error (or one of its causes) says Temporal could not answer in time: the request's deadline passed, the
+ * server is unreachable, or no worker polls the workflow's task queue. Such a request may succeed when retried.
+ */
+export function isTemporalUnavailable(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 6 && e instanceof Error; depth++, e = (e as { cause?: unknown }).cause) {
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+    const code = (e as { code?: unknown }).code;
+    const grpc = 'metadata' in e || 'details' in e;
+    if (!grpc || typeof code !== 'number') continue;
+    if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE) return true;
+    if (code === GRPC_FAILED_PRECONDITION && /no poller/i.test(String((e as { details?: unknown }).details ?? e.message))) return true;
+  }
+  return false;
+}
+
 /** Writes a problem response. */
 export function sendProblem(reply: FastifyReply, problem: HttpProblem, instance?: string): FastifyReply {
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem.body(instance));
@@ -119,6 +141,10 @@ export function problemErrorHandler(logger: { error(obj: object, msg: string): v
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'Send application/json.'), instance);
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
       return sendProblem(reply, new HttpProblem(e.statusCode, 'bad-request', 'Bad request', (e.message ?? '').slice(0, 300)), instance);
+    }
+    if (isTemporalUnavailable(error)) {
+      logger.error({ err: error, requestId: request.id }, 'Temporal did not answer in time');
+      return sendProblem(reply.header('retry-after', '5'), problems.unavailable(), instance);
     }
     logger.error({ err: error, requestId: request.id }, 'request failed');
     return sendProblem(reply, new HttpProblem(500, 'internal-error', 'Internal error', `Request ${request.id} failed; ops can find it in the logs.`), instance);

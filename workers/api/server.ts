@@ -49,6 +49,12 @@ export async function createApiServer(
     return503OnClosing: true,
   });
   app.setErrorHandler(problemErrorHandler(ctx.logger));
+  // One deadline for every Temporal call a request makes: a request whose workflow has no worker polling, or a
+  // Temporal that does not answer, gets 503 with Retry-After instead of waiting for as long as that lasts. The
+  // handler runs inside the hook's async context (callback style, so fastify calls it from `done`).
+  app.addHook('preHandler', (_request, _reply, done) => {
+    void deps.client.connection.withDeadline(Date.now() + config.apiTemporalTimeoutMs, async () => done());
+  });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, problems.notFound('route'), request.url.split('?')[0]));
   app.get('/healthz', async () => ({ status: 'ok' }));
   await registerInterfaces(app, ctx, { publicUrl: `http://${config.stack.host}:${config.apiPort}` });
