@@ -23,6 +23,7 @@ import {
   type FindingInput,
   type SubmissionInput,
 } from '../../workflows/definitions';
+import { preflightCli } from '../helpers/cli';
 import { testClient, testConfig, testDataConverter, testStack, unique } from '../helpers/stack-env';
 
 const DAY = 24 * 3600 * 1000;
@@ -165,5 +166,29 @@ describe('a third-party finding on a live submission, end to end', () => {
     const cisa = await getCase(client, caseId, { kind: 'agency', agencyId: 'cisa' });
     expect(cisa.reports.filter((r) => !('redacted' in r)).map((r) => r.agencyId)).toEqual(['cisa']);
     expect(JSON.stringify(cisa)).not.toContain(findingIds.nsa!);
+
+    // The same through the real `preflight cases` CLI.
+    const row = await waitFor('the case in `preflight cases list`', async () => {
+      const listed = await preflightCli(['cases', 'list', '--state', 'OPEN', '--json']);
+      if (listed.code !== 0) throw new Error(listed.stderr);
+      const found = (JSON.parse(listed.stdout) as Array<{ caseId: string; state: string; reporters: string[] }>).find((c) => c.caseId === caseId);
+      return found && found.reporters.length === agencies.length ? found : undefined;
+    });
+    expect({ state: row.state, reporters: [...row.reporters].sort() }).toEqual({ state: 'OPEN', reporters: [...agencies].sort() });
+    const table = await preflightCli(['cases', 'list']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^CASE\s+STATE\s+SEVERITY\s+REPORTERS\s+PARTIES\s+OPENED$/);
+    const shown = await preflightCli(['cases', 'show', caseId]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^Case +${caseId}$`, 'm'));
+    expect(shown.stdout).toMatch(new RegExp(`^Reporters +${[...view.reporters].join(', ')}$`, 'm'));
+    const asCisa = await preflightCli(['cases', 'show', caseId, '--as-agency', 'cisa', '--json']);
+    expect(asCisa.code).toBe(0);
+    expect(asCisa.stdout).not.toContain(findingIds.nsa!);
+    expect((JSON.parse(asCisa.stdout) as { caseId: string }).caseId).toBe(caseId);
+    const badState = await preflightCli(['cases', 'list', '--state', 'BOGUS']);
+    expect({ code: badState.code, lines: badState.stderr.trim().split('\n').length }).toEqual({ code: 2, lines: 1 });
+    const badAgency = await preflightCli(['cases', 'show', caseId, '--as-agency', 'not an id']);
+    expect(badAgency.code).toBe(2);
+    expect(badAgency.stderr).toContain('--as-agency');
   });
 });

@@ -25,6 +25,7 @@ import {
   type DeliveryView,
 } from '../../workflows/webhook-definitions';
 import { startGroupAtEnd } from '../helpers/agency-events';
+import { preflightCli } from '../helpers/cli';
 import { Receiver, type Reply } from '../helpers/webhook-receiver';
 import { testClient, testConfig, testDataConverter, testKafka, testStack, unique } from '../helpers/stack-env';
 
@@ -399,6 +400,49 @@ describe('delivery', () => {
     expect(canary6.connections).toBe(0);
     // Exactly one request per event: nothing arrived through the mapped or decimal spellings of the same address.
     expect(good.requests.map((r) => r.headers['webhook-id']).sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('the deliveries CLI lists, shows and replays deliveries, and refuses bad arguments in one line', async () => {
+    const target = await receiver('127.0.0.1');
+    const { vendorId, key } = newVendor();
+    const endpointId = (await api(key, 'POST', '/v1/webhook-endpoints', { url: `http://receiver.test:${target.port}/` })).body!.id as string;
+    const submissionId = unique('sub');
+    const events = [await publishStatus(vendorId, submissionId, 'RECEIVED'), await publishStatus(vendorId, submissionId, 'SCREENING')];
+    for (const e of events) await finished(e.id, endpointId, 'DELIVERED');
+
+    const cli = (...args: string[]) => preflightCli(['deliveries', ...args], { PREFLIGHT_TASK_QUEUE: taskQueue });
+
+    // Visibility catches up with the two deliveries.
+    const listed = await waitFor('both deliveries in the CLI list', async () => {
+      const out = await cli('list', '--vendor', vendorId, '--json');
+      const items = JSON.parse(out.stdout) as Array<{ eventId: string; endpointId: string; status?: string }>;
+      return items.length === 2 && items.every((d) => d.status === 'DELIVERED') ? items : undefined;
+    });
+    expect(listed.map((d) => d.eventId).sort()).toEqual(events.map((e) => e.id).sort());
+    const table = await cli('list', '--vendor', vendorId, '--status', 'DELIVERED');
+    expect(table.stdout.split('\n')[0]).toMatch(/^EVENT\s+ENDPOINT\s+VENDOR\s+STATUS\s+STARTED$/);
+    expect(table.stdout).toContain(events[0]!.id);
+
+    const shown = await cli('show', events[0]!.id, endpointId);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^Status +DELIVERED`, 'm'));
+    expect(shown.stdout).toMatch(/^ {2}#1 \S+ DELIVERED +200 /m);
+
+    const replayed = await cli('replay', '--event', events[0]!.id, '--json');
+    expect(replayed.code).toBe(0);
+    expect((JSON.parse(replayed.stdout) as Array<{ result: string }>).map((o) => o.result)).toEqual(['started']);
+    await waitFor('the replayed delivery', async () => (target.requests.length === 3 ? true : undefined));
+    // The replay is the same event again, with the same webhook-id.
+    expect(target.requests.map((r) => r.headers['webhook-id'] as string).sort()).toEqual([events[0]!.id, events[0]!.id, events[1]!.id].sort());
+
+    const missing = await cli('show', 'submission/nope/1', endpointId);
+    expect({ code: missing.code, stderr: missing.stderr.trim() }).toEqual({ code: 1, stderr: `preflight: no delivery of submission/nope/1 to ${endpointId}` });
+    const badStatus = await cli('list', '--status', 'BOGUS');
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.stderr.trim().split('\n')).toHaveLength(1);
+    const unbounded = await cli('replay');
+    expect(unbounded.code).toBe(2);
+    expect(unbounded.stderr).toContain('replay needs --event, --endpoint or a time range');
   });
 
   it('a 410 disables the endpoint, and the vendor hears of it on another endpoint', async () => {
