@@ -39,6 +39,7 @@ export const EnvSchema = z.object({
   PREFLIGHT_KAFKA_SASL_PORT: port.default(9094),
   PREFLIGHT_API_PORT: port.default(8080),
   PREFLIGHT_METRICS_PORT: port.optional(),
+  PREFLIGHT_TEMPORAL_METRICS_PORT: port.optional(),
   PREFLIGHT_API_TEMPORAL_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(20_000),
   PREFLIGHT_STACK_START_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(90_000),
   PREFLIGHT_KAFKA_HEAP: z.string().regex(/^\d+[mMgG]$/, 'a JVM heap size such as 512m').default('512m'),
@@ -110,6 +111,8 @@ export interface Config {
   apiPort: number;
   /** Where `preflight worker`, `ingress` and `dispatcher` serve /metrics on their own; undefined: not served. */
   metricsPort: number | undefined;
+  /** Where a worker process serves the Temporal core's own metrics; undefined: not served. */
+  temporalMetricsPort: number | undefined;
   /** How long one api request may wait on Temporal in all before it answers 503. */
   apiTemporalTimeoutMs: number;
   masterKey: string | undefined;
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskQueue: e.PREFLIGHT_TASK_QUEUE,
     apiPort: e.PREFLIGHT_API_PORT,
     metricsPort: e.PREFLIGHT_METRICS_PORT,
+    temporalMetricsPort: e.PREFLIGHT_TEMPORAL_METRICS_PORT,
     apiTemporalTimeoutMs: e.PREFLIGHT_API_TEMPORAL_TIMEOUT_MS,
     masterKey: e.PREFLIGHT_MASTER_KEY,
     agencyRegistryPath: e.PREFLIGHT_AGENCY_REGISTRY,

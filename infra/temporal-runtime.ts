@@ -33,14 +33,21 @@ export function temporalLogger(logger: Logger): TemporalLogger {
 
 let installed = false;
 
-/** Routes the Temporal runtime (SDK and Rust core) logs into pino. Once per process. */
-export function installTemporalRuntime(logger: Logger): void {
+/**
+ * Routes the Temporal runtime (SDK and Rust core) logs into pino, and with `metricsBind` (`host:port`) serves the
+ * core's worker metrics (task slots, poll and schedule-to-start latencies, sticky cache) for Prometheus at
+ * `/metrics` there. Once per process.
+ */
+export function installTemporalRuntime(logger: Logger, options: { metricsBind?: string } = {}): void {
   if (installed) return;
   installed = true;
   try {
     Runtime.install({
       logger: temporalLogger(logger),
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'WARN' }), forward: {} } },
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'WARN' }), forward: {} },
+        ...(options.metricsBind ? { metrics: { prometheus: { bindAddress: options.metricsBind, countersTotalSuffix: true, unitSuffix: true } } } : {}),
+      },
     });
   } catch (err) {
     // The runtime is a process-wide singleton; in a process that already made one (tests), keep that one.

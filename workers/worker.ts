@@ -21,7 +21,8 @@ export interface WorkerOptions {
 /** Starts a worker that runs every Preflight workflow and activity on the task queue until stopped. */
 export async function runWorker(config: Config, logger: Logger, options: WorkerOptions): Promise<RunningProcess> {
   const log = logger.child({ component: 'worker' });
-  installTemporalRuntime(logger);
+  const host = config.stack.host.includes(':') ? `[${config.stack.host}]` : config.stack.host;
+  installTemporalRuntime(logger, config.temporalMetricsPort === undefined ? {} : { metricsBind: `${host}:${config.temporalMetricsPort}` });
   const connection = await connectWorker(config.temporal, options.temporalAddress);
   const taskQueue = options.taskQueue ?? config.taskQueue;
   const worker = await Worker.create({

@@ -190,11 +190,17 @@ describe('canary sweep', () => {
       dispatcher: `http://127.0.0.1:${await freePort()}/metrics`,
       api: `http://127.0.0.1:${apiPort}/metrics`,
     };
-    await Promise.all(
-      (Object.keys(PROCESSES) as ProcessName[]).map((name) =>
-        startProcess(name, name === 'api' ? env : { ...env, PREFLIGHT_METRICS_PORT: new URL(metricsUrls[name]).port }, dir, running),
-      ),
-    );
+    // The worker also serves the Temporal core's own metrics.
+    const coreMetricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
+    const processEnv = (name: ProcessName): NodeJS.ProcessEnv =>
+      name === 'api'
+        ? env
+        : {
+            ...env,
+            PREFLIGHT_METRICS_PORT: new URL(metricsUrls[name]).port,
+            ...(name === 'worker' ? { PREFLIGHT_TEMPORAL_METRICS_PORT: new URL(coreMetricsUrl).port } : {}),
+          };
+    await Promise.all((Object.keys(PROCESSES) as ProcessName[]).map((name) => startProcess(name, processEnv(name), dir, running)));
 
     const api = `http://127.0.0.1:${apiPort}`;
     const call = async (method: string, route: string, token: string, body?: unknown): Promise<Record<string, unknown>> => {
@@ -297,6 +303,7 @@ describe('canary sweep', () => {
       expect({ name, status: res.status }).toEqual({ name, status: 200 });
       scraped[name] = await res.text();
     }
+    const coreMetrics = await (await fetch(coreMetricsUrl)).text();
     await Promise.all(running.map(stopProcess));
 
     const list: Needle[] = needles({ ...planted, ...secretsShown, goodSecretKey: Buffer.from(secretsShown.goodSecret.slice('whsec_'.length), 'base64') });
@@ -351,6 +358,7 @@ describe('canary sweep', () => {
 
     // (e) what each process's /metrics showed.
     for (const name of Object.keys(scraped) as ProcessName[]) hits.push(...findNeedles(scraped[name], list, `${name} /metrics`));
+    hits.push(...findNeedles(coreMetrics, list, 'worker Temporal core /metrics'));
 
     fs.mkdirSync('test-results', { recursive: true });
     const report = { ...figures, topics: [...figures.topics].sort(), hits, decodedHits: [...decodedHits].sort(), inboundHits: [...inboundHits].sort() };
@@ -383,6 +391,8 @@ describe('canary sweep', () => {
     expect(sample(scraped.dispatcher, 'preflight_dispatcher_events_total', { outcome: 'dispatched' })).toBeGreaterThanOrEqual(1);
     expect(sample(scraped.dispatcher, 'preflight_dispatcher_deliveries_total', { result: 'started' })).toBeGreaterThanOrEqual(2);
     expect(sample(scraped.api, 'preflight_http_requests_total', {})).toBeGreaterThanOrEqual(1);
+    expect(sample(coreMetrics, 'temporal_worker_start_total', { task_queue: overrides.PREFLIGHT_TASK_QUEUE })).toBe(1);
+    expect(sample(coreMetrics, 'temporal_workflow_completed_total', {})).toBeGreaterThanOrEqual(1);
   });
 });
 
