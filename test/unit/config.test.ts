@@ -24,6 +24,7 @@ describe('configuration', () => {
     ['PREFLIGHT_KAFKA_PORT', '70000'],
     ['PREFLIGHT_METRICS_PORT', '0'],
     ['PREFLIGHT_API_TEMPORAL_TIMEOUT_MS', '500'],
+    ['PREFLIGHT_TEMPORAL_METRICS_PORT', 'abc'],
     ['PREFLIGHT_LOG_LEVEL', 'loud'],
     ['KAFKA_BROKERS', 'no-port-here'],
     ['TEMPORAL_ADDRESS', 'http://x'],
