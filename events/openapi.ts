@@ -152,6 +152,9 @@ function responseContent(name: string | undefined): Json | undefined {
   return { 'application/json': { schema: ref(name) } };
 }
 
+/** Authenticated operations that make no Temporal call, so the request deadline's 503 never applies to them. */
+const WITHOUT_TEMPORAL: ReadonlySet<string> = new Set(['opsAudit', 'opsSession', 'opsEndSession', 'codecDecode', 'codecEncode', 'opsListDeadLetters', 'opsReplayDeadLetter']);
+
 /** The whole OpenAPI 3.1 document. `operations` lets the api add routes other modules own (e.g. webhook endpoints). */
 export function openApiDocument(options: { serverUrl?: string; extraOperations?: Operation[]; extraSchemas?: Record<string, z.ZodType> } = {}): Json {
   const paths: Record<string, Record<string, Json>> = {};
@@ -169,7 +172,9 @@ export function openApiDocument(options: { serverUrl?: string; extraOperations?:
       responses['422'] = problemResponse('Invalid input');
     }
     // Routes that call Temporal answer 503 with Retry-After when it does not answer within the request's deadline.
-    if (op.security !== 'none') responses['503'] = problemResponse('Temporal did not answer in time; retry after Retry-After seconds');
+    if (op.security !== 'none' && !WITHOUT_TEMPORAL.has(op.operationId)) {
+      responses['503'] = problemResponse('Temporal did not answer in time; retry after Retry-After seconds');
+    }
     for (const code of op.errors ?? []) {
       responses[String(code)] = problemResponse(code === 409 ? 'Not allowed in the current state' : code === 503 ? 'Not ready' : 'Refused');
     }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { hostPort } from './local-process';
 
 /** Raised when the environment holds a bad value; the message names the variable (secret values redacted). */
 export class ConfigError extends Error {
@@ -177,7 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? uiOrigins(e.PREFLIGHT_UI_ORIGINS)
         : e.TEMPORAL_ADDRESS
           ? []
-          : [`http://${e.PREFLIGHT_HOST.includes(':') ? `[${e.PREFLIGHT_HOST}]` : e.PREFLIGHT_HOST}:${e.PREFLIGHT_TEMPORAL_UI_PORT}`],
+          : [`http://${hostPort(e.PREFLIGHT_HOST, e.PREFLIGHT_TEMPORAL_UI_PORT)}`],
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,

@@ -104,6 +104,11 @@ export async function freeStackPorts(): Promise<Record<string, string>> {
   };
 }
 
+/** `host:port` as a URL or a bind address spells it: an IPv6 host in brackets. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

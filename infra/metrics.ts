@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostPort } from './local-process';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -180,9 +181,8 @@ export async function serveMetrics(host: string, port: number): Promise<{ url: s
     });
   });
   const address = server.address() as AddressInfo;
-  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shown}:${address.port}/metrics`,
+    url: `http://${hostPort(address.address, address.port)}/metrics`,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

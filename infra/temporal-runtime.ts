@@ -1,5 +1,6 @@
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { ConfigError } from './config';
 import { foreignMessage, type Logger } from './logger';
 
 const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -40,7 +41,6 @@ let installed = false;
  */
 export function installTemporalRuntime(logger: Logger, options: { metricsBind?: string } = {}): void {
   if (installed) return;
-  installed = true;
   try {
     Runtime.install({
       logger: temporalLogger(logger),
@@ -50,7 +50,13 @@ export function installTemporalRuntime(logger: Logger, options: { metricsBind?: 
       },
     });
   } catch (err) {
+    const message = (err as Error).message;
     // The runtime is a process-wide singleton; in a process that already made one (tests), keep that one.
-    if (!/already been installed/.test((err as Error).message)) throw err;
+    if (/prometheus/i.test(message) && options.metricsBind) {
+      const reason = /:\s*([^(]+)/.exec(message)?.[1]?.trim() ?? 'cannot listen';
+      throw new ConfigError(`Invalid configuration: PREFLIGHT_TEMPORAL_METRICS_PORT: cannot serve the Temporal metrics on ${options.metricsBind} (${reason})`, 'PREFLIGHT_TEMPORAL_METRICS_PORT');
+    }
+    if (!/already been installed/.test(message)) throw err;
   }
+  installed = true;
 }

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { ConfigError } from '../infra/config';
 import { ProvisionError } from '../infra/provision';
 import { CliError, configOrExit } from './cli/common';
 import { registerAgencyCommands } from './cli/agency';
@@ -85,9 +86,9 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof CliError || err instanceof ProvisionError) {
+    if (err instanceof CliError || err instanceof ProvisionError || err instanceof ConfigError) {
       process.stderr.write(`preflight: ${err.message}\n`);
-      process.exit(err instanceof CliError ? err.exitCode : 1);
+      process.exit(err instanceof CliError ? err.exitCode : err instanceof ConfigError ? 2 : 1);
     }
     throw err;
   }

@@ -2,12 +2,12 @@ import type { ActivityDeps } from '../activities';
 import { LocalAccessBroker, temporalGrantLiveness } from '../activities/access-broker';
 import { createKafka } from '../events/kafka';
 import { createKafkaEventPublisher } from '../events/producer';
-import type { Config } from '../infra/config';
+import { ConfigError, type Config } from '../infra/config';
+import { hostPort } from '../infra/local-process';
 import { createLogger, type Logger } from '../infra/logger';
 import { serveMetrics } from '../infra/metrics';
 import { resolveMasterKey } from '../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
-import { CliError } from './cli/common';
 import { expectedEndpoints } from './cli/stack';
 import { runWorker, type RunningProcess } from './worker';
 
@@ -74,7 +74,7 @@ async function metricsOrExit(host: string, port: number): Promise<Awaited<Return
     return await serveMetrics(host, port);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(`PREFLIGHT_METRICS_PORT: cannot listen on ${host}:${port} (${code ?? 'error'})`);
+    throw new ConfigError(`Invalid configuration: PREFLIGHT_METRICS_PORT: cannot listen on ${hostPort(host, port)} (${code ?? 'error'})`, 'PREFLIGHT_METRICS_PORT');
   }
 }
 

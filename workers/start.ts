@@ -3,6 +3,7 @@ import path from 'node:path';
 import { type Config, usesLocalKafka, usesLocalTemporal } from '../infra/config';
 import { type DevCredentialPaths, ensureDevCredentials } from '../infra/dev-credentials';
 import { prepareKafka } from '../infra/kafka-setup';
+import { hostPort } from '../infra/local-process';
 import { bringUpStack } from '../infra/local-stack';
 import { createLogger } from '../infra/logger';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal';
@@ -17,8 +18,7 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The api's remote codec as the browser reaches it (the Web UI appends `/decode`). */
 export function codecEndpointUrl(config: Config): string {
-  const host = config.stack.host.includes(':') ? `[${config.stack.host}]` : config.stack.host;
-  return `http://${host}:${config.apiPort}/codec`;
+  return `http://${hostPort(config.stack.host, config.apiPort)}/codec`;
 }
 
 /**

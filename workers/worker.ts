@@ -2,6 +2,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from '../infra/config';
+import { hostPort } from '../infra/local-process';
 import type { Logger } from '../infra/logger';
 import { connectWorker } from '../infra/temporal';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
@@ -21,8 +22,7 @@ export interface WorkerOptions {
 /** Starts a worker that runs every Preflight workflow and activity on the task queue until stopped. */
 export async function runWorker(config: Config, logger: Logger, options: WorkerOptions): Promise<RunningProcess> {
   const log = logger.child({ component: 'worker' });
-  const host = config.stack.host.includes(':') ? `[${config.stack.host}]` : config.stack.host;
-  installTemporalRuntime(logger, config.temporalMetricsPort === undefined ? {} : { metricsBind: `${host}:${config.temporalMetricsPort}` });
+  installTemporalRuntime(logger, config.temporalMetricsPort === undefined ? {} : { metricsBind: hostPort(config.stack.host, config.temporalMetricsPort) });
   const connection = await connectWorker(config.temporal, options.temporalAddress);
   const taskQueue = options.taskQueue ?? config.taskQueue;
   const worker = await Worker.create({

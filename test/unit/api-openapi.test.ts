@@ -66,6 +66,10 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '401', '403', '413', '422']));
     expect(doc.paths['/v1/submissions/{id}/withdraw']!.post!.responses['409']).toBeDefined();
     expect(doc.paths['/v1/submissions/{id}']!.get!.responses['404']).toBeDefined();
+    // The request deadline's 503 is listed where a route calls Temporal, and only there.
+    expect(create.responses['503']).toBeDefined();
+    expect(doc.paths['/codec/decode']!.post!.responses['503']).toBeUndefined();
+    expect(doc.paths['/healthz']!.get!.responses['503']).toBeUndefined();
   });
 
   it('generates request bodies from the strict zod schemas', () => {

@@ -5,6 +5,7 @@ import { createKafka } from '../../events/kafka';
 import type { Config } from '../../infra/config';
 import type { Logger } from '../../infra/logger';
 import { resolveMasterKey } from '../../infra/master-key';
+import { hostPort } from '../../infra/local-process';
 import { collectProcessMetrics } from '../../infra/metrics';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import type { Authenticator } from './auth';
@@ -100,7 +101,7 @@ export async function startApiServer(config: Config, logger: Logger, options: Ap
   await app.listen({ host, port: options.port ?? config.apiPort });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? config.apiPort);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `http://${hostPort(host, port)}`;
   log.info({ url }, 'api listening');
   return {
     url,
