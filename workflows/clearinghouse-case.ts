@@ -104,6 +104,8 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
   const policy = resolvePolicy(input.policy);
   // Cases recorded before the embargo followed release-date changes replay without it.
   const followReleases = patched('clearinghouse-follow-model-releases');
+  // Cases recorded before the loop woke on changes made while it awaited the release refresh replay without it.
+  const wakeOnChangesDuringRefresh = patched('clearinghouse-wake-on-changes-during-refresh');
   const data = newCase(caseId, nowIso());
   const fired = new Set<string>();
   const outbox: CaseStatusEvent[] = [];
@@ -345,6 +347,8 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
   };
 
   for (;;) {
+    // Taken before anything awaits, so a report that joins while the refresh is in flight wakes the loop again.
+    const seenAtTop = version;
     syncSearchAttributes();
     let now = Date.now();
     if (data.state === 'CLOSED') break;
@@ -367,7 +371,7 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     let next = nextAlarmAt(alarms, fired);
     if (data.state === 'DUPLICATE' && duplicateUntil !== undefined) next = Math.min(next ?? duplicateUntil, duplicateUntil);
     if (embargoing) next = Math.min(next ?? refreshDueAt, releasesReadAt + policy.releaseRefreshHours * HOUR_MS);
-    const seen = version;
+    const seen = wakeOnChangesDuringRefresh ? seenAtTop : version;
     if (next === undefined) await condition(() => version !== seen);
     else await condition(() => version !== seen, Math.max(1, next - now));
   }

@@ -8,9 +8,10 @@ jest.setTimeout(120_000);
 
 const dir = path.join(__dirname, 'histories');
 const load = (file: string) => temporal.api.history.v1.History.decode(fs.readFileSync(path.join(dir, file)));
-// v1: before the embargo followed release-date changes (replays through the patch); v2: today's shape.
-const shapes = ['clearinghouse-case-v1.binpb', 'clearinghouse-case-v2.binpb'];
-const history = load('clearinghouse-case-v2.binpb');
+// v1: before the embargo followed release-date changes; v2: before the loop woke on reports that joined during the
+// release refresh (both replay through their patches); v3: today's shape.
+const shapes = ['clearinghouse-case-v1.binpb', 'clearinghouse-case-v2.binpb', 'clearinghouse-case-v3.binpb'];
+const history = load('clearinghouse-case-v3.binpb');
 
 describe('clearinghouseCaseWorkflow replay', () => {
   it.each(shapes)('replays %s (reports, triage, exploitation, embargo, publication, close) with today\'s code', async (file) => {
