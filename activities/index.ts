@@ -1,9 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../infra/logger';
-import type { Resolver } from './ssrf-guard';
-import type { AccessBroker } from './access-broker';
+import type { Resolver } from '../infra/ssrf-guard';
+import type { AccessBroker } from '../clients/access-broker';
 import { createLifecycleActivities } from './lifecycle';
-import { createPublisherActivities, type EventPublisher } from './publisher';
+import type { EventPublisher } from '../events/publisher';
+import { createPublisherActivities } from './publisher';
 import { createWebhookActivities } from './webhooks';
 import { createClearinghouseActivities } from './clearinghouse';
 

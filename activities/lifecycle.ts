@@ -1,6 +1,6 @@
 import type { Logger } from '../infra/logger';
-import type { AccessGrantRef, AgencyAlert } from '../workflows/definitions';
-import type { AccessBroker } from './access-broker';
+import type { AccessGrantRef, AgencyAlert } from '../workflows/submission/contract';
+import type { AccessBroker } from '../clients/access-broker';
 
 export interface GrantAccessInput {
   grantId: string;

@@ -2,10 +2,10 @@ import type { Client } from '@temporalio/client';
 import { deriveWebhookSecret, webhookHeaders } from '../events/webhook-signing';
 import type { Logger } from '../infra/logger';
 import { metrics } from '../infra/metrics';
-import { activeSecretVersions, type AttemptResult } from '../workflows/webhook-definitions';
-import { isSsrfRefusedError, parseAllowlist, resolveAndCheck, type Resolver } from './ssrf-guard';
-import { getEndpoint } from './webhook-registry';
-import { postWebhook, WebhookTransportError } from './webhook-http';
+import { activeSecretVersions, type AttemptResult } from '../workflows/webhooks/contract';
+import { isSsrfRefusedError, parseAllowlist, resolveAndCheck, type Resolver } from '../infra/ssrf-guard';
+import { getEndpoint } from '../clients/endpoints';
+import { postWebhook, WebhookTransportError } from '../infra/webhook-http';
 
 export interface WebhookDeps {
   logger: Logger;

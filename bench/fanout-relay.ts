@@ -5,7 +5,7 @@
  * from the usual configuration. Logs "relay started" once its consumer has joined the group.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { postWebhook } from '../activities/webhook-http';
+import { postWebhook } from '../infra/webhook-http';
 import { headersToStrings } from '../events/envelope';
 import { createKafka } from '../events/kafka';
 import { webhookHeaders } from '../events/webhook-signing';

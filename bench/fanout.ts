@@ -14,8 +14,8 @@ import os from 'node:os';
 import type { Client } from '@temporalio/client';
 import type { KafkaMessage } from 'kafkajs';
 import { Webhook } from 'standardwebhooks';
-import { ensureVendorWorkflow } from '../activities/webhook-registry';
-import { newEndpointId } from '../activities/webhook-registry';
+import { ensureVendorWorkflow } from '../clients/endpoints';
+import { newEndpointId } from '../clients/endpoints';
 import { headersToStrings } from '../events/envelope';
 import { createKafka } from '../events/kafka';
 import { tailTopic } from '../events/consumer';
@@ -32,8 +32,8 @@ import {
   startAssessmentUpdate,
   submissionWorkflowId,
   SUBMISSION_EVENT_TYPES,
-} from '../workflows/definitions';
-import { deliveryWorkflowId, registerEndpointUpdate } from '../workflows/webhook-definitions';
+} from '../workflows/submission/contract';
+import { deliveryWorkflowId, registerEndpointUpdate } from '../workflows/webhooks/contract';
 import { startGroupAtEnd } from '../test/helpers/agency-events';
 import { SIX_AGENCIES, submissionInput } from '../test/helpers/lifecycle';
 import { mapBounded, pollUntil } from './lib/blocks';
@@ -466,7 +466,7 @@ export const comparison: Comparison = {
         notes.push(
           `Target missed: the candidate path holds Temporal round trips in series — the submission handles the assessment's report signal and runs the publish activity; the dispatcher queries the vendor registry and starts a delivery workflow; its first task schedules the attempt activity, which reads the registry again before posting. The sampled stage medians add up to ${serial.toFixed(0)} ms (largest: ${slowest?.[0]} ${slowest?.[1].toFixed(0)} ms), each a workflow task or activity dispatched through the one dev server, against one Kafka hop and one POST on the raw path; p99 adds queueing behind other tasks on the shared CPUs.${
             (stageMedians.changeToKafka ?? 0) > 500
-              ? ` A submission publishes its events one at a time, in order (workflows/submission.ts), so changeToKafka grows once one submission's changes come faster than one publish round trip each (here ${(rate / submissionIds.length).toFixed(2)} changes/s per submission).`
+              ? ` A submission publishes its events one at a time, in order (workflows/submission/workflow.ts), so changeToKafka grows once one submission's changes come faster than one publish round trip each (here ${(rate / submissionIds.length).toFixed(2)} changes/s per submission).`
               : ''
           }`,
         );

@@ -16,8 +16,8 @@ import { createKafka } from '../events/kafka';
 import { agencyReplyTopic } from '../events/kafka-acls';
 import { TOPICS } from '../events/topics';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
-import { DEFAULT_INGRESS_GROUP, DEFAULT_KEYS_IN_FLIGHT, DEFAULT_PARTITIONS_IN_FLIGHT } from '../workers/ingress';
-import { AGENCY_COMMAND_UPDATES, agencyWorkflowId, submissionWorkflowId, SUBMISSION_EVENT_TYPES } from '../workflows/definitions';
+import { DEFAULT_INGRESS_GROUP, DEFAULT_KEYS_IN_FLIGHT, DEFAULT_PARTITIONS_IN_FLIGHT } from '../workers/ingress/index';
+import { AGENCY_COMMAND_UPDATES, agencyWorkflowId, submissionWorkflowId, SUBMISSION_EVENT_TYPES } from '../workflows/submission/contract';
 import { agencyKeys, startGroupAtEnd } from '../test/helpers/agency-events';
 import { SIX_AGENCIES, submissionInput } from '../test/helpers/lifecycle';
 import { mapBounded, pollUntil, timedBlock } from './lib/blocks';
@@ -29,7 +29,7 @@ import { recordBytes, topicRecords } from './kafka-counters';
 import { cpuBySide, startConsumerProcess, type BenchProcess } from './preflight-processes';
 import { startBenchWorker, type BenchWorker } from './lib/worker';
 
-/** The ingress's own bound (workers/ingress.ts): partitions at once × commands with different keys at once in each. */
+/** The ingress's own bound (workers/ingress/index.ts): partitions at once × commands with different keys at once in each. */
 const INGRESS_CONCURRENCY = DEFAULT_PARTITIONS_IN_FLIGHT * DEFAULT_KEYS_IN_FLIGHT;
 /** Submissions whose history counters are read per block (the counters do not depend on which ones). */
 const COUNTER_SAMPLE = 4;

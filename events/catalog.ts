@@ -14,14 +14,14 @@ import {
   startAssessmentUpdate,
   submitFindingUpdate,
   type AgencyCommandType,
-} from '../workflows/definitions';
-import { CASE_COMMAND_TYPES, CASE_EVENT_SOURCE, CASE_EVENT_TYPES, CASE_ID_PATTERN, OPAQUE_ID_PATTERN } from '../workflows/clearinghouse-definitions';
-import { ID_PATTERN } from '../workflows/definitions';
+} from '../workflows/submission/contract';
+import { CASE_COMMAND_TYPES, CASE_EVENT_SOURCE, CASE_EVENT_TYPES, CASE_ID_PATTERN, OPAQUE_ID_PATTERN } from '../workflows/clearinghouse/contract';
+import { ID_PATTERN } from '../workflows/submission/contract';
 import * as C from './clearinghouse-schemas';
 import { EVENT_TYPE_PATTERN } from './envelope';
 import * as S from './schemas';
 import * as W from './webhook-schemas';
-import { WEBHOOK_EVENT_SOURCE, WEBHOOK_EVENT_TYPES } from '../workflows/webhook-definitions';
+import { WEBHOOK_EVENT_SOURCE, WEBHOOK_EVENT_TYPES } from '../workflows/webhooks/contract';
 import { TOPICS, type TopicName } from './topics';
 
 export type Direction = 'inbound' | 'outbound';

@@ -1,6 +1,6 @@
 /**
  * Wire schemas of the clearinghouse: the `gov.preflight.case.open.v1` command body and the case event data on
- * `preflight.clearinghouse-events.v1`. They mirror `workflows/clearinghouse-definitions.ts` (checked at compile time).
+ * `preflight.clearinghouse-events.v1`. They mirror `workflows/clearinghouse/contract.ts` (checked at compile time).
  */
 import { z } from 'zod';
 import {
@@ -20,7 +20,7 @@ import {
   type CaseStatusChangedData,
   type ReportExploitationCommand as ReportExploitationBody,
   type SetPartyStatusCommand as SetPartyStatusBody,
-} from '../workflows/clearinghouse-definitions';
+} from '../workflows/clearinghouse/contract';
 import { EventTime } from './envelope';
 
 const OpaqueId = z.string().regex(OPAQUE_ID_PATTERN, 'an opaque id (letters, digits, ".", "_", ":" or "-"; at most 128)');

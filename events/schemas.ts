@@ -1,6 +1,6 @@
 /**
  * Wire schemas: agency command bodies, status event data and agency replies. They mirror the plain types in
- * `workflows/definitions.ts` (the compile-time checks at the bottom fail the build when the two drift) and are
+ * `workflows/submission/contract.ts` (the compile-time checks at the bottom fail the build when the two drift) and are
  * JSON-safe and transform-free, so JSON Schema and AsyncAPI are generated from them.
  */
 import { z } from 'zod';
@@ -28,7 +28,7 @@ import {
   type StartAssessmentInput,
   type SubmissionStatusChangedData,
   type SubmitFindingInput,
-} from '../workflows/definitions';
+} from '../workflows/submission/contract';
 import { AgencyIdSchema } from './agency-registry';
 import { CommandId, EventTime, EventType } from './envelope';
 

@@ -1,6 +1,6 @@
 /**
  * Wire schemas of vendor webhooks: the endpoint-management HTTP bodies and the webhook payload itself. They mirror the
- * plain types in `workflows/webhook-definitions.ts` (compile-time checks at the bottom) and are JSON-safe, so JSON
+ * plain types in `workflows/webhooks/contract.ts` (compile-time checks at the bottom) and are JSON-safe, so JSON
  * Schema / OpenAPI can be generated from them.
  */
 import { z } from 'zod';
@@ -13,7 +13,7 @@ import {
   MAX_ROTATION_OVERLAP_MS,
   MAX_URL_LENGTH,
   type EndpointDisabledData,
-} from '../workflows/webhook-definitions';
+} from '../workflows/webhooks/contract';
 import { EventTime, EventType } from './envelope';
 
 const EventTypeFilter = z.string().max(200).regex(EVENT_TYPE_FILTER_PATTERN, 'a versioned event type such as gov.preflight.clearance.issued.v1, or a prefix ending in .*');

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../infra/config';
-import { ProvisionError } from '../infra/provision';
+import { ProvisionError } from '../stack/provision';
 import { CliError, configOrExit } from './cli/common';
 import { registerAgencyCommands } from './cli/agency';
 import { registerCaseCommands } from './cli/cases';
@@ -9,11 +9,12 @@ import { registerDeliveryCommands } from './cli/deliveries';
 import { registerStackCommands } from './cli/stack';
 import { registerSubmissionCommands } from './cli/submissions';
 import { runStart } from './start';
-import { runUntilSignal, runWorkerProcess } from './processes';
+import { runUntilSignal } from './processes';
+import { runWorkerProcess } from './worker';
 import { startApiServer } from './api/server';
 import { registerDemoCommand } from './demo';
 import { runDispatcher } from './dispatcher';
-import { runIngress } from './ingress';
+import { runIngress } from './ingress/index';
 
 export function buildProgram(): Command {
   const program = new Command('preflight')

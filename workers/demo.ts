@@ -6,11 +6,11 @@ import { sendAgencyCommand } from '../events/agency-client';
 import { createKafka } from '../events/kafka';
 import { importPrivateKey } from '../events/signing';
 import { loadConfig, type Config } from '../infra/config';
-import { devCredentialPaths, readDevSecrets } from '../infra/dev-credentials';
+import { devCredentialPaths, readDevSecrets } from '../stack/dev-credentials';
 import { createLogger } from '../infra/logger';
-import type { SubmissionView } from '../workflows/definitions';
-import { formatTimeline, type Timeline } from './api/timeline';
-import { expectedEndpoints } from './cli/stack';
+import type { SubmissionView } from '../workflows/submission/contract';
+import { formatTimeline, type Timeline } from '../clients/timeline';
+import { expectedEndpoints } from '../stack/servers';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const step = (line: string) => say(`\n== ${line}`);

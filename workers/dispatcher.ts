@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Consumer, KafkaMessage } from 'kafkajs';
-import { deliverySearchAttributes } from '../activities/webhook-replay';
-import { subscribedEndpoints } from '../activities/webhook-registry';
+import { deliverySearchAttributes } from '../clients/deliveries';
+import { subscribedEndpoints } from '../clients/endpoints';
 import { withHeartbeat } from '../events/consumer';
 import { decodeEnvelope, headersToStrings, parseJsonStrict, type Envelope } from '../events/envelope';
 import { createKafka } from '../events/kafka';
@@ -10,7 +10,7 @@ import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { metrics } from '../infra/metrics';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
-import { VENDOR_ID_PATTERN, deliveryWorkflowId, type DeliveryPolicy, type WebhookDeliveryInput } from '../workflows/webhook-definitions';
+import { VENDOR_ID_PATTERN, deliveryWorkflowId, type DeliveryPolicy, type WebhookDeliveryInput } from '../workflows/webhooks/contract';
 
 export interface DispatcherOptions {
   /** Overrides config.temporal.address (e.g. the local stack's). */

@@ -1,59 +1,18 @@
-import type { ActivityDeps } from '../activities';
-import { LocalAccessBroker, temporalGrantLiveness } from '../activities/access-broker';
-import { createKafka } from '../events/kafka';
-import { createKafkaEventPublisher } from '../events/producer';
 import { ConfigError, type Config } from '../infra/config';
 import { hostPort } from '../infra/local-process';
 import { createLogger, type Logger } from '../infra/logger';
 import { serveMetrics } from '../infra/metrics';
-import { resolveMasterKey } from '../infra/master-key';
-import { connectClient, deploymentDataConverter } from '../infra/temporal';
-import { expectedEndpoints } from './cli/stack';
-import { runWorker, type RunningProcess } from './worker';
+import { expectedEndpoints } from '../stack/servers';
+
+/** A started process; `stop` ends it and closes what it opened. */
+export interface RunningProcess {
+  stop(): Promise<void>;
+}
 
 /** Where this process finds Temporal and Kafka. */
 export interface Endpoints {
   temporalAddress: string;
   kafkaBrokers: string[];
-}
-
-/** The real dependencies of every activity, wired once per worker process. */
-export async function buildActivityDeps(config: Config, logger: Logger, endpoints: Endpoints): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
-  const masterKey = resolveMasterKey(config.masterKey, config.stack.dataDir);
-  const temporalClient = await connectClient(config.temporal, endpoints.temporalAddress, deploymentDataConverter(config));
-  const publisher = createKafkaEventPublisher(createKafka(config.kafka, logger, endpoints.kafkaBrokers, 'publisher'), logger);
-  await publisher.connect();
-  const deps: ActivityDeps = {
-    logger,
-    masterKey,
-    temporalClient,
-    publisher,
-    webhookAllowlist: config.webhookAllowlist,
-    accessBroker: new LocalAccessBroker({ masterKey, isGrantLive: temporalGrantLiveness(temporalClient) }),
-  };
-  return {
-    deps,
-    async close() {
-      await publisher.disconnect();
-      await temporalClient.connection.close();
-    },
-  };
-}
-
-/** Starts a worker with real dependencies; stopping it closes them too. */
-export async function startWorker(config: Config, logger: Logger, endpoints: Endpoints): Promise<RunningProcess> {
-  const { deps, close } = await buildActivityDeps(config, logger, endpoints);
-  const worker = await runWorker(config, logger, {
-    temporalAddress: endpoints.temporalAddress,
-    deps,
-    dataConverter: deploymentDataConverter(config),
-  });
-  return {
-    async stop() {
-      await worker.stop();
-      await close();
-    },
-  };
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -100,9 +59,4 @@ export async function runUntilSignal(
     await metrics?.stop();
     logger.flush();
   }
-}
-
-/** `preflight worker`: one worker until a signal. */
-export async function runWorkerProcess(config: Config): Promise<void> {
-  await runUntilSignal(config, (endpoints, logger) => startWorker(config, logger, endpoints), { metrics: true });
 }

@@ -1,18 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Config, usesLocalKafka, usesLocalTemporal } from '../infra/config';
-import { type DevCredentialPaths, ensureDevCredentials } from '../infra/dev-credentials';
-import { prepareKafka } from '../infra/kafka-setup';
+import { type DevCredentialPaths, ensureDevCredentials } from '../stack/dev-credentials';
+import { prepareKafka } from '../stack/kafka-setup';
 import { hostPort } from '../infra/local-process';
-import { bringUpStack } from '../infra/local-stack';
+import { bringUpStack } from '../stack/local-stack';
 import { createLogger } from '../infra/logger';
 import { connectClient, ensureSearchAttributes } from '../infra/temporal';
-import { SA } from '../workflows/search-attributes';
+import { SA } from '../workflows/shared/search-attributes';
 import { startApiServer } from './api/server';
 import { runDispatcher } from './dispatcher';
-import { runIngress } from './ingress';
-import { startWorker, untilSignal } from './processes';
-import type { RunningProcess } from './worker';
+import { runIngress } from './ingress/index';
+import { untilSignal, type RunningProcess } from './processes';
+import { startWorker } from './worker';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 

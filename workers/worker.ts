@@ -1,15 +1,16 @@
 import type { DataConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { LocalAccessBroker, temporalGrantLiveness } from '../clients/access-broker';
+import { createKafka } from '../events/kafka';
+import { createKafkaEventPublisher } from '../events/producer';
 import type { Config } from '../infra/config';
 import { hostPort } from '../infra/local-process';
 import type { Logger } from '../infra/logger';
-import { connectWorker } from '../infra/temporal';
+import { resolveMasterKey } from '../infra/master-key';
+import { connectClient, connectWorker, deploymentDataConverter } from '../infra/temporal';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
-
-export interface RunningProcess {
-  stop(): Promise<void>;
-}
+import { runUntilSignal, type Endpoints, type RunningProcess } from './processes';
 
 export interface WorkerOptions {
   /** Overrides config.temporal.address (the local stack's address). */
@@ -47,4 +48,48 @@ export async function runWorker(config: Config, logger: Logger, options: WorkerO
       log.info({ taskQueue }, 'worker stopped');
     },
   };
+}
+
+/** The real dependencies of every activity, wired once per worker process. */
+export async function buildActivityDeps(config: Config, logger: Logger, endpoints: Endpoints): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
+  const masterKey = resolveMasterKey(config.masterKey, config.stack.dataDir);
+  const temporalClient = await connectClient(config.temporal, endpoints.temporalAddress, deploymentDataConverter(config));
+  const publisher = createKafkaEventPublisher(createKafka(config.kafka, logger, endpoints.kafkaBrokers, 'publisher'), logger);
+  await publisher.connect();
+  const deps: ActivityDeps = {
+    logger,
+    masterKey,
+    temporalClient,
+    publisher,
+    webhookAllowlist: config.webhookAllowlist,
+    accessBroker: new LocalAccessBroker({ masterKey, isGrantLive: temporalGrantLiveness(temporalClient) }),
+  };
+  return {
+    deps,
+    async close() {
+      await publisher.disconnect();
+      await temporalClient.connection.close();
+    },
+  };
+}
+
+/** Starts a worker with real dependencies; stopping it closes them too. */
+export async function startWorker(config: Config, logger: Logger, endpoints: Endpoints): Promise<RunningProcess> {
+  const { deps, close } = await buildActivityDeps(config, logger, endpoints);
+  const worker = await runWorker(config, logger, {
+    temporalAddress: endpoints.temporalAddress,
+    deps,
+    dataConverter: deploymentDataConverter(config),
+  });
+  return {
+    async stop() {
+      await worker.stop();
+      await close();
+    },
+  };
+}
+
+/** `preflight worker`: one worker until a signal. */
+export async function runWorkerProcess(config: Config): Promise<void> {
+  await runUntilSignal(config, (endpoints, logger) => startWorker(config, logger, endpoints), { metrics: true });
 }

@@ -1,6 +1,6 @@
 // Every workflow the Preflight worker runs. The exported function name is the workflow type in history.
-export { vendorWorkflow } from './vendor';
-export { webhookDeliveryWorkflow } from './webhook-delivery';
-export { submissionWorkflow } from './submission';
-export { agencyAssessmentWorkflow } from './agency-assessment';
-export { clearinghouseCaseWorkflow } from './clearinghouse-case';
+export { vendorWorkflow } from './webhooks/endpoint-registry';
+export { webhookDeliveryWorkflow } from './webhooks/delivery';
+export { submissionWorkflow } from './submission/workflow';
+export { agencyAssessmentWorkflow } from './assessment/workflow';
+export { clearinghouseCaseWorkflow } from './clearinghouse/workflow';

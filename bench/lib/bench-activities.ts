@@ -1,5 +1,5 @@
 import { createActivities, type ActivityDeps } from '../../activities';
-import type { EventStream, StatusEvent } from '../../activities/publisher';
+import type { EventStream, StatusEvent } from '../../events/publisher';
 
 /** Every Preflight activity plus the baseline's stand-in for the Kafka publish. */
 export function createBenchActivities(deps: ActivityDeps) {

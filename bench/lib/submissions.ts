@@ -14,8 +14,8 @@ import {
   type FindingInput,
   type Severity,
   type SubmissionInput,
-} from '../../workflows/definitions';
-import { submissionWorkflow } from '../../workflows/submission';
+} from '../../workflows/submission/contract';
+import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { minimalSubmissionWorkflow } from '../workflows/minimal';
 import { pollUntil } from './blocks';
 

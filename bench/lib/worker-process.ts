@@ -9,7 +9,7 @@ import { loadConfig } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
 import { connectWorker, deploymentDataConverter } from '../../infra/temporal';
 import { installTemporalRuntime } from '../../infra/temporal-runtime';
-import { buildActivityDeps } from '../../workers/processes';
+import { buildActivityDeps } from '../../workers/worker';
 import { createBenchActivities } from './bench-activities';
 import type { BenchWorkerMessage, BenchWorkerOptions, MemorySample } from './worker';
 

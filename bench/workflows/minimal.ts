@@ -1,6 +1,6 @@
 import { executeChild, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { BenchActivities } from '../lib/bench-activities';
-import { SUBMISSION_EVENT_SOURCE, SUBMISSION_EVENT_TYPES, agencyWorkflowId, type SubmissionEventType } from '../../workflows/definitions';
+import { SUBMISSION_EVENT_SOURCE, SUBMISSION_EVENT_TYPES, agencyWorkflowId, type SubmissionEventType } from '../../workflows/submission/contract';
 
 // The same activity options as the submission workflow, so retries and timeouts cost the same.
 const { discardEvent } = proxyActivities<BenchActivities>({

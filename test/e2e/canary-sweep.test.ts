@@ -11,12 +11,12 @@ import { buildAgencyCommand, produceAgencyMessage, sendAgencyCommand } from '../
 import { importPrivateKey } from '../../events/signing';
 import { TOPICS } from '../../events/topics';
 import { EncryptionCodec, payloadKeys } from '../../infra/codec';
-import { ensureDevCredentials, readDevSecrets } from '../../infra/dev-credentials';
+import { ensureDevCredentials, readDevSecrets } from '../../stack/dev-credentials';
 import { freePort } from '../../infra/local-process';
 import { resolveMasterKey } from '../../infra/master-key';
 import { DEFAULT_DISPATCHER_GROUP } from '../../workers/dispatcher';
-import { DEFAULT_INGRESS_GROUP } from '../../workers/ingress';
-import type { SubmissionView } from '../../workflows/definitions';
+import { DEFAULT_INGRESS_GROUP } from '../../workers/ingress/index';
+import type { SubmissionView } from '../../workflows/submission/contract';
 import { eventually, startGroupAtEnd } from '../helpers/agency-events';
 import { canary, findNeedles, historyHaystacks, historyPayloads, needles, type Hit, type Needle } from '../helpers/canary';
 import { testClient, testConfig, testKafka, testStack, unique } from '../helpers/stack-env';

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Consumer, Kafka } from 'kafkajs';
-import { caseIdFor, deriveFingerprintKey } from '../../activities/case-fingerprint';
-import { getCase } from '../../activities/clearinghouse';
+import { caseIdFor, deriveFingerprintKey } from '../../clients/case-fingerprint';
+import { getCase } from '../../clients/cases';
 import { headersToStrings } from '../../events/envelope';
 import { createKafka } from '../../events/kafka';
 import { TOPICS } from '../../events/topics';
@@ -10,8 +10,8 @@ import { createLogger } from '../../infra/logger';
 import { resolveMasterKey } from '../../infra/master-key';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { buildActivityDeps } from '../../workers/processes';
-import { CASE_EVENT_TYPES } from '../../workflows/clearinghouse-definitions';
+import { buildActivityDeps } from '../../workers/worker';
+import { CASE_EVENT_TYPES } from '../../workflows/clearinghouse/contract';
 import {
   acceptInvitationUpdate,
   agencyStateQuery,
@@ -22,7 +22,7 @@ import {
   submitFindingUpdate,
   type FindingInput,
   type SubmissionInput,
-} from '../../workflows/definitions';
+} from '../../workflows/submission/contract';
 import { preflightCli } from '../helpers/cli';
 import { testClient, testConfig, testDataConverter, testStack, unique } from '../helpers/stack-env';
 

@@ -4,15 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { createKafka } from '../../events/kafka';
 import { TOPICS } from '../../events/topics';
-import { ensureDevCredentials } from '../../infra/dev-credentials';
+import { ensureDevCredentials } from '../../stack/dev-credentials';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import { createLogger } from '../../infra/logger';
 import { startApiServer } from '../../workers/api/server';
 import { runDemo } from '../../workers/demo';
 import { dispatchMessage } from '../../workers/dispatcher';
 import { tailTopic } from '../../events/consumer';
-import { runIngress } from '../../workers/ingress';
-import { startWorker } from '../../workers/processes';
+import { runIngress } from '../../workers/ingress/index';
+import { startWorker } from '../../workers/worker';
 import { startGroupAtEnd } from '../helpers/agency-events';
 import { testConfig, testStack, unique } from '../helpers/stack-env';
 

@@ -11,8 +11,8 @@ import { EncryptionCodec, payloadKeys, UnknownPayloadKeyError } from '../../infr
 import { createLogger } from '../../infra/logger';
 import { resolveMasterKey } from '../../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
-import { startWorker } from '../../workers/processes';
-import type { RunningProcess } from '../../workers/worker';
+import { startWorker } from '../../workers/worker';
+import type { RunningProcess } from '../../workers/processes';
 import {
   acceptInvitationUpdate,
   agencyWorkflowId,
@@ -20,8 +20,8 @@ import {
   submissionWorkflowId,
   submitFindingUpdate,
   withdrawUpdate,
-} from '../../workflows/definitions';
-import { submissionWorkflow } from '../../workflows/submission';
+} from '../../workflows/submission/contract';
+import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { eventually } from '../helpers/agency-events';
 import { historyPayloads, payloadKeyId } from '../helpers/canary';
 import { finding, submissionInput, waitForAgency, waitForParentAgencies, waitForStatus } from '../helpers/lifecycle';

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { freePort, isAlive, portOpen } from '../../infra/local-process';
 import { TOPICS } from '../../events/topics';
 import { DEFAULT_DISPATCHER_GROUP } from '../../workers/dispatcher';
-import { DEFAULT_INGRESS_GROUP } from '../../workers/ingress';
+import { DEFAULT_INGRESS_GROUP } from '../../workers/ingress/index';
 import { startGroupAtEnd } from '../helpers/agency-events';
 import { testKafka, testStack, unique } from '../helpers/stack-env';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfig, type Config } from '../../infra/config';
-import { bringUpStack, type StackEndpoints } from '../../infra/local-stack';
+import { bringUpStack, type StackEndpoints } from '../../stack/local-stack';
 import { freePort } from '../../infra/local-process';
 import { createLogger } from '../../infra/logger';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';

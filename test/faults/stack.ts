@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../infra/config';
 import { isAlive, sleep, spawnServer, waitForPortClosed } from '../../infra/local-process';
-import { provision, type Provisioned } from '../../infra/provision';
-import { startStack, type RunningStack } from '../../infra/stack';
+import { provision, type Provisioned } from '../../stack/provision';
+import { startStack, type RunningStack } from '../../stack/servers';
 
 export interface Killable {
   readonly name: string;

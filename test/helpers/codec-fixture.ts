@@ -9,8 +9,8 @@ import {
   startAssessmentUpdate,
   submissionWorkflowId,
   submitFindingUpdate,
-} from '../../workflows/definitions';
-import { submissionWorkflow } from '../../workflows/submission';
+} from '../../workflows/submission/contract';
+import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { finding, lifecycleTestActivities, submissionInput, waitForAgency } from './lifecycle';
 
 /**

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../infra/config';
-import { prepareKafka } from '../../infra/kafka-setup';
-import { bringUpStack } from '../../infra/local-stack';
+import { prepareKafka } from '../../stack/kafka-setup';
+import { bringUpStack } from '../../stack/local-stack';
 import { freeStackPorts } from '../../infra/local-process';
 import { createLogger } from '../../infra/logger';
 

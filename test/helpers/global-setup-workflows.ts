@@ -1,5 +1,5 @@
 import { loadConfig } from '../../infra/config';
-import { provision } from '../../infra/provision';
+import { provision } from '../../stack/provision';
 
 /** Fetches the Java time-skipping test server once per run, so test files only start it. */
 export default async function globalSetup(): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
-import { runIngress } from '../../workers/ingress';
+import { runIngress } from '../../workers/ingress/index';
 
 const groupId = process.argv[2];
 if (!groupId) throw new Error('usage: ingress-process <groupId>');

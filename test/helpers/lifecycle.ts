@@ -3,9 +3,10 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { LocalAccessBroker, type AccessGrantRequest } from '../../activities/access-broker';
+import { LocalAccessBroker, type AccessGrantRequest } from '../../clients/access-broker';
 import { createLifecycleActivities } from '../../activities/lifecycle';
-import { createPublisherActivities, InMemoryEventPublisher } from '../../activities/publisher';
+import { createPublisherActivities } from '../../activities/publisher';
+import { InMemoryEventPublisher } from '../../events/publisher';
 import { createLogger } from '../../infra/logger';
 import {
   DAY_MS,
@@ -18,9 +19,9 @@ import {
   type SubmissionInput,
   type SubmissionStatus,
   type SubmissionView,
-} from '../../workflows/definitions';
-import { SA } from '../../workflows/search-attributes';
-import type { submissionWorkflow } from '../../workflows/submission';
+} from '../../workflows/submission/contract';
+import { SA } from '../../workflows/shared/search-attributes';
+import type { submissionWorkflow } from '../../workflows/submission/workflow';
 
 export const SIX_AGENCIES = ['nsa', 'cisa', 'treasury', 'nist', 'dod', 'dhs'];
 export const MODEL_VERSION = '7.0.1';

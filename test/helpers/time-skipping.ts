@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { freePort, spawnServer, stopPid, waitUntilReady, portOpen } from '../../infra/local-process';
-import { provision } from '../../infra/provision';
+import { provision } from '../../stack/provision';
 import { loadConfig } from '../../infra/config';
 import os from 'node:os';
 import fs from 'node:fs';

@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { deriveFingerprintKey, openOrJoinCase } from '../../activities/clearinghouse';
-import { createPublisherActivities, InMemoryEventPublisher } from '../../activities/publisher';
-import type { CaseReportInput } from '../../workflows/clearinghouse-definitions';
-import { SA } from '../../workflows/search-attributes';
+import { deriveFingerprintKey, openOrJoinCase } from '../../clients/cases';
+import { createPublisherActivities } from '../../activities/publisher';
+import { InMemoryEventPublisher } from '../../events/publisher';
+import type { CaseReportInput } from '../../workflows/clearinghouse/contract';
+import { SA } from '../../workflows/shared/search-attributes';
 import { testClient, testStack, unique } from '../helpers/stack-env';
 
 // Reports that join while the case is reading its models' release dates must still reach the search attributes that

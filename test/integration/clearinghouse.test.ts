@@ -2,16 +2,10 @@ import crypto from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import {
-  CaseNotFoundError,
-  applyAgencyCaseCommand,
-  createClearinghouseActivities,
-  deriveFingerprintKey,
-  getCase,
-  listCases,
-  openOrJoinCase,
-} from '../../activities/clearinghouse';
-import { createPublisherActivities, InMemoryEventPublisher } from '../../activities/publisher';
+import { createClearinghouseActivities } from '../../activities/clearinghouse';
+import { CaseNotFoundError, applyAgencyCaseCommand, deriveFingerprintKey, getCase, listCases, openOrJoinCase } from '../../clients/cases';
+import { createPublisherActivities } from '../../activities/publisher';
+import { InMemoryEventPublisher } from '../../events/publisher';
 import { createLogger } from '../../infra/logger';
 import {
   CASE_COMMAND_TYPES,
@@ -22,7 +16,7 @@ import {
   triageCaseUpdate,
   type CaseReportInput,
   type CaseReportResult,
-} from '../../workflows/clearinghouse-definitions';
+} from '../../workflows/clearinghouse/contract';
 import Fastify from 'fastify';
 import { caseRoutes } from '../../workers/api/cases';
 import { hashSecret, opsAuthenticator } from '../../workers/api/auth';

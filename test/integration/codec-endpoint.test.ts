@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
-import { provision } from '../../infra/provision';
+import { provision } from '../../stack/provision';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import type { AuditEntry } from '../../workers/api/auth';
 import { startTestApi, type TestApi } from '../helpers/interfaces-api';

@@ -20,9 +20,9 @@ import { metrics } from '../../infra/metrics';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { deploymentDataConverter, deploymentPayloadKeys } from '../../infra/temporal';
-import { buildActivityDeps } from '../../workers/processes';
+import { buildActivityDeps } from '../../workers/worker';
 import { registerAgencyCommands } from '../../workers/cli/agency';
-import { runIngress } from '../../workers/ingress';
+import { runIngress } from '../../workers/ingress/index';
 import {
   agencyStateQuery,
   agencyWorkflowId,
@@ -31,8 +31,8 @@ import {
   submissionWorkflowId,
   SUBMISSION_EVENT_TYPES,
   type SubmissionInput,
-} from '../../workflows/definitions';
-import { submissionWorkflow } from '../../workflows/submission';
+} from '../../workflows/submission/contract';
+import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { agencyKeys, collect, eventually, startGroupAtEnd, type Received } from '../helpers/agency-events';
 import { finding, submissionInput, waitForAgency, waitForStatus } from '../helpers/lifecycle';
 import { testClient, testConfig, testKafka, testStack, unique } from '../helpers/stack-env';

@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { LocalAccessBroker, temporalGrantLiveness } from '../../activities/access-broker';
-import { InMemoryEventPublisher } from '../../activities/publisher';
+import { LocalAccessBroker, temporalGrantLiveness } from '../../clients/access-broker';
+import { InMemoryEventPublisher } from '../../events/publisher';
 import { createLogger } from '../../infra/logger';
 import { historyToObject } from '../replay/history-files';
 import {
@@ -25,8 +25,8 @@ import {
   submitFindingUpdate,
   withdrawUpdate,
   type SubmissionInput,
-} from '../../workflows/definitions';
-import { submissionWorkflow } from '../../workflows/submission';
+} from '../../workflows/submission/contract';
+import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { SIX_AGENCIES, finding, submissionInput, waitFor, waitForStatus } from '../helpers/lifecycle';
 import { testClient, testStack, unique } from '../helpers/stack-env';
 

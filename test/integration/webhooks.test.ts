@@ -5,10 +5,11 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
-import { createPublisherActivities, type StatusEvent } from '../../activities/publisher';
-import type { Resolver } from '../../activities/ssrf-guard';
-import { ensureVendorWorkflow } from '../../activities/webhook-registry';
-import { listDeliveries, replayDeliveries } from '../../activities/webhook-replay';
+import { createPublisherActivities } from '../../activities/publisher';
+import { type StatusEvent } from '../../events/publisher';
+import type { Resolver } from '../../infra/ssrf-guard';
+import { ensureVendorWorkflow } from '../../clients/endpoints';
+import { listDeliveries, replayDeliveries } from '../../clients/deliveries';
 import { createWebhookActivities } from '../../activities/webhooks';
 import { createKafka } from '../../events/kafka';
 import { TOPICS } from '../../events/topics';
@@ -23,7 +24,7 @@ import {
   WEBHOOK_EVENT_TYPES,
   type DeliveryPolicy,
   type DeliveryView,
-} from '../../workflows/webhook-definitions';
+} from '../../workflows/webhooks/contract';
 import { startGroupAtEnd } from '../helpers/agency-events';
 import { preflightCli } from '../helpers/cli';
 import { Receiver, type Reply } from '../helpers/webhook-receiver';

@@ -16,7 +16,7 @@ import {
   reportExploitationUpdate,
   setPartyStatusUpdate,
   triageCaseUpdate,
-} from '../../workflows/clearinghouse-definitions';
+} from '../../workflows/clearinghouse/contract';
 
 const DAY = 24 * 3600 * 1000;
 

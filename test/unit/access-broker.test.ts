@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { LocalAccessBroker, type AccessGrantRequest } from '../../activities/access-broker';
+import { LocalAccessBroker, type AccessGrantRequest } from '../../clients/access-broker';
 import { createLifecycleActivities } from '../../activities/lifecycle';
-import { createPublisherActivities, InMemoryEventPublisher, type StatusEvent } from '../../activities/publisher';
+import { createPublisherActivities } from '../../activities/publisher';
+import { InMemoryEventPublisher, type StatusEvent } from '../../events/publisher';
 import { createLogger } from '../../infra/logger';
-import type { AccessGrantRef } from '../../workflows/definitions';
+import type { AccessGrantRef } from '../../workflows/submission/contract';
 
 const masterKey = crypto.randomBytes(32);
 const NOW = Date.parse('2026-12-01T00:00:00.000Z');

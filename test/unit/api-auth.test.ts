@@ -17,8 +17,8 @@ import {
   type Authenticator,
 } from '../../workers/api/auth';
 import { HttpProblem, parseOr422, problemErrorHandler, problemFromUpdateFailure, problems } from '../../workers/api/problems';
-import { FAILURE_TYPES } from '../../workflows/definitions';
-import { CreateSubmissionRequest } from '../../events/http-schemas';
+import { FAILURE_TYPES } from '../../workflows/submission/contract';
+import { CreateSubmissionRequest } from '../../workers/api/http-schemas';
 
 const silent = pino({ level: 'silent' });
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { API_OPERATIONS, openApiDocument } from '../../events/openapi';
+import { API_OPERATIONS, openApiDocument } from '../../workers/api/openapi';
 
 /** The validator is ESM-only; it runs in a child Node process so the CommonJS test realm does not matter. */
 function validate(document: unknown): { valid: boolean; errors?: unknown } {

@@ -1,5 +1,5 @@
 import { temporal } from '@temporalio/proto';
-import { buildTimeline, decodePayload, formatTimeline } from '../../workers/api/timeline';
+import { buildTimeline, decodePayload, formatTimeline } from '../../clients/timeline';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const historyFromJSON = (h: object) => temporal.api.history.v1.History.fromObject(h);

@@ -6,8 +6,8 @@ import {
   fingerprintMaterial,
   normalizeProduct,
   normalizeWeakness,
-} from '../../activities/case-fingerprint';
-import { CASE_ID_PATTERN } from '../../workflows/clearinghouse-definitions';
+} from '../../clients/case-fingerprint';
+import { CASE_ID_PATTERN } from '../../workflows/clearinghouse/contract';
 
 const key = deriveFingerprintKey(Buffer.alloc(32, 7));
 

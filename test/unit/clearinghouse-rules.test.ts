@@ -21,8 +21,8 @@ import {
   validateTriage,
   DAY_MS,
   HOUR_MS,
-} from '../../workflows/clearinghouse-rules';
-import { CASE_EVENT_TYPES, DEFAULT_CASE_POLICY, type CaseReportInput } from '../../workflows/clearinghouse-definitions';
+} from '../../workflows/clearinghouse/rules';
+import { CASE_EVENT_TYPES, DEFAULT_CASE_POLICY, type CaseReportInput } from '../../workflows/clearinghouse/contract';
 
 const T0 = '2026-12-01T00:00:00.000Z';
 const at = (days: number): string => new Date(Date.parse(T0) + days * DAY_MS).toISOString();

@@ -5,8 +5,8 @@ import { catalogEntry } from '../../events/catalog';
 import type { AcceptedCommand } from '../../events/command-intake';
 import { decodeEvent } from '../../events/consumer';
 import type { KafkaMessage } from 'kafkajs';
-import { applyCommand, lanesByKey, replyMessage } from '../../workers/ingress';
-import { FAILURE_TYPES } from '../../workflows/definitions';
+import { applyCommand, lanesByKey, replyMessage } from '../../workers/ingress/index';
+import { FAILURE_TYPES } from '../../workflows/submission/contract';
 
 const type = 'gov.preflight.assessment.request-info.v1';
 const command: AcceptedCommand = {

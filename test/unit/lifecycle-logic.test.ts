@@ -10,7 +10,7 @@ import {
   type FindingResponseKind,
   type Severity,
   type SubmissionDetails,
-} from '../../workflows/definitions';
+} from '../../workflows/submission/contract';
 import {
   agencyCommandRefusal,
   canTransitionAgency,
@@ -29,7 +29,7 @@ import {
   summarizeFindings,
   validateReleaseDateChange,
   vendorCommandRefusal,
-} from '../../workflows/lifecycle-logic';
+} from '../../workflows/submission/rules';
 
 const T0 = Date.parse('2026-12-01T00:00:00.000Z');
 const day = (n: number) => T0 + n * DAY_MS;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { provision, ProvisionError } from '../../infra/provision';
+import { provision, ProvisionError } from '../../stack/provision';
 
 describe('provisioning', () => {
   let cacheDir: string;

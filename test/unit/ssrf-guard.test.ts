@@ -1,4 +1,4 @@
-import { checkAddress, parseAllowlist, resolveAndCheck, type Resolver } from '../../activities/ssrf-guard';
+import { checkAddress, parseAllowlist, resolveAndCheck, type Resolver } from '../../infra/ssrf-guard';
 
 // Decisions only: nothing here opens a connection.
 describe('SSRF guard decision', () => {

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { deriveWebhookSecret, verifyWebhook, webhookHeaders } from '../../events/webhook-signing';
-import { activeSecretVersions, type WebhookEndpoint } from '../../workflows/webhook-definitions';
+import { activeSecretVersions, type WebhookEndpoint } from '../../workflows/webhooks/contract';
 
 const masterKey = Buffer.alloc(32, 7);
 const body = JSON.stringify({ type: 'gov.preflight.submission.status-changed.v1', timestamp: '2026-11-27T05:00:00.000Z', data: { submissionId: 's1', status: 'SCREENING' } });

@@ -17,8 +17,8 @@ import {
   type CaseReportInput,
   type CaseStatusEvent,
   type CaseView,
-} from '../../workflows/clearinghouse-definitions';
-import type { CaseWorkflowActivities } from '../../workflows/clearinghouse-case';
+} from '../../workflows/clearinghouse/contract';
+import type { CaseWorkflowActivities } from '../../workflows/clearinghouse/workflow';
 import { createClearinghouseActivities } from '../../activities/clearinghouse';
 import { createLogger } from '../../infra/logger';
 import { encodeStatusEvent } from '../../events/producer';

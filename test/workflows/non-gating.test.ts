@@ -13,8 +13,8 @@ import {
   submitFindingUpdate,
   type ClearanceNotice,
   type FindingInput,
-} from '../../workflows/definitions';
-import { submissionWorkflow } from '../../workflows/submission';
+} from '../../workflows/submission/contract';
+import { submissionWorkflow } from '../../workflows/submission/workflow';
 import '../helpers/quiet-runtime';
 
 jest.setTimeout(180_000);

@@ -35,8 +35,8 @@ import {
   submitFindingUpdate,
   withdrawUpdate,
   type SubmissionInput,
-} from '../../workflows/definitions';
-import { submissionWorkflow } from '../../workflows/submission';
+} from '../../workflows/submission/contract';
+import { submissionWorkflow } from '../../workflows/submission/workflow';
 import '../helpers/quiet-runtime';
 
 jest.setTimeout(240_000);

@@ -16,7 +16,7 @@ import {
   type AttemptResult,
   type DeliveryView,
   type WebhookEndpoint,
-} from '../../workflows/webhook-definitions';
+} from '../../workflows/webhooks/contract';
 import type { AttemptInput } from '../../activities/webhooks';
 
 jest.setTimeout(180_000);

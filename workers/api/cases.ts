@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { getCase, isCaseNotFoundError, listCases } from '../../activities/clearinghouse';
-import { CASE_STATES, FINGERPRINT_PATTERN, OPAQUE_ID_PATTERN, caseWorkflowId } from '../../workflows/clearinghouse-definitions';
+import { getCase, isCaseNotFoundError, listCases } from '../../clients/cases';
+import { CASE_STATES, FINGERPRINT_PATTERN, OPAQUE_ID_PATTERN, caseWorkflowId } from '../../workflows/clearinghouse/contract';
 import { authenticate } from './auth';
 import type { ApiContext } from './context';
 import { parseOr422, problemErrorHandler, problems } from './problems';

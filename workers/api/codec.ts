@@ -2,7 +2,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { METADATA_ENCODING_KEY } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { CodecPayloads, type CodecPayload } from '../../events/http-schemas';
+import { CodecPayloads, type CodecPayload } from './http-schemas';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA, UnknownPayloadKeyError } from '../../infra/codec';
 import type { Logger } from '../../infra/logger';
 import { metrics } from '../../infra/metrics';

@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
-import type { AccessBroker } from '../../activities/access-broker';
+import type { AccessBroker } from '../../clients/access-broker';
 import type { PayloadKey } from '../../infra/codec';
 import type { Logger } from '../../infra/logger';
-import type { SubmissionSettings } from '../../workflows/definitions';
+import type { SubmissionSettings } from '../../workflows/submission/contract';
 import type { AuditLog, Authenticator } from './auth';
 
 /** What the vendor and ops route plugins need; `runApi` builds it once per process. */

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
-import { ID_PATTERN, submissionWorkflowId, type SubmissionStatus } from '../../workflows/definitions';
-import { SA } from '../../workflows/search-attributes';
+import { ID_PATTERN, submissionWorkflowId, type SubmissionStatus } from '../../workflows/submission/contract';
+import { SA } from '../../workflows/shared/search-attributes';
 import type { Principal } from './auth';
 import { problems } from './problems';
 

@@ -2,22 +2,22 @@ import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { FastifyInstance } from 'fastify';
-import { DeadLetterReplayRequest, OpsSubmissionListQuery } from '../../events/http-schemas';
+import { DeadLetterReplayRequest, OpsSubmissionListQuery } from './http-schemas';
 import {
   agencyWorkflowId,
   clocksQuery,
   findingsSummaryQuery,
   submissionStateQuery,
   submissionWorkflowId,
-} from '../../workflows/definitions';
-import { deliveryStateQuery } from '../../workflows/webhook-definitions';
-import { SA } from '../../workflows/search-attributes';
+} from '../../workflows/submission/contract';
+import { deliveryStateQuery } from '../../workflows/webhooks/contract';
+import { SA } from '../../workflows/shared/search-attributes';
 import { authenticate } from './auth';
 import type { ApiContext } from './context';
 import { DeadLetterReplayError, listDeadLetters, replayDeadLetter } from './dead-letters';
 import { findSubmission, listSubmissions, type OwnedSubmission } from './lookup';
 import { HttpProblem, parseOr422, problemErrorHandler, problems } from './problems';
-import { buildTimeline, type DeliveryFacts, type Timeline } from './timeline';
+import { buildTimeline, type DeliveryFacts, type Timeline } from '../../clients/timeline';
 import { z } from 'zod';
 
 type History = temporal.api.history.v1.IHistory;

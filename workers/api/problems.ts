@@ -1,7 +1,7 @@
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { FAILURE_TYPES } from '../../workflows/definitions';
+import { FAILURE_TYPES } from '../../workflows/submission/contract';
 
 /** The base of every problem `type` URI (RFC 9457); the last path segment is the machine `code`. */
 export const PROBLEM_BASE = 'https://preflight.example.gov/problems/';

@@ -3,17 +3,17 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
-import { LocalAccessBroker, temporalGrantLiveness } from '../../activities/access-broker';
+import { LocalAccessBroker, temporalGrantLiveness } from '../../clients/access-broker';
 import type { Config } from '../../infra/config';
 import type { Logger } from '../../infra/logger';
 import { payloadKeys } from '../../infra/codec';
 import { resolveMasterKey } from '../../infra/master-key';
 import { TOPICS } from '../../events/topics';
 import { DEFAULT_DISPATCHER_GROUP } from '../dispatcher';
-import { DEFAULT_INGRESS_GROUP } from '../ingress';
+import { DEFAULT_INGRESS_GROUP } from '../ingress/index';
 import type { z } from 'zod';
-import { openApiDocument, type OpenApiOperation } from '../../events/openapi';
-import { SUBMISSION_STATUSES } from '../../workflows/definitions';
+import { openApiDocument, type OpenApiOperation } from './openapi';
+import { SUBMISSION_STATUSES } from '../../workflows/submission/contract';
 import { metrics, renderMetrics } from '../../infra/metrics';
 import {
   combineAuthenticators,
@@ -175,7 +175,7 @@ export async function registerInterfaces(app: FastifyInstance, ctx: ApiContext, 
   app.get('/console/console.css', async (_request, reply) => reply.headers(securityHeaders).type('text/css; charset=utf-8').send(CONSOLE_CSS));
 }
 
-/** Where the api finds its credential files: SHA-256 hashes only (see infra/dev-credentials.ts for the local default). */
+/** Where the api finds its credential files: SHA-256 hashes only (see stack/dev-credentials.ts for the local default). */
 export function credentialFiles(dataDir: string, overrides: { opsKeyFile?: string; vendorKeyFile?: string } = {}): { opsKeyFile: string; vendorKeyFile: string } {
   return {
     opsKeyFile: overrides.opsKeyFile ?? path.join(dataDir, 'ops-keys.json'),

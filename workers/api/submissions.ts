@@ -18,8 +18,8 @@ import {
   withdrawUpdate,
   type FindingRecord,
   type SubmissionInput,
-} from '../../workflows/definitions';
-import { SA } from '../../workflows/search-attributes';
+} from '../../workflows/submission/contract';
+import { SA } from '../../workflows/shared/search-attributes';
 import {
   AccessVerifyRequest,
   AcknowledgeRequest,
@@ -31,13 +31,13 @@ import {
   ResubmitRequest,
   VendorSubmissionListQuery,
   WithdrawRequest,
-} from '../../events/http-schemas';
+} from './http-schemas';
 import { metrics } from '../../infra/metrics';
 import { authenticate, vendorScope } from './auth';
 import type { ApiContext } from './context';
 import { findSubmission, listSubmissions, SUBMISSION_KIND } from './lookup';
 import { HttpProblem, isHttpProblem, parseOr422, problemErrorHandler, problemFromUpdateFailure, problems } from './problems';
-import type { submissionWorkflow } from '../../workflows/submission';
+import type { submissionWorkflow } from '../../workflows/submission/workflow';
 
 /** Body caps per route: commands are small; an information-request answer may be long. */
 export const BODY_LIMITS = { command: 64 * 1024, infoResponse: 256 * 1024 } as const;

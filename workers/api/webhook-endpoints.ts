@@ -1,8 +1,8 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { checkAddress, isSsrfRefusedError, parseAllowlist, parseWebhookUrl } from '../../activities/ssrf-guard';
-import { listDeliveries, replayDeliveries, type DeliveryFilter } from '../../activities/webhook-replay';
-import { ensureVendorWorkflow, listEndpoints, newEndpointId } from '../../activities/webhook-registry';
+import { checkAddress, isSsrfRefusedError, parseAllowlist, parseWebhookUrl } from '../../infra/ssrf-guard';
+import { listDeliveries, replayDeliveries, type DeliveryFilter } from '../../clients/deliveries';
+import { ensureVendorWorkflow, listEndpoints, newEndpointId } from '../../clients/endpoints';
 import { deriveWebhookSecret } from '../../events/webhook-signing';
 import {
   CreateWebhookEndpointRequest,
@@ -24,7 +24,7 @@ import {
   updateEndpointUpdate,
   vendorWorkflowId,
   type WebhookEndpoint,
-} from '../../workflows/webhook-definitions';
+} from '../../workflows/webhooks/contract';
 import { authenticate, vendorScope, type Authenticator } from './auth';
 import { HttpProblem, parseOr422, problemErrorHandler, problems } from './problems';
 

@@ -13,7 +13,7 @@ import { generateAgencyKeyPair, importPrivateKey } from '../../events/signing';
 import { TOPICS } from '../../events/topics';
 import { createLogger } from '../../infra/logger';
 import { CliError, configOrExit, output } from './common';
-import { expectedEndpoints } from './stack';
+import { expectedEndpoints } from '../../stack/servers';
 
 const MAX_DATA_FILE_BYTES = 256 * 1024;
 

@@ -5,7 +5,7 @@ import { deploymentPayloadKeys } from '../../infra/temporal';
 import { DeadLetterReplayError, listDeadLetters, replayDeadLetter, type DeadLetterItem } from '../api/dead-letters';
 import { CliError, configOrExit } from './common';
 import type { CliIo } from './submissions';
-import { expectedEndpoints } from './stack';
+import { expectedEndpoints } from '../../stack/servers';
 
 function table(items: DeadLetterItem[]): string {
   if (items.length === 0) return 'No dead letters.\n';

@@ -8,8 +8,8 @@ import {
   replayDeliveries,
   type DeliveryFilter,
   type DeliverySummary,
-} from '../../activities/webhook-replay';
-import type { DeliveryStatus, DeliveryView } from '../../workflows/webhook-definitions';
+} from '../../clients/deliveries';
+import type { DeliveryStatus, DeliveryView } from '../../workflows/webhooks/contract';
 import { CliError, configOrExit, output } from './common';
 import { withTemporalClient } from './temporal-client';
 

@@ -1,27 +1,14 @@
 import type { Command } from 'commander';
 import { kafkaHealthy } from '../../events/kafka';
-import type { Config } from '../../infra/config';
-import { bringUpStack } from '../../infra/local-stack';
+
+import { bringUpStack } from '../../stack/local-stack';
 import { stopPid, waitForPortClosed } from '../../infra/local-process';
-import { provision } from '../../infra/provision';
-import { readStackState, splitAddress, stateFilePath, temporalHealthy } from '../../infra/stack';
+import { provision } from '../../stack/provision';
+import { expectedEndpoints, readStackState, splitAddress, stateFilePath, temporalHealthy } from '../../stack/servers';
 import { CliError, configOrExit } from './common';
 import fs from 'node:fs';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
-
-/** Where Temporal and Kafka are expected: configured servers, else the local stack's addresses. */
-export function expectedEndpoints(config: Config): { temporal: string; kafka: string[] } {
-  const state = readStackState(config.stack.dataDir);
-  return {
-    temporal:
-      config.temporal.address ??
-      state?.servers.find((s) => s.name === 'temporal')?.address ??
-      `${config.stack.host}:${config.stack.temporalPort}`,
-    kafka:
-      config.kafka.brokers ?? [state?.servers.find((s) => s.name === 'kafka')?.address ?? `${config.stack.host}:${config.stack.kafkaPort}`],
-  };
-}
 
 export function registerStackCommands(program: Command): void {
   const stack = program.command('stack').description('the local Temporal dev server and Kafka broker');

@@ -1,12 +1,12 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { OpsSubmissionListQuery } from '../../events/http-schemas';
+import { OpsSubmissionListQuery } from '../api/http-schemas';
 import type { Config } from '../../infra/config';
-import { submissionWorkflowId } from '../../workflows/definitions';
+import { submissionWorkflowId } from '../../workflows/submission/contract';
 import { findSubmission, listSubmissions, type SubmissionListItem } from '../api/lookup';
 import { fetchSubmissionHistories, historyJson, submissionOverview, submissionTimeline } from '../api/ops';
 import { isHttpProblem } from '../api/problems';
-import { formatTimeline } from '../api/timeline';
+import { formatTimeline } from '../../clients/timeline';
 import { CliError, configOrExit } from './common';
 import { withTemporalClient } from './temporal-client';
 

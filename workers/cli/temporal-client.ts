@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../infra/config';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import { CliError } from './common';
-import { expectedEndpoints } from './stack';
+import { expectedEndpoints } from '../../stack/servers';
 
 /**
  * Runs a CLI command with a Temporal client that has the deployment's payload codec, straight to Temporal (no api or

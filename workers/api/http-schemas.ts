@@ -1,7 +1,7 @@
 /**
  * HTTP bodies of the vendor and ops API. Like the Kafka schemas they mirror the plain types in
- * `workflows/definitions.ts` (compile-time checks at the bottom), are JSON-safe and transform-free, and the OpenAPI
- * document (`events/openapi.ts`) is generated from them. Request bodies are strict: unknown keys are refused.
+ * `workflows/submission/contract.ts` (compile-time checks at the bottom), are JSON-safe and transform-free, and the OpenAPI
+ * document (`workers/api/openapi.ts`) is generated from them. Request bodies are strict: unknown keys are refused.
  */
 import { z } from 'zod';
 import {
@@ -15,8 +15,8 @@ import {
   type SubmissionDetails,
   type SubmissionView,
   type WithdrawInput,
-} from '../workflows/definitions';
-import { AgencyId, AgencyStatus, ClearanceNotice, ConsolidationTrigger, EndReason, FindingResponse, Id, Severity, SubmissionStatus, Time } from './schemas';
+} from '../../workflows/submission/contract';
+import { AgencyId, AgencyStatus, ClearanceNotice, ConsolidationTrigger, EndReason, FindingResponse, Id, Severity, SubmissionStatus, Time } from '../../events/schemas';
 
 const text = (max: number) => z.string().min(1).max(max);
 

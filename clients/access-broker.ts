@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { submissionStateQuery, submissionWorkflowId } from '../workflows/definitions';
+import { submissionStateQuery, submissionWorkflowId } from '../workflows/submission/contract';
 
 /** What the submission workflow asks for: everything here is an id or a time, never a secret. */
 export interface AccessGrantRequest {

@@ -32,8 +32,8 @@ import {
   type EndpointDisabledData,
   type VendorWorkflowInput,
   type WebhookEndpoint,
-} from './webhook-definitions';
-import type { createPublisherActivities } from '../activities/publisher';
+} from './contract';
+import type { createPublisherActivities } from '../../activities/publisher';
 
 type PublisherActivities = ReturnType<typeof createPublisherActivities>;
 

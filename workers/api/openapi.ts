@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import * as H from './http-schemas';
-import * as W from './webhook-schemas';
+import * as W from '../../events/webhook-schemas';
 
 type Json = Record<string, unknown>;
 type Security = 'vendor' | 'ops' | 'vendorOrOps' | 'none';

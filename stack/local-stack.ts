@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { kafkaHealthy } from '../events/kafka';
-import { type Config, usesLocalKafka, usesLocalTemporal } from './config';
+import { type Config, usesLocalKafka, usesLocalTemporal } from '../infra/config';
 import { provision } from './provision';
-import { readStackState, startStack, temporalHealthy } from './stack';
+import { readStackState, startStack, temporalHealthy } from './servers';
 
 export interface StackEndpoints {
   temporalAddress: string;

@@ -6,7 +6,7 @@ import { agencyKafkaPassword } from '../events/kafka-acls';
 
 /**
  * Gives each agency a SCRAM-SHA-512 user on the local broker (password derived from the master key). The Kafka admin
- * protocol call for SCRAM credentials is not in kafkajs, so one short-lived JVM runs `infra/java/ScramUsers.java`
+ * protocol call for SCRAM credentials is not in kafkajs, so one short-lived JVM runs `stack/java/ScramUsers.java`
  * against the broker's own client jars, reading the passwords on stdin (never on a command line, where `ps` shows
  * them); a marker file remembers which users were set so a restart does not pay for it again.
  */
@@ -50,7 +50,7 @@ export async function ensureAgencyPrincipals(options: {
  * this file, or in the source tree when running from `dist/`.
  */
 const SCRAM_USERS_SOURCE =
-  [path.join(__dirname, 'java', 'ScramUsers.java'), path.join(__dirname, '..', '..', 'infra', 'java', 'ScramUsers.java')].find((p) => fs.existsSync(p)) ??
+  [path.join(__dirname, 'java', 'ScramUsers.java'), path.join(__dirname, '..', '..', 'stack', 'java', 'ScramUsers.java')].find((p) => fs.existsSync(p)) ??
   path.join(__dirname, 'java', 'ScramUsers.java');
 
 function run(command: string, args: string[], input: string): Promise<{ code: number; output: string }> {

@@ -9,8 +9,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { WebhookActivities } from '../activities/webhooks';
-import { SA } from './search-attributes';
+import type { WebhookActivities } from '../../activities/webhooks';
+import { SA } from '../shared/search-attributes';
 import {
   deliveryStateQuery,
   disableFromDeliverySignal,
@@ -23,7 +23,7 @@ import {
   type DeliveryStatus,
   type DeliveryView,
   type WebhookDeliveryInput,
-} from './webhook-definitions';
+} from './contract';
 
 /**
  * Delivers one event to one endpoint (id `delivery/<eventId>/<endpointId>`). The workflow owns the retry schedule,

@@ -31,7 +31,7 @@ import {
   type CaseView,
   type CaseWorkflowInput,
   type LinkDuplicateInput,
-} from './clearinghouse-definitions';
+} from './contract';
 import {
   DAY_MS,
   HOUR_MS,
@@ -65,8 +65,8 @@ import {
   validateSetPartyStatus,
   validateTriage,
   type PendingCaseEvent,
-} from './clearinghouse-rules';
-import { SA } from './search-attributes';
+} from './rules';
+import { SA } from '../shared/search-attributes';
 
 /** The activities this workflow calls (registered by `createActivities`). */
 export interface CaseWorkflowActivities {

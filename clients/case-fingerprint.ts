@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { caseWorkflowId } from '../workflows/clearinghouse-definitions';
+import { caseWorkflowId } from '../workflows/clearinghouse/contract';
 
 /**
  * Case fingerprints: the same vulnerability reported in different words, casing, punctuation or word order maps to

@@ -1,5 +1,5 @@
 import type { temporal } from '@temporalio/proto';
-import { parseAgencyWorkflowId, SUBMISSION_EVENT_TYPES, type AgencyStatus } from '../../workflows/definitions';
+import { parseAgencyWorkflowId, SUBMISSION_EVENT_TYPES, type AgencyStatus } from '../workflows/submission/contract';
 
 type History = temporal.api.history.v1.IHistory;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

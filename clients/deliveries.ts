@@ -4,7 +4,7 @@ import {
   WorkflowIdReusePolicy,
   type Client,
 } from '@temporalio/client';
-import { SA } from '../workflows/search-attributes';
+import { SA } from '../workflows/shared/search-attributes';
 import {
   ENDPOINT_ID_PATTERN,
   VENDOR_ID_PATTERN,
@@ -14,7 +14,7 @@ import {
   type DeliveryStatus,
   type DeliveryView,
   type WebhookDeliveryInput,
-} from '../workflows/webhook-definitions';
+} from '../workflows/webhooks/contract';
 
 export const DELIVERY_KIND = 'webhook-delivery';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'DELIVERED', 'FAILED', 'ENDPOINT_DISABLED', 'ENDPOINT_DELETED'];

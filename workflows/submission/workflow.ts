@@ -11,9 +11,9 @@ import {
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { StatusEvent } from '../activities/publisher';
-import { agencyAssessmentWorkflow } from './agency-assessment';
+import type { Activities } from '../../activities';
+import type { StatusEvent } from '../../events/publisher';
+import { agencyAssessmentWorkflow } from '../assessment/workflow';
 import {
   DAY_MS,
   FAILURE_TYPES,
@@ -60,7 +60,7 @@ import {
   type SubmissionStatus,
   type SubmissionStatusChangedData,
   type SubmissionView,
-} from './definitions';
+} from './contract';
 import {
   canTransitionSubmission,
   clockTotals,
@@ -77,8 +77,8 @@ import {
   vendorCommandRefusal,
   type Refusal,
   type VendorCommand,
-} from './lifecycle-logic';
-import { SA } from './search-attributes';
+} from './rules';
+import { SA } from '../shared/search-attributes';
 
 const { publishEvent } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { kafkaHealthy } from '../events/kafka';
-import { SA, SEARCH_ATTRIBUTE_CLI_TYPES } from '../workflows/search-attributes';
-import type { StackConfig } from './config';
-import { isAlive, portOpen, spawnServer, stopPid, waitForPortClosed, waitUntilReady } from './local-process';
+import { SA, SEARCH_ATTRIBUTE_CLI_TYPES } from '../workflows/shared/search-attributes';
+import type { Config, StackConfig } from '../infra/config';
+import { isAlive, portOpen, spawnServer, stopPid, waitForPortClosed, waitUntilReady } from '../infra/local-process';
 import type { Provisioned } from './provision';
 
 export interface StackServer {
@@ -291,4 +291,17 @@ export async function temporalHealthy(address: string, timeoutMs = 3000): Promis
   } finally {
     await connection.close();
   }
+}
+
+/** Where Temporal and Kafka are expected: configured servers, else the local stack's addresses. */
+export function expectedEndpoints(config: Config): { temporal: string; kafka: string[] } {
+  const state = readStackState(config.stack.dataDir);
+  return {
+    temporal:
+      config.temporal.address ??
+      state?.servers.find((s) => s.name === 'temporal')?.address ??
+      `${config.stack.host}:${config.stack.temporalPort}`,
+    kafka:
+      config.kafka.brokers ?? [state?.servers.find((s) => s.name === 'kafka')?.address ?? `${config.stack.host}:${config.stack.kafkaPort}`],
+  };
 }

@@ -8,7 +8,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from '../../activities';
 import {
   FAILURE_TYPES,
   HOUR_MS,
@@ -35,7 +35,7 @@ import {
   type FindingRecord,
   type InfoRequestRecord,
   type ReviewClock,
-} from './definitions';
+} from '../submission/contract';
 import {
   agencyCommandRefusal,
   clockTotals,
@@ -50,8 +50,8 @@ import {
   stopClock,
   type AgencyCommand,
   type Refusal,
-} from './lifecycle-logic';
-import { SA } from './search-attributes';
+} from '../submission/rules';
+import { SA } from '../shared/search-attributes';
 
 const { notifyAgency } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',

@@ -2,11 +2,11 @@ import { loadAgencyRegistry } from '../events/agency-registry';
 import { createKafka } from '../events/kafka';
 import { ensureAgencyTopicsAndAcls } from '../events/kafka-acls';
 import { ensureTopics, warmUpGroupCoordinator } from '../events/topics';
-import type { Config } from './config';
+import type { Config } from '../infra/config';
 import { ensureAgencyPrincipals } from './kafka-principals';
 import type { StackEndpoints } from './local-stack';
-import type { Logger } from './logger';
-import { resolveMasterKey } from './master-key';
+import type { Logger } from '../infra/logger';
+import { resolveMasterKey } from '../infra/master-key';
 
 /**
  * Everything Preflight needs on Kafka before its processes start: the shared topics, one reply topic per agency

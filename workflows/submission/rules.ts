@@ -23,7 +23,7 @@ import {
   type SubmissionDetails,
   type SubmissionSettings,
   type SubmissionStatus,
-} from './definitions';
+} from './contract';
 
 /** A refusal: the failure type and a sentence a person understands. */
 export interface Refusal {

@@ -33,7 +33,7 @@ import {
   type SetPartyStatusInput,
   type Severity,
   type TriageCaseInput,
-} from './clearinghouse-definitions';
+} from './contract';
 
 export const HOUR_MS = 60 * 60 * 1000;
 export const DAY_MS = 24 * HOUR_MS;
