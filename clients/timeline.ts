@@ -1,5 +1,23 @@
 import type { temporal } from '@temporalio/proto';
-import { parseAgencyWorkflowId, SUBMISSION_EVENT_TYPES, type AgencyStatus } from '../workflows/submission/contract';
+import {
+  acceptInvitationUpdate,
+  acknowledgeUpdate,
+  AGENCY_TERMINAL_STATUSES,
+  completeAssessmentUpdate,
+  declineInvitationUpdate,
+  requestInfoUpdate,
+  startAssessmentUpdate,
+  submitFindingUpdate,
+  changeReleaseDateUpdate,
+  declareReleasedUpdate,
+  parseAgencyWorkflowId,
+  resubmitUpdate,
+  respondToFindingUpdate,
+  respondToInfoRequestUpdate,
+  SUBMISSION_EVENT_TYPES,
+  withdrawUpdate,
+  type AgencyStatus,
+} from '../workflows/submission/contract';
 
 type History = temporal.api.history.v1.IHistory;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -126,7 +144,7 @@ const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v
 
 /** Agency statuses the agency itself causes; the others come from Preflight (invitation, deadline) or the vendor. */
 const AGENCY_CAUSED: ReadonlySet<string> = new Set<AgencyStatus>(['ACCEPTED', 'DECLINED', 'INFO_REQUESTED', 'FINDINGS_SUBMITTED', 'NO_FINDINGS']);
-const AGENCY_TERMINAL: ReadonlySet<string> = new Set<AgencyStatus>(['DECLINED', 'FINDINGS_SUBMITTED', 'NO_FINDINGS', 'DID_NOT_COMPLETE', 'WITHDRAWN']);
+const AGENCY_TERMINAL: ReadonlySet<string> = new Set<AgencyStatus>(AGENCY_TERMINAL_STATUSES);
 
 /** Agency update name → what it is called in the timeline and the command's Kafka type. */
 const AGENCY_UPDATES: Record<string, string> = {
@@ -166,23 +184,23 @@ function agencyCommands(histories: Record<string, History> | undefined): Map<str
 
 function vendorCommandSummary(name: string, input: Record<string, unknown>): { kind: string; summary: string; refs?: Record<string, string> } {
   switch (name) {
-    case 'changeReleaseDate':
+    case changeReleaseDateUpdate.name:
       return { kind: 'release-date', summary: `changed the planned release to ${str(input.plannedReleaseAt) ?? '(unreadable)'}` };
-    case 'respondToInfoRequest':
+    case respondToInfoRequestUpdate.name:
       return { kind: 'info-response', summary: `answered information request ${str(input.requestId) ?? '?'}`, refs: { requestId: str(input.requestId) ?? '' } };
-    case 'respondToFinding':
+    case respondToFindingUpdate.name:
       return {
         kind: 'finding-response',
         summary: `responded ${str(input.response) ?? '?'} to finding ${str(input.findingId) ?? '?'}`,
         refs: { findingId: str(input.findingId) ?? '' },
       };
-    case 'acknowledge':
+    case acknowledgeUpdate.name:
       return { kind: 'acknowledge', summary: 'acknowledged the results' };
-    case 'withdraw':
+    case withdrawUpdate.name:
       return { kind: 'withdraw', summary: 'withdrew the submission' };
-    case 'declareReleased':
+    case declareReleasedUpdate.name:
       return { kind: 'release', summary: `declared the model released${str(input.releasedAt) ? ` at ${str(input.releasedAt)}` : ''}` };
-    case 'resubmit':
+    case resubmitUpdate.name:
       return { kind: 'resubmit', summary: 'resubmitted corrected details' };
     default:
       return { kind: 'command', summary: `sent ${name}` };
@@ -363,7 +381,7 @@ export function buildTimeline(input: TimelineInput): Timeline {
       }
       case SUBMISSION_EVENT_TYPES.findingSubmitted: {
         if (!agencyId) return undefined;
-        const command = takeCommand(agencyId, 'submitFinding');
+        const command = takeCommand(agencyId, submitFindingUpdate.name);
         return {
           at,
           actor: `agency:${agencyId}`,
@@ -420,15 +438,15 @@ export function buildTimeline(input: TimelineInput): Timeline {
 function commandFor(status: string): string {
   switch (status) {
     case 'ACCEPTED':
-      return 'acceptInvitation';
+      return acceptInvitationUpdate.name;
     case 'DECLINED':
-      return 'declineInvitation';
+      return declineInvitationUpdate.name;
     case 'IN_PROGRESS':
-      return 'startAssessment';
+      return startAssessmentUpdate.name;
     case 'INFO_REQUESTED':
-      return 'requestInfo';
+      return requestInfoUpdate.name;
     default:
-      return 'completeAssessment';
+      return completeAssessmentUpdate.name;
   }
 }
 
