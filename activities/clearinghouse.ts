@@ -11,40 +11,18 @@ import {
   CASE_FAILURES,
   linkDuplicateUpdate,
   setModelReleaseUpdate,
+  type CaseActivities,
   type CaseReportInput,
   type CaseReportResult,
   type LinkDuplicateInput,
-  type Severity,
+  type ModelRelease,
+  type OpenClearinghouseCaseInput,
 } from '../workflows/clearinghouse/contract';
 
 import { submissionStateQuery, submissionWorkflowId } from '../workflows/submission/contract';
 
 import { deriveFingerprintKey } from '../clients/case-fingerprint';
 import { openOrJoinCase } from '../clients/cases';
-
-/**
- * What the assessment workflow passes when a finding is flagged `thirdPartyVulnerability`. `finding` takes the
- * finding as submitted; `affectedProduct` / `weakness` / `cweId` give the best de-duplication, and without them the
- * title stands in for both (such cases may need an operator to mark duplicates).
- */
-export interface OpenClearinghouseCaseInput {
-  submissionId: string;
-  findingId: string;
-  /** The agency that submitted the finding. */
-  agencyId: string;
-  finding: {
-    title: string;
-    severity?: Severity;
-    /** Sensitive; stays in (codec-encrypted) workflow payloads as the report summary. */
-    detail?: string;
-    affectedProduct?: string;
-    weakness?: string;
-    cweId?: string;
-  };
-  /** The model's planned release: the case embargo lasts until then. */
-  plannedReleaseAt?: string;
-  exploited?: boolean;
-}
 
 const clip = (text: string, max: number): string => (text.length > max ? text.slice(0, max) : text);
 
@@ -73,7 +51,16 @@ export interface ClearinghouseDeps {
   logger: Logger;
 }
 
-export function createClearinghouseActivities(deps: ClearinghouseDeps) {
+export interface SetCaseModelReleaseInput {
+  caseId: string;
+  submissionId: string;
+  releaseAt: string;
+}
+
+/** The case activities workflows call, plus `setCaseModelRelease`, which is registered but called by no workflow. */
+export function createClearinghouseActivities(
+  deps: ClearinghouseDeps,
+): CaseActivities & { setCaseModelRelease: (input: SetCaseModelReleaseInput) => Promise<void> } {
   const fingerprintKey = deriveFingerprintKey(deps.masterKey);
   const logger = deps.logger.child({ component: 'clearinghouse' });
   /** The embargo follows the model's planned release, which the submission workflow knows. */
@@ -111,8 +98,8 @@ export function createClearinghouseActivities(deps: ClearinghouseDeps) {
      * The current release of each model tied to a case: the declared release if it happened, else the planned one.
      * A submission that cannot be read is left out, so the case keeps the date it has.
      */
-    async currentModelReleases(submissionIds: string[]): Promise<Array<{ submissionId: string; releaseAt: string }>> {
-      const releases: Array<{ submissionId: string; releaseAt: string }> = [];
+    async currentModelReleases(submissionIds: string[]): Promise<ModelRelease[]> {
+      const releases: ModelRelease[] = [];
       for (const submissionId of submissionIds.slice(0, 100)) {
         try {
           const view = await deps.temporalClient.workflow.getHandle(submissionWorkflowId(submissionId)).query(submissionStateQuery);
@@ -146,7 +133,7 @@ export function createClearinghouseActivities(deps: ClearinghouseDeps) {
     },
 
     /** Tells a case the planned (or actual) release of a model tied to it, which moves its embargo. */
-    async setCaseModelRelease(input: { caseId: string; submissionId: string; releaseAt: string }): Promise<void> {
+    async setCaseModelRelease(input: SetCaseModelReleaseInput): Promise<void> {
       await deps.temporalClient.workflow
         .getHandle(input.caseId)
         .executeUpdate(setModelReleaseUpdate, { args: [{ actor: { kind: 'system', component: 'submission' }, submissionId: input.submissionId, releaseAt: input.releaseAt }] });

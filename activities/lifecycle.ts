@@ -1,22 +1,9 @@
 import type { Logger } from '../infra/logger';
-import type { AccessGrantRef, AgencyAlert } from '../workflows/submission/contract';
+import type { AccessGrantRef, AgencyAlert, GrantAccessInput, RevokeAccessInput, SubmissionActivities } from '../workflows/submission/contract';
 import type { AccessBroker } from '../clients/access-broker';
 
-export interface GrantAccessInput {
-  grantId: string;
-  submissionId: string;
-  agencyId: string;
-  expiresAt: string;
-}
-
-export interface RevokeAccessInput {
-  grantId: string;
-  submissionId: string;
-  agencyId: string;
-}
-
 /** Activities of the submission lifecycle: access grants and agency alerts. */
-export function createLifecycleActivities(deps: { logger: Logger; accessBroker: AccessBroker }) {
+export function createLifecycleActivities(deps: { logger: Logger; accessBroker: AccessBroker }): SubmissionActivities {
   const logger = deps.logger.child({ component: 'lifecycle' });
   return {
     /** Grants one agency access; only the grant id and expiry return into history. */

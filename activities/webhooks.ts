@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { deriveWebhookSecret, webhookHeaders } from '../events/webhook-signing';
 import type { Logger } from '../infra/logger';
 import { metrics } from '../infra/metrics';
-import { activeSecretVersions, type AttemptResult } from '../workflows/webhooks/contract';
+import { activeSecretVersions, type AttemptInput, type AttemptResult, type WebhookActivities } from '../workflows/webhooks/contract';
 import { isSsrfRefusedError, parseAllowlist, resolveAndCheck, type Resolver } from '../infra/ssrf-guard';
 import { getEndpoint } from '../clients/endpoints';
 import { postWebhook, WebhookTransportError } from '../infra/webhook-http';
@@ -17,16 +17,6 @@ export interface WebhookDeps {
   webhookResolver?: Resolver;
 }
 
-export interface AttemptInput {
-  eventId: string;
-  vendorId: string;
-  endpointId: string;
-  body: string;
-  attempt: number;
-  requestTimeoutMs: number;
-  maxResponseBytes: number;
-}
-
 /** Classifies an HTTP status: 2xx delivered, 410 gone, everything else (3xx included: never followed) failed. */
 export function outcomeOfStatus(status: number): AttemptResult['outcome'] {
   if (status >= 200 && status < 300) return 'DELIVERED';
@@ -35,7 +25,7 @@ export function outcomeOfStatus(status: number): AttemptResult['outcome'] {
 }
 
 /** Webhook activities. `attemptWebhookDelivery` is one attempt: the workflow owns retries. */
-export function createWebhookActivities(deps: WebhookDeps) {
+export function createWebhookActivities(deps: WebhookDeps): WebhookActivities {
   const log = deps.logger.child({ component: 'webhooks' });
   const allowlist = parseAllowlist(deps.webhookAllowlist);
 
@@ -86,5 +76,3 @@ export function createWebhookActivities(deps: WebhookDeps) {
 
   return { attemptWebhookDelivery };
 }
-
-export type WebhookActivities = ReturnType<typeof createWebhookActivities>;

@@ -47,7 +47,7 @@ beforeAll(async () => {
   const real = createClearinghouseActivities({ temporalClient: ts.env.client, masterKey: Buffer.alloc(32, 1), logger: createLogger({ level: 'silent' }) });
   const activities: CaseWorkflowActivities = {
     async publishEvent(stream, event) {
-      published.push({ stream, event });
+      published.push({ stream, event: event as CaseStatusEvent });
     },
     linkDuplicateCase: real.linkDuplicateCase,
     // Stands in for the submission workflows: the release each test says a model has now.

@@ -13,11 +13,11 @@ import {
   enableEndpointUpdate,
   endpointHealthSignal,
   vendorWorkflowId,
+  type AttemptInput,
   type AttemptResult,
   type DeliveryView,
   type WebhookEndpoint,
 } from '../../workflows/webhooks/contract';
-import type { AttemptInput } from '../../activities/webhooks';
 
 jest.setTimeout(180_000);
 

@@ -8,7 +8,6 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import {
   FAILURE_TYPES,
   HOUR_MS,
@@ -28,6 +27,7 @@ import {
   windowChangedSignal,
   type AgencyAssessmentInput,
   type AgencyAssessmentResult,
+  type AgencyAlert,
   type AgencyAssessmentView,
   type AgencyReport,
   type AgencyStatus,
@@ -35,7 +35,9 @@ import {
   type FindingRecord,
   type InfoRequestRecord,
   type ReviewClock,
+  type SubmissionActivities,
 } from '../submission/contract';
+import type { CaseActivities } from '../clearinghouse/contract';
 import {
   agencyCommandRefusal,
   clockTotals,
@@ -53,13 +55,13 @@ import {
 } from '../submission/rules';
 import { SA } from '../shared/search-attributes';
 
-const { notifyAgency } = proxyActivities<Activities>({
+const { notifyAgency } = proxyActivities<SubmissionActivities>({
   startToCloseTimeout: '1 minute',
   // Alerts are best effort: a reminder that cannot go out must never fail or stall the assessment.
   retry: { maximumAttempts: 5, initialInterval: '5 seconds' },
 });
 
-const { openClearinghouseCase } = proxyActivities<Activities>({
+const { openClearinghouseCase } = proxyActivities<CaseActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 20, initialInterval: '2 seconds', maximumInterval: '5 minutes' },
 });
@@ -323,7 +325,7 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
   };
 }
 
-async function alert(a: Parameters<Activities['notifyAgency']>[0]): Promise<void> {
+async function alert(a: AgencyAlert): Promise<void> {
   try {
     await notifyAgency(a);
   } catch (err) {

@@ -278,6 +278,46 @@ export const setModelReleaseUpdate = defineUpdate<CaseView, [SetModelReleaseInpu
 
 export const caseStateQuery = defineQuery<CaseView>('caseState');
 
+/**
+ * What the assessment workflow passes when a finding is flagged `thirdPartyVulnerability`. `finding` takes the
+ * finding as submitted; `affectedProduct` / `weakness` / `cweId` give the best de-duplication, and without them the
+ * title stands in for both (such cases may need an operator to mark duplicates).
+ */
+export interface OpenClearinghouseCaseInput {
+  submissionId: string;
+  findingId: string;
+  /** The agency that submitted the finding. */
+  agencyId: string;
+  finding: {
+    title: string;
+    severity?: Severity;
+    /** Sensitive; stays in (codec-encrypted) workflow payloads as the report summary. */
+    detail?: string;
+    affectedProduct?: string;
+    weakness?: string;
+    cweId?: string;
+  };
+  /** The model's planned release: the case embargo lasts until then. */
+  plannedReleaseAt?: string;
+  exploited?: boolean;
+}
+
+/** The current release of a model tied to a case: the declared release if it happened, else the planned one. */
+export interface ModelRelease {
+  submissionId: string;
+  releaseAt: string;
+}
+
+/** The clearinghouse activities workflows call (implemented by `createClearinghouseActivities`). */
+export interface CaseActivities {
+  /** Opens or joins the clearinghouse case for a third-party finding; idempotent. */
+  openClearinghouseCase: (input: OpenClearinghouseCaseInput) => Promise<CaseReportResult>;
+  /** The current release of each model tied to a case; a submission that cannot be read is left out. */
+  currentModelReleases: (submissionIds: string[]) => Promise<ModelRelease[]>;
+  /** Hands a duplicate's reports to its primary case. */
+  linkDuplicateCase: (input: { primaryCaseId: string; link: LinkDuplicateInput }) => Promise<void>;
+}
+
 /** ApplicationFailure types raised by case validators and activities. */
 export const CASE_FAILURES = {
   invalidInput: 'CaseInvalidInput',
@@ -354,7 +394,7 @@ export type CaseEventData =
   | CaseEmbargoLiftedData
   | CaseReminderData;
 
-/** Structurally the `StatusEvent` of `activities/publisher.ts` (stream 'clearinghouse'). */
+/** Structurally a `StatusEvent` of stream 'clearinghouse'. */
 export interface CaseStatusEvent {
   id: string;
   type: CaseEventType;

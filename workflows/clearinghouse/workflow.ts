@@ -26,11 +26,11 @@ import {
   setModelReleaseUpdate,
   setPartyStatusUpdate,
   triageCaseUpdate,
+  type CaseActivities,
   type CaseReportResult,
   type CaseStatusEvent,
   type CaseView,
   type CaseWorkflowInput,
-  type LinkDuplicateInput,
 } from './contract';
 import {
   DAY_MS,
@@ -67,13 +67,10 @@ import {
   type PendingCaseEvent,
 } from './rules';
 import { SA } from '../shared/search-attributes';
+import type { PublisherActivities } from '../shared/publish-event';
 
 /** The activities this workflow calls (registered by `createActivities`). */
-export interface CaseWorkflowActivities {
-  publishEvent(stream: 'clearinghouse', event: CaseStatusEvent): Promise<void>;
-  linkDuplicateCase(input: { primaryCaseId: string; link: LinkDuplicateInput }): Promise<void>;
-  currentModelReleases(submissionIds: string[]): Promise<Array<{ submissionId: string; releaseAt: string }>>;
-}
+export type CaseWorkflowActivities = PublisherActivities & Pick<CaseActivities, 'linkDuplicateCase' | 'currentModelReleases'>;
 
 const { publishEvent } = proxyActivities<CaseWorkflowActivities>({
   startToCloseTimeout: '30 seconds',

@@ -517,6 +517,29 @@ export type AgencyAlert =
   | { kind: 'REMINDER'; submissionId: string; agencyId: string; deadline: string; hoursBefore: number }
   | { kind: 'DEADLINE_MISSED'; submissionId: string; agencyId: string; deadline: string; status: AgencyStatus };
 
+export interface GrantAccessInput {
+  grantId: string;
+  submissionId: string;
+  agencyId: string;
+  expiresAt: string;
+}
+
+export interface RevokeAccessInput {
+  grantId: string;
+  submissionId: string;
+  agencyId: string;
+}
+
+/** The activities of the submission lifecycle (implemented by `createLifecycleActivities`). */
+export interface SubmissionActivities {
+  /** Grants one agency access; only the grant id and expiry return into history. */
+  grantAccess: (input: GrantAccessInput) => Promise<AccessGrantRef>;
+  /** Revokes one grant; revoking twice is harmless. */
+  revokeAccess: (input: RevokeAccessInput) => Promise<{ grantId: string; revokedAt: string }>;
+  /** Sends a reminder or a missed-deadline notice to an agency's operators (ids and times only). */
+  notifyAgency: (alert: AgencyAlert) => Promise<void>;
+}
+
 /** The submission workflow's result once it has ended. */
 export interface SubmissionOutcome {
   submissionId: string;

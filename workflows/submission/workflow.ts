@@ -11,7 +11,6 @@ import {
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import type { StatusEvent } from '../../events/publisher';
 import { agencyAssessmentWorkflow } from '../assessment/workflow';
 import {
@@ -54,6 +53,7 @@ import {
   type ReviewClock,
   type ScreeningIssue,
   type SubmissionDetails,
+  type SubmissionActivities,
   type SubmissionEventType,
   type SubmissionInput,
   type SubmissionOutcome,
@@ -79,20 +79,21 @@ import {
   type VendorCommand,
 } from './rules';
 import { SA } from '../shared/search-attributes';
+import type { PublisherActivities } from '../shared/publish-event';
 
-const { publishEvent } = proxyActivities<Activities>({
+const { publishEvent } = proxyActivities<PublisherActivities>({
   startToCloseTimeout: '30 seconds',
   // Short backoff: a broker that comes back should see the backlog within seconds (retry options are replay-safe).
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
 });
 
-const { grantAccess } = proxyActivities<Activities>({
+const { grantAccess } = proxyActivities<SubmissionActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
 // Revocation must get through: retried without limit.
-const { revokeAccess } = proxyActivities<Activities>({
+const { revokeAccess } = proxyActivities<SubmissionActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '5 minutes' },
 });

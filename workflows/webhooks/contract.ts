@@ -236,6 +236,21 @@ export interface AttemptResult {
   endpointFailingSince?: string;
 }
 
+export interface AttemptInput {
+  eventId: string;
+  vendorId: string;
+  endpointId: string;
+  body: string;
+  attempt: number;
+  requestTimeoutMs: number;
+  maxResponseBytes: number;
+}
+
+/** The webhook activities (implemented by `createWebhookActivities`). One attempt each: the workflow owns retries. */
+export interface WebhookActivities {
+  attemptWebhookDelivery: (input: AttemptInput) => Promise<AttemptResult>;
+}
+
 export interface AttemptRecord extends AttemptResult {
   attempt: number;
   at: string;

@@ -9,7 +9,6 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { WebhookActivities } from '../../activities/webhooks';
 import { SA } from '../shared/search-attributes';
 import {
   deliveryStateQuery,
@@ -22,6 +21,7 @@ import {
   type AttemptResult,
   type DeliveryStatus,
   type DeliveryView,
+  type WebhookActivities,
   type WebhookDeliveryInput,
 } from './contract';
 

@@ -33,11 +33,9 @@ import {
   type VendorWorkflowInput,
   type WebhookEndpoint,
 } from './contract';
-import type { createPublisherActivities } from '../../activities/publisher';
+import type { PublisherActivities } from '../shared/publish-event';
 
-type PublisherActivities = ReturnType<typeof createPublisherActivities>;
-
-const { publishEvent } = proxyActivities<Pick<PublisherActivities, 'publishEvent'>>({
+const { publishEvent } = proxyActivities<PublisherActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
