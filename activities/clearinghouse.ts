@@ -8,7 +8,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
 
 import {
-  CASE_FAILURES,
   linkDuplicateUpdate,
   setModelReleaseUpdate,
   type CaseReportInput,
@@ -16,6 +15,7 @@ import {
   type LinkDuplicateInput,
   type Severity,
 } from '../workflows/clearinghouse/contract';
+import { FAILURES } from '../workflows/shared/failures';
 
 import { submissionStateQuery, submissionWorkflowId } from '../workflows/submission/contract';
 
@@ -99,7 +99,7 @@ export function createClearinghouseActivities(deps: ClearinghouseDeps) {
         // A refused report will be refused again: fail now instead of retrying.
         if (err instanceof WorkflowUpdateFailedError) {
           const cause = err.cause as ApplicationFailure | undefined;
-          throw ApplicationFailure.create({ message: `the case refused the report: ${cause?.message ?? err.message}`, type: cause?.type ?? CASE_FAILURES.invalidInput, nonRetryable: true });
+          throw ApplicationFailure.create({ message: `the case refused the report: ${cause?.message ?? err.message}`, type: cause?.type ?? FAILURES.caseInvalidInput.type, nonRetryable: true });
         }
         throw err;
       }
@@ -131,13 +131,13 @@ export function createClearinghouseActivities(deps: ClearinghouseDeps) {
         await handle.executeUpdate(linkDuplicateUpdate, { args: [input.link], updateId: `link/${input.link.duplicateCaseId}` });
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) {
-          throw ApplicationFailure.create({ message: `no open case ${input.primaryCaseId}`, type: CASE_FAILURES.notFound, nonRetryable: true });
+          throw ApplicationFailure.create({ message: `no open case ${input.primaryCaseId}`, type: FAILURES.caseNotFound.type, nonRetryable: true });
         }
         if (err instanceof WorkflowUpdateFailedError) {
           const cause = err.cause as ApplicationFailure | undefined;
           throw ApplicationFailure.create({
             message: `the primary case refused the link: ${cause?.message ?? err.message}`,
-            type: cause?.type ?? CASE_FAILURES.invalidTransition,
+            type: cause?.type ?? FAILURES.caseInvalidTransition.type,
             nonRetryable: true,
           });
         }

@@ -6,7 +6,7 @@ import type { AcceptedCommand } from '../../events/command-intake';
 import { decodeEvent } from '../../events/consumer';
 import type { KafkaMessage } from 'kafkajs';
 import { applyCommand, lanesByKey, replyMessage } from '../../workers/ingress/index';
-import { FAILURE_TYPES } from '../../workflows/submission/contract';
+import { FAILURES } from '../../workflows/shared/failures';
 
 const type = 'gov.preflight.assessment.request-info.v1';
 const command: AcceptedCommand = {
@@ -52,7 +52,7 @@ describe('applyCommand', () => {
   });
 
   it('turns a validator refusal into a rejection with a machine code and the workflow’s reason', async () => {
-    const refusal = ApplicationFailure.create({ message: 'Information can be requested only while in progress', type: FAILURE_TYPES.notAllowedInState, nonRetryable: true });
+    const refusal = ApplicationFailure.create({ message: 'Information can be requested only while in progress', type: FAILURES.notAllowedInState.type, nonRetryable: true });
     const { client } = fakeClient(async () => {
       throw new WorkflowUpdateFailedError('Workflow Update failed', refusal);
     });
@@ -62,7 +62,7 @@ describe('applyCommand', () => {
       reason: 'Information can be requested only while in progress',
       deadLetter: false,
     });
-    const wrong = ApplicationFailure.create({ message: 'not yours', type: FAILURE_TYPES.wrongAgency, nonRetryable: true });
+    const wrong = ApplicationFailure.create({ message: 'not yours', type: FAILURES.wrongAgency.type, nonRetryable: true });
     const other = fakeClient(async () => {
       throw new WorkflowUpdateFailedError('Workflow Update failed', wrong);
     });

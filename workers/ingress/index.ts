@@ -2,8 +2,8 @@ import type { Client } from '@temporalio/client';
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
 import { deriveFingerprintKey } from '../../clients/case-fingerprint';
 import { applyAgencyCaseCommand, openOrJoinCase } from '../../clients/cases';
-import { CASE_FAILURES } from '../../workflows/clearinghouse/contract';
-import { agencyWorkflowId, FAILURE_TYPES } from '../../workflows/submission/contract';
+import { failureOfType } from '../../workflows/shared/failures';
+import { agencyWorkflowId } from '../../workflows/submission/contract';
 import { loadAgencyRegistry, type AgencyRegistry } from '../../events/agency-registry';
 import { agencyReplyTopic } from '../../events/kafka-acls';
 import { catalogEntry, INGRESS_SOURCE, REPLY_TYPES } from '../../events/catalog';
@@ -12,7 +12,7 @@ import { DEFAULT_MAX_COMMAND_BYTES, inspectCommand, type AcceptedCommand, type R
 import { deadLetterMessage } from '../../events/dead-letter';
 import { encodeEvent, JSON_CONTENT_TYPE, SPEC_VERSION } from '../../events/envelope';
 import { createKafka } from '../../events/kafka';
-import { CommandAccepted, CommandRejected, type RejectionCode } from '../../events/schemas';
+import { CommandAccepted, CommandRejected, RejectionCode } from '../../events/schemas';
 import { TOPICS } from '../../events/topics';
 import type { Config } from '../../infra/config';
 import type { Logger } from '../../infra/logger';
@@ -94,17 +94,11 @@ class TransientError extends Error {
   override readonly name = 'TransientError';
 }
 
-const FAILURE_CODES: Record<string, RejectionCode> = {
-  [FAILURE_TYPES.invalidInput]: 'invalid-input',
-  [FAILURE_TYPES.notAllowedInState]: 'not-allowed-in-state',
-  [FAILURE_TYPES.wrongAgency]: 'wrong-agency',
-  [FAILURE_TYPES.modelVersionMismatch]: 'model-version-mismatch',
-  [FAILURE_TYPES.unknownReference]: 'unknown-reference',
-  [CASE_FAILURES.invalidInput]: 'invalid-input',
-  [CASE_FAILURES.invalidTransition]: 'not-allowed-in-state',
-  [CASE_FAILURES.notFound]: 'not-found',
-  [CASE_FAILURES.forbidden]: 'forbidden',
-};
+/** The reply code of a workflow's refusal: its catalog code where that is a reply code, `rejected` otherwise. */
+function refusalCode(type: string | undefined): RejectionCode {
+  const code = RejectionCode.safeParse(failureOfType(type)?.code);
+  return code.success ? code.data : 'rejected';
+}
 
 /** Refusals that mean "not yours to act on": ops see them in the dead-letter topic too. */
 const UNAUTHORIZED_CODES: ReadonlySet<RejectionCode> = new Set(['wrong-agency', 'forbidden', 'not-invited', 'not-found']);
@@ -194,7 +188,7 @@ async function classifyTemporalError(client: Client, command: AcceptedCommand, e
   const name = errorName(e);
   if (name === 'WorkflowUpdateFailedError' || name === 'ApplicationFailure') {
     const failure = (name === 'ApplicationFailure' ? e : (e as { cause?: unknown }).cause) as { type?: string; message?: string } | undefined;
-    const code = (failure?.type && FAILURE_CODES[failure.type]) || 'rejected';
+    const code = refusalCode(failure?.type);
     const reason = (failure?.message || 'The command was refused').slice(0, 1000);
     return { kind: 'rejected', code, reason, deadLetter: UNAUTHORIZED_CODES.has(code) };
   }

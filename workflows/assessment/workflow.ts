@@ -10,7 +10,6 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import {
-  FAILURE_TYPES,
   HOUR_MS,
   acceptInvitationUpdate,
   agencyReportSignal,
@@ -36,6 +35,7 @@ import {
   type InfoRequestRecord,
   type ReviewClock,
 } from '../submission/contract';
+import { FAILURES } from '../shared/failures';
 import {
   agencyCommandRefusal,
   clockTotals,
@@ -197,7 +197,7 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
     validator: (i) => {
       guard('requestInfo', i?.agencyId);
       if (typeof i.question !== 'string' || !i.question.trim()) {
-        throw ApplicationFailure.nonRetryable('The information request has no question.', FAILURE_TYPES.invalidInput);
+        throw ApplicationFailure.nonRetryable('The information request has no question.', FAILURES.invalidInput.type);
       }
     },
   });
@@ -244,7 +244,7 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
       if (i.noFindings === true && findings.length > 0) {
         throw ApplicationFailure.nonRetryable(
           `"No findings" was declared, but ${findings.length} finding(s) were submitted for this assessment.`,
-          FAILURE_TYPES.invalidInput,
+          FAILURES.invalidInput.type,
         );
       }
     },
