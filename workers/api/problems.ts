@@ -1,6 +1,7 @@
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { findInCauses } from '../../infra/error-causes';
 import { failureOfType, type Failure } from '../../workflows/shared/failures';
 
 /** The base of every problem `type` URI (RFC 9457); the last path segment is the machine `code`. */
@@ -62,13 +63,7 @@ export function parseOr422<S extends z.ZodType>(schema: S, value: unknown, what 
 }
 
 function failureType(e: unknown): string | undefined {
-  let cur: unknown = e;
-  for (let i = 0; i < 4 && typeof cur === 'object' && cur !== null; i++) {
-    const type = (cur as { type?: unknown }).type;
-    if (typeof type === 'string') return type;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return findInCauses(e, (c) => (typeof c.type === 'string' ? c.type : undefined));
 }
 
 function failureMessage(e: unknown): string {
