@@ -8,7 +8,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
 
 import {
-  CASE_FAILURES,
   linkDuplicateUpdate,
   setModelReleaseUpdate,
   type CaseActivities,
@@ -18,6 +17,7 @@ import {
   type ModelRelease,
   type OpenClearinghouseCaseInput,
 } from '../workflows/clearinghouse/contract';
+import { FAILURES } from '../workflows/shared/failures';
 
 import { submissionStateQuery, submissionWorkflowId } from '../workflows/submission/contract';
 
@@ -86,7 +86,7 @@ export function createClearinghouseActivities(
         // A refused report will be refused again: fail now instead of retrying.
         if (err instanceof WorkflowUpdateFailedError) {
           const cause = err.cause as ApplicationFailure | undefined;
-          throw ApplicationFailure.create({ message: `the case refused the report: ${cause?.message ?? err.message}`, type: cause?.type ?? CASE_FAILURES.invalidInput, nonRetryable: true });
+          throw ApplicationFailure.create({ message: `the case refused the report: ${cause?.message ?? err.message}`, type: cause?.type ?? FAILURES.caseInvalidInput.type, nonRetryable: true });
         }
         throw err;
       }
@@ -118,13 +118,13 @@ export function createClearinghouseActivities(
         await handle.executeUpdate(linkDuplicateUpdate, { args: [input.link], updateId: `link/${input.link.duplicateCaseId}` });
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) {
-          throw ApplicationFailure.create({ message: `no open case ${input.primaryCaseId}`, type: CASE_FAILURES.notFound, nonRetryable: true });
+          throw ApplicationFailure.create({ message: `no open case ${input.primaryCaseId}`, type: FAILURES.caseNotFound.type, nonRetryable: true });
         }
         if (err instanceof WorkflowUpdateFailedError) {
           const cause = err.cause as ApplicationFailure | undefined;
           throw ApplicationFailure.create({
             message: `the primary case refused the link: ${cause?.message ?? err.message}`,
-            type: cause?.type ?? CASE_FAILURES.invalidTransition,
+            type: cause?.type ?? FAILURES.caseInvalidTransition.type,
             nonRetryable: true,
           });
         }

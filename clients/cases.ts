@@ -10,7 +10,6 @@ import type { Logger } from '../infra/logger';
 import type { clearinghouseCaseWorkflow } from '../workflows/clearinghouse/workflow';
 import {
   CASE_COMMAND_TYPES,
-  CASE_FAILURES,
   CASE_KIND,
   CASE_WORKFLOW_TYPE,
   OPAQUE_ID_PATTERN,
@@ -29,6 +28,7 @@ import {
   type SetPartyStatusInput,
   type Severity,
 } from '../workflows/clearinghouse/contract';
+import { FAILURES } from '../workflows/shared/failures';
 import { agencyCaseView, checkReport } from '../workflows/clearinghouse/rules';
 
 import { SA } from '../workflows/shared/search-attributes';
@@ -58,7 +58,7 @@ export async function openOrJoinCase(client: Client, input: CaseReportInput, opt
   try {
     caseId = caseIdFor(input, opts.fingerprintKey);
   } catch (err) {
-    throw ApplicationFailure.create({ message: (err as Error).message, type: CASE_FAILURES.invalidInput, nonRetryable: true });
+    throw ApplicationFailure.create({ message: (err as Error).message, type: FAILURES.caseInvalidInput.type, nonRetryable: true });
   }
   let result = await reportToCase(client, caseId, input, opts);
   for (let hop = 0; result.outcome === 'REDIRECTED' && result.primaryCaseId && hop < MAX_REDIRECTS; hop++) {

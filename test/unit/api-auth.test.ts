@@ -17,7 +17,7 @@ import {
   type Authenticator,
 } from '../../workers/api/auth';
 import { HttpProblem, parseOr422, problemErrorHandler, problemFromUpdateFailure, problems } from '../../workers/api/problems';
-import { FAILURE_TYPES } from '../../workflows/submission/contract';
+import { FAILURES } from '../../workflows/shared/failures';
 import { CreateSubmissionRequest } from '../../workers/api/http-schemas';
 
 const silent = pino({ level: 'silent' });
@@ -108,17 +108,17 @@ describe('problem mapping', () => {
   const refused = (type: string, message = 'because') => new WorkflowUpdateFailedError('update failed', ApplicationFailure.nonRetryable(message, type));
 
   it.each([
-    [FAILURE_TYPES.notAllowedInState, 409, 'not-allowed-in-state'],
-    [FAILURE_TYPES.invalidInput, 422, 'invalid-input'],
-    [FAILURE_TYPES.accessWindowExceeded, 422, 'access-window-exceeded'],
-    [FAILURE_TYPES.unknownReference, 404, 'unknown-reference'],
-    [FAILURE_TYPES.wrongAgency, 404, 'not-found'],
+    [FAILURES.notAllowedInState.type, 409, 'not-allowed-in-state'],
+    [FAILURES.invalidInput.type, 422, 'invalid-input'],
+    [FAILURES.accessWindowExceeded.type, 422, 'access-window-exceeded'],
+    [FAILURES.unknownReference.type, 404, 'unknown-reference'],
+    [FAILURES.wrongAgency.type, 404, 'not-found'],
     ['SomethingElse', 409, 'rejected'],
   ])('maps %s to %i', (type, status, code) => {
     const p = problemFromUpdateFailure(refused(type, 'The reason a person reads.'));
     expect(p).toBeInstanceOf(HttpProblem);
     expect([p.status, p.code]).toEqual([status, code]);
-    if (type !== FAILURE_TYPES.wrongAgency) expect(p.detail).toBe('The reason a person reads.');
+    if (type !== FAILURES.wrongAgency.type) expect(p.detail).toBe('The reason a person reads.');
   });
 
   it('rethrows what is not a refusal (it becomes a 500 without detail)', () => {

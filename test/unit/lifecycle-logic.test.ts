@@ -2,7 +2,6 @@ import {
   AGENCY_STATUSES,
   CLEARANCE_NOTICES,
   DAY_MS,
-  FAILURE_TYPES,
   FINDING_RESPONSES,
   SEVERITIES,
   SUBMISSION_STATUSES,
@@ -11,6 +10,7 @@ import {
   type Severity,
   type SubmissionDetails,
 } from '../../workflows/submission/contract';
+import { FAILURES } from '../../workflows/shared/failures';
 import {
   agencyCommandRefusal,
   canTransitionAgency,
@@ -67,7 +67,7 @@ describe('release-date change', () => {
     const r = validateReleaseDateChange(open, new Date(day(31)).toISOString());
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.refusal.type).toBe(FAILURE_TYPES.accessWindowExceeded);
+    expect(r.refusal.type).toBe(FAILURES.accessWindowExceeded.type);
     expect(r.refusal.reason).toContain('at most 30 days');
     expect(r.refusal.reason).toContain(new Date(day(30)).toISOString());
   });
@@ -76,7 +76,7 @@ describe('release-date change', () => {
   });
   it('refuses past dates and non-dates', () => {
     const past = validateReleaseDateChange(open, new Date(day(1)).toISOString());
-    expect(!past.ok && past.refusal.type).toBe(FAILURE_TYPES.invalidInput);
+    expect(!past.ok && past.refusal.type).toBe(FAILURES.invalidInput.type);
     const junk = validateReleaseDateChange(open, 'next tuesday');
     expect(!junk.ok && junk.refusal.reason).toMatch(/ISO-8601/);
     const noZone = validateReleaseDateChange(open, '2026-12-20T00:00:00');
@@ -91,7 +91,7 @@ describe('release-date change', () => {
   it('is refused once released, closed or withdrawn', () => {
     for (const status of ['RELEASED', 'CLOSED', 'WITHDRAWN'] as const) {
       const r = validateReleaseDateChange({ nowMs: day(0), status, windowOpen: false }, new Date(day(9)).toISOString());
-      expect(!r.ok && r.refusal.type).toBe(FAILURE_TYPES.notAllowedInState);
+      expect(!r.ok && r.refusal.type).toBe(FAILURES.notAllowedInState.type);
     }
   });
 });
@@ -155,15 +155,15 @@ describe('transition tables and command permissions', () => {
   });
   it('refuses another agency, and commands out of order, with a reason', () => {
     const other = agencyCommandRefusal('accept', { status: 'INVITED', ownerAgencyId: 'nsa', signerAgencyId: 'cisa' });
-    expect(other?.type).toBe(FAILURE_TYPES.wrongAgency);
+    expect(other?.type).toBe(FAILURES.wrongAgency.type);
     expect(other?.reason).toContain('"nsa"');
     const early = agencyCommandRefusal('start', { status: 'INVITED', ownerAgencyId: 'nsa', signerAgencyId: 'nsa' });
-    expect(early).toEqual({ type: FAILURE_TYPES.notAllowedInState, reason: 'The assessment can start only after the invitation was accepted: it is INVITED.' });
+    expect(early).toEqual({ type: FAILURES.notAllowedInState.type, reason: 'The assessment can start only after the invitation was accepted: it is INVITED.' });
     expect(agencyCommandRefusal('start', { status: 'ACCEPTED', ownerAgencyId: 'nsa', signerAgencyId: 'nsa' })).toBeUndefined();
   });
   it('checks findings, including the tested model version', () => {
     const f = { severity: 'HIGH', domain: 'cyber', title: 't', detail: 'd', modelVersionTested: '7.0.0', recommendedMitigation: 'm', thirdPartyVulnerability: false };
-    expect(findingRefusal(f, '7.0.1')?.type).toBe(FAILURE_TYPES.modelVersionMismatch);
+    expect(findingRefusal(f, '7.0.1')?.type).toBe(FAILURES.modelVersionMismatch.type);
     expect(findingRefusal({ ...f, modelVersionTested: '7.0.1' }, '7.0.1')).toBeUndefined();
     expect(findingRefusal({ ...f, severity: 'SEVERE' }, '7.0.0')?.reason).toMatch(/CRITICAL, HIGH/);
   });

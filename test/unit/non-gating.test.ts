@@ -5,7 +5,6 @@ import {
   CLEARANCE_NOTICES,
   CONSOLIDATION_TRIGGERS,
   END_REASONS,
-  FAILURE_TYPES,
   FINDING_RESPONSES,
   SEVERITIES,
   SUBMISSION_EVENT_TYPES,
@@ -14,6 +13,7 @@ import {
   type Severity,
   type SubmissionStatus,
 } from '../../workflows/submission/contract';
+import { FAILURES } from '../../workflows/shared/failures';
 import { SUBMISSION_TRANSITIONS, deriveClearanceNotice, vendorCommandRefusal } from '../../workflows/submission/rules';
 
 // Executive order Sec. 3(c): no mandatory preclearance. These words would be an approving, blocking or holding outcome.
@@ -27,7 +27,8 @@ describe('the lifecycle cannot approve, block or hold a release', () => {
       ...CLEARANCE_NOTICES,
       ...END_REASONS,
       ...CONSOLIDATION_TRIGGERS,
-      ...Object.values(FAILURE_TYPES),
+      // A party forbidden to act on a clearinghouse case is access control, not a verdict on a release.
+      ...Object.values(FAILURES).filter((f) => f.type !== FAILURES.caseForbidden.type).map((f) => f.type),
       ...Object.values(SUBMISSION_EVENT_TYPES),
     ];
     expect(vocabulary.filter((w) => GATING.test(w))).toEqual([]);

@@ -16,7 +16,6 @@ import {
 } from '../helpers/lifecycle';
 import {
   DAY_MS,
-  FAILURE_TYPES,
   SUBMISSION_EVENT_TYPES,
   acceptInvitationUpdate,
   agencyWorkflowId,
@@ -36,6 +35,7 @@ import {
   withdrawUpdate,
   type SubmissionInput,
 } from '../../workflows/submission/contract';
+import { FAILURES } from '../../workflows/shared/failures';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import '../helpers/quiet-runtime';
 
@@ -219,12 +219,12 @@ it('a release-date change that would exceed 30 days is refused with its reason; 
 
   await expectRefused(
     handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: new Date(opens + 31 * DAY_MS).toISOString() }] }),
-    FAILURE_TYPES.accessWindowExceeded,
+    FAILURES.accessWindowExceeded.type,
     new RegExp(`at most 30 days, until ${new Date(opens + 30 * DAY_MS).toISOString().replace(/\./g, '\\.')}`),
   );
   await expectRefused(
     handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: 'soon' }] }),
-    FAILURE_TYPES.invalidInput,
+    FAILURES.invalidInput.type,
     /ISO-8601/,
   );
   expect((await handle.query(submissionStateQuery)).window).toEqual(view.window);
@@ -268,7 +268,7 @@ it("an information request pauses only that agency's review clock; the window ke
   await waitForAgency(client, id, 'nsa', 'IN_PROGRESS');
   await expectRefused(
     handle.executeUpdate(respondToInfoRequestUpdate, { args: [{ requestId: ir.requestId, response: 'again' }] }),
-    FAILURE_TYPES.notAllowedInState,
+    FAILURES.notAllowedInState.type,
     /already answered/,
   );
   await ts.env.sleep(4 * DAY_MS);
@@ -427,22 +427,22 @@ it('refuses commands the state does not allow, and an agency acting on another a
   const child = client.workflow.getHandle(agencyWorkflowId(id, 'nsa'));
   await expectRefused(
     child.executeUpdate(acceptInvitationUpdate, { args: [{ agencyId: 'cisa' }] }),
-    FAILURE_TYPES.wrongAgency,
+    FAILURES.wrongAgency.type,
     /belongs to agency "nsa"; agency "cisa" may not act on it/,
   );
-  await expectRefused(agency(id, 'nsa', startAssessmentUpdate), FAILURE_TYPES.notAllowedInState, /only after the invitation was accepted/);
+  await expectRefused(agency(id, 'nsa', startAssessmentUpdate), FAILURES.notAllowedInState.type, /only after the invitation was accepted/);
   await acceptAndStart(id, 'nsa');
   await expectRefused(
     agency(id, 'nsa', submitFindingUpdate, { finding: finding('LOW', 'V', { modelVersionTested: '6.9' }) }),
-    FAILURE_TYPES.modelVersionMismatch,
+    FAILURES.modelVersionMismatch.type,
     /"6.9".*"7.0.1"/,
   );
   await agency(id, 'nsa', submitFindingUpdate, { finding: finding('LOW', 'V') });
-  await expectRefused(agency(id, 'nsa', completeAssessmentUpdate, { noFindings: true }), FAILURE_TYPES.invalidInput, /1 finding/);
-  await expectRefused(handle.executeUpdate('acknowledge', { args: [{}] }), FAILURE_TYPES.notAllowedInState, /UNDER_ASSESSMENT/);
+  await expectRefused(agency(id, 'nsa', completeAssessmentUpdate, { noFindings: true }), FAILURES.invalidInput.type, /1 finding/);
+  await expectRefused(handle.executeUpdate('acknowledge', { args: [{}] }), FAILURES.notAllowedInState.type, /UNDER_ASSESSMENT/);
   await expectRefused(
     handle.executeUpdate(respondToFindingUpdate, { args: [{ findingId: 'nope', response: 'MITIGATED' }] }),
-    FAILURE_TYPES.unknownReference,
+    FAILURES.unknownReference.type,
     /no finding "nope"/,
   );
   // A repeated command id (a redelivered Kafka message) has no second effect.
@@ -478,7 +478,7 @@ it('a failure while provisioning access revokes every grant already made, and th
       ),
   );
   expect(outcome).toBeInstanceOf(WorkflowFailedError);
-  expect(((outcome as WorkflowFailedError).cause as ApplicationFailure).type).toBe(FAILURE_TYPES.accessProvisioningFailed);
+  expect(((outcome as WorkflowFailedError).cause as ApplicationFailure).type).toBe(FAILURES.accessProvisioningFailed.type);
   const granted = failing.accessBroker.grantsOf(input.submissionId);
   expect(granted).toHaveLength(4); // nsa, cisa, treasury, nist before dod
   expect([...failing.accessBroker.revokedIds].sort()).toEqual([...granted].sort());

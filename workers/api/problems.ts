@@ -1,7 +1,8 @@
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { FAILURE_TYPES } from '../../workflows/submission/contract';
+import { findInCauses } from '../../infra/error-causes';
+import { failureOfType, type Failure } from '../../workflows/shared/failures';
 
 /** The base of every problem `type` URI (RFC 9457); the last path segment is the machine `code`. */
 export const PROBLEM_BASE = 'https://preflight.example.gov/problems/';
@@ -62,13 +63,7 @@ export function parseOr422<S extends z.ZodType>(schema: S, value: unknown, what 
 }
 
 function failureType(e: unknown): string | undefined {
-  let cur: unknown = e;
-  for (let i = 0; i < 4 && typeof cur === 'object' && cur !== null; i++) {
-    const type = (cur as { type?: unknown }).type;
-    if (typeof type === 'string') return type;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return findInCauses(e, (c) => (typeof c.type === 'string' ? c.type : undefined));
 }
 
 function failureMessage(e: unknown): string {
@@ -76,28 +71,34 @@ function failureMessage(e: unknown): string {
   return typeof cause?.message === 'string' ? cause.message : String((e as Error).message ?? e);
 }
 
+const FAILURE_TITLES: Record<NonNullable<Failure['httpStatus']>, string> = {
+  404: 'Not found',
+  409: 'Not allowed in the current state',
+  422: 'Invalid input',
+};
+
+/**
+ * The API's answer to a failure type from the catalog, or undefined where the API has none. A `not-found` answer
+ * never carries the failure's message, so it does not reveal that the `what` exists.
+ */
+export function problemForFailure(type: string | undefined, message: string, what: string): HttpProblem | undefined {
+  const failure = failureOfType(type);
+  if (!failure?.httpStatus) return undefined;
+  const code = failure.problemCode ?? failure.code;
+  if (code === 'not-found') return problems.notFound(what);
+  return new HttpProblem(failure.httpStatus, code, FAILURE_TITLES[failure.httpStatus], message);
+}
+
 /**
  * Maps a refused vendor command (an update validator's ApplicationFailure) to a precise problem: state conflicts
  * 409, invalid input 422, unknown references 404. Anything unrecognised is rethrown (a 500 without detail).
  */
 export function problemFromUpdateFailure(e: unknown): HttpProblem {
-  const type = failureType(e);
   const message = failureMessage(e).slice(0, 500);
-  switch (type) {
-    case FAILURE_TYPES.notAllowedInState:
-      return problems.conflict(message);
-    case FAILURE_TYPES.invalidInput:
-    case FAILURE_TYPES.accessWindowExceeded:
-    case FAILURE_TYPES.modelVersionMismatch:
-      return new HttpProblem(422, type === FAILURE_TYPES.accessWindowExceeded ? 'access-window-exceeded' : 'invalid-input', 'Invalid input', message);
-    case FAILURE_TYPES.unknownReference:
-      return new HttpProblem(404, 'unknown-reference', 'Not found', message);
-    case FAILURE_TYPES.wrongAgency:
-      return problems.notFound();
-    default:
-      if (e instanceof WorkflowUpdateFailedError) return problems.conflict(message, 'rejected');
-      throw e;
-  }
+  const problem = problemForFailure(failureType(e), message, 'submission');
+  if (problem) return problem;
+  if (e instanceof WorkflowUpdateFailedError) return problems.conflict(message, 'rejected');
+  throw e;
 }
 
 /** gRPC status codes that mean "Temporal could not answer now": DEADLINE_EXCEEDED, FAILED_PRECONDITION, UNAVAILABLE. */

@@ -14,7 +14,6 @@ import {
 import type { Logger } from '../../infra/logger';
 import {
   ENDPOINT_ID_PATTERN,
-  WEBHOOK_FAILURE_TYPES,
   deleteEndpointUpdate,
   disableEndpointUpdate,
   enableEndpointUpdate,
@@ -26,7 +25,7 @@ import {
   type WebhookEndpoint,
 } from '../../workflows/webhooks/contract';
 import { authenticate, vendorScope, type Authenticator } from './auth';
-import { HttpProblem, parseOr422, problemErrorHandler, problems } from './problems';
+import { parseOr422, problemErrorHandler, problemForFailure, problems, type HttpProblem } from './problems';
 
 export interface WebhookRoutesContext {
   client: Client;
@@ -63,18 +62,7 @@ function problemFromRegistryFailure(e: unknown): HttpProblem {
   if (!(e instanceof WorkflowUpdateFailedError)) throw e;
   const cause = e.cause as { type?: string; message?: string } | undefined;
   const message = (cause?.message ?? 'refused').slice(0, 500);
-  switch (cause?.type) {
-    case WEBHOOK_FAILURE_TYPES.invalidInput:
-      return new HttpProblem(422, 'invalid-input', 'Invalid input', message);
-    case WEBHOOK_FAILURE_TYPES.unknownEndpoint:
-      return problems.notFound('webhook endpoint');
-    case WEBHOOK_FAILURE_TYPES.duplicateEndpoint:
-      return problems.conflict(message, 'duplicate');
-    case WEBHOOK_FAILURE_TYPES.tooManyEndpoints:
-      return problems.conflict(message, 'too-many-endpoints');
-    default:
-      return problems.conflict(message, 'rejected');
-  }
+  return problemForFailure(cause?.type, message, 'webhook endpoint') ?? problems.conflict(message, 'rejected');
 }
 
 /**

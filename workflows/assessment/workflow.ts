@@ -9,7 +9,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
-  FAILURE_TYPES,
   HOUR_MS,
   acceptInvitationUpdate,
   agencyReportSignal,
@@ -38,6 +37,7 @@ import {
   type SubmissionActivities,
 } from '../submission/contract';
 import type { CaseActivities } from '../clearinghouse/contract';
+import { FAILURES } from '../shared/failures';
 import {
   agencyCommandRefusal,
   clockTotals,
@@ -199,7 +199,7 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
     validator: (i) => {
       guard('requestInfo', i?.agencyId);
       if (typeof i.question !== 'string' || !i.question.trim()) {
-        throw ApplicationFailure.nonRetryable('The information request has no question.', FAILURE_TYPES.invalidInput);
+        throw ApplicationFailure.nonRetryable('The information request has no question.', FAILURES.invalidInput.type);
       }
     },
   });
@@ -246,7 +246,7 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
       if (i.noFindings === true && findings.length > 0) {
         throw ApplicationFailure.nonRetryable(
           `"No findings" was declared, but ${findings.length} finding(s) were submitted for this assessment.`,
-          FAILURE_TYPES.invalidInput,
+          FAILURES.invalidInput.type,
         );
       }
     },

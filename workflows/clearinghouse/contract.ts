@@ -318,16 +318,6 @@ export interface CaseActivities {
   linkDuplicateCase: (input: { primaryCaseId: string; link: LinkDuplicateInput }) => Promise<void>;
 }
 
-/** ApplicationFailure types raised by case validators and activities. */
-export const CASE_FAILURES = {
-  invalidInput: 'CaseInvalidInput',
-  invalidTransition: 'CaseInvalidTransition',
-  forbidden: 'CaseForbidden',
-  embargoed: 'CaseEmbargoed',
-  notFound: 'CaseNotFound',
-  tooManyReports: 'CaseTooManyReports',
-} as const;
-
 /** Event stream and types on `preflight.clearinghouse-events.v1`. Data is thin: ids, enums, states, times. */
 export const CASE_EVENT_SOURCE = '/preflight/clearinghouse';
 export const CASE_EVENT_TYPES = {

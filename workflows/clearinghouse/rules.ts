@@ -7,7 +7,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   CASE_CLOSE_REASONS,
   CASE_EVENT_TYPES,
-  CASE_FAILURES,
   DEFAULT_CASE_POLICY,
   OPAQUE_ID_PATTERN,
   PARTY_STATUSES,
@@ -34,6 +33,7 @@ import {
   type Severity,
   type TriageCaseInput,
 } from './contract';
+import { FAILURES } from '../shared/failures';
 
 export const HOUR_MS = 60 * 60 * 1000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -53,13 +53,13 @@ const CWE_PATTERN = /^CWE-[1-9]\d{0,5}$/;
 const LIMITS = { product: 200, weakness: 500, summary: 8000, reportId: 128, advisoryRef: 256, parties: 100 } as const;
 
 function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: CASE_FAILURES.invalidInput, nonRetryable: true });
+  return ApplicationFailure.create({ message, type: FAILURES.caseInvalidInput.type, nonRetryable: true });
 }
 function transition(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: CASE_FAILURES.invalidTransition, nonRetryable: true });
+  return ApplicationFailure.create({ message, type: FAILURES.caseInvalidTransition.type, nonRetryable: true });
 }
 function forbidden(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: CASE_FAILURES.forbidden, nonRetryable: true });
+  return ApplicationFailure.create({ message, type: FAILURES.caseForbidden.type, nonRetryable: true });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -282,7 +282,7 @@ export function validateReport(data: CaseData, policy: CasePolicy, input: unknow
   if (data.state === 'DUPLICATE' || data.reports.some((r) => r.reportId === input.reportId)) return;
   if (data.state === 'CLOSED') throw transition('the case is closed');
   if (data.reports.length >= policy.maxReports) {
-    throw ApplicationFailure.create({ message: 'the case holds the maximum number of reports', type: CASE_FAILURES.tooManyReports, nonRetryable: true });
+    throw ApplicationFailure.create({ message: 'the case holds the maximum number of reports', type: FAILURES.caseTooManyReports.type, nonRetryable: true });
   }
 }
 
@@ -502,7 +502,7 @@ export function validatePublish(data: CaseData, input: unknown, nowMs: number): 
   if (embargo !== undefined && nowMs < Date.parse(embargo)) {
     throw ApplicationFailure.create({
       message: `the case is under embargo until the model's release at ${embargo}`,
-      type: CASE_FAILURES.embargoed,
+      type: FAILURES.caseEmbargoed.type,
       nonRetryable: true,
     });
   }
@@ -567,7 +567,7 @@ export function validateLinkDuplicate(data: CaseData, policy: CasePolicy, input:
   if (!isLive(data.state) && data.state !== 'PUBLISHED') throw transition(`a ${data.state} case cannot take duplicates`);
   const fresh = input.reports.filter((r) => !data.reports.some((x) => x.reportId === (r as CaseReportRecord).reportId));
   if (data.reports.length + fresh.length > policy.maxReports) {
-    throw ApplicationFailure.create({ message: 'the case would exceed the maximum number of reports', type: CASE_FAILURES.tooManyReports, nonRetryable: true });
+    throw ApplicationFailure.create({ message: 'the case would exceed the maximum number of reports', type: FAILURES.caseTooManyReports.type, nonRetryable: true });
   }
 }
 

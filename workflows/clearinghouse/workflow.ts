@@ -12,7 +12,6 @@ import {
 } from '@temporalio/workflow';
 import {
   CASE_EVENT_SOURCE,
-  CASE_FAILURES,
   CASE_KIND,
   caseStateQuery,
   closeCaseUpdate,
@@ -32,6 +31,7 @@ import {
   type CaseView,
   type CaseWorkflowInput,
 } from './contract';
+import { FAILURES } from '../shared/failures';
 import {
   DAY_MS,
   HOUR_MS,
@@ -96,7 +96,7 @@ const nowIso = (): string => new Date(Date.now()).toISOString();
 export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promise<CaseView> {
   const caseId = workflowInfo().workflowId;
   if (!isCaseId(caseId) || input.caseId !== caseId) {
-    throw ApplicationFailure.create({ message: 'a case workflow runs under its own case id', type: CASE_FAILURES.invalidInput, nonRetryable: true });
+    throw ApplicationFailure.create({ message: 'a case workflow runs under its own case id', type: FAILURES.caseInvalidInput.type, nonRetryable: true });
   }
   const policy = resolvePolicy(input.policy);
   // Cases recorded before the embargo followed release-date changes replay without it.
@@ -121,7 +121,7 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
   };
   const notWhileLinking = (): void => {
     if (linking) {
-      throw ApplicationFailure.create({ message: 'the case is being linked to its primary; retry shortly', type: CASE_FAILURES.invalidTransition, nonRetryable: true });
+      throw ApplicationFailure.create({ message: 'the case is being linked to its primary; retry shortly', type: FAILURES.caseInvalidTransition.type, nonRetryable: true });
     }
   };
   const view = (): CaseView => caseView(data, policy, Date.now());
@@ -246,7 +246,7 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
       } finally {
         linking = false;
       }
-      if (!isLive(data.state)) throw ApplicationFailure.create({ message: `the case became ${data.state}`, type: CASE_FAILURES.invalidTransition, nonRetryable: true });
+      if (!isLive(data.state)) throw ApplicationFailure.create({ message: `the case became ${data.state}`, type: FAILURES.caseInvalidTransition.type, nonRetryable: true });
       emit(applyMarkDuplicate(data, policy, mark, nowIso()));
       duplicateUntil = Date.now() + policy.duplicateRetentionDays * DAY_MS;
       return view();

@@ -126,31 +126,6 @@ export const CONSOLIDATION_TRIGGERS = ['ALL_AGENCIES_DONE', 'WINDOW_CLOSED', 'RE
 export type ConsolidationTrigger = (typeof CONSOLIDATION_TRIGGERS)[number];
 
 // ---------------------------------------------------------------------------------------------------------------
-// Rejections (update validators) and failures
-
-/**
- * `ApplicationFailure.type` of every refusal. Validators throw `ApplicationFailure.nonRetryable(reason, type)`; the
- * message is a sentence a person understands; ingress/API map the type to a machine code.
- */
-export const FAILURE_TYPES = {
-  /** The input is malformed (missing field, bad date, unknown enum). */
-  invalidInput: 'PreflightInvalidInput',
-  /** The command is not allowed in the current state (e.g. start before accept). */
-  notAllowedInState: 'PreflightNotAllowedInState',
-  /** The signer is not the agency this assessment belongs to. */
-  wrongAgency: 'PreflightWrongAgency',
-  /** A release-date change would need an access window longer than 30 days. */
-  accessWindowExceeded: 'PreflightAccessWindowExceeded',
-  /** A finding names a model version other than the one submitted. */
-  modelVersionMismatch: 'PreflightModelVersionMismatch',
-  /** An info request or finding id that does not exist (or is not open). */
-  unknownReference: 'PreflightUnknownReference',
-  /** The access broker could not grant access; the submission compensates by revoking what it granted. */
-  accessProvisioningFailed: 'PreflightAccessProvisioningFailed',
-} as const;
-export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
-
-// ---------------------------------------------------------------------------------------------------------------
 // Submission workflow input
 
 export interface ModelIdentity {

@@ -7,14 +7,12 @@ import {
   AGENCY_TERMINAL_STATUSES,
   DAY_MS,
   DEFAULT_SUBMISSION_SETTINGS,
-  FAILURE_TYPES,
   HOUR_MS,
   ID_PATTERN,
   MAX_ACCESS_WINDOW_DAYS,
   SEVERITIES,
   type AgencyStatus,
   type ClearanceNotice,
-  type FailureType,
   type FindingSummary,
   type FindingsSummaryView,
   type ReviewClock,
@@ -24,6 +22,7 @@ import {
   type SubmissionSettings,
   type SubmissionStatus,
 } from './contract';
+import { FAILURES, type FailureType } from '../shared/failures';
 
 /** A refusal: the failure type and a sentence a person understands. */
 export interface Refusal {
@@ -152,19 +151,19 @@ export function validateReleaseDateChange(
 ): { ok: true; releaseMs: number; windowClosesAtMs?: number } | { ok: false; refusal: Refusal } {
   const refuse = (type: FailureType, reason: string) => ({ ok: false as const, refusal: { type, reason } });
   if (['RELEASED', 'CLOSED', 'WITHDRAWN'].includes(ctx.status)) {
-    return refuse(FAILURE_TYPES.notAllowedInState, `The release date cannot change: the submission is ${ctx.status}.`);
+    return refuse(FAILURES.notAllowedInState.type, `The release date cannot change: the submission is ${ctx.status}.`);
   }
   const releaseMs = parseIsoTime(plannedReleaseAt);
   if (releaseMs === undefined) {
-    return refuse(FAILURE_TYPES.invalidInput, 'The planned release time must be an ISO-8601 date-time with a time zone.');
+    return refuse(FAILURES.invalidInput.type, 'The planned release time must be an ISO-8601 date-time with a time zone.');
   }
-  if (releaseMs <= ctx.nowMs) return refuse(FAILURE_TYPES.invalidInput, 'The new planned release time has already passed.');
+  if (releaseMs <= ctx.nowMs) return refuse(FAILURES.invalidInput.type, 'The new planned release time has already passed.');
   if (ctx.accessStartMs === undefined || !ctx.windowOpen) return { ok: true, releaseMs };
   const capMs = ctx.accessStartMs + MAX_ACCESS_WINDOW_DAYS * DAY_MS;
   if (releaseMs > capMs) {
     const neededDays = Math.ceil(((releaseMs - ctx.accessStartMs) / DAY_MS) * 10) / 10;
     return refuse(
-      FAILURE_TYPES.accessWindowExceeded,
+      FAILURES.accessWindowExceeded.type,
       `Access started on ${iso(ctx.accessStartMs)} and the access window may last at most ${MAX_ACCESS_WINDOW_DAYS} days, ` +
         `until ${iso(capMs)}; a release on ${iso(releaseMs)} would need a window of ${neededDays} days. ` +
         `Choose a release time on or before ${iso(capMs)}.`,
@@ -287,7 +286,7 @@ const VENDOR_COMMAND_WORDS: Record<VendorCommand, string> = {
 
 export function vendorCommandRefusal(command: VendorCommand, status: SubmissionStatus): Refusal | undefined {
   if (VENDOR_COMMAND_STATES[command].includes(status)) return undefined;
-  return { type: FAILURE_TYPES.notAllowedInState, reason: `${VENDOR_COMMAND_WORDS[command]}: the submission is ${status}.` };
+  return { type: FAILURES.notAllowedInState.type, reason: `${VENDOR_COMMAND_WORDS[command]}: the submission is ${status}.` };
 }
 
 export type AgencyCommand = 'accept' | 'decline' | 'start' | 'requestInfo' | 'submitFinding' | 'complete';
@@ -316,17 +315,17 @@ export function agencyCommandRefusal(
 ): Refusal | undefined {
   if (typeof ctx.signerAgencyId !== 'string' || ctx.signerAgencyId !== ctx.ownerAgencyId) {
     return {
-      type: FAILURE_TYPES.wrongAgency,
+      type: FAILURES.wrongAgency.type,
       reason: `This assessment belongs to agency "${ctx.ownerAgencyId}"; agency "${String(ctx.signerAgencyId)}" may not act on it.`,
     };
   }
   if (AGENCY_COMMAND_STATES[command].includes(ctx.status)) return undefined;
-  return { type: FAILURE_TYPES.notAllowedInState, reason: `${AGENCY_COMMAND_WORDS[command]}: it is ${ctx.status}.` };
+  return { type: FAILURES.notAllowedInState.type, reason: `${AGENCY_COMMAND_WORDS[command]}: it is ${ctx.status}.` };
 }
 
 /** Checks the agency-supplied finding: fields present, severity known, version equal to the submitted one. */
 export function findingRefusal(finding: unknown, submittedModelVersion: string): Refusal | undefined {
-  const invalid = (reason: string): Refusal => ({ type: FAILURE_TYPES.invalidInput, reason });
+  const invalid = (reason: string): Refusal => ({ type: FAILURES.invalidInput.type, reason });
   if (!finding || typeof finding !== 'object') return invalid('The finding is missing.');
   const f = finding as Record<string, unknown>;
   if (!SEVERITIES.includes(f.severity as Severity)) return invalid(`The severity must be one of ${SEVERITIES.join(', ')}.`);
@@ -341,7 +340,7 @@ export function findingRefusal(finding: unknown, submittedModelVersion: string):
   if (f.cweId !== undefined && !/^CWE-\d{1,6}$/.test(String(f.cweId))) return invalid('The finding\'s cweId must look like "CWE-79".');
   if (f.modelVersionTested !== submittedModelVersion) {
     return {
-      type: FAILURE_TYPES.modelVersionMismatch,
+      type: FAILURES.modelVersionMismatch.type,
       reason: `The finding names model version "${String(f.modelVersionTested)}", but the submitted version is "${submittedModelVersion}".`,
     };
   }

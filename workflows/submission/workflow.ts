@@ -15,7 +15,6 @@ import type { StatusEvent } from '../../events/publisher';
 import { agencyAssessmentWorkflow } from '../assessment/workflow';
 import {
   DAY_MS,
-  FAILURE_TYPES,
   FINDING_RESPONSES,
   SUBMISSION_EVENT_SOURCE,
   SUBMISSION_EVENT_TYPES,
@@ -61,6 +60,7 @@ import {
   type SubmissionStatusChangedData,
   type SubmissionView,
 } from './contract';
+import { FAILURES } from '../shared/failures';
 import {
   canTransitionSubmission,
   clockTotals,
@@ -255,9 +255,9 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
   // ---- vendor updates
   const guard = (command: VendorCommand): void => {
     reject(vendorCommandRefusal(command, status));
-    if (withdrawal) reject({ type: FAILURE_TYPES.notAllowedInState, reason: 'The submission is being withdrawn.' });
+    if (withdrawal) reject({ type: FAILURES.notAllowedInState.type, reason: 'The submission is being withdrawn.' });
     if (release && command !== 'respondToFinding' && command !== 'acknowledge') {
-      reject({ type: FAILURE_TYPES.notAllowedInState, reason: 'The release has been declared; the submission is being consolidated.' });
+      reject({ type: FAILURES.notAllowedInState.type, reason: 'The release has been declared; the submission is being consolidated.' });
     }
   };
 
@@ -271,8 +271,8 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
     {
       validator: (corrected) => {
         guard('resubmit');
-        if (resubmission) reject({ type: FAILURE_TYPES.notAllowedInState, reason: 'A resubmission is already being screened.' });
-        if (!corrected || typeof corrected !== 'object') reject({ type: FAILURE_TYPES.invalidInput, reason: 'The resubmission is empty.' });
+        if (resubmission) reject({ type: FAILURES.notAllowedInState.type, reason: 'A resubmission is already being screened.' });
+        if (!corrected || typeof corrected !== 'object') reject({ type: FAILURES.invalidInput.type, reason: 'The resubmission is empty.' });
       },
     },
   );
@@ -320,12 +320,12 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
       validator: (i) => {
         guard('respondToInfoRequest');
         const request = infoRequests.find((r) => r.requestId === i?.requestId);
-        if (!request) reject({ type: FAILURE_TYPES.unknownReference, reason: `There is no information request "${String(i?.requestId)}" on this submission.` });
-        if (request?.respondedAt) reject({ type: FAILURE_TYPES.notAllowedInState, reason: `Information request "${i.requestId}" was already answered.` });
+        if (!request) reject({ type: FAILURES.unknownReference.type, reason: `There is no information request "${String(i?.requestId)}" on this submission.` });
+        if (request?.respondedAt) reject({ type: FAILURES.notAllowedInState.type, reason: `Information request "${i.requestId}" was already answered.` });
         if (request && isAgencyTerminal(agencies.get(request.agencyId)?.status ?? 'INVITED')) {
-          reject({ type: FAILURE_TYPES.notAllowedInState, reason: `Agency "${request.agencyId}" has already ended its assessment.` });
+          reject({ type: FAILURES.notAllowedInState.type, reason: `Agency "${request.agencyId}" has already ended its assessment.` });
         }
-        if (typeof i.response !== 'string' || !i.response.trim()) reject({ type: FAILURE_TYPES.invalidInput, reason: 'The response is empty.' });
+        if (typeof i.response !== 'string' || !i.response.trim()) reject({ type: FAILURES.invalidInput.type, reason: 'The response is empty.' });
       },
     },
   );
@@ -347,10 +347,10 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
       validator: (i) => {
         reject(vendorCommandRefusal('respondToFinding', status));
         if (!findings.some((f) => f.findingId === i?.findingId)) {
-          reject({ type: FAILURE_TYPES.unknownReference, reason: `There is no finding "${String(i?.findingId)}" on this submission.` });
+          reject({ type: FAILURES.unknownReference.type, reason: `There is no finding "${String(i?.findingId)}" on this submission.` });
         }
         if (!FINDING_RESPONSES.includes(i.response)) {
-          reject({ type: FAILURE_TYPES.invalidInput, reason: `The response must be one of ${FINDING_RESPONSES.join(', ')}.` });
+          reject({ type: FAILURES.invalidInput.type, reason: `The response must be one of ${FINDING_RESPONSES.join(', ')}.` });
         }
       },
     },
@@ -386,7 +386,7 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
       validator: (i) => {
         guard('declareReleased');
         if (i?.releasedAt !== undefined && parseIsoTime(i.releasedAt) === undefined) {
-          reject({ type: FAILURE_TYPES.invalidInput, reason: 'releasedAt must be an ISO-8601 date-time with a time zone.' });
+          reject({ type: FAILURES.invalidInput.type, reason: 'releasedAt must be an ISO-8601 date-time with a time zone.' });
         }
       },
     },
@@ -629,7 +629,7 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
     } catch (err) {
       log.error('access provisioning failed; revoking every grant made', { submissionId });
       await revokeAll();
-      throw ApplicationFailure.nonRetryable('Access could not be provisioned for every agency; all grants were revoked.', FAILURE_TYPES.accessProvisioningFailed, {
+      throw ApplicationFailure.nonRetryable('Access could not be provisioned for every agency; all grants were revoked.', FAILURES.accessProvisioningFailed.type, {
         cause: String(err),
       });
     }

@@ -48,13 +48,6 @@ export const MAX_DESCRIPTION_LENGTH = 200;
 export const DEFAULT_ROTATION_OVERLAP_MS = DAY_MS_WEBHOOK;
 export const MAX_ROTATION_OVERLAP_MS = 7 * DAY_MS_WEBHOOK;
 
-export const WEBHOOK_FAILURE_TYPES = {
-  invalidInput: 'PreflightInvalidInput',
-  unknownEndpoint: 'PreflightUnknownEndpoint',
-  duplicateEndpoint: 'PreflightDuplicateEndpoint',
-  tooManyEndpoints: 'PreflightTooManyEndpoints',
-} as const;
-
 // ---------------------------------------------------------------------------------------------------------------
 // Endpoint registry
 

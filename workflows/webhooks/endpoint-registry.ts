@@ -19,7 +19,6 @@ import {
   MAX_URL_LENGTH,
   WEBHOOK_EVENT_SOURCE,
   WEBHOOK_EVENT_TYPES,
-  WEBHOOK_FAILURE_TYPES,
   deleteEndpointUpdate,
   disableEndpointUpdate,
   disableFromDeliverySignal,
@@ -34,6 +33,7 @@ import {
   type WebhookEndpoint,
 } from './contract';
 import type { PublisherActivities } from '../shared/publish-event';
+import { FAILURES } from '../shared/failures';
 
 const { publishEvent } = proxyActivities<PublisherActivities>({
   startToCloseTimeout: '30 seconds',
@@ -43,7 +43,7 @@ const { publishEvent } = proxyActivities<PublisherActivities>({
 const DEFAULT_HISTORY_LIMIT = 5000;
 
 function invalid(message: string): never {
-  throw ApplicationFailure.nonRetryable(message, WEBHOOK_FAILURE_TYPES.invalidInput);
+  throw ApplicationFailure.nonRetryable(message, FAILURES.invalidInput.type);
 }
 
 function checkUrl(url: unknown): void {
@@ -77,7 +77,7 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
 
   const existing = (endpointId: unknown): WebhookEndpoint => {
     const endpoint = typeof endpointId === 'string' ? endpoints.get(endpointId) : undefined;
-    if (!endpoint) throw ApplicationFailure.nonRetryable(`unknown webhook endpoint ${String(endpointId).slice(0, 80)}`, WEBHOOK_FAILURE_TYPES.unknownEndpoint);
+    if (!endpoint) throw ApplicationFailure.nonRetryable(`unknown webhook endpoint ${String(endpointId).slice(0, 80)}`, FAILURES.unknownEndpoint.type);
     return endpoint;
   };
   const touch = (endpoint: WebhookEndpoint, change: Partial<WebhookEndpoint>): WebhookEndpoint => {
@@ -109,8 +109,8 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
     {
       validator: (req) => {
         if (typeof req?.endpointId !== 'string' || !ENDPOINT_ID_PATTERN.test(req.endpointId)) invalid('endpointId must look like ep_<8-64 letters or digits>');
-        if (endpoints.has(req.endpointId)) throw ApplicationFailure.nonRetryable(`endpoint ${req.endpointId} already exists`, WEBHOOK_FAILURE_TYPES.duplicateEndpoint);
-        if (endpoints.size >= MAX_ENDPOINTS_PER_VENDOR) throw ApplicationFailure.nonRetryable(`at most ${MAX_ENDPOINTS_PER_VENDOR} endpoints per vendor`, WEBHOOK_FAILURE_TYPES.tooManyEndpoints);
+        if (endpoints.has(req.endpointId)) throw ApplicationFailure.nonRetryable(`endpoint ${req.endpointId} already exists`, FAILURES.duplicateEndpoint.type);
+        if (endpoints.size >= MAX_ENDPOINTS_PER_VENDOR) throw ApplicationFailure.nonRetryable(`at most ${MAX_ENDPOINTS_PER_VENDOR} endpoints per vendor`, FAILURES.tooManyEndpoints.type);
         checkUrl(req.url);
         checkEventTypes(req.eventTypes);
         checkDescription(req.description);

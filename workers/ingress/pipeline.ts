@@ -1,0 +1,95 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
+import type { KafkaMessage, Producer } from 'kafkajs';
+import type { AgencyRegistry } from '../../events/agency-registry';
+import { catalogEntry } from '../../events/catalog';
+import { inspectCommand, type IntakeResult } from '../../events/command-intake';
+import { withHeartbeat } from '../../events/consumer';
+import type { PayloadKey } from '../../infra/codec';
+import type { Logger } from '../../infra/logger';
+import { metrics } from '../../infra/metrics';
+import { retry } from '../../infra/retry';
+import { isTransientError, type CommandOutcome } from './outcomes';
+import { outcomeMessages, replyAbout } from './replies';
+import { applyCommand, type CaseOpener } from './routing';
+
+export interface Pipeline {
+  client: Client;
+  /** Seals dead-lettered values: a refused command may carry finding details. */
+  sealKey: PayloadKey;
+  producer: Producer;
+  registry: AgencyRegistry;
+  openCase: CaseOpener;
+  maxCommandBytes: number;
+  toleranceSeconds?: number;
+  logger: Logger;
+  stopping: () => boolean;
+}
+
+/** Backoff while Temporal or Kafka cannot answer; the consumer heartbeats after each wait. */
+const UNAVAILABLE_BACKOFF = { initialMs: 200, maxMs: 10_000 };
+
+/**
+ * Handles one message to a definite end: applied (reply), refused by the workflow (reply), or refused at intake
+ * (dead letter, plus a reply when the sender is known). Retries while Temporal or Kafka cannot answer; returns false
+ * only when the process is stopping before that end, so the offset stays uncommitted and the command is redelivered.
+ */
+export async function handleMessage(p: Pipeline, topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<boolean> {
+  const log = p.logger;
+  const retrying = {
+    backoff: UNAVAILABLE_BACKOFF,
+    wait: async (ms: number) => {
+      await sleep(ms);
+      await heartbeat().catch(() => undefined);
+    },
+  };
+  let intake: IntakeResult;
+  try {
+    intake = inspectCommand(message, { registry: p.registry, maxBytes: p.maxCommandBytes, toleranceSeconds: p.toleranceSeconds });
+  } catch (e) {
+    // Never let one message loop forever: an unexpected intake failure dead-letters it.
+    log.error({ partition, offset: message.offset, err: e }, 'unexpected error inspecting a command');
+    intake = { ok: false, code: 'internal-error', reason: 'The command could not be inspected' };
+  }
+  let outcome: CommandOutcome;
+  if (intake.ok) {
+    const command = intake;
+    try {
+      outcome = await retry(() => withHeartbeat(heartbeat, () => applyCommand(p.client, command, p.openCase)), {
+        ...retrying,
+        // Until the process stops: then the command is left for redelivery.
+        isRetriable: (e) => isTransientError(e) && !p.stopping(),
+        onRetry: (e) => log.warn({ commandId: command.envelope.id, partition, offset: message.offset, err: e }, 'Temporal unavailable; retrying command'),
+      });
+    } catch (e) {
+      if (isTransientError(e)) return false;
+      log.error({ commandId: command.envelope.id, partition, offset: message.offset, err: e }, 'unexpected error applying a command');
+      outcome = { kind: 'rejected', code: 'internal-error', reason: 'The command could not be applied', deadLetter: true };
+    }
+  } else {
+    outcome = { kind: 'rejected', code: intake.code, reason: intake.reason, deadLetter: true };
+  }
+
+  const messages = outcomeMessages({ topic, partition, message }, intake, outcome, p);
+  if (messages.length > 0) {
+    try {
+      await retry(() => p.producer.sendBatch({ topicMessages: messages, acks: -1 }), {
+        ...retrying,
+        isRetriable: () => !p.stopping(),
+        onRetry: (e) => log.warn({ partition, offset: message.offset, err: e }, 'cannot produce reply or dead letter; retrying'),
+      });
+    } catch {
+      return false;
+    }
+  }
+  const about = replyAbout(intake);
+  const knownType = intake.ok ? intake.envelope.type : intake.commandType && catalogEntry(intake.commandType)?.direction === 'inbound' ? intake.commandType : 'unknown';
+  metrics.ingressCommands.inc({ type: knownType, outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code });
+  const producedAt = Number(message.timestamp);
+  if (Number.isFinite(producedAt) && producedAt > 0) metrics.ingressLagSeconds.observe(Math.max(0, (Date.now() - producedAt) / 1000));
+  // The type is logged only when it is one of ours: a refused message's ce_type is whatever its sender wrote.
+  const fields = { partition, offset: message.offset, commandId: about?.commandId, agencyId: about?.agencyId, type: knownType };
+  if (outcome.kind === 'accepted') log.info(fields, 'command applied');
+  else log.warn({ ...fields, code: outcome.code, deadLettered: outcome.deadLetter }, 'command refused');
+  return true;
+}

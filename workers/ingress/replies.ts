@@ -1,0 +1,110 @@
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { AgencyRegistry } from '../../events/agency-registry';
+import { INGRESS_SOURCE, REPLY_TYPES } from '../../events/catalog';
+import type { IntakeResult } from '../../events/command-intake';
+import { deadLetterMessage } from '../../events/dead-letter';
+import { encodeEvent, JSON_CONTENT_TYPE, SPEC_VERSION } from '../../events/envelope';
+import { agencyReplyTopic } from '../../events/kafka-acls';
+import { CommandAccepted, CommandRejected } from '../../events/schemas';
+import { TOPICS } from '../../events/topics';
+import type { PayloadKey } from '../../infra/codec';
+import type { Logger } from '../../infra/logger';
+import type { CommandOutcome } from './outcomes';
+
+/** The sender a reply goes to and the command it answers. */
+export interface ReplyAbout {
+  agencyId: string;
+  commandId: string;
+  commandType?: string;
+  subject?: string;
+}
+
+/** The reply message for an outcome, keyed by agency id, with a deterministic id per (agency, command). */
+export function replyMessage(
+  about: ReplyAbout,
+  outcome: CommandOutcome,
+  now: Date = new Date(),
+) {
+  const accepted = outcome.kind === 'accepted';
+  const data = accepted
+    ? CommandAccepted.parse({
+        commandId: about.commandId,
+        commandType: about.commandType,
+        agencyId: about.agencyId,
+        subject: about.subject,
+        ...(outcome.result ? { result: outcome.result } : {}),
+      })
+    : CommandRejected.parse({
+        commandId: about.commandId,
+        ...(about.commandType ? { commandType: about.commandType.slice(0, 200) } : {}),
+        agencyId: about.agencyId,
+        ...(about.subject ? { subject: about.subject } : {}),
+        code: outcome.code,
+        reason: outcome.reason.slice(0, 1000),
+      });
+  return encodeEvent(
+    {
+      specversion: SPEC_VERSION,
+      id: `${about.agencyId}/${about.commandId}/reply`,
+      source: INGRESS_SOURCE,
+      type: accepted ? REPLY_TYPES.accepted : REPLY_TYPES.rejected,
+      time: now.toISOString(),
+      subject: about.agencyId,
+      datacontenttype: JSON_CONTENT_TYPE,
+    },
+    data,
+  );
+}
+
+/** Who gets the reply: the verified signer, or the agency a refused command names (none when it names none). */
+export function replyAbout(intake: IntakeResult): ReplyAbout | undefined {
+  if (intake.ok) return { agencyId: intake.agencyId, commandId: intake.envelope.id, commandType: intake.envelope.type, subject: intake.envelope.subject };
+  return intake.agencyId && intake.commandId
+    ? { agencyId: intake.agencyId, commandId: intake.commandId, commandType: intake.commandType, subject: intake.subject }
+    : undefined;
+}
+
+export type TopicMessages = { topic: string; messages: { key: Buffer | string | null; value: Buffer | null; headers?: IHeaders }[] };
+
+/**
+ * What goes to Kafka for one handled message: its dead letter (sealed) when the outcome asks for one, and the reply,
+ * on the shared reply topic and on the agency's own.
+ */
+export function outcomeMessages(
+  source: { topic: string; partition: number; message: KafkaMessage },
+  intake: IntakeResult,
+  outcome: CommandOutcome,
+  deps: { registry: AgencyRegistry; sealKey: PayloadKey; logger: Logger },
+): TopicMessages[] {
+  const { topic, partition, message } = source;
+  const messages: TopicMessages[] = [];
+  if (outcome.kind === 'rejected' && outcome.deadLetter) {
+    messages.push({
+      topic: TOPICS.deadLetter,
+      messages: [
+        deadLetterMessage(message, {
+          reason: outcome.code,
+          message: outcome.reason,
+          topic,
+          partition,
+          offset: message.offset,
+          time: new Date().toISOString(),
+          agencyId: intake.agencyId,
+        }, deps.sealKey),
+      ],
+    });
+  }
+  const about = replyAbout(intake);
+  if (about) {
+    try {
+      const reply = replyMessage(about, outcome);
+      messages.push({ topic: TOPICS.agencyReplies, messages: [reply] });
+      // The agency's own copy: an ACL lets each agency read its own reply topic and nobody else's.
+      if (deps.registry.get(about.agencyId)) messages.push({ topic: agencyReplyTopic(about.agencyId), messages: [reply] });
+    } catch (e) {
+      // A reply that cannot be built must not hold the partition: the outcome stands, the dead letter (if any) goes out.
+      deps.logger.error({ partition, offset: message.offset, commandId: about.commandId, err: e }, 'cannot build the reply');
+    }
+  }
+  return messages;
+}
