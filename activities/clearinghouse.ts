@@ -7,6 +7,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
 
+import type { Severity } from '../wire/enums';
 import {
   CASE_FAILURES,
   linkDuplicateUpdate,
@@ -14,7 +15,6 @@ import {
   type CaseReportInput,
   type CaseReportResult,
   type LinkDuplicateInput,
-  type Severity,
 } from '../workflows/clearinghouse/contract';
 
 import { submissionStateQuery, submissionWorkflowId } from '../workflows/submission/contract';

@@ -1,5 +1,6 @@
 import type { Logger } from '../infra/logger';
-import type { AccessGrantRef, AgencyAlert } from '../workflows/submission/contract';
+import type { AccessGrantRef } from '../wire/submission';
+import type { AgencyAlert } from '../workflows/submission/contract';
 import type { AccessBroker } from '../clients/access-broker';
 
 export interface GrantAccessInput {

@@ -8,12 +8,12 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
 import type { clearinghouseCaseWorkflow } from '../workflows/clearinghouse/workflow';
+import { type CaseState, OPAQUE_ID_PATTERN, type Severity } from '../wire/enums';
 import {
   CASE_COMMAND_TYPES,
   CASE_FAILURES,
   CASE_KIND,
   CASE_WORKFLOW_TYPE,
-  OPAQUE_ID_PATTERN,
   caseStateQuery,
   isCaseId,
   reportCaseUpdate,
@@ -23,11 +23,9 @@ import {
   type CasePolicy,
   type CaseReportInput,
   type CaseReportResult,
-  type CaseState,
   type CaseView,
   type ReportExploitationInput,
   type SetPartyStatusInput,
-  type Severity,
 } from '../workflows/clearinghouse/contract';
 import { agencyCaseView, checkReport } from '../workflows/clearinghouse/rules';
 

@@ -1,16 +1,16 @@
+import type { SubmissionDetails } from '../../wire/submission';
+import { DAY_MS } from '../../workflows/shared/time';
 import {
   AGENCY_STATUSES,
-  CLEARANCE_NOTICES,
-  DAY_MS,
-  FAILURE_TYPES,
-  FINDING_RESPONSES,
-  SEVERITIES,
-  SUBMISSION_STATUSES,
   type AgencyStatus,
+  CLEARANCE_NOTICES,
+  FINDING_RESPONSES,
   type FindingResponseKind,
+  SEVERITIES,
   type Severity,
-  type SubmissionDetails,
-} from '../../workflows/submission/contract';
+  SUBMISSION_STATUSES,
+} from '../../wire/enums';
+import { FAILURE_TYPES } from '../../workflows/submission/contract';
 import {
   agencyCommandRefusal,
   canTransitionAgency,

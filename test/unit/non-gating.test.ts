@@ -5,15 +5,14 @@ import {
   CLEARANCE_NOTICES,
   CONSOLIDATION_TRIGGERS,
   END_REASONS,
-  FAILURE_TYPES,
   FINDING_RESPONSES,
-  SEVERITIES,
-  SUBMISSION_EVENT_TYPES,
-  SUBMISSION_STATUSES,
   type FindingResponseKind,
+  SEVERITIES,
   type Severity,
+  SUBMISSION_STATUSES,
   type SubmissionStatus,
-} from '../../workflows/submission/contract';
+} from '../../wire/enums';
+import { FAILURE_TYPES, SUBMISSION_EVENT_TYPES } from '../../workflows/submission/contract';
 import { SUBMISSION_TRANSITIONS, deriveClearanceNotice, vendorCommandRefusal } from '../../workflows/submission/rules';
 
 // Executive order Sec. 3(c): no mandatory preclearance. These words would be an approving, blocking or holding outcome.

@@ -9,9 +9,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import type { AgencyStatus } from '../../wire/enums';
+import { HOUR_MS, iso, msToDays } from '../shared/time';
 import {
   FAILURE_TYPES,
-  HOUR_MS,
   acceptInvitationUpdate,
   agencyReportSignal,
   agencyStateQuery,
@@ -30,7 +31,6 @@ import {
   type AgencyAssessmentResult,
   type AgencyAssessmentView,
   type AgencyReport,
-  type AgencyStatus,
   type AssessmentEndReason,
   type FindingRecord,
   type InfoRequestRecord,
@@ -42,8 +42,6 @@ import {
   findingRefusal,
   holdClock,
   isAgencyTerminal,
-  iso,
-  msToDays,
   nextReminder,
   resumeClock,
   startClock,

@@ -32,9 +32,8 @@ import {
   type CaseWorkflowInput,
   type LinkDuplicateInput,
 } from './contract';
+import { DAY_MS, HOUR_MS, nowIso } from '../shared/time';
 import {
-  DAY_MS,
-  HOUR_MS,
   applyClose,
   applyLinkDuplicate,
   applyModelReleases,
@@ -89,7 +88,6 @@ const { linkDuplicateCase } = proxyActivities<CaseWorkflowActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
 });
 
-const nowIso = (): string => new Date(Date.now()).toISOString();
 
 /**
  * One clearinghouse case, id `case/<fingerprint>`. Reports from several agencies about the same vulnerability land
