@@ -12,13 +12,12 @@ import {
   CASE_STATES,
   OPAQUE_ID_PATTERN,
   PARTY_STATUSES,
-  SEVERITIES,
 } from './enums';
+import { Severity } from './submission';
 
 const OpaqueId = z.string().regex(OPAQUE_ID_PATTERN, 'an opaque id (letters, digits, ".", "_", ":" or "-"; at most 128)');
 export const CaseId = z.string().regex(CASE_ID_PATTERN, 'case/<32 lowercase hex>');
 const CaseState = z.enum(CASE_STATES);
-const Severity = z.enum(SEVERITIES);
 
 /**
  * Body of `gov.preflight.case.open.v1`, and of a third-party finding turned into a report; `agencyId` may be stated
