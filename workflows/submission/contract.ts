@@ -1,7 +1,7 @@
 /**
- * The public surface of the submission lifecycle: workflow ids, statuses, update/query/signal definitions, their input
- * and result types, rejection (failure) type names and the thin event data types. Plain TypeScript, no zod: this module
- * is bundled into workflows and imported by clients (api, ingress, cli).
+ * The public surface of the submission lifecycle: workflow ids, update/query/signal definitions, their result types,
+ * rejection (failure) type names and event types. Plain TypeScript, no zod: this module is bundled into workflows and
+ * imported by clients (api, ingress, cli).
  *
  * Agency commands (Kafka `preflight.agency-commands.v1`) map onto updates of the child workflow
  * `agencyWorkflowId(submissionId, agencyId)`; the update id is the command's `ce_id`, and every input carries the
