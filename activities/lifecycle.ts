@@ -1,5 +1,6 @@
 import type { Logger } from '../infra/logger';
-import type { AccessGrantRef, AgencyAlert, GrantAccessInput, RevokeAccessInput, SubmissionActivities } from '../workflows/submission/contract';
+import type { AccessGrantRef } from '../wire/submission';
+import type { AgencyAlert, GrantAccessInput, RevokeAccessInput, SubmissionActivities } from '../workflows/submission/contract';
 import type { AccessBroker } from '../clients/access-broker';
 
 /** Activities of the submission lifecycle: access grants and agency alerts. */

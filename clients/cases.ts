@@ -8,11 +8,11 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
 import type { clearinghouseCaseWorkflow } from '../workflows/clearinghouse/workflow';
+import { type CaseState, OPAQUE_ID_PATTERN, type Severity } from '../wire/enums';
 import {
   CASE_COMMAND_TYPES,
   CASE_KIND,
   CASE_WORKFLOW_TYPE,
-  OPAQUE_ID_PATTERN,
   caseStateQuery,
   isCaseId,
   reportCaseUpdate,
@@ -22,11 +22,9 @@ import {
   type CasePolicy,
   type CaseReportInput,
   type CaseReportResult,
-  type CaseState,
   type CaseView,
   type ReportExploitationInput,
   type SetPartyStatusInput,
-  type Severity,
 } from '../workflows/clearinghouse/contract';
 import { FAILURES } from '../workflows/shared/failures';
 import { agencyCaseView, checkReport } from '../workflows/clearinghouse/rules';

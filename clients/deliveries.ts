@@ -5,9 +5,8 @@ import {
   type Client,
 } from '@temporalio/client';
 import { SA } from '../workflows/shared/search-attributes';
+import { ENDPOINT_ID_PATTERN, VENDOR_ID_PATTERN } from '../wire/enums';
 import {
-  ENDPOINT_ID_PATTERN,
-  VENDOR_ID_PATTERN,
   deliveryStateQuery,
   parseDeliveryWorkflowId,
   type DeliveryPolicy,

@@ -16,8 +16,9 @@ import {
   respondToInfoRequestUpdate,
   SUBMISSION_EVENT_TYPES,
   withdrawUpdate,
-  type AgencyStatus,
 } from '../workflows/submission/contract';
+import type { AgencyStatus } from '../wire/enums';
+import { iso, SECOND_MS } from '../workflows/shared/time';
 
 type History = temporal.api.history.v1.IHistory;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -115,7 +116,7 @@ function eventTime(event: HistoryEvent): string {
   const ts = event.eventTime as { seconds?: unknown; nanos?: unknown } | null | undefined;
   const seconds = Number(ts?.seconds ?? 0);
   const nanos = Number(ts?.nanos ?? 0);
-  return new Date(seconds * 1000 + Math.floor(nanos / 1e6)).toISOString();
+  return iso(seconds * SECOND_MS + Math.floor(nanos / 1e6));
 }
 
 function text(bytes: Uint8Array | string | null | undefined): string {

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { AgencyId as AgencyIdSchema } from '../wire/common';
+import { DOMAIN_PATTERN } from '../wire/enums';
 import { parseJsonStrict, summarizeIssues } from './envelope';
 import { importPublicKey } from './signing';
 
-/** Agency ids are short lowercase slugs; they appear in workflow ids, `ce_source` and reply keys. */
-export const AgencyIdSchema = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'a lowercase slug such as "nsa"');
+export { AgencyIdSchema };
 
 const PublicKeyText = z
   .string()
@@ -22,7 +23,7 @@ const PublicKeyText = z
 export const AgencyEntrySchema = z.strictObject({
   id: AgencyIdSchema,
   name: z.string().min(1).max(200),
-  domains: z.array(z.string().regex(/^[a-z][a-z0-9-]{1,63}$/)).min(1).max(20),
+  domains: z.array(z.string().regex(DOMAIN_PATTERN)).min(1).max(20),
   /** Pinned Ed25519 public keys; several during rotation. An agency without keys cannot send commands. */
   publicKeys: z.array(PublicKeyText).max(8).default([]),
 });

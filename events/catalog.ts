@@ -15,8 +15,8 @@ import {
   submitFindingUpdate,
   type AgencyCommandType,
 } from '../workflows/submission/contract';
-import { CASE_COMMAND_TYPES, CASE_EVENT_SOURCE, CASE_EVENT_TYPES, CASE_ID_PATTERN, OPAQUE_ID_PATTERN } from '../workflows/clearinghouse/contract';
-import { ID_PATTERN } from '../workflows/submission/contract';
+import { CASE_ID_PATTERN, ID_PATTERN, OPAQUE_ID_PATTERN } from '../wire/enums';
+import { CASE_COMMAND_TYPES, CASE_EVENT_SOURCE, CASE_EVENT_TYPES } from '../workflows/clearinghouse/contract';
 import * as C from './clearinghouse-schemas';
 import { EVENT_TYPE_PATTERN } from './envelope';
 import * as S from './schemas';

@@ -1,6 +1,10 @@
 import type { IHeaders } from 'kafkajs';
 import { z } from 'zod';
+import { CommandId, EventTime, EventType } from '../wire/common';
+import { EVENT_TYPE_PATTERN } from '../wire/enums';
 import { EventContractError } from './errors';
+
+export { CommandId, EVENT_TYPE_PATTERN, EventTime, EventType };
 
 /**
  * CloudEvents 1.0 in binary content mode over Kafka: every attribute is a `ce_<name>` header, `content-type` carries
@@ -20,16 +24,8 @@ export const CE_HEADERS = {
 export const SPEC_VERSION = '1.0';
 export const JSON_CONTENT_TYPE = 'application/json';
 
-/** Event and command types: dotted, lowercase, ending in the version, e.g. `gov.preflight.assessment.accept.v1`. */
-export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+\.v[1-9][0-9]*$/;
-
 /** Event ids: printable ASCII without spaces. */
 export const EventId = z.string().regex(/^[\x21-\x7e]{1,256}$/, 'printable ASCII without spaces, 1-256 characters');
-/** Agency command ids are at most 128 characters: they become Temporal update ids. */
-export const CommandId = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'printable ASCII without spaces, 1-128 characters');
-export const EventType = z.string().max(200).regex(EVENT_TYPE_PATTERN, 'a dotted, lowercase, versioned type');
-/** RFC 3339 timestamp with an explicit offset, as CloudEvents requires. */
-export const EventTime = z.iso.datetime({ offset: true });
 
 /** The CloudEvents attributes Preflight uses; `sequence` is present on status events only. */
 export const Envelope = z.strictObject({

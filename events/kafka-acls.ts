@@ -7,6 +7,7 @@ import {
   type AclEntry,
   type Kafka,
 } from 'kafkajs';
+import { DAY_MS } from '../workflows/shared/time';
 import { TOPICS } from './topics';
 
 /** Each agency's replies go to a topic of its own, so an ACL can give it its replies and nobody else's. */
@@ -75,7 +76,7 @@ export async function ensureAgencyTopicsAndAcls(
           topic: name,
           numPartitions: 1,
           replicationFactor: options.replication,
-          configEntries: [{ name: 'retention.ms', value: String(14 * 24 * 60 * 60 * 1000) }],
+          configEntries: [{ name: 'retention.ms', value: String(14 * DAY_MS) }],
         })),
       });
     }

@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { DAY_MS } from '../workflows/shared/time';
 
 /** Every Kafka topic Preflight owns, with its retention. Names are part of the public contract. */
 export const TOPICS = {
@@ -10,8 +11,6 @@ export const TOPICS = {
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Retention per topic: commands and replies are short-lived, status events and dead letters are kept for audit. */
 export const TOPIC_RETENTION_MS: Record<TopicName, number> = {

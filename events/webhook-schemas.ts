@@ -1,20 +1,19 @@
 /**
- * Wire schemas of vendor webhooks: the endpoint-management HTTP bodies and the webhook payload itself. They mirror the
- * plain types in `workflows/webhooks/contract.ts` (compile-time checks at the bottom) and are JSON-safe, so JSON
- * Schema / OpenAPI can be generated from them.
+ * HTTP bodies of webhook-endpoint management, JSON-safe so OpenAPI can be generated from them. The webhook payload and
+ * the endpoint-disabled event data are declared in `wire/webhooks.ts` and named here too.
  */
 import { z } from 'zod';
 import {
-  ENDPOINT_ID_PATTERN,
   EVENT_TYPE_FILTER_PATTERN,
-  VENDOR_ID_PATTERN,
   MAX_DESCRIPTION_LENGTH,
   MAX_EVENT_TYPE_FILTERS,
   MAX_ROTATION_OVERLAP_MS,
   MAX_URL_LENGTH,
-  type EndpointDisabledData,
 } from '../workflows/webhooks/contract';
-import { EventTime, EventType } from './envelope';
+import { EventTime, EventType } from '../wire/common';
+import { ENDPOINT_DISABLE_REASONS, ENDPOINT_STATUSES } from '../wire/enums';
+
+export { EndpointDisabledEventData, WebhookPayload } from '../wire/webhooks';
 
 const EventTypeFilter = z.string().max(200).regex(EVENT_TYPE_FILTER_PATTERN, 'a versioned event type such as gov.preflight.clearance.issued.v1, or a prefix ending in .*');
 const Url = z.string().min(1).max(MAX_URL_LENGTH);
@@ -61,8 +60,8 @@ export const WebhookEndpointBody = z
     url: z.string(),
     description: z.string().optional(),
     eventTypes: z.array(z.string()),
-    status: z.enum(['ENABLED', 'DISABLED']),
-    disabledReason: z.enum(['VENDOR', 'GONE', 'FAILING']).optional(),
+    status: z.enum(ENDPOINT_STATUSES),
+    disabledReason: z.enum(ENDPOINT_DISABLE_REASONS).optional(),
     disabledAt: EventTime.optional(),
     createdAt: EventTime,
     updatedAt: EventTime,
@@ -77,24 +76,3 @@ export const WebhookEndpointWithSecret = WebhookEndpointBody.extend({
   /** `whsec_…`: verify deliveries with it (Standard Webhooks). Returned on creation and rotation only. */
   secret: z.string().regex(/^whsec_[A-Za-z0-9+/]+=*$/),
 }).meta({ id: 'WebhookEndpointWithSecret' });
-
-/** The body of every webhook: thin, never finding details. */
-export const WebhookPayload = z
-  .strictObject({
-    type: EventType,
-    timestamp: EventTime,
-    data: z.record(z.string(), z.unknown()),
-  })
-  .meta({ id: 'WebhookPayload' });
-
-/** Data of `gov.preflight.webhook-endpoint.disabled.v1` (no schema id: the catalog inlines event schemas). */
-export const EndpointDisabledEventData = z.strictObject({
-  vendorId: z.string().regex(VENDOR_ID_PATTERN),
-  endpointId: z.string().regex(ENDPOINT_ID_PATTERN),
-  reason: z.enum(['GONE', 'FAILING']),
-  eventId: z.string().regex(/^[\x21-\x7e]{1,128}$/),
-  at: EventTime,
-});
-
-type Assert<T extends true> = T;
-export type _EndpointDisabledMatches = Assert<z.infer<typeof EndpointDisabledEventData> extends EndpointDisabledData ? true : false>;

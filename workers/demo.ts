@@ -8,7 +8,8 @@ import { importPrivateKey } from '../events/signing';
 import { loadConfig, type Config } from '../infra/config';
 import { devCredentialPaths, readDevSecrets } from '../stack/dev-credentials';
 import { createLogger } from '../infra/logger';
-import type { SubmissionView } from '../workflows/submission/contract';
+import type { SubmissionView } from '../wire/submission';
+import { DAY_MS } from '../workflows/shared/time';
 import { formatTimeline, type Timeline } from '../clients/timeline';
 import { expectedEndpoints } from '../stack/servers';
 
@@ -123,7 +124,7 @@ export async function runDemo(config: Config): Promise<void> {
     step('Vendor acme submits frontier-7 for evaluation by NSA and CISA');
     const created = await vendor('POST', '/v1/submissions', {
       model: { name: 'frontier-7', version: '7.0.1', versionHash: `sha256:${'3f'.repeat(32)}` },
-      plannedReleaseAt: new Date(Date.now() + 21 * 86_400_000).toISOString(),
+      plannedReleaseAt: new Date(Date.now() + 21 * DAY_MS).toISOString(),
       accessMethod: 'API',
       contacts: [{ name: 'Pat Lee', email: 'safety@acme.example', role: 'release safety lead' }],
       requestedAgencies: ['nsa', 'cisa'],

@@ -10,7 +10,8 @@ import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { metrics } from '../infra/metrics';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
-import { VENDOR_ID_PATTERN, deliveryWorkflowId, type DeliveryPolicy, type WebhookDeliveryInput } from '../workflows/webhooks/contract';
+import { VENDOR_ID_PATTERN } from '../wire/enums';
+import { deliveryWorkflowId, type DeliveryPolicy, type WebhookDeliveryInput } from '../workflows/webhooks/contract';
 
 export interface DispatcherOptions {
   /** Overrides config.temporal.address (e.g. the local stack's). */

@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { DEFAULT_AGENCY_REGISTRY } from '../../events/agency-registry';
+import type { Severity } from '../../wire/enums';
+import type { FindingInput } from '../../wire/submission';
+import { DAY_MS } from '../../workflows/shared/time';
 import {
-  DAY_MS,
   acceptInvitationUpdate,
   agencyWorkflowId,
   completeAssessmentUpdate,
@@ -11,8 +13,6 @@ import {
   submissionStateQuery,
   submissionWorkflowId,
   submitFindingUpdate,
-  type FindingInput,
-  type Severity,
   type SubmissionInput,
 } from '../../workflows/submission/contract';
 import { submissionWorkflow } from '../../workflows/submission/workflow';

@@ -16,7 +16,7 @@ import { freePort } from '../../infra/local-process';
 import { resolveMasterKey } from '../../infra/master-key';
 import { DEFAULT_DISPATCHER_GROUP } from '../../workers/dispatcher';
 import { DEFAULT_INGRESS_GROUP } from '../../workers/ingress/index';
-import type { SubmissionView } from '../../workflows/submission/contract';
+import type { SubmissionView } from '../../wire/submission';
 import { eventually, startGroupAtEnd } from '../helpers/agency-events';
 import { canary, findNeedles, historyHaystacks, historyPayloads, needles, type Hit, type Needle } from '../helpers/canary';
 import { testClient, testConfig, testKafka, testStack, unique } from '../helpers/stack-env';

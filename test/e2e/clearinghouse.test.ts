@@ -12,6 +12,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { buildActivityDeps } from '../../workers/worker';
 import { CASE_EVENT_TYPES } from '../../workflows/clearinghouse/contract';
+import type { FindingInput } from '../../wire/submission';
 import {
   acceptInvitationUpdate,
   agencyStateQuery,
@@ -20,7 +21,6 @@ import {
   submissionStateQuery,
   submissionWorkflowId,
   submitFindingUpdate,
-  type FindingInput,
   type SubmissionInput,
 } from '../../workflows/submission/contract';
 import { preflightCli } from '../helpers/cli';

@@ -16,7 +16,7 @@ import type { Config } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
 import { resolveMasterKey } from '../../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
-import type { SubmissionView } from '../../workflows/submission/contract';
+import type { SubmissionView } from '../../wire/submission';
 import { runIngress } from '../../workers/ingress/index';
 import { startWorker } from '../../workers/worker';
 import { registerSubmissionCommands } from '../../workers/cli/submissions';

@@ -8,17 +8,15 @@ import { createLifecycleActivities } from '../../activities/lifecycle';
 import { createPublisherActivities } from '../../activities/publisher';
 import { InMemoryEventPublisher } from '../../events/publisher';
 import { createLogger } from '../../infra/logger';
+import type { FindingInput, SubmissionView } from '../../wire/submission';
+import { DAY_MS } from '../../workflows/shared/time';
+import type { AgencyStatus, SubmissionStatus } from '../../wire/enums';
 import {
-  DAY_MS,
   agencyStateQuery,
   agencyWorkflowId,
   submissionStateQuery,
   submissionWorkflowId,
-  type AgencyStatus,
-  type FindingInput,
   type SubmissionInput,
-  type SubmissionStatus,
-  type SubmissionView,
 } from '../../workflows/submission/contract';
 import { SA } from '../../workflows/shared/search-attributes';
 import type { submissionWorkflow } from '../../workflows/submission/workflow';

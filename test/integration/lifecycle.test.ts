@@ -8,8 +8,8 @@ import { LocalAccessBroker, temporalGrantLiveness } from '../../clients/access-b
 import { InMemoryEventPublisher } from '../../events/publisher';
 import { createLogger } from '../../infra/logger';
 import { historyToObject } from '../replay/history-files';
+import { DAY_MS } from '../../workflows/shared/time';
 import {
-  DAY_MS,
   SUBMISSION_EVENT_TYPES,
   acceptInvitationUpdate,
   agencyWorkflowId,

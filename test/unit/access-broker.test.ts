@@ -5,7 +5,7 @@ import { createLifecycleActivities } from '../../activities/lifecycle';
 import { createPublisherActivities } from '../../activities/publisher';
 import { InMemoryEventPublisher, type StatusEvent } from '../../events/publisher';
 import { createLogger } from '../../infra/logger';
-import type { AccessGrantRef } from '../../workflows/submission/contract';
+import type { AccessGrantRef } from '../../wire/submission';
 
 const masterKey = crypto.randomBytes(32);
 const NOW = Date.parse('2026-12-01T00:00:00.000Z');

@@ -1,6 +1,6 @@
 import { visibilityQuery } from '../../workers/api/lookup';
 import { newSubmissionId } from '../../workers/api/submissions';
-import { ID_PATTERN } from '../../workflows/submission/contract';
+import { ID_PATTERN } from '../../wire/enums';
 
 describe('visibility queries', () => {
   it('always restrict to submission workflows and add each filter', () => {

@@ -7,7 +7,7 @@ import {
   normalizeProduct,
   normalizeWeakness,
 } from '../../clients/case-fingerprint';
-import { CASE_ID_PATTERN } from '../../workflows/clearinghouse/contract';
+import { CASE_ID_PATTERN } from '../../wire/enums';
 
 const key = deriveFingerprintKey(Buffer.alloc(32, 7));
 

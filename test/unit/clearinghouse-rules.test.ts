@@ -1,3 +1,4 @@
+import { DAY_MS, HOUR_MS } from '../../workflows/shared/time';
 import {
   agencyCaseView,
   applyPublish,
@@ -19,8 +20,6 @@ import {
   validateReport,
   validateSetPartyStatus,
   validateTriage,
-  DAY_MS,
-  HOUR_MS,
 } from '../../workflows/clearinghouse/rules';
 import { CASE_EVENT_TYPES, DEFAULT_CASE_POLICY, type CaseReportInput } from '../../workflows/clearinghouse/contract';
 

@@ -1,15 +1,15 @@
+import type { SubmissionDetails } from '../../wire/submission';
+import { DAY_MS } from '../../workflows/shared/time';
 import {
   AGENCY_STATUSES,
-  CLEARANCE_NOTICES,
-  DAY_MS,
-  FINDING_RESPONSES,
-  SEVERITIES,
-  SUBMISSION_STATUSES,
   type AgencyStatus,
+  CLEARANCE_NOTICES,
+  FINDING_RESPONSES,
   type FindingResponseKind,
+  SEVERITIES,
   type Severity,
-  type SubmissionDetails,
-} from '../../workflows/submission/contract';
+  SUBMISSION_STATUSES,
+} from '../../wire/enums';
 import { FAILURES } from '../../workflows/shared/failures';
 import {
   agencyCommandRefusal,

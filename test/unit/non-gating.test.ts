@@ -6,13 +6,13 @@ import {
   CONSOLIDATION_TRIGGERS,
   END_REASONS,
   FINDING_RESPONSES,
-  SEVERITIES,
-  SUBMISSION_EVENT_TYPES,
-  SUBMISSION_STATUSES,
   type FindingResponseKind,
+  SEVERITIES,
   type Severity,
+  SUBMISSION_STATUSES,
   type SubmissionStatus,
-} from '../../workflows/submission/contract';
+} from '../../wire/enums';
+import { SUBMISSION_EVENT_TYPES } from '../../workflows/submission/contract';
 import { FAILURES } from '../../workflows/shared/failures';
 import { SUBMISSION_TRANSITIONS, deriveClearanceNotice, vendorCommandRefusal } from '../../workflows/submission/rules';
 

@@ -2,6 +2,8 @@ import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { createTimeSkippingEnv, type TimeSkippingEnv } from '../helpers/time-skipping';
 import { finding, lifecycleTestActivities, registerSearchAttributes, submissionInput, waitForStatus } from '../helpers/lifecycle';
+import type { FindingInput } from '../../wire/submission';
+import type { ClearanceNotice } from '../../wire/enums';
 import {
   acceptInvitationUpdate,
   agencyWorkflowId,
@@ -11,8 +13,6 @@ import {
   startAssessmentUpdate,
   submissionWorkflowId,
   submitFindingUpdate,
-  type ClearanceNotice,
-  type FindingInput,
 } from '../../workflows/submission/contract';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import '../helpers/quiet-runtime';

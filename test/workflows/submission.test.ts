@@ -14,8 +14,8 @@ import {
   waitForParentAgencies,
   waitForStatus,
 } from '../helpers/lifecycle';
+import { DAY_MS } from '../../workflows/shared/time';
 import {
-  DAY_MS,
   SUBMISSION_EVENT_TYPES,
   acceptInvitationUpdate,
   agencyWorkflowId,

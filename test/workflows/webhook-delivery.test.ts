@@ -1,9 +1,9 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { createTimeSkippingEnv, type TimeSkippingEnv } from '../helpers/time-skipping';
+import { HOUR_MS } from '../../workflows/shared/time';
 import {
   DEFAULT_DELIVERY_POLICY,
-  HOUR_MS_WEBHOOK,
   deliveryWorkflowId,
   endpointsQuery,
   registerEndpointUpdate,
@@ -107,7 +107,7 @@ describe('webhookDeliveryWorkflow (time skipping)', () => {
       expect(gap).toBeLessThanOrEqual(expected[i]! * 1.2 + 5000);
     });
     // Jitter: the two 10 h gaps are not both exactly 10 h.
-    expect(gaps(view).slice(-2).some((g) => Math.abs(g - 10 * HOUR_MS_WEBHOOK) > 1000)).toBe(true);
+    expect(gaps(view).slice(-2).some((g) => Math.abs(g - 10 * HOUR_MS) > 1000)).toBe(true);
     const mine = attemptsSeen.filter((a) => a.endpointId === endpointId);
     expect(new Set(mine.map((a) => a.eventId))).toEqual(new Set([eventId]));
     expect(mine.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -140,7 +140,7 @@ describe('webhookDeliveryWorkflow (time skipping)', () => {
   });
 
   it('429 with Retry-After waits at least that long, then delivers', async () => {
-    const { client, endpointId } = await setup('v-429', [{ outcome: 'FAILED', status: 429, retryAfterMs: 3 * HOUR_MS_WEBHOOK }, { outcome: 'DELIVERED', status: 200, endpointFailingSince: 'set' }]);
+    const { client, endpointId } = await setup('v-429', [{ outcome: 'FAILED', status: 429, retryAfterMs: 3 * HOUR_MS }, { outcome: 'DELIVERED', status: 200, endpointFailingSince: 'set' }]);
     const eventId = 'submission/s-3/1';
     const view: DeliveryView = await client.workflow.execute('webhookDeliveryWorkflow', {
       workflowId: deliveryWorkflowId(eventId, endpointId),
@@ -149,8 +149,8 @@ describe('webhookDeliveryWorkflow (time skipping)', () => {
     });
     expect(view.status).toBe('DELIVERED');
     expect(view.attempts.map((a) => a.status)).toEqual([429, 200]);
-    expect(gaps(view)[0]).toBeGreaterThanOrEqual(3 * HOUR_MS_WEBHOOK);
-    expect(gaps(view)[0]).toBeLessThan(3 * HOUR_MS_WEBHOOK + 60_000);
+    expect(gaps(view)[0]).toBeGreaterThanOrEqual(3 * HOUR_MS);
+    expect(gaps(view)[0]).toBeLessThan(3 * HOUR_MS + 60_000);
     // The success clears the failing clock the 429 started.
     await waitFor(async () => (await endpointOf(client, 'v-429', endpointId))?.failingSince === undefined);
   });
@@ -168,7 +168,7 @@ describe('webhookDeliveryWorkflow (time skipping)', () => {
           vendorId: 'v-span',
           endpointId,
           body: '{}',
-          policy: { delaysMs: [0, HOUR_MS_WEBHOOK, HOUR_MS_WEBHOOK, HOUR_MS_WEBHOOK, HOUR_MS_WEBHOOK, HOUR_MS_WEBHOOK], jitterRatio: 0, disableAfterMs: 2.5 * HOUR_MS_WEBHOOK },
+          policy: { delaysMs: [0, HOUR_MS, HOUR_MS, HOUR_MS, HOUR_MS, HOUR_MS], jitterRatio: 0, disableAfterMs: 2.5 * HOUR_MS },
         },
       ],
     });
@@ -184,9 +184,9 @@ describe('webhookDeliveryWorkflow (time skipping)', () => {
   it('the span counts from the endpoint’s earlier failures, not only this delivery’s', async () => {
     const { client, endpointId } = await setup('v-span2', []);
     // The endpoint has been failing for 2 h (other deliveries); the attempt reads that from the registry.
-    const failingSince = new Date((await ts.env.currentTimeMs()) - 2 * HOUR_MS_WEBHOOK).toISOString();
+    const failingSince = new Date((await ts.env.currentTimeMs()) - 2 * HOUR_MS).toISOString();
     scripts.set(endpointId, [{ outcome: 'FAILED', status: 502, endpointFailingSince: failingSince }]);
-    const policy = { delaysMs: [0, HOUR_MS_WEBHOOK, HOUR_MS_WEBHOOK], jitterRatio: 0, disableAfterMs: 2.5 * HOUR_MS_WEBHOOK };
+    const policy = { delaysMs: [0, HOUR_MS, HOUR_MS], jitterRatio: 0, disableAfterMs: 2.5 * HOUR_MS };
     const view: DeliveryView = await client.workflow.execute('webhookDeliveryWorkflow', {
       workflowId: deliveryWorkflowId('submission/s-5/1', endpointId),
       taskQueue,
@@ -217,7 +217,7 @@ describe('vendorWorkflow (time skipping)', () => {
     expect(filtered.eventTypes).toEqual(['gov.preflight.clearance.issued.v1', 'gov.preflight.finding.*']);
 
     const before = Date.now();
-    const rotated = await vendor.executeUpdate(rotateSecretUpdate, { args: [{ endpointId, overlapMs: HOUR_MS_WEBHOOK }] });
+    const rotated = await vendor.executeUpdate(rotateSecretUpdate, { args: [{ endpointId, overlapMs: HOUR_MS }] });
     expect(rotated).toMatchObject({ secretVersion: 2, previousSecretVersion: 1 });
     expect(Date.parse(rotated.previousSecretExpiresAt!)).toBeGreaterThan(before);
     await expect(vendor.executeUpdate(rotateSecretUpdate, { args: [{ endpointId, overlapMs: -1 }] })).rejects.toMatchObject(updateRefusal(/overlapMs/));

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { getCase, isCaseNotFoundError, listCases } from '../../clients/cases';
-import { CASE_STATES, FINGERPRINT_PATTERN, OPAQUE_ID_PATTERN, caseWorkflowId } from '../../workflows/clearinghouse/contract';
+import { CASE_STATES, FINGERPRINT_PATTERN, OPAQUE_ID_PATTERN } from '../../wire/enums';
+import { caseWorkflowId } from '../../workflows/clearinghouse/contract';
 import { authenticate } from './auth';
 import type { ApiContext } from './context';
 import { parseOr422, problemErrorHandler, problems } from './problems';

@@ -1,73 +1,28 @@
 /**
- * HTTP bodies of the vendor and ops API. Like the Kafka schemas they mirror the plain types in
- * `workflows/submission/contract.ts` (compile-time checks at the bottom), are JSON-safe and transform-free, and the OpenAPI
- * document (`workers/api/openapi.ts`) is generated from them. Request bodies are strict: unknown keys are refused.
+ * HTTP bodies of the vendor and ops API: JSON-safe and transform-free, and the OpenAPI document
+ * (`workers/api/openapi.ts`) is generated from them. Request bodies are strict: unknown keys are refused. The bodies
+ * and views that are workflow inputs and query results are declared in `wire/submission.ts` and named here too.
  */
 import { z } from 'zod';
-import {
-  ACCESS_METHODS,
-  type AcknowledgeInput,
-  type ChangeReleaseDateInput,
-  type DeclareReleasedInput,
-  type FindingRecord,
-  type RespondToFindingInput,
-  type RespondToInfoRequestInput,
-  type SubmissionDetails,
-  type SubmissionView,
-  type WithdrawInput,
-} from '../../workflows/submission/contract';
-import { AgencyId, AgencyStatus, ClearanceNotice, ConsolidationTrigger, EndReason, FindingResponse, Id, Severity, SubmissionStatus, Time } from '../../events/schemas';
+import { AgencyId, EventTime as Time, Id, text } from '../../wire/common';
+import { AccessWindowView, Clocks, CreateSubmissionRequest, FindingResponse, FindingSummaryView, Severity, Submission, SubmissionStatus } from '../../wire/submission';
 
-const text = (max: number) => z.string().min(1).max(max);
+export {
+  AcknowledgeRequest,
+  ChangeReleaseDateRequest,
+  Clocks,
+  CreateSubmissionRequest,
+  DeclareReleaseRequest,
+  FindingResponseRequest,
+  InfoRequestResponseRequest,
+  Submission,
+  WithdrawRequest,
+} from '../../wire/submission';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Requests
 
-export const ModelIdentityBody = z.strictObject({
-  name: text(200),
-  version: text(200),
-  /** Screening checks the format (`sha256:<64 hex>`); a malformed hash returns the submission with a reason. */
-  versionHash: text(200),
-});
-
-export const ContactBody = z.strictObject({
-  name: text(200),
-  email: text(320),
-  role: text(200).optional(),
-});
-
-/**
- * A new submission (and a resubmission's corrected details). Structure is checked here (422); completeness and
- * timing are screened by the workflow, which returns an incomplete submission with reasons (status RETURNED).
- */
-export const CreateSubmissionRequest = z
-  .strictObject({
-    model: ModelIdentityBody,
-    plannedReleaseAt: Time,
-    accessMethod: z.enum(ACCESS_METHODS),
-    contacts: z.array(ContactBody).min(1).max(20),
-    requestedAgencies: z.array(AgencyId).min(1).max(20),
-    accessStartAt: Time.optional(),
-  })
-  .meta({ description: 'A model offered for pre-release evaluation' });
-
 export const ResubmitRequest = CreateSubmissionRequest;
-
-export const ChangeReleaseDateRequest = z
-  .strictObject({ plannedReleaseAt: Time })
-  .meta({ description: 'A new planned release time; the access window is recomputed within its 30-day cap' });
-
-export const InfoRequestResponseRequest = z
-  .strictObject({ response: text(100_000) })
-  .meta({ description: "The vendor's answer to an agency's information request" });
-
-export const FindingResponseRequest = z
-  .strictObject({ response: FindingResponse, note: text(20_000).optional() })
-  .meta({ description: "The vendor's response to one finding" });
-
-export const AcknowledgeRequest = z.strictObject({ note: text(2000).optional() });
-export const WithdrawRequest = z.strictObject({ reason: text(2000).optional() });
-export const DeclareReleaseRequest = z.strictObject({ releasedAt: Time.optional() });
 
 export const AccessVerifyRequest = z
   .strictObject({ token: text(2048) })
@@ -88,37 +43,6 @@ export const Problem = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   ;
-
-const ModelIdentityView = z.object({ name: z.string(), version: z.string(), versionHash: z.string() });
-const AccessWindowView = z.object({ opensAt: Time, closesAt: Time });
-const AgencyProgressView = z.object({ agencyId: z.string(), status: AgencyStatus, updatedAt: Time, findingsCount: z.number().int() });
-const ScreeningIssueView = z.object({ field: z.string(), reason: z.string() });
-const InfoRequestSummaryView = z.object({ requestId: z.string(), agencyId: z.string(), requestedAt: Time, respondedAt: Time.optional() });
-
-export const Submission = z
-  .object({
-    submissionId: z.string(),
-    vendorId: z.string(),
-    status: SubmissionStatus,
-    model: ModelIdentityView,
-    plannedReleaseAt: Time,
-    submittedAt: Time,
-    window: AccessWindowView.optional(),
-    agencies: z.array(AgencyProgressView),
-    returnIssues: z.array(ScreeningIssueView),
-    resubmitBy: Time.optional(),
-    openInfoRequests: z.array(InfoRequestSummaryView),
-    notice: ClearanceNotice.optional(),
-    noticeIssuedAt: Time.optional(),
-    consolidationTrigger: ConsolidationTrigger.optional(),
-    acknowledgedAt: Time.optional(),
-    releasedAt: Time.optional(),
-    endedAt: Time.optional(),
-    endReason: EndReason.optional(),
-    activeGrants: z.array(z.object({ grantId: z.string(), agencyId: z.string(), expiresAt: Time })),
-    revokedGrantIds: z.array(z.string()),
-  })
-  .meta({ description: 'A submission as its workflow reports it: ids, statuses and times' });
 
 export const SubmissionListItem = z
   .object({
@@ -162,6 +86,7 @@ export const FindingDetail = z
     note: z.string().optional(),
   })
   .meta({ description: 'One finding with its sensitive detail (only for its vendor and ops)' });
+export type FindingDetail = z.infer<typeof FindingDetail>;
 
 export const AccessVerifyResponse = z
   .discriminatedUnion('valid', [
@@ -173,34 +98,6 @@ export const AccessVerifyResponse = z
 // ---------------------------------------------------------------------------------------------------------------
 // Ops responses
 
-const AgencyClockView = z.object({
-  agencyId: z.string(),
-  status: AgencyStatus,
-  activeMs: z.number(),
-  onHoldMs: z.number(),
-  activeDays: z.number(),
-  onHoldDays: z.number(),
-  onHold: z.boolean(),
-});
-export const Clocks = z
-  .object({
-    now: Time,
-    window: AccessWindowView.extend({ remainingMs: z.number(), remainingDays: z.number(), totalDays: z.number() }).optional(),
-    agencies: z.array(AgencyClockView),
-  })
-  ;
-
-const FindingSummaryView = z.object({
-  findingId: z.string(),
-  agencyId: z.string(),
-  severity: Severity,
-  domain: z.string(),
-  modelVersionTested: z.string(),
-  thirdPartyVulnerability: z.boolean(),
-  submittedAt: Time,
-  response: FindingResponse.optional(),
-  respondedAt: Time.optional(),
-});
 export const FindingsSummary = z
   .object({
     total: z.number().int(),
@@ -290,22 +187,6 @@ export const VendorSubmissionListQuery = z.strictObject({
   pageSize: z.coerce.number().int().min(1).max(500).optional(),
   nextPageToken: z.string().max(4096).optional(),
 });
-
-// ---------------------------------------------------------------------------------------------------------------
-// Compile-time checks against the definitions
-
-type Assert<T extends true> = T;
-type Extends<A, B> = [A] extends [B] ? true : false;
-
-export type _CreateMirrors = Assert<Extends<z.infer<typeof CreateSubmissionRequest>, SubmissionDetails>>;
-export type _ReleaseDateMirrors = Assert<Extends<z.infer<typeof ChangeReleaseDateRequest>, ChangeReleaseDateInput>>;
-export type _InfoResponseMirrors = Assert<Extends<z.infer<typeof InfoRequestResponseRequest> & { requestId: string }, RespondToInfoRequestInput>>;
-export type _FindingResponseMirrors = Assert<Extends<z.infer<typeof FindingResponseRequest> & { findingId: string }, RespondToFindingInput>>;
-export type _AcknowledgeMirrors = Assert<Extends<z.infer<typeof AcknowledgeRequest>, AcknowledgeInput>>;
-export type _WithdrawMirrors = Assert<Extends<z.infer<typeof WithdrawRequest>, WithdrawInput>>;
-export type _DeclareMirrors = Assert<Extends<z.infer<typeof DeclareReleaseRequest>, DeclareReleasedInput>>;
-export type _SubmissionMirrors = Assert<Extends<SubmissionView, z.infer<typeof Submission>>>;
-export type _FindingDetailMirrors = Assert<Extends<FindingRecord, z.infer<typeof FindingDetail>>>;
 
 export const AuditEntry = z
   .object({

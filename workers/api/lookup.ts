@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
-import { ID_PATTERN, submissionWorkflowId, type SubmissionStatus } from '../../workflows/submission/contract';
+import { ID_PATTERN, type SubmissionStatus } from '../../wire/enums';
+import { submissionWorkflowId } from '../../workflows/submission/contract';
 import { SA } from '../../workflows/shared/search-attributes';
 import type { Principal } from './auth';
 import { problems } from './problems';

@@ -13,7 +13,7 @@ import { DEFAULT_DISPATCHER_GROUP } from '../dispatcher';
 import { DEFAULT_INGRESS_GROUP } from '../ingress/index';
 import type { z } from 'zod';
 import { openApiDocument, type OpenApiOperation } from './openapi';
-import { SUBMISSION_STATUSES } from '../../workflows/submission/contract';
+import { SUBMISSION_STATUSES } from '../../wire/enums';
 import { metrics, renderMetrics } from '../../infra/metrics';
 import {
   combineAuthenticators,

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ID_PATTERN } from '../../wire/enums';
 import {
   acknowledgeUpdate,
   agencyWorkflowId,
@@ -9,7 +10,6 @@ import {
   declareReleasedUpdate,
   findingDetailQuery,
   findingsSummaryQuery,
-  ID_PATTERN,
   respondToFindingUpdate,
   respondToInfoRequestUpdate,
   resubmitUpdate,
@@ -27,6 +27,7 @@ import {
   CreateSubmissionRequest,
   DeclareReleaseRequest,
   FindingResponseRequest,
+  type FindingDetail,
   InfoRequestResponseRequest,
   ResubmitRequest,
   VendorSubmissionListQuery,
@@ -213,7 +214,7 @@ export function submissionRoutes(ctx: ApiContext) {
       );
     });
 
-    app.get<{ Params: Params }>('/v1/submissions/:id/findings/:fid', { preHandler: vendorOrOps }, async (request) => {
+    app.get<{ Params: Params }>('/v1/submissions/:id/findings/:fid', { preHandler: vendorOrOps }, async (request): Promise<FindingDetail> => {
       const owned = await findSubmission(ctx.client, request.params.id, request.principal);
       return readFinding(ctx, owned.submissionId, request.params.fid ?? '');
     });

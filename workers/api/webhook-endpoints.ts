@@ -12,8 +12,8 @@ import {
   WebhookEndpointListQuery,
 } from '../../events/webhook-schemas';
 import type { Logger } from '../../infra/logger';
+import { ENDPOINT_ID_PATTERN } from '../../wire/enums';
 import {
-  ENDPOINT_ID_PATTERN,
   deleteEndpointUpdate,
   disableEndpointUpdate,
   enableEndpointUpdate,

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { getCase, isCaseNotFoundError, listCases, type CaseCaller, type CaseListItem } from '../../clients/cases';
-import { CASE_STATES, OPAQUE_ID_PATTERN, type AgencyCaseView, type CaseState, type CaseView } from '../../workflows/clearinghouse/contract';
+import { CASE_STATES, type CaseState, OPAQUE_ID_PATTERN } from '../../wire/enums';
+import type { AgencyCaseView, CaseView } from '../../workflows/clearinghouse/contract';
 import { CliError, configOrExit, output } from './common';
 import { withTemporalClient } from './temporal-client';
 

@@ -8,8 +8,9 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { AgencyStatus } from '../../wire/enums';
+import { HOUR_MS, iso, msToDays } from '../shared/time';
 import {
-  HOUR_MS,
   acceptInvitationUpdate,
   agencyReportSignal,
   agencyStateQuery,
@@ -29,7 +30,6 @@ import {
   type AgencyAlert,
   type AgencyAssessmentView,
   type AgencyReport,
-  type AgencyStatus,
   type AssessmentEndReason,
   type FindingRecord,
   type InfoRequestRecord,
@@ -44,8 +44,6 @@ import {
   findingRefusal,
   holdClock,
   isAgencyTerminal,
-  iso,
-  msToDays,
   nextReminder,
   resumeClock,
   startClock,

@@ -1,16 +1,14 @@
 /**
  * The clearinghouse case contract shared by the workflow, activities, ingress, API and CLI: ids, states, inputs,
- * update/query handles, failure type names and event types. Plain TypeScript (no zod) so workflow bundles stay small;
- * the wire schemas in `events/` mirror these types.
+ * update/query handles, failure type names and event types. No zod, so workflow bundles stay small: the command bodies
+ * and event data are declared once, as zod schemas in `wire/clearinghouse.ts`, and imported here as types.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { CASE_ID_PATTERN, FINGERPRINT_PATTERN, type CaseCloseReason, type CaseState, type PartyStatus, type Severity } from '../../wire/enums';
+import type { CaseReportBody } from '../../wire/clearinghouse';
 
 export const CASE_WORKFLOW_TYPE = 'clearinghouseCaseWorkflow';
 export const CASE_KIND = 'clearinghouseCase';
-
-/** `case/<fingerprint>`: the fingerprint is 32 lowercase hex characters (a keyed SHA-256 prefix). */
-export const CASE_ID_PATTERN = /^case\/[0-9a-f]{32}$/;
-export const FINGERPRINT_PATTERN = /^[0-9a-f]{32}$/;
 
 export function caseWorkflowId(fingerprint: string): string {
   if (!FINGERPRINT_PATTERN.test(fingerprint)) throw new TypeError('a case fingerprint is 32 lowercase hex characters');
@@ -21,22 +19,6 @@ export function isCaseId(value: unknown): value is string {
   return typeof value === 'string' && CASE_ID_PATTERN.test(value);
 }
 
-/** Agency, party, submission and finding ids: opaque, short, safe in search attributes and Kafka keys. */
-export const OPAQUE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
-export const CASE_STATES = ['OPEN', 'TRIAGED', 'PARTIES_NOTIFIED', 'REMEDIATING', 'PUBLISHED', 'CLOSED', 'DUPLICATE'] as const;
-export type CaseState = (typeof CASE_STATES)[number];
-
-export const PARTY_STATUSES = ['AFFECTED', 'NOT_AFFECTED', 'UNKNOWN'] as const;
-export type PartyStatus = (typeof PARTY_STATUSES)[number];
-
-/** Same scale as findings. */
-export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-export const CASE_CLOSE_REASONS = ['RESOLVED', 'REJECTED'] as const;
-export type CaseCloseReason = (typeof CASE_CLOSE_REASONS)[number];
-
 /**
  * Who acts on a case. `agencyId` is the verified signer of an agency command; `ops` is an authenticated operator;
  * `system` is Preflight itself (the submission workflow, the duplicate link between two cases).
@@ -45,29 +27,6 @@ export type CaseActor =
   | { kind: 'agency'; agencyId: string }
   | { kind: 'ops'; operatorId: string }
   | { kind: 'system'; component: string };
-
-/**
- * Body of the `gov.preflight.case.open.v1` agency command, and of a third-party finding turned into a report.
- * `summary` is as sensitive as a finding's detail: it lives only in (codec-encrypted) workflow payloads.
- */
-export interface CaseReportBody {
-  /** The affected third-party product, e.g. "Acme Inference Gateway 2.3". */
-  affectedProduct: string;
-  /** The weakness in words, e.g. "prompt injection", or with a CWE id, e.g. "CWE-1427". */
-  weakness: string;
-  /** A CWE id if the reporter knows it ("CWE-79"); wins over the words in `weakness` for de-duplication. */
-  cweId?: string;
-  /** The reporter's view of severity; triage sets the case severity. */
-  severity?: Severity;
-  summary?: string;
-  /** Set when the vulnerability came out of a submission's assessment: ties the embargo to that model's release. */
-  submissionId?: string;
-  findingId?: string;
-  /** The model's planned public release (ISO-8601): the embargo lasts until then. */
-  plannedReleaseAt?: string;
-  /** True when the reporter already knows of exploitation in the wild (starts the short disclosure clock). */
-  exploited?: boolean;
-}
 
 export type CaseReportSource = 'AGENCY_COMMAND' | 'FINDING';
 
@@ -254,17 +213,6 @@ export const CASE_COMMAND_TYPES = {
   setPartyStatus: 'gov.preflight.case.set-party-status.v1',
 } as const;
 
-/** Body of `gov.preflight.case.report-exploitation.v1`. */
-export interface ReportExploitationCommand {
-  observedAt?: string;
-}
-
-/** Body of `gov.preflight.case.set-party-status.v1`: the signing agency's own status as an affected party. */
-export interface SetPartyStatusCommand {
-  status: PartyStatus;
-  remediated?: boolean;
-}
-
 export const reportCaseUpdate = defineUpdate<CaseReportResult, [CaseReportInput]>('reportCase');
 export const triageCaseUpdate = defineUpdate<CaseView, [TriageCaseInput]>('triageCase');
 export const setPartyStatusUpdate = defineUpdate<CaseView, [SetPartyStatusInput]>('setPartyStatus');
@@ -330,59 +278,6 @@ export const CASE_EVENT_TYPES = {
   reminder: 'gov.preflight.case.reminder.v1',
 } as const;
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[keyof typeof CASE_EVENT_TYPES];
-
-interface CaseEventBase {
-  caseId: string;
-  state: CaseState;
-}
-export interface CaseOpenedData extends CaseEventBase {
-  reporterCount: number;
-  disclosureDeadline: string;
-  embargoUntil?: string;
-}
-export interface CaseReporterJoinedData extends CaseEventBase {
-  reporterCount: number;
-}
-export interface CaseStatusChangedData extends CaseEventBase {
-  previousState: CaseState;
-  severity?: Severity;
-  disclosureDeadline: string;
-  embargoUntil?: string;
-  /** Set with DUPLICATE. */
-  primaryCaseId?: string;
-  /** Set with PARTIES_NOTIFIED: the parties told of the case. */
-  partyIds?: string[];
-  closeReason?: CaseCloseReason;
-}
-export interface CasePartyStatusChangedData extends CaseEventBase {
-  partyId: string;
-  status: PartyStatus;
-  remediated: boolean;
-  remediationDueAt?: string;
-}
-export interface CaseExploitationReportedData extends CaseEventBase {
-  disclosureDeadline: string;
-}
-export interface CaseEmbargoLiftedData extends CaseEventBase {
-  embargoUntil: string;
-}
-export type CaseReminderKind = 'DISCLOSURE_DEADLINE' | 'REMEDIATION_DUE';
-export interface CaseReminderData extends CaseEventBase {
-  kind: CaseReminderKind;
-  /** UPCOMING before the due time, DUE when it is reached. */
-  phase: 'UPCOMING' | 'DUE';
-  dueAt: string;
-  partyId?: string;
-}
-
-export type CaseEventData =
-  | CaseOpenedData
-  | CaseReporterJoinedData
-  | CaseStatusChangedData
-  | CasePartyStatusChangedData
-  | CaseExploitationReportedData
-  | CaseEmbargoLiftedData
-  | CaseReminderData;
 
 /** Structurally a `StatusEvent` of stream 'clearinghouse'. */
 export interface CaseStatusEvent {

@@ -4,24 +4,21 @@
  * stays a thin shell around them.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { CASE_CLOSE_REASONS, OPAQUE_ID_PATTERN, PARTY_STATUSES, SEVERITIES, type CaseState, type Severity } from '../../wire/enums';
+import type { CaseEventData } from '../../wire/clearinghouse';
+import { DAY_MS, HOUR_MS, iso, isIsoTime } from '../shared/time';
 import {
-  CASE_CLOSE_REASONS,
   CASE_EVENT_TYPES,
   DEFAULT_CASE_POLICY,
-  OPAQUE_ID_PATTERN,
-  PARTY_STATUSES,
-  SEVERITIES,
   isCaseId,
   type AgencyCaseView,
   type CaseActor,
-  type CaseEventData,
   type CaseEventType,
   type CaseParty,
   type CasePolicy,
   type CaseReportInput,
   type CaseReportOutcome,
   type CaseReportRecord,
-  type CaseState,
   type CaseView,
   type CloseCaseInput,
   type LinkDuplicateInput,
@@ -30,13 +27,9 @@ import {
   type ReportExploitationInput,
   type SetModelReleaseInput,
   type SetPartyStatusInput,
-  type Severity,
   type TriageCaseInput,
 } from './contract';
 import { FAILURES } from '../shared/failures';
-
-export const HOUR_MS = 60 * 60 * 1000;
-export const DAY_MS = 24 * HOUR_MS;
 
 /** Mutable case state held by the workflow; derived clocks are computed by {@link caseView}. */
 export type CaseData = Omit<CaseView, 'embargoUntil' | 'embargoActive' | 'disclosureDeadline' | 'policy'>;
@@ -48,7 +41,6 @@ export interface PendingCaseEvent {
 
 const LIVE_STATES: readonly CaseState[] = ['OPEN', 'TRIAGED', 'PARTIES_NOTIFIED', 'REMEDIATING'];
 const TERMINAL_STATES: readonly CaseState[] = ['CLOSED', 'DUPLICATE'];
-const ISO_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const CWE_PATTERN = /^CWE-[1-9]\d{0,5}$/;
 const LIMITS = { product: 200, weakness: 500, summary: 8000, reportId: 128, advisoryRef: 256, parties: 100 } as const;
 
@@ -77,10 +69,6 @@ function checkOpaqueId(value: unknown, field: string, required = true): void {
   if (typeof value !== 'string' || !OPAQUE_ID_PATTERN.test(value)) {
     throw invalid(`${field} must be an id of letters, digits and . _ : - (at most 128 characters)`);
   }
-}
-
-export function isIsoTime(value: unknown): value is string {
-  return typeof value === 'string' && ISO_PATTERN.test(value) && !Number.isNaN(Date.parse(value));
 }
 
 function checkIso(value: unknown, field: string, required = true): void {
@@ -159,8 +147,6 @@ export function newCase(caseId: string, openedAt: string): CaseData {
     modelReleases: [],
   };
 }
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** The embargo lasts until the latest planned release among the models tied to the case. */
 export function embargoUntil(data: CaseData): string | undefined {

@@ -31,10 +31,9 @@ import {
   type CaseView,
   type CaseWorkflowInput,
 } from './contract';
+import { DAY_MS, HOUR_MS, nowIso } from '../shared/time';
 import { FAILURES } from '../shared/failures';
 import {
-  DAY_MS,
-  HOUR_MS,
   applyClose,
   applyLinkDuplicate,
   applyModelReleases,
@@ -86,7 +85,6 @@ const { linkDuplicateCase } = proxyActivities<CaseWorkflowActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
 });
 
-const nowIso = (): string => new Date(Date.now()).toISOString();
 
 /**
  * One clearinghouse case, id `case/<fingerprint>`. Reports from several agencies about the same vulnerability land

@@ -1,7 +1,7 @@
 /**
- * The public surface of the submission lifecycle: workflow ids, statuses, update/query/signal definitions, their input
- * and result types, rejection (failure) type names and the thin event data types. Plain TypeScript, no zod: this module
- * is bundled into workflows and imported by clients (api, ingress, cli).
+ * The public surface of the submission lifecycle: workflow ids, update/query/signal definitions, their result types,
+ * rejection (failure) type names and event types. Plain TypeScript, no zod: this module is bundled into workflows and
+ * imported by clients (api, ingress, cli).
  *
  * Agency commands (Kafka `preflight.agency-commands.v1`) map onto updates of the child workflow
  * `agencyWorkflowId(submissionId, agencyId)`; the update id is the command's `ce_id`, and every input carries the
@@ -21,9 +21,35 @@
  * Vendor commands (HTTP API) are updates of the parent `submissionWorkflowId(submissionId)`:
  * resubmit, release-date change, info-request response, finding response, acknowledge, withdraw, declare release.
  *
- * Dates cross the wire as ISO-8601 strings.
+ * Dates cross the wire as ISO-8601 strings. Every shape that crosses a boundary is declared once, as a zod schema in
+ * `wire/submission.ts`; this module imports its types only.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AgencyStatus, ClearanceNotice, EndReason, FindingResponseKind, Severity, SubmissionStatus } from '../../wire/enums';
+import type {
+  AcceptInvitationInput,
+  AccessGrantRef,
+  AcknowledgeInput,
+  AgencyClockView,
+  AgencyProgress,
+  ChangeReleaseDateInput,
+  ClocksView,
+  CompleteAssessmentInput,
+  DeclareReleasedInput,
+  DeclineInvitationInput,
+  FindingInput,
+  FindingSummary,
+  InfoRequestSummary,
+  RequestInfoInput,
+  RespondToFindingInput,
+  RespondToInfoRequestInput,
+  ScreeningIssue,
+  StartAssessmentInput,
+  SubmissionDetails,
+  SubmissionView,
+  SubmitFindingInput,
+  WithdrawInput,
+} from '../../wire/submission';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Ids, task queue, limits
@@ -49,47 +75,11 @@ export function parseAgencyWorkflowId(workflowId: string): { submissionId: strin
   return m ? { submissionId: m[1]!, agencyId: m[2]! } : undefined;
 }
 
-/** Submission, agency, finding and info-request ids: opaque, URL- and id-safe. */
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 /** Executive order: access may be given up to 30 days before release; the window never exceeds this. */
 export const MAX_ACCESS_WINDOW_DAYS = 30;
-export const DAY_MS = 24 * 60 * 60 * 1000;
-export const HOUR_MS = 60 * 60 * 1000;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Statuses and enums
-
-export const SUBMISSION_STATUSES = [
-  'RECEIVED',
-  'SCREENING',
-  'RETURNED',
-  'ACCESS_PROVISIONING',
-  'UNDER_ASSESSMENT',
-  'CONSOLIDATING',
-  'CLEARANCE_ISSUED',
-  'RELEASED',
-  'CLOSED',
-  'WITHDRAWN',
-] as const;
-export type SubmissionStatus = (typeof SUBMISSION_STATUSES)[number];
-
-/**
- * Agency assessment statuses. `WITHDRAWN` is reached only when the vendor withdraws the submission before the agency
- * finished; `DID_NOT_COMPLETE` when the access window closed (or the model was released) first.
- */
-export const AGENCY_STATUSES = [
-  'INVITED',
-  'ACCEPTED',
-  'DECLINED',
-  'IN_PROGRESS',
-  'INFO_REQUESTED',
-  'FINDINGS_SUBMITTED',
-  'NO_FINDINGS',
-  'DID_NOT_COMPLETE',
-  'WITHDRAWN',
-] as const;
-export type AgencyStatus = (typeof AGENCY_STATUSES)[number];
+// Statuses
 
 export const AGENCY_TERMINAL_STATUSES: readonly AgencyStatus[] = [
   'DECLINED',
@@ -99,62 +89,8 @@ export const AGENCY_TERMINAL_STATUSES: readonly AgencyStatus[] = [
   'WITHDRAWN',
 ];
 
-export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-export const FINDING_RESPONSES = ['ACKNOWLEDGED', 'MITIGATED', 'DISPUTED', 'RISK_ACCEPTED'] as const;
-export type FindingResponseKind = (typeof FINDING_RESPONSES)[number];
-
-/** The advisory release-clearance notice. There is deliberately no approving, blocking or holding value. */
-export const CLEARANCE_NOTICES = ['CLEAR', 'CLEAR_WITH_RECOMMENDATIONS', 'CONCERNS_NOTED', 'NOT_ASSESSED'] as const;
-export type ClearanceNotice = (typeof CLEARANCE_NOTICES)[number];
-
-export const ACCESS_METHODS = ['API', 'HOSTED_UI', 'WEIGHTS_ON_PREMISES'] as const;
-export type AccessMethod = (typeof ACCESS_METHODS)[number];
-
-/** Why a submission was withdrawn or closed, as a machine code. */
-export const END_REASONS = [
-  'VENDOR_WITHDREW',
-  'NOT_RESUBMITTED',
-  'RELEASED_AND_CLOSED',
-  'RELEASE_NOT_DECLARED',
-] as const;
-export type EndReason = (typeof END_REASONS)[number];
-
-/** Why a consolidation happened. */
-export const CONSOLIDATION_TRIGGERS = ['ALL_AGENCIES_DONE', 'WINDOW_CLOSED', 'RELEASE_DECLARED'] as const;
-export type ConsolidationTrigger = (typeof CONSOLIDATION_TRIGGERS)[number];
-
 // ---------------------------------------------------------------------------------------------------------------
 // Submission workflow input
-
-export interface ModelIdentity {
-  /** Public or internal model name, e.g. "frontier-7". */
-  name: string;
-  /** The exact version string agencies will test; findings must name this version. */
-  version: string;
-  /** Content hash of the weights or serving artifact, e.g. "sha256:<64 hex>". */
-  versionHash: string;
-}
-
-export interface Contact {
-  name: string;
-  email: string;
-  role?: string;
-}
-
-/** What a vendor submits (and corrects on resubmission). */
-export interface SubmissionDetails {
-  model: ModelIdentity;
-  /** ISO-8601 planned public release time. */
-  plannedReleaseAt: string;
-  accessMethod: AccessMethod;
-  contacts: Contact[];
-  /** Agency ids from the registry, e.g. ["nsa","cisa","treasury","nist","dod","dhs"]. */
-  requestedAgencies: string[];
-  /** ISO-8601 time access should start; absent or past means "as soon as screening passes". */
-  accessStartAt?: string;
-}
 
 /** Timing knobs; every field has a default (see DEFAULT_SUBMISSION_SETTINGS). Fractions are allowed for tests. */
 export interface SubmissionSettings {
@@ -189,47 +125,17 @@ export interface SubmissionInput extends SubmissionDetails {
 /** RETURNED → SCREENING with corrected details. */
 export type ResubmitInput = SubmissionDetails;
 
-export interface ChangeReleaseDateInput {
-  /** ISO-8601 new planned release time. */
-  plannedReleaseAt: string;
-}
 export interface ChangeReleaseDateResult {
   plannedReleaseAt: string;
   /** Undefined while access has not started yet. */
   windowClosesAt?: string;
 }
 
-export interface RespondToInfoRequestInput {
-  requestId: string;
-  /** The vendor's answer (sensitive: stays in workflow state, never in events). */
-  response: string;
-}
-
-export interface RespondToFindingInput {
-  findingId: string;
-  response: FindingResponseKind;
-  /** Optional note to the agency (sensitive). */
-  note?: string;
-}
-
-export interface AcknowledgeInput {
-  /** Free text, optional. */
-  note?: string;
-}
-
-export interface WithdrawInput {
-  /** Optional free-text reason (kept in state, not in events). */
-  reason?: string;
-}
 export interface WithdrawResult {
   status: 'WITHDRAWN';
   withdrawnAt: string;
 }
 
-export interface DeclareReleasedInput {
-  /** ISO-8601; defaults to now. */
-  releasedAt?: string;
-}
 export interface DeclareReleasedResult {
   status: 'RELEASED';
   releasedAt: string;
@@ -260,58 +166,17 @@ export const declareReleasedUpdate = defineUpdate<DeclareReleasedResult, [Declar
 // ---------------------------------------------------------------------------------------------------------------
 // Agency updates (on the agencyAssessment child workflow)
 
-interface AgencySigned {
-  /** The verified signer (from the command's signature), not a claim in the body. */
-  agencyId: string;
-}
-
-export type AcceptInvitationInput = AgencySigned;
-export interface DeclineInvitationInput extends AgencySigned {
-  /** Optional free text. */
-  reason?: string;
-}
-export type StartAssessmentInput = AgencySigned;
-export interface RequestInfoInput extends AgencySigned {
-  /** What the agency needs from the vendor (sensitive). */
-  question: string;
-}
 export interface RequestInfoResult {
   /** Assigned by the workflow: `<agencyId>-ir-<n>`. The vendor answers with this id. */
   requestId: string;
   status: AgencyStatus;
 }
 
-export interface FindingInput {
-  severity: Severity;
-  /** Assessment domain, e.g. "offensive-cyber", "critical-infrastructure". */
-  domain: string;
-  title: string;
-  /** Sensitive detail. */
-  detail: string;
-  /** Must equal the submission's `model.version`. */
-  modelVersionTested: string;
-  recommendedMitigation: string;
-  /** Opens a clearinghouse case. */
-  thirdPartyVulnerability: boolean;
-  /** For third-party findings: the affected product, e.g. "Acme Inference Gateway 2.3" (best de-duplication). */
-  affectedProduct?: string;
-  /** For third-party findings: the weakness in words, e.g. "prompt injection". */
-  weakness?: string;
-  /** For third-party findings: a CWE id such as "CWE-1427". */
-  cweId?: string;
-}
-export interface SubmitFindingInput extends AgencySigned {
-  finding: FindingInput;
-}
 export interface SubmitFindingResult {
   /** Assigned by the workflow: `<agencyId>-f<n>`. */
   findingId: string;
 }
 
-export interface CompleteAssessmentInput extends AgencySigned {
-  /** Set to assert that there are no findings; refused if findings were submitted. */
-  noFindings?: boolean;
-}
 export interface CompleteAssessmentResult {
   status: 'FINDINGS_SUBMITTED' | 'NO_FINDINGS';
   findingsCount: number;
@@ -340,11 +205,6 @@ export type AgencyCommandType = keyof typeof AGENCY_COMMAND_UPDATES;
 // ---------------------------------------------------------------------------------------------------------------
 // Views (query results)
 
-export interface AccessWindowView {
-  opensAt: string;
-  closesAt: string;
-}
-
 /** A review clock: runs from start to a terminal status, on hold while an info request waits on the vendor. */
 export interface ReviewClock {
   startedAt?: string;
@@ -355,91 +215,12 @@ export interface ReviewClock {
   onHoldMs: number;
 }
 
-export interface AgencyClockView {
-  agencyId: string;
-  status: AgencyStatus;
-  activeMs: number;
-  onHoldMs: number;
-  /** Whole and fractional days, for display. */
-  activeDays: number;
-  onHoldDays: number;
-  onHold: boolean;
-}
-
-export interface ClocksView {
-  now: string;
-  window?: AccessWindowView & { remainingMs: number; remainingDays: number; totalDays: number };
-  agencies: AgencyClockView[];
-}
-
-/** A finding without its sensitive text: what the parent keeps and what summaries show. */
-export interface FindingSummary {
-  findingId: string;
-  agencyId: string;
-  severity: Severity;
-  domain: string;
-  modelVersionTested: string;
-  thirdPartyVulnerability: boolean;
-  submittedAt: string;
-  response?: FindingResponseKind;
-  respondedAt?: string;
-}
-
 export interface FindingsSummaryView {
   total: number;
   bySeverity: Record<Severity, number>;
   /** CRITICAL/HIGH findings with no response, or a response other than MITIGATED. */
   unresolvedCriticalOrHigh: number;
   findings: FindingSummary[];
-}
-
-export interface InfoRequestSummary {
-  requestId: string;
-  agencyId: string;
-  requestedAt: string;
-  respondedAt?: string;
-}
-
-export interface AgencyProgress {
-  agencyId: string;
-  status: AgencyStatus;
-  updatedAt: string;
-  findingsCount: number;
-}
-
-export interface ScreeningIssue {
-  field: string;
-  reason: string;
-}
-
-export interface SubmissionView {
-  submissionId: string;
-  vendorId: string;
-  status: SubmissionStatus;
-  model: ModelIdentity;
-  plannedReleaseAt: string;
-  submittedAt: string;
-  window?: AccessWindowView;
-  agencies: AgencyProgress[];
-  returnIssues: ScreeningIssue[];
-  resubmitBy?: string;
-  openInfoRequests: InfoRequestSummary[];
-  notice?: ClearanceNotice;
-  noticeIssuedAt?: string;
-  consolidationTrigger?: ConsolidationTrigger;
-  acknowledgedAt?: string;
-  releasedAt?: string;
-  endedAt?: string;
-  endReason?: EndReason;
-  /** Access grants currently live: ids and expiries only, never tokens. */
-  activeGrants: AccessGrantRef[];
-  revokedGrantIds: string[];
-}
-
-export interface AccessGrantRef {
-  grantId: string;
-  agencyId: string;
-  expiresAt: string;
 }
 
 /** Child-side view for an agency. */
@@ -566,78 +347,3 @@ export const SUBMISSION_EVENT_TYPES = {
   clearanceIssued: 'gov.preflight.clearance.issued.v1',
 } as const;
 export type SubmissionEventType = (typeof SUBMISSION_EVENT_TYPES)[keyof typeof SUBMISSION_EVENT_TYPES];
-
-export interface SubmissionStatusChangedData {
-  submissionId: string;
-  vendorId: string;
-  status: SubmissionStatus;
-  previousStatus: SubmissionStatus | null;
-  /** Set for WITHDRAWN and CLOSED. */
-  endReason?: EndReason;
-  at: string;
-}
-
-export interface AccessWindowChangedData {
-  submissionId: string;
-  vendorId: string;
-  windowOpensAt: string;
-  windowClosesAt: string;
-  plannedReleaseAt: string;
-}
-
-export interface AssessmentStatusChangedData {
-  submissionId: string;
-  vendorId: string;
-  agencyId: string;
-  status: AgencyStatus;
-  previousStatus: AgencyStatus | null;
-  /** Present when the change is an information request (INFO_REQUESTED) or its answer. */
-  infoRequestId?: string;
-  at: string;
-}
-
-export interface AssessmentReminderData {
-  submissionId: string;
-  vendorId: string;
-  agencyId: string;
-  deadline: string;
-  hoursBefore: number;
-  at: string;
-}
-
-export interface AssessmentDeadlineMissedData {
-  submissionId: string;
-  vendorId: string;
-  agencyId: string;
-  deadline: string;
-  status: AgencyStatus;
-  at: string;
-}
-
-export interface FindingSubmittedData {
-  submissionId: string;
-  vendorId: string;
-  agencyId: string;
-  findingId: string;
-  severity: Severity;
-  thirdPartyVulnerability: boolean;
-  at: string;
-}
-
-export interface FindingRespondedData {
-  submissionId: string;
-  vendorId: string;
-  agencyId: string;
-  findingId: string;
-  response: FindingResponseKind;
-  at: string;
-}
-
-export interface ClearanceIssuedData {
-  submissionId: string;
-  vendorId: string;
-  notice: ClearanceNotice;
-  trigger: ConsolidationTrigger;
-  agencies: { agencyId: string; status: AgencyStatus }[];
-  at: string;
-}

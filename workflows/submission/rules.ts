@@ -2,25 +2,16 @@
  * Pure state-machine logic of the submission lifecycle: no Temporal calls, no clock reads. Workflows call these with
  * workflow time; unit tests call them directly.
  */
+import { ACCESS_METHODS, ID_PATTERN, SEVERITIES, type AgencyStatus, type ClearanceNotice, type Severity, type SubmissionStatus } from '../../wire/enums';
+import type { FindingSummary, ScreeningIssue, SubmissionDetails } from '../../wire/submission';
+import { DAY_MS, HOUR_MS, iso, parseIsoTime } from '../shared/time';
 import {
-  ACCESS_METHODS,
   AGENCY_TERMINAL_STATUSES,
-  DAY_MS,
   DEFAULT_SUBMISSION_SETTINGS,
-  HOUR_MS,
-  ID_PATTERN,
   MAX_ACCESS_WINDOW_DAYS,
-  SEVERITIES,
-  type AgencyStatus,
-  type ClearanceNotice,
-  type FindingSummary,
   type FindingsSummaryView,
   type ReviewClock,
-  type ScreeningIssue,
-  type Severity,
-  type SubmissionDetails,
   type SubmissionSettings,
-  type SubmissionStatus,
 } from './contract';
 import { FAILURES, type FailureType } from '../shared/failures';
 
@@ -28,23 +19,6 @@ import { FAILURES, type FailureType } from '../shared/failures';
 export interface Refusal {
   type: FailureType;
   reason: string;
-}
-
-/** Parses an ISO-8601 date-time with an explicit zone; undefined when it is not one. */
-export function parseIsoTime(value: unknown): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-/** Days, rounded to 1/1000 so query results read cleanly. */
-export function msToDays(ms: number): number {
-  return Math.round((ms / DAY_MS) * 1000) / 1000;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

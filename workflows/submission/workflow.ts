@@ -13,9 +13,25 @@ import {
 } from '@temporalio/workflow';
 import type { StatusEvent } from '../../events/publisher';
 import { agencyAssessmentWorkflow } from '../assessment/workflow';
+import type {
+  AccessGrantRef,
+  AccessWindowChangedData,
+  AgencyProgress,
+  AssessmentStatusChangedData,
+  ClearanceIssuedData,
+  ClocksView,
+  FindingRespondedData,
+  FindingSubmittedData,
+  FindingSummary,
+  InfoRequestSummary,
+  ScreeningIssue,
+  SubmissionDetails,
+  SubmissionStatusChangedData,
+  SubmissionView,
+} from '../../wire/submission';
+import { FINDING_RESPONSES, type AgencyStatus, type ClearanceNotice, type ConsolidationTrigger, type EndReason, type SubmissionStatus } from '../../wire/enums';
+import { DAY_MS, iso, msToDays, parseIsoTime } from '../shared/time';
 import {
-  DAY_MS,
-  FINDING_RESPONSES,
   SUBMISSION_EVENT_SOURCE,
   SUBMISSION_EVENT_TYPES,
   acknowledgeUpdate,
@@ -33,32 +49,13 @@ import {
   submissionStateQuery,
   windowChangedSignal,
   withdrawUpdate,
-  type AccessGrantRef,
-  type AccessWindowChangedData,
-  type AgencyProgress,
   type AgencyReport,
-  type AgencyStatus,
   type AssessmentEndReason,
-  type AssessmentStatusChangedData,
-  type ClearanceIssuedData,
-  type ClearanceNotice,
-  type ClocksView,
-  type ConsolidationTrigger,
-  type EndReason,
-  type FindingRespondedData,
-  type FindingSubmittedData,
-  type FindingSummary,
-  type InfoRequestSummary,
   type ReviewClock,
-  type ScreeningIssue,
-  type SubmissionDetails,
   type SubmissionActivities,
   type SubmissionEventType,
   type SubmissionInput,
   type SubmissionOutcome,
-  type SubmissionStatus,
-  type SubmissionStatusChangedData,
-  type SubmissionView,
 } from './contract';
 import { FAILURES } from '../shared/failures';
 import {
@@ -67,9 +64,6 @@ import {
   computeAccessWindow,
   deriveClearanceNotice,
   isAgencyTerminal,
-  iso,
-  msToDays,
-  parseIsoTime,
   resolveSettings,
   screenSubmission,
   summarizeFindings,

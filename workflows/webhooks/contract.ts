@@ -7,11 +7,8 @@
  * end of its overlap); the secret itself is derived from the master key whenever a delivery is signed.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-
-export const SECOND_MS = 1000;
-export const MINUTE_MS = 60 * SECOND_MS;
-export const HOUR_MS_WEBHOOK = 60 * MINUTE_MS;
-export const DAY_MS_WEBHOOK = 24 * HOUR_MS_WEBHOOK;
+import { ENDPOINT_ID_PATTERN, type DeliveryDisableReason, type EndpointDisableReason, type EndpointStatus } from '../../wire/enums';
+import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../shared/time';
 
 export const VENDOR_WORKFLOW_PREFIX = 'vendor/';
 export const DELIVERY_WORKFLOW_PREFIX = 'delivery/';
@@ -36,24 +33,17 @@ export function parseDeliveryWorkflowId(workflowId: string): { eventId: string; 
   return ENDPOINT_ID_PATTERN.test(endpointId) ? { eventId: rest.slice(0, cut), endpointId } : undefined;
 }
 
-export const VENDOR_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** Endpoint ids are assigned by the API: `ep_` and 8–64 letters or digits. */
-export const ENDPOINT_ID_PATTERN = /^ep_[A-Za-z0-9]{8,64}$/;
 /** Dotted, lowercase, versioned event types, or a prefix wildcard such as `gov.preflight.finding.*`. */
 export const EVENT_TYPE_FILTER_PATTERN = /^([a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+\.v[1-9][0-9]*|([a-z][a-z0-9-]*\.)+\*)$/;
 export const MAX_URL_LENGTH = 2048;
 export const MAX_ENDPOINTS_PER_VENDOR = 20;
 export const MAX_EVENT_TYPE_FILTERS = 50;
 export const MAX_DESCRIPTION_LENGTH = 200;
-export const DEFAULT_ROTATION_OVERLAP_MS = DAY_MS_WEBHOOK;
-export const MAX_ROTATION_OVERLAP_MS = 7 * DAY_MS_WEBHOOK;
+export const DEFAULT_ROTATION_OVERLAP_MS = DAY_MS;
+export const MAX_ROTATION_OVERLAP_MS = 7 * DAY_MS;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Endpoint registry
-
-export type EndpointStatus = 'ENABLED' | 'DISABLED';
-/** VENDOR: the vendor disabled it; GONE: the receiver answered 410; FAILING: deliveries failed for the whole span. */
-export type EndpointDisableReason = 'VENDOR' | 'GONE' | 'FAILING';
 
 export interface WebhookEndpoint {
   endpointId: string;
@@ -117,7 +107,7 @@ export const rotateSecretUpdate = defineUpdate<WebhookEndpoint, [RotateSecretInp
 /** From a delivery: the endpoint answered 410 or failed for the whole span. Idempotent. */
 export interface DisableFromDeliveryInput {
   endpointId: string;
-  reason: 'GONE' | 'FAILING';
+  reason: DeliveryDisableReason;
   at: string;
   eventId: string;
 }
@@ -156,16 +146,6 @@ export const WEBHOOK_EVENT_TYPES = {
   endpointDisabled: 'gov.preflight.webhook-endpoint.disabled.v1',
 } as const;
 
-/** Thin data of `gov.preflight.webhook-endpoint.disabled.v1`. */
-export interface EndpointDisabledData {
-  vendorId: string;
-  endpointId: string;
-  reason: 'GONE' | 'FAILING';
-  /** The delivery whose outcome disabled it. */
-  eventId: string;
-  at: string;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Delivery
 
@@ -185,12 +165,12 @@ export interface DeliveryPolicy {
 
 /** Svix-like: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; endpoint disabled after 5 days of failure. */
 export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
-  delaysMs: [0, 5 * SECOND_MS, 5 * MINUTE_MS, 30 * MINUTE_MS, 2 * HOUR_MS_WEBHOOK, 5 * HOUR_MS_WEBHOOK, 10 * HOUR_MS_WEBHOOK, 10 * HOUR_MS_WEBHOOK],
+  delaysMs: [0, 5 * SECOND_MS, 5 * MINUTE_MS, 30 * MINUTE_MS, 2 * HOUR_MS, 5 * HOUR_MS, 10 * HOUR_MS, 10 * HOUR_MS],
   jitterRatio: 0.2,
-  disableAfterMs: 5 * DAY_MS_WEBHOOK,
+  disableAfterMs: 5 * DAY_MS,
   requestTimeoutMs: 15 * SECOND_MS,
   maxResponseBytes: 64 * 1024,
-  maxRetryAfterMs: 10 * HOUR_MS_WEBHOOK,
+  maxRetryAfterMs: 10 * HOUR_MS,
 };
 
 export interface WebhookDeliveryInput {

@@ -10,6 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { SA } from '../shared/search-attributes';
+import { iso, nowIso } from '../shared/time';
 import {
   deliveryStateQuery,
   disableFromDeliverySignal,
@@ -44,7 +45,7 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
     vendorId: input.vendorId,
     endpointId: input.endpointId,
     status: 'PENDING',
-    startedAt: new Date(Date.now()).toISOString(),
+    startedAt: nowIso(),
     attempts: [],
     policy,
     body: input.body,
@@ -73,7 +74,7 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
   let delay = nextDelayMs(policy, 0, Math.random());
   for (let index = 0; index < policy.delaysMs.length; index++) {
     if (delay > 0) {
-      view.nextAttemptAt = new Date(Date.now() + delay).toISOString();
+      view.nextAttemptAt = iso(Date.now() + delay);
       await sleep(delay);
     }
     delete view.nextAttemptAt;
@@ -94,18 +95,18 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
       const cause = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : (err as Error).message;
       result = { outcome: 'FAILED', latencyMs: Date.now() - startedAt, error: `activity: ${cause}`.slice(0, 200) };
     }
-    const record: AttemptRecord = { ...result, attempt: index + 1, at: new Date(startedAt).toISOString() };
+    const record: AttemptRecord = { ...result, attempt: index + 1, at: iso(startedAt) };
     view.attempts.push(record);
 
     switch (result.outcome) {
       case 'DELIVERED':
         if (result.endpointFailingSince !== undefined) {
-          await signalVendor(() => vendor.signal(endpointHealthSignal, { endpointId: input.endpointId, ok: true, at: new Date(Date.now()).toISOString() }));
+          await signalVendor(() => vendor.signal(endpointHealthSignal, { endpointId: input.endpointId, ok: true, at: nowIso() }));
         }
         return finish('DELIVERED');
       case 'GONE':
         await signalVendor(() =>
-          vendor.signal(disableFromDeliverySignal, { endpointId: input.endpointId, reason: 'GONE', at: new Date(Date.now()).toISOString(), eventId: input.eventId }),
+          vendor.signal(disableFromDeliverySignal, { endpointId: input.endpointId, reason: 'GONE', at: nowIso(), eventId: input.eventId }),
         );
         return finish('ENDPOINT_DISABLED');
       case 'ENDPOINT_DISABLED':
@@ -118,18 +119,18 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
         firstFailureAt ??= startedAt;
         const endpointSince = result.endpointFailingSince === undefined ? undefined : Date.parse(result.endpointFailingSince);
         if (endpointSince === undefined) {
-          await signalVendor(() => vendor.signal(endpointHealthSignal, { endpointId: input.endpointId, ok: false, at: new Date(startedAt).toISOString() }));
+          await signalVendor(() => vendor.signal(endpointHealthSignal, { endpointId: input.endpointId, ok: false, at: iso(startedAt) }));
         }
         const failingSince = Math.min(firstFailureAt, endpointSince ?? firstFailureAt);
         if (now - failingSince >= policy.disableAfterMs) {
           await signalVendor(() =>
-            vendor.signal(disableFromDeliverySignal, { endpointId: input.endpointId, reason: 'FAILING', at: new Date(now).toISOString(), eventId: input.eventId }),
+            vendor.signal(disableFromDeliverySignal, { endpointId: input.endpointId, reason: 'FAILING', at: iso(now), eventId: input.eventId }),
           );
           return finish('ENDPOINT_DISABLED');
         }
         if (index + 1 < policy.delaysMs.length) {
           delay = nextDelayMs(policy, index + 1, Math.random(), result.retryAfterMs);
-          record.nextAttemptAt = new Date(now + delay).toISOString();
+          record.nextAttemptAt = iso(now + delay);
         }
         break;
       }

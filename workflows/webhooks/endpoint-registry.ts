@@ -8,9 +8,11 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { EndpointDisabledData } from '../../wire/webhooks';
+import { ENDPOINT_ID_PATTERN } from '../../wire/enums';
+import { iso, nowIso } from '../shared/time';
 import {
   DEFAULT_ROTATION_OVERLAP_MS,
-  ENDPOINT_ID_PATTERN,
   EVENT_TYPE_FILTER_PATTERN,
   MAX_DESCRIPTION_LENGTH,
   MAX_ENDPOINTS_PER_VENDOR,
@@ -28,7 +30,6 @@ import {
   registerEndpointUpdate,
   rotateSecretUpdate,
   updateEndpointUpdate,
-  type EndpointDisabledData,
   type VendorWorkflowInput,
   type WebhookEndpoint,
 } from './contract';
@@ -73,7 +74,6 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
   let sequence = input.sequence ?? 0;
   const outbox: EndpointDisabledData[] = [];
   const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
-  const nowIso = () => new Date(Date.now()).toISOString();
 
   const existing = (endpointId: unknown): WebhookEndpoint => {
     const endpoint = typeof endpointId === 'string' ? endpoints.get(endpointId) : undefined;
@@ -175,7 +175,7 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
       return touch(endpoint, {
         secretVersion: endpoint.secretVersion + 1,
         previousSecretVersion: endpoint.secretVersion,
-        previousSecretExpiresAt: new Date(Date.now() + overlapMs).toISOString(),
+        previousSecretExpiresAt: iso(Date.now() + overlapMs),
       });
     },
     {
