@@ -133,7 +133,11 @@ export default tseslint.config(
     'workflows/webhooks/endpoint-registry.ts': ['activities'],
   }).map(([file, to]) => ({
     files: [file],
-    rules: { 'boundaries/dependencies': layerPolicies([{ from: { element: { type: 'workflows' } }, allow: { to: { element: { type: to } }, dependency: { kind: 'type' } } }]) },
+    rules: {
+      'boundaries/dependencies': layerPolicies([
+        { from: { element: { type: 'workflows' } }, allow: { to: { element: { type: to } }, dependency: { kind: 'type' } } },
+      ]),
+    },
   })),
   // ---- END OF TEMPORARY EXCEPTIONS ----
 );

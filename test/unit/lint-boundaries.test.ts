@@ -48,7 +48,10 @@ describe('import rules (eslint.config.mjs)', () => {
     workflowImportsWorkflows: { filePath: 'workflows/right-way.ts', code: "import { SA } from './shared/search-attributes';\nexport const sa = SA;\n" },
     testImportsWorkers: { filePath: 'test/right-way.ts', code: "import { startWorker } from '../workers/worker';\nexport const start = startWorker;\n" },
     cycle: { filePath: 'test/fixtures/lint/cycle-a.ts' },
-    typeOnlyBackEdge: { filePath: 'test/fixtures/lint/cycle-b.ts', code: "import type { a } from './cycle-a';\nexport const b = (f: typeof a): string => f();\n" },
+    typeOnlyBackEdge: {
+      filePath: 'test/fixtures/lint/cycle-b.ts',
+      code: "import type { a } from './cycle-a';\nexport const b = (f: typeof a): string => f();\n",
+    },
   };
   const names = Object.keys(sources);
   let findings: Record<string, Finding[]>;
