@@ -3,11 +3,13 @@ import path from 'node:path';
 
 /**
  * The import rules of eslint.config.mjs refuse what they should: a layer importing a layer above it, workflow code
- * importing anything but workflows (even types), and an import cycle. The sources are linted as if they sat at the
- * given paths; the cycle is two files in test/fixtures/lint, which the normal lint run skips.
+ * importing anything but workflows and wire (even types), workflow code importing values that bring zod along, and an
+ * import cycle. The sources are linted as if they sat at the given paths; the cycle and a stand-in for wire/ are files
+ * in test/fixtures/lint, which the normal lint run skips.
  */
 const ROOT = path.resolve(__dirname, '../..');
-const IMPORT_RULES = ['boundaries/dependencies', 'import-x/no-cycle'];
+const IMPORT_RULES = ['boundaries/dependencies', 'import-x/no-cycle', 'preflight/workflow-bundle'];
+const WIRE = '../test/fixtures/lint/wire';
 
 type Source = { filePath: string; code?: string };
 type Finding = { ruleId: string | null; message: string };
@@ -46,6 +48,13 @@ describe('import rules (eslint.config.mjs)', () => {
     },
     workflowImportsInfraType: { filePath: 'workflows/wrong-way.ts', code: "import type { Config } from '../infra/config';\nexport type C = Config;\n" },
     workflowImportsWorkflows: { filePath: 'workflows/right-way.ts', code: "import { SA } from './shared/search-attributes';\nexport const sa = SA;\n" },
+    workflowImportsZodFreeValue: { filePath: 'workflows/wire-names.ts', code: `import { PING } from '${WIRE}/names';\nexport const ping = PING;\n` },
+    workflowImportsSchemaType: { filePath: 'workflows/wire-type.ts', code: `import type { Ping } from '${WIRE}/schema';\nexport type P = Ping;\n` },
+    workflowImportsSchemaValue: {
+      filePath: 'workflows/wire-schema.ts',
+      code: `import { PingSchema } from '${WIRE}/schema';\nexport const schema = PingSchema;\n`,
+    },
+    workflowImportsThroughIndex: { filePath: 'workflows/wire-index.ts', code: `import { PING } from '${WIRE}';\nexport const ping = PING;\n` },
     testImportsWorkers: { filePath: 'test/right-way.ts', code: "import { startWorker } from '../workers/worker';\nexport const start = startWorker;\n" },
     cycle: { filePath: 'test/fixtures/lint/cycle-a.ts' },
     typeOnlyBackEdge: {
@@ -81,6 +90,25 @@ describe('import rules (eslint.config.mjs)', () => {
       { ruleId: 'boundaries/dependencies', message: expect.stringContaining('workflows may not import infra (type import)') },
     ]);
     expect(findings.workflowImportsWorkflows).toEqual([]);
+  });
+
+  it('refuses workflow code importing values that bring zod into the bundle, directly or through another file', () => {
+    // The stand-in for wire/ sits in test/: drop the layer finding (workflows may not import test) to see the bundle rule.
+    const bundle = (name: string) => findings[name]!.filter((f) => f.ruleId !== 'boundaries/dependencies');
+    expect(bundle('workflowImportsZodFreeValue')).toEqual([]);
+    expect(bundle('workflowImportsSchemaType')).toEqual([]);
+    expect(bundle('workflowImportsSchemaValue')).toEqual([
+      {
+        ruleId: 'preflight/workflow-bundle',
+        message: expect.stringContaining('brings zod into the workflow bundle (test/fixtures/lint/wire/schema.ts → zod)'),
+      },
+    ]);
+    expect(bundle('workflowImportsThroughIndex')).toEqual([
+      {
+        ruleId: 'preflight/workflow-bundle',
+        message: expect.stringContaining('(test/fixtures/lint/wire/index.ts → test/fixtures/lint/wire/schema.ts → zod)'),
+      },
+    ]);
   });
 
   it('lets tests import any layer', () => {
