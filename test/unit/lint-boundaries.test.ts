@@ -46,6 +46,7 @@ describe('import rules (eslint.config.mjs)', () => {
       filePath: 'clients/wrong-way.ts',
       code: "export { createLifecycleActivities } from '../activities/lifecycle';\n",
     },
+    wireImportsWorkflows: { filePath: 'wire/wrong-way.ts', code: "import { SA } from '../workflows/shared/search-attributes';\nexport const sa = SA;\n" },
     workflowImportsInfraType: { filePath: 'workflows/wrong-way.ts', code: "import type { Config } from '../infra/config';\nexport type C = Config;\n" },
     workflowImportsWorkflows: { filePath: 'workflows/right-way.ts', code: "import { SA } from './shared/search-attributes';\nexport const sa = SA;\n" },
     workflowImportsZodFreeValue: { filePath: 'workflows/wire-names.ts', code: `import { PING } from '${WIRE}/names';\nexport const ping = PING;\n` },
@@ -78,6 +79,12 @@ describe('import rules (eslint.config.mjs)', () => {
     ]);
     expect(findings.clientsImportsActivities).toEqual([
       { ruleId: 'boundaries/dependencies', message: expect.stringContaining('clients may not import activities (value import)') },
+    ]);
+  });
+
+  it('refuses wire, the bottom layer, importing any other layer', () => {
+    expect(findings.wireImportsWorkflows).toEqual([
+      { ruleId: 'boundaries/dependencies', message: expect.stringContaining('wire may not import workflows (value import)') },
     ]);
   });
 
