@@ -1,6 +1,7 @@
 import type { Logger } from '../infra/logger';
 import type { AccessGrantRef } from '../wire/submission';
-import type { AgencyAlert, GrantAccessInput, RevokeAccessInput, SubmissionActivities } from '../workflows/submission/contract';
+import type { GrantAccessInput, RevokeAccessInput, SubmissionActivities } from '../workflows/submission/contract';
+import type { AgencyAlert } from '../workflows/assessment/contract';
 import type { AccessBroker } from '../clients/access-broker';
 
 /** Activities of the submission lifecycle: access grants and agency alerts. */

@@ -25,14 +25,8 @@ import { sleep } from '../infra/local-process';
 import { resolveMasterKey } from '../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
 import { DEFAULT_DISPATCHER_GROUP } from '../workers/dispatcher';
-import {
-  acceptInvitationUpdate,
-  agencyWorkflowId,
-  requestInfoUpdate,
-  startAssessmentUpdate,
-  submissionWorkflowId,
-  SUBMISSION_EVENT_TYPES,
-} from '../workflows/submission/contract';
+import { agencyWorkflowId, submissionWorkflowId, SUBMISSION_EVENT_TYPES } from '../workflows/submission/contract';
+import { acceptInvitationUpdate, requestInfoUpdate, startAssessmentUpdate } from '../workflows/assessment/contract';
 import { deliveryWorkflowId, registerEndpointUpdate } from '../workflows/webhooks/contract';
 import { startGroupAtEnd } from '../test/helpers/agency-events';
 import { SIX_AGENCIES, submissionInput } from '../test/helpers/lifecycle';

@@ -1,13 +1,7 @@
 import type { temporal } from '@temporalio/proto';
 import {
-  acceptInvitationUpdate,
   acknowledgeUpdate,
   AGENCY_TERMINAL_STATUSES,
-  completeAssessmentUpdate,
-  declineInvitationUpdate,
-  requestInfoUpdate,
-  startAssessmentUpdate,
-  submitFindingUpdate,
   changeReleaseDateUpdate,
   declareReleasedUpdate,
   parseAgencyWorkflowId,
@@ -17,6 +11,14 @@ import {
   SUBMISSION_EVENT_TYPES,
   withdrawUpdate,
 } from '../workflows/submission/contract';
+import {
+  acceptInvitationUpdate,
+  completeAssessmentUpdate,
+  declineInvitationUpdate,
+  requestInfoUpdate,
+  startAssessmentUpdate,
+  submitFindingUpdate,
+} from '../workflows/assessment/contract';
 import type { AgencyStatus } from '../wire/enums';
 import { iso, SECOND_MS } from '../workflows/shared/time';
 

@@ -3,10 +3,9 @@
  * The producer, the ingress, the JSON Schema / AsyncAPI generator and the golden fixtures all read this table.
  */
 import type { z } from 'zod';
+import { SUBMISSION_EVENT_SOURCE, SUBMISSION_EVENT_TYPES } from '../workflows/submission/contract';
 import {
   AGENCY_COMMAND_UPDATES,
-  SUBMISSION_EVENT_SOURCE,
-  SUBMISSION_EVENT_TYPES,
   acceptInvitationUpdate,
   completeAssessmentUpdate,
   declineInvitationUpdate,
@@ -14,7 +13,7 @@ import {
   startAssessmentUpdate,
   submitFindingUpdate,
   type AgencyCommandType,
-} from '../workflows/submission/contract';
+} from '../workflows/assessment/contract';
 import { CASE_ID_PATTERN, ID_PATTERN, OPAQUE_ID_PATTERN } from '../wire/enums';
 import { CASE_COMMAND_TYPES, CASE_EVENT_SOURCE, CASE_EVENT_TYPES } from '../workflows/clearinghouse/contract';
 import * as C from './clearinghouse-schemas';

@@ -5,16 +5,18 @@ import type { Severity } from '../../wire/enums';
 import type { FindingInput } from '../../wire/submission';
 import { DAY_MS } from '../../workflows/shared/time';
 import {
-  acceptInvitationUpdate,
   agencyWorkflowId,
-  completeAssessmentUpdate,
   declareReleasedUpdate,
-  startAssessmentUpdate,
   submissionStateQuery,
   submissionWorkflowId,
-  submitFindingUpdate,
   type SubmissionInput,
 } from '../../workflows/submission/contract';
+import {
+  acceptInvitationUpdate,
+  completeAssessmentUpdate,
+  startAssessmentUpdate,
+  submitFindingUpdate,
+} from '../../workflows/assessment/contract';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { minimalSubmissionWorkflow } from '../workflows/minimal';
 import { pollUntil } from './blocks';

@@ -13,16 +13,8 @@ import { createActivities } from '../../activities';
 import { buildActivityDeps } from '../../workers/worker';
 import { CASE_EVENT_TYPES } from '../../workflows/clearinghouse/contract';
 import type { FindingInput } from '../../wire/submission';
-import {
-  acceptInvitationUpdate,
-  agencyStateQuery,
-  agencyWorkflowId,
-  startAssessmentUpdate,
-  submissionStateQuery,
-  submissionWorkflowId,
-  submitFindingUpdate,
-  type SubmissionInput,
-} from '../../workflows/submission/contract';
+import { agencyWorkflowId, submissionStateQuery, submissionWorkflowId, type SubmissionInput } from '../../workflows/submission/contract';
+import { acceptInvitationUpdate, agencyStateQuery, startAssessmentUpdate, submitFindingUpdate } from '../../workflows/assessment/contract';
 import { preflightCli } from '../helpers/cli';
 import { testClient, testConfig, testDataConverter, testStack, unique } from '../helpers/stack-env';
 

@@ -13,14 +13,8 @@ import { resolveMasterKey } from '../../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import { startWorker } from '../../workers/worker';
 import type { RunningProcess } from '../../workers/processes';
-import {
-  acceptInvitationUpdate,
-  agencyWorkflowId,
-  startAssessmentUpdate,
-  submissionWorkflowId,
-  submitFindingUpdate,
-  withdrawUpdate,
-} from '../../workflows/submission/contract';
+import { agencyWorkflowId, submissionWorkflowId, withdrawUpdate } from '../../workflows/submission/contract';
+import { acceptInvitationUpdate, startAssessmentUpdate, submitFindingUpdate } from '../../workflows/assessment/contract';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { eventually } from '../helpers/agency-events';
 import { historyPayloads, payloadKeyId } from '../helpers/canary';

@@ -3,13 +3,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../../infra/config';
 import { deploymentDataConverter } from '../../infra/temporal';
-import {
-  acceptInvitationUpdate,
-  agencyWorkflowId,
-  startAssessmentUpdate,
-  submissionWorkflowId,
-  submitFindingUpdate,
-} from '../../workflows/submission/contract';
+import { agencyWorkflowId, submissionWorkflowId } from '../../workflows/submission/contract';
+import { acceptInvitationUpdate, startAssessmentUpdate, submitFindingUpdate } from '../../workflows/assessment/contract';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { finding, lifecycleTestActivities, submissionInput, waitForAgency } from './lifecycle';
 

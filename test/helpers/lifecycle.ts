@@ -11,13 +11,8 @@ import { createLogger } from '../../infra/logger';
 import type { FindingInput, SubmissionView } from '../../wire/submission';
 import { DAY_MS } from '../../workflows/shared/time';
 import type { AgencyStatus, SubmissionStatus } from '../../wire/enums';
-import {
-  agencyStateQuery,
-  agencyWorkflowId,
-  submissionStateQuery,
-  submissionWorkflowId,
-  type SubmissionInput,
-} from '../../workflows/submission/contract';
+import { agencyWorkflowId, submissionStateQuery, submissionWorkflowId, type SubmissionInput } from '../../workflows/submission/contract';
+import { agencyStateQuery } from '../../workflows/assessment/contract';
 import { SA } from '../../workflows/shared/search-attributes';
 import type { submissionWorkflow } from '../../workflows/submission/workflow';
 

@@ -24,7 +24,6 @@ import { buildActivityDeps } from '../../workers/worker';
 import { registerAgencyCommands } from '../../workers/cli/agency';
 import { runIngress } from '../../workers/ingress/index';
 import {
-  agencyStateQuery,
   agencyWorkflowId,
   declareReleasedUpdate,
   respondToFindingUpdate,
@@ -32,6 +31,7 @@ import {
   SUBMISSION_EVENT_TYPES,
   type SubmissionInput,
 } from '../../workflows/submission/contract';
+import { agencyStateQuery } from '../../workflows/assessment/contract';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { agencyKeys, collect, eventually, startGroupAtEnd, type Received } from '../helpers/agency-events';
 import { finding, submissionInput, waitForAgency, waitForStatus } from '../helpers/lifecycle';

@@ -11,21 +11,23 @@ import { historyToObject } from '../replay/history-files';
 import { DAY_MS } from '../../workflows/shared/time';
 import {
   SUBMISSION_EVENT_TYPES,
-  acceptInvitationUpdate,
   agencyWorkflowId,
   clocksQuery,
-  completeAssessmentUpdate,
-  declineInvitationUpdate,
   declareReleasedUpdate,
   findingsSummaryQuery,
   respondToFindingUpdate,
-  startAssessmentUpdate,
   submissionStateQuery,
   submissionWorkflowId,
-  submitFindingUpdate,
   withdrawUpdate,
   type SubmissionInput,
 } from '../../workflows/submission/contract';
+import {
+  acceptInvitationUpdate,
+  completeAssessmentUpdate,
+  declineInvitationUpdate,
+  startAssessmentUpdate,
+  submitFindingUpdate,
+} from '../../workflows/assessment/contract';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { SIX_AGENCIES, finding, submissionInput, waitFor, waitForStatus } from '../helpers/lifecycle';
 import { testClient, testStack, unique } from '../helpers/stack-env';

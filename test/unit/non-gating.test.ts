@@ -75,7 +75,7 @@ describe('the lifecycle cannot approve, block or hold a release', () => {
   });
 
   it('no lifecycle source file contains a gating outcome as a string literal', () => {
-    const files = ['submission/contract.ts', 'submission/rules.ts', 'submission/workflow.ts', 'assessment/workflow.ts'].map((f) =>
+    const files = ['submission/contract.ts', 'submission/rules.ts', 'submission/workflow.ts', 'assessment/contract.ts', 'assessment/workflow.ts'].map((f) =>
       path.resolve(__dirname, '../../workflows', f),
     );
     for (const file of files) {

@@ -4,16 +4,14 @@ import { createTimeSkippingEnv, type TimeSkippingEnv } from '../helpers/time-ski
 import { finding, lifecycleTestActivities, registerSearchAttributes, submissionInput, waitForStatus } from '../helpers/lifecycle';
 import type { FindingInput } from '../../wire/submission';
 import type { ClearanceNotice } from '../../wire/enums';
+import { agencyWorkflowId, declareReleasedUpdate, submissionWorkflowId } from '../../workflows/submission/contract';
 import {
   acceptInvitationUpdate,
-  agencyWorkflowId,
   completeAssessmentUpdate,
-  declareReleasedUpdate,
   declineInvitationUpdate,
   startAssessmentUpdate,
-  submissionWorkflowId,
   submitFindingUpdate,
-} from '../../workflows/submission/contract';
+} from '../../workflows/assessment/contract';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import '../helpers/quiet-runtime';
 

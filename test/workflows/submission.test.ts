@@ -17,24 +17,26 @@ import {
 import { DAY_MS } from '../../workflows/shared/time';
 import {
   SUBMISSION_EVENT_TYPES,
-  acceptInvitationUpdate,
   agencyWorkflowId,
   changeReleaseDateUpdate,
   clocksQuery,
-  completeAssessmentUpdate,
   declareReleasedUpdate,
-  declineInvitationUpdate,
   findingsSummaryQuery,
-  requestInfoUpdate,
   respondToFindingUpdate,
   respondToInfoRequestUpdate,
-  startAssessmentUpdate,
   submissionStateQuery,
   submissionWorkflowId,
-  submitFindingUpdate,
   withdrawUpdate,
   type SubmissionInput,
 } from '../../workflows/submission/contract';
+import {
+  acceptInvitationUpdate,
+  completeAssessmentUpdate,
+  declineInvitationUpdate,
+  requestInfoUpdate,
+  startAssessmentUpdate,
+  submitFindingUpdate,
+} from '../../workflows/assessment/contract';
 import { FAILURES } from '../../workflows/shared/failures';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import '../helpers/quiet-runtime';

@@ -8,7 +8,6 @@ import {
   agencyWorkflowId,
   changeReleaseDateUpdate,
   declareReleasedUpdate,
-  findingDetailQuery,
   findingsSummaryQuery,
   respondToFindingUpdate,
   respondToInfoRequestUpdate,
@@ -16,9 +15,9 @@ import {
   submissionStateQuery,
   submissionWorkflowId,
   withdrawUpdate,
-  type FindingRecord,
   type SubmissionInput,
 } from '../../workflows/submission/contract';
+import { findingDetailQuery, type FindingRecord } from '../../workflows/assessment/contract';
 import { SA } from '../../workflows/shared/search-attributes';
 import {
   AccessVerifyRequest,

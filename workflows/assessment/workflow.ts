@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { AgencyStatus } from '../../wire/enums';
 import { HOUR_MS, iso, msToDays } from '../shared/time';
+import { submissionWorkflowId, type SubmissionActivities } from '../submission/contract';
 import {
   acceptInvitationUpdate,
   agencyReportSignal,
@@ -22,7 +23,6 @@ import {
   infoResponseSignal,
   requestInfoUpdate,
   startAssessmentUpdate,
-  submissionWorkflowId,
   submitFindingUpdate,
   windowChangedSignal,
   type AgencyAssessmentInput,
@@ -34,8 +34,7 @@ import {
   type FindingRecord,
   type InfoRequestRecord,
   type ReviewClock,
-  type SubmissionActivities,
-} from '../submission/contract';
+} from './contract';
 import type { CaseActivities } from '../clearinghouse/contract';
 import { FAILURES } from '../shared/failures';
 import {

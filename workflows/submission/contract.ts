@@ -3,20 +3,8 @@
  * rejection (failure) type names and event types. Plain TypeScript, no zod: this module is bundled into workflows and
  * imported by clients (api, ingress, cli).
  *
- * Agency commands (Kafka `preflight.agency-commands.v1`) map onto updates of the child workflow
- * `agencyWorkflowId(submissionId, agencyId)`; the update id is the command's `ce_id`, and every input carries the
- * verified signer as `agencyId` so the validator refuses an agency acting on another agency's assessment:
- *
- * | ce_type                                   | update                      | input                       |
- * |-------------------------------------------|-----------------------------|-----------------------------|
- * | `gov.preflight.assessment.accept.v1`       | `acceptInvitationUpdate`    | `AcceptInvitationInput`     |
- * | `gov.preflight.assessment.decline.v1`      | `declineInvitationUpdate`   | `DeclineInvitationInput`    |
- * | `gov.preflight.assessment.start.v1`        | `startAssessmentUpdate`     | `StartAssessmentInput`      |
- * | `gov.preflight.assessment.request-info.v1` | `requestInfoUpdate`         | `RequestInfoInput`          |
- * | `gov.preflight.finding.submit.v1`          | `submitFindingUpdate`       | `SubmitFindingInput`        |
- * | `gov.preflight.assessment.complete.v1`     | `completeAssessmentUpdate`  | `CompleteAssessmentInput`   |
- *
- * `AGENCY_COMMAND_UPDATES` below holds the same mapping as data.
+ * Agency commands (Kafka `preflight.agency-commands.v1`) are updates of the child assessment workflow; they are
+ * declared with it in `workflows/assessment/contract.ts`.
  *
  * Vendor commands (HTTP API) are updates of the parent `submissionWorkflowId(submissionId)`:
  * resubmit, release-date change, info-request response, finding response, acknowledge, withdraw, declare release.
@@ -24,30 +12,22 @@
  * Dates cross the wire as ISO-8601 strings. Every shape that crosses a boundary is declared once, as a zod schema in
  * `wire/submission.ts`; this module imports its types only.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { AgencyAlert } from '../assessment/contract';
 import type { AgencyStatus, ClearanceNotice, EndReason, FindingResponseKind, Severity, SubmissionStatus } from '../../wire/enums';
 import type {
-  AcceptInvitationInput,
   AccessGrantRef,
   AcknowledgeInput,
-  AgencyClockView,
   AgencyProgress,
   ChangeReleaseDateInput,
   ClocksView,
-  CompleteAssessmentInput,
   DeclareReleasedInput,
-  DeclineInvitationInput,
-  FindingInput,
   FindingSummary,
-  InfoRequestSummary,
-  RequestInfoInput,
   RespondToFindingInput,
   RespondToInfoRequestInput,
   ScreeningIssue,
-  StartAssessmentInput,
   SubmissionDetails,
   SubmissionView,
-  SubmitFindingInput,
   WithdrawInput,
 } from '../../wire/submission';
 
@@ -164,56 +144,7 @@ export const withdrawUpdate = defineUpdate<WithdrawResult, [WithdrawInput]>('wit
 export const declareReleasedUpdate = defineUpdate<DeclareReleasedResult, [DeclareReleasedInput]>('declareReleased');
 
 // ---------------------------------------------------------------------------------------------------------------
-// Agency updates (on the agencyAssessment child workflow)
-
-export interface RequestInfoResult {
-  /** Assigned by the workflow: `<agencyId>-ir-<n>`. The vendor answers with this id. */
-  requestId: string;
-  status: AgencyStatus;
-}
-
-export interface SubmitFindingResult {
-  /** Assigned by the workflow: `<agencyId>-f<n>`. */
-  findingId: string;
-}
-
-export interface CompleteAssessmentResult {
-  status: 'FINDINGS_SUBMITTED' | 'NO_FINDINGS';
-  findingsCount: number;
-}
-
-export const acceptInvitationUpdate = defineUpdate<{ status: AgencyStatus }, [AcceptInvitationInput]>('acceptInvitation');
-export const declineInvitationUpdate = defineUpdate<{ status: AgencyStatus }, [DeclineInvitationInput]>('declineInvitation');
-export const startAssessmentUpdate = defineUpdate<{ status: AgencyStatus }, [StartAssessmentInput]>('startAssessment');
-export const requestInfoUpdate = defineUpdate<RequestInfoResult, [RequestInfoInput]>('requestInfo');
-export const submitFindingUpdate = defineUpdate<SubmitFindingResult, [SubmitFindingInput]>('submitFinding');
-export const completeAssessmentUpdate = defineUpdate<CompleteAssessmentResult, [CompleteAssessmentInput]>(
-  'completeAssessment',
-);
-
-/** Agency command type → update name on the agency child workflow (the ingress uses this table). */
-export const AGENCY_COMMAND_UPDATES = {
-  'gov.preflight.assessment.accept.v1': acceptInvitationUpdate.name,
-  'gov.preflight.assessment.decline.v1': declineInvitationUpdate.name,
-  'gov.preflight.assessment.start.v1': startAssessmentUpdate.name,
-  'gov.preflight.assessment.request-info.v1': requestInfoUpdate.name,
-  'gov.preflight.finding.submit.v1': submitFindingUpdate.name,
-  'gov.preflight.assessment.complete.v1': completeAssessmentUpdate.name,
-} as const;
-export type AgencyCommandType = keyof typeof AGENCY_COMMAND_UPDATES;
-
-// ---------------------------------------------------------------------------------------------------------------
 // Views (query results)
-
-/** A review clock: runs from start to a terminal status, on hold while an info request waits on the vendor. */
-export interface ReviewClock {
-  startedAt?: string;
-  stoppedAt?: string;
-  /** Set while on hold. */
-  holdStartedAt?: string;
-  /** Accumulated on-hold milliseconds of completed holds. */
-  onHoldMs: number;
-}
 
 export interface FindingsSummaryView {
   total: number;
@@ -223,55 +154,12 @@ export interface FindingsSummaryView {
   findings: FindingSummary[];
 }
 
-/** Child-side view for an agency. */
-export interface AgencyAssessmentView {
-  submissionId: string;
-  agencyId: string;
-  status: AgencyStatus;
-  windowClosesAt: string;
-  clock: AgencyClockView;
-  findings: FindingSummary[];
-  infoRequests: InfoRequestSummary[];
-  remindersSent: number[];
-  deadlineMissed: boolean;
-}
-
-/** Full finding, with sensitive text; only the agency child's `findingDetailQuery` returns it (vendor/agency API). */
-export interface FindingRecord extends FindingSummary, FindingInput {
-  note?: string;
-}
-
 export const submissionStateQuery = defineQuery<SubmissionView>('submissionState');
 export const clocksQuery = defineQuery<ClocksView>('clocks');
 export const findingsSummaryQuery = defineQuery<FindingsSummaryView>('findingsSummary');
 
-export const agencyStateQuery = defineQuery<AgencyAssessmentView>('agencyState');
-export const findingDetailQuery = defineQuery<FindingRecord | null, [string]>('findingDetail');
-
-/** An info request with its question and the vendor's answer (sensitive); for the agency/vendor API. */
-export interface InfoRequestRecord extends InfoRequestSummary {
-  question: string;
-  response?: string;
-}
-export const infoRequestDetailQuery = defineQuery<InfoRequestRecord | null, [string]>('infoRequestDetail');
-
 // ---------------------------------------------------------------------------------------------------------------
-// Child ⇄ parent signals (internal; both ends are Preflight workflows)
-
-export interface AgencyAssessmentInput {
-  submissionId: string;
-  agencyId: string;
-  vendorId: string;
-  modelVersion: string;
-  invitedAt: string;
-  windowClosesAt: string;
-  reminderOffsetsHours: number[];
-}
-
-/** What the agency child asks the `notifyAgency` activity to send: a reminder or a missed-deadline notice. */
-export type AgencyAlert =
-  | { kind: 'REMINDER'; submissionId: string; agencyId: string; deadline: string; hoursBefore: number }
-  | { kind: 'DEADLINE_MISSED'; submissionId: string; agencyId: string; deadline: string; status: AgencyStatus };
+// Activities and outcome
 
 export interface GrantAccessInput {
   grantId: string;
@@ -306,30 +194,6 @@ export interface SubmissionOutcome {
   /** Every grant made, each revoked before the end. */
   revokedGrantIds: string[];
 }
-
-export interface AgencyAssessmentResult {
-  agencyId: string;
-  status: AgencyStatus;
-  findingsCount: number;
-  activeMs: number;
-  onHoldMs: number;
-  endedAt: string;
-}
-
-/** What a child tells its parent; the parent publishes it with the submission's sequence. */
-export type AgencyReport =
-  | { kind: 'STATUS'; agencyId: string; status: AgencyStatus; previousStatus: AgencyStatus; at: string; clock: ReviewClock; infoRequestId?: string }
-  | { kind: 'FINDING'; agencyId: string; at: string; finding: FindingSummary }
-  | { kind: 'REMINDER'; agencyId: string; at: string; deadline: string; hoursBefore: number }
-  | { kind: 'DEADLINE_MISSED'; agencyId: string; at: string; deadline: string; status: AgencyStatus };
-
-export const agencyReportSignal = defineSignal<[AgencyReport]>('agencyReport');
-export const windowChangedSignal = defineSignal<[{ windowClosesAt: string }]>('windowChanged');
-export const infoResponseSignal = defineSignal<[{ requestId: string; response: string; respondedAt: string }]>(
-  'infoResponse',
-);
-export type AssessmentEndReason = 'WINDOW_CLOSED' | 'SUBMISSION_WITHDRAWN' | 'SUBMISSION_RELEASED';
-export const endAssessmentSignal = defineSignal<[{ reason: AssessmentEndReason }]>('endAssessment');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Events (thin: ids, enums, statuses, times — never finding text, questions, answers or secrets)

@@ -10,9 +10,9 @@ import {
   DEFAULT_SUBMISSION_SETTINGS,
   MAX_ACCESS_WINDOW_DAYS,
   type FindingsSummaryView,
-  type ReviewClock,
   type SubmissionSettings,
 } from './contract';
+import { type ReviewClock } from '../assessment/contract';
 import { FAILURES, type FailureType } from '../shared/failures';
 
 /** A refusal: the failure type and a sentence a person understands. */
