@@ -4,6 +4,7 @@
  * the wire schemas in `events/` mirror these types.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { StatusEvent } from '../shared/outbox';
 
 export const CASE_WORKFLOW_TYPE = 'clearinghouseCaseWorkflow';
 export const CASE_KIND = 'clearinghouseCase';
@@ -354,13 +355,16 @@ export type CaseEventData =
   | CaseEmbargoLiftedData
   | CaseReminderData;
 
-/** Structurally the `StatusEvent` of `activities/publisher.ts` (stream 'clearinghouse'). */
-export interface CaseStatusEvent {
-  id: string;
-  type: CaseEventType;
-  source: string;
-  subject: string;
-  sequence: number;
-  time: string;
-  data: Record<string, unknown>;
+/** The data each case event type carries. */
+export interface CaseEventMap {
+  [CASE_EVENT_TYPES.opened]: CaseOpenedData;
+  [CASE_EVENT_TYPES.reporterJoined]: CaseReporterJoinedData;
+  [CASE_EVENT_TYPES.statusChanged]: CaseStatusChangedData;
+  [CASE_EVENT_TYPES.partyStatusChanged]: CasePartyStatusChangedData;
+  [CASE_EVENT_TYPES.exploitationReported]: CaseExploitationReportedData;
+  [CASE_EVENT_TYPES.embargoLifted]: CaseEmbargoLiftedData;
+  [CASE_EVENT_TYPES.reminder]: CaseReminderData;
 }
+
+/** A case event on the stream 'clearinghouse'. */
+export type CaseStatusEvent = StatusEvent<CaseEventType>;

@@ -15,8 +15,9 @@ import {
   isCaseId,
   type AgencyCaseView,
   type CaseActor,
-  type CaseEventData,
+  type CaseEventMap,
   type CaseEventType,
+  type CaseStatusChangedData,
   type CaseParty,
   type CasePolicy,
   type CaseReportInput,
@@ -41,10 +42,8 @@ export const DAY_MS = 24 * HOUR_MS;
 /** Mutable case state held by the workflow; derived clocks are computed by {@link caseView}. */
 export type CaseData = Omit<CaseView, 'embargoUntil' | 'embargoActive' | 'disclosureDeadline' | 'policy'>;
 
-export interface PendingCaseEvent {
-  type: CaseEventType;
-  data: CaseEventData;
-}
+/** An event the case's outbox publishes: each type with its own data. */
+export type PendingCaseEvent = { [Type in CaseEventType]: { type: Type; data: CaseEventMap[Type] } }[CaseEventType];
 
 const LIVE_STATES: readonly CaseState[] = ['OPEN', 'TRIAGED', 'PARTIES_NOTIFIED', 'REMEDIATING'];
 const TERMINAL_STATES: readonly CaseState[] = ['CLOSED', 'DUPLICATE'];
@@ -233,7 +232,7 @@ function statusChanged(data: CaseData, policy: CasePolicy, previousState: CaseSt
       disclosureDeadline: disclosureDeadline(data, policy),
       ...(embargoUntil(data) ? { embargoUntil: embargoUntil(data) } : {}),
       ...extra,
-    } as CaseEventData,
+    } as CaseStatusChangedData,
   };
 }
 

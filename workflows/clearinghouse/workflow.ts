@@ -26,6 +26,7 @@ import {
   setModelReleaseUpdate,
   setPartyStatusUpdate,
   triageCaseUpdate,
+  type CaseEventMap,
   type CaseReportResult,
   type CaseStatusEvent,
   type CaseView,
@@ -66,6 +67,7 @@ import {
   validateTriage,
   type PendingCaseEvent,
 } from './rules';
+import { Outbox } from '../shared/outbox';
 import { SA } from '../shared/search-attributes';
 
 /** The activities this workflow calls (registered by `createActivities`). */
@@ -75,11 +77,6 @@ export interface CaseWorkflowActivities {
   currentModelReleases(submissionIds: string[]): Promise<Array<{ submissionId: string; releaseAt: string }>>;
 }
 
-const { publishEvent } = proxyActivities<CaseWorkflowActivities>({
-  startToCloseTimeout: '30 seconds',
-  // Short backoff: a broker that comes back should see the backlog within seconds (retry options are replay-safe).
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
-});
 const { currentModelReleases } = proxyActivities<CaseWorkflowActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
@@ -108,18 +105,14 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
   const wakeOnChangesDuringRefresh = patched('clearinghouse-wake-on-changes-during-refresh');
   const data = newCase(caseId, nowIso());
   const fired = new Set<string>();
-  const outbox: CaseStatusEvent[] = [];
-  let sequence = 0;
+  const outbox = new Outbox<CaseEventMap>({ stream: 'clearinghouse', source: CASE_EVENT_SOURCE, subject: caseId });
   let version = 0;
   let linking = false;
   let duplicateUntil: number | undefined;
 
   const emit = (events: PendingCaseEvent[]): void => {
     const time = nowIso();
-    for (const event of events) {
-      sequence += 1;
-      outbox.push({ id: `${caseId}/${sequence}`, type: event.type, source: CASE_EVENT_SOURCE, subject: caseId, sequence, time, data: { ...event.data } });
-    }
+    for (const event of events) outbox.publish(event.type, event.data, time);
     version += 1;
   };
   const notWhileLinking = (): void => {
@@ -291,22 +284,10 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
   );
 
   // Events leave in sequence order, one at a time, whichever handler produced them.
-  let publishing = false;
-  void (async () => {
-    for (;;) {
-      await condition(() => outbox.length > 0);
-      publishing = true;
-      try {
-        await publishEvent('clearinghouse', outbox[0]!);
-        outbox.shift();
-      } catch (err) {
-        log.warn('case event not published; retrying', { caseId, sequence: outbox[0]?.sequence, error: (err as Error).name });
-        await sleep('1 minute');
-      } finally {
-        publishing = false;
-      }
-    }
-  })();
+  void outbox.keepSending((err, event) => {
+    log.warn('case event not published; retrying', { caseId, sequence: event.sequence, error: (err as Error).name });
+    return sleep('1 minute');
+  });
 
   // openOrJoinCase sets the search attributes at start; a case started without them (tests) keeps none.
   const indexed = workflowInfo().typedSearchAttributes.get(SA.kind) !== undefined;
@@ -376,7 +357,7 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     else await condition(() => version !== seen, Math.max(1, next - now));
   }
 
-  await condition(() => outbox.length === 0 && !publishing && allHandlersFinished());
+  await condition(() => outbox.idle && allHandlersFinished());
   log.info('case ended', { caseId, state: data.state });
   return view();
 }

@@ -643,3 +643,15 @@ export interface ClearanceIssuedData {
   agencies: { agencyId: string; status: AgencyStatus }[];
   at: string;
 }
+
+/** The data each submission event type carries. */
+export interface SubmissionEventMap {
+  [SUBMISSION_EVENT_TYPES.submissionStatusChanged]: SubmissionStatusChangedData;
+  [SUBMISSION_EVENT_TYPES.accessWindowChanged]: AccessWindowChangedData;
+  [SUBMISSION_EVENT_TYPES.assessmentStatusChanged]: AssessmentStatusChangedData;
+  [SUBMISSION_EVENT_TYPES.assessmentReminder]: AssessmentReminderData;
+  [SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed]: AssessmentDeadlineMissedData;
+  [SUBMISSION_EVENT_TYPES.findingSubmitted]: FindingSubmittedData;
+  [SUBMISSION_EVENT_TYPES.findingResponded]: FindingRespondedData;
+  [SUBMISSION_EVENT_TYPES.clearanceIssued]: ClearanceIssuedData;
+}

@@ -12,7 +12,6 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { StatusEvent } from '../../events/publisher';
 import { agencyAssessmentWorkflow } from '../assessment/workflow';
 import {
   DAY_MS,
@@ -54,7 +53,7 @@ import {
   type ReviewClock,
   type ScreeningIssue,
   type SubmissionDetails,
-  type SubmissionEventType,
+  type SubmissionEventMap,
   type SubmissionInput,
   type SubmissionOutcome,
   type SubmissionStatus,
@@ -78,13 +77,8 @@ import {
   type Refusal,
   type VendorCommand,
 } from './rules';
+import { Outbox } from '../shared/outbox';
 import { SA } from '../shared/search-attributes';
-
-const { publishEvent } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  // Short backoff: a broker that comes back should see the backlog within seconds (retry options are replay-safe).
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
-});
 
 const { grantAccess } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -120,7 +114,6 @@ function detailsOf(input: SubmissionDetails): SubmissionDetails {
  */
 export async function submissionWorkflow(input: SubmissionInput): Promise<SubmissionOutcome> {
   const { submissionId, vendorId } = input;
-  const workflowId = workflowInfo().workflowId;
   const settings = resolveSettings(input.settings);
 
   let details = detailsOf(input);
@@ -152,21 +145,11 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
   let endedAt: string | undefined;
   let endReason: EndReason | undefined;
 
-  // ---- publishing: one sequence, one at a time, in order
-  let sequence = 0;
-  let publishing: Promise<void> = Promise.resolve();
-  const publish = (type: SubmissionEventType, data: object): void => {
-    sequence += 1;
-    const event: StatusEvent = {
-      id: `${workflowId}/${sequence}`,
-      type,
-      source: SUBMISSION_EVENT_SOURCE,
-      subject: submissionId,
-      sequence,
-      time: iso(Date.now()),
-      data: data as Record<string, unknown>,
-    };
-    publishing = publishing.then(() => publishEvent('submission', event));
+  // ---- publishing: each event goes out as soon as the one before it is out
+  const outbox = new Outbox<SubmissionEventMap>({ stream: 'submission', source: SUBMISSION_EVENT_SOURCE, subject: submissionId });
+  const publish = <Type extends keyof SubmissionEventMap>(type: Type, data: SubmissionEventMap[Type]): void => {
+    outbox.publish(type, data);
+    void outbox.flush();
   };
 
   const setStatus = (to: SubmissionStatus, reason?: EndReason): void => {
@@ -514,7 +497,7 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
     endedAt = iso(Date.now());
     endReason = reason;
     setStatus(to, reason);
-    await publishing;
+    await outbox.flush();
     await condition(allHandlersFinished);
     return {
       submissionId,
@@ -693,7 +676,7 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
   } catch (err) {
     // Any failure: access never outlives the workflow.
     await revokeAll();
-    await publishing;
+    await outbox.flush();
     throw err;
   }
 }

@@ -173,6 +173,11 @@ export interface EndpointDisabledData {
   at: string;
 }
 
+/** The data each webhook registry event type carries. */
+export interface WebhookEventMap {
+  [WEBHOOK_EVENT_TYPES.endpointDisabled]: EndpointDisabledData;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Delivery
 
