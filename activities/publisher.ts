@@ -1,12 +1,12 @@
 import { metrics } from '../infra/metrics';
 import { SUBMISSION_EVENT_TYPES } from '../workflows/submission/contract';
-import type { EventPublisher, EventStream, StatusEvent } from '../events/publisher';
-import type { PublisherActivities } from '../workflows/shared/publish-event';
+import type { EventPublisher } from '../events/publisher';
+import type { EventStream, OutboxActivities, StatusEvent } from '../workflows/shared/outbox';
 
 
 const EVENT_STREAMS: readonly EventStream[] = ['submission', 'clearinghouse'];
 
-export function createPublisherActivities(deps: { publisher: EventPublisher }): PublisherActivities {
+export function createPublisherActivities(deps: { publisher: EventPublisher }): OutboxActivities {
   return {
     /** Publishes one status event; safe to retry (the id is deterministic). */
     async publishEvent(stream: EventStream, event: StatusEvent): Promise<void> {

@@ -1,5 +1,6 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import type { EventPublisher, EventStream, StatusEvent } from '../events/publisher';
+import type { EventPublisher } from '../events/publisher';
+import type { EventStream, StatusEvent } from '../workflows/shared/outbox';
 import type { Logger } from '../infra/logger';
 import { catalogEntry } from './catalog';
 import { encodeEvent, summarizeIssues, SPEC_VERSION, JSON_CONTENT_TYPE, type WireMessage } from './envelope';

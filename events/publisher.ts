@@ -1,26 +1,9 @@
+import type { EventStream, StatusEvent } from '../workflows/shared/outbox';
+
 /**
  * Status publishing: every status change leaves the workflows through the `publishEvent` activity. The Kafka
  * implementation lives in events/producer.ts; tests may use `InMemoryEventPublisher`.
  */
-export interface StatusEvent {
-  /** Deterministic: `${workflowId}/${sequence}`, so an activity retry republishes the same id. */
-  id: string;
-  /** Dotted, versioned, e.g. 'gov.preflight.submission.status-changed.v1'. */
-  type: string;
-  /** e.g. '/preflight/submissions' or '/preflight/clearinghouse'. */
-  source: string;
-  /** Aggregate id (submission id or case id) = the Kafka key. */
-  subject: string;
-  /** Per-aggregate, 1-based, strictly increasing. */
-  sequence: number;
-  /** ISO-8601 workflow time. */
-  time: string;
-  /** Thin: ids, enums, statuses, times — never finding details or secrets. */
-  data: Record<string, unknown>;
-}
-
-export type EventStream = 'submission' | 'clearinghouse';
-
 export interface EventPublisher {
   publish(stream: EventStream, event: StatusEvent): Promise<void>;
 }

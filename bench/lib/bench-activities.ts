@@ -1,5 +1,5 @@
 import { createActivities, type ActivityDeps } from '../../activities';
-import type { EventStream, StatusEvent } from '../../events/publisher';
+import type { EventStream, StatusEvent } from '../../workflows/shared/outbox';
 
 /** Every Preflight activity plus the baseline's stand-in for the Kafka publish. */
 export function createBenchActivities(deps: ActivityDeps) {

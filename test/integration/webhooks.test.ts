@@ -6,7 +6,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { createPublisherActivities } from '../../activities/publisher';
-import { type StatusEvent } from '../../events/publisher';
+import { type StatusEvent } from '../../workflows/shared/outbox';
 import type { Resolver } from '../../infra/ssrf-guard';
 import { ensureVendorWorkflow } from '../../clients/endpoints';
 import { listDeliveries, replayDeliveries } from '../../clients/deliveries';

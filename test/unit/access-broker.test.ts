@@ -3,7 +3,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { LocalAccessBroker, type AccessGrantRequest } from '../../clients/access-broker';
 import { createLifecycleActivities } from '../../activities/lifecycle';
 import { createPublisherActivities } from '../../activities/publisher';
-import { InMemoryEventPublisher, type StatusEvent } from '../../events/publisher';
+import { InMemoryEventPublisher } from '../../events/publisher';
+import type { StatusEvent } from '../../workflows/shared/outbox';
 import { createLogger } from '../../infra/logger';
 import type { AccessGrantRef } from '../../wire/submission';
 

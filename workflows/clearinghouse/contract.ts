@@ -5,7 +5,17 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { CASE_ID_PATTERN, FINGERPRINT_PATTERN, type CaseCloseReason, type CaseState, type PartyStatus, type Severity } from '../../wire/enums';
-import type { CaseReportBody } from '../../wire/clearinghouse';
+import type {
+  CaseEmbargoLiftedData,
+  CaseExploitationReportedData,
+  CaseOpenedData,
+  CasePartyStatusChangedData,
+  CaseReminderData,
+  CaseReportBody,
+  CaseReporterJoinedData,
+  CaseStatusChangedData,
+} from '../../wire/clearinghouse';
+import type { StatusEvent } from '../shared/outbox';
 
 export const CASE_WORKFLOW_TYPE = 'clearinghouseCaseWorkflow';
 export const CASE_KIND = 'clearinghouseCase';
@@ -279,13 +289,16 @@ export const CASE_EVENT_TYPES = {
 } as const;
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[keyof typeof CASE_EVENT_TYPES];
 
-/** Structurally a `StatusEvent` of stream 'clearinghouse'. */
-export interface CaseStatusEvent {
-  id: string;
-  type: CaseEventType;
-  source: string;
-  subject: string;
-  sequence: number;
-  time: string;
-  data: Record<string, unknown>;
+/** The data each case event type carries. */
+export interface CaseEventMap {
+  [CASE_EVENT_TYPES.opened]: CaseOpenedData;
+  [CASE_EVENT_TYPES.reporterJoined]: CaseReporterJoinedData;
+  [CASE_EVENT_TYPES.statusChanged]: CaseStatusChangedData;
+  [CASE_EVENT_TYPES.partyStatusChanged]: CasePartyStatusChangedData;
+  [CASE_EVENT_TYPES.exploitationReported]: CaseExploitationReportedData;
+  [CASE_EVENT_TYPES.embargoLifted]: CaseEmbargoLiftedData;
+  [CASE_EVENT_TYPES.reminder]: CaseReminderData;
 }
+
+/** A case event on the stream 'clearinghouse'. */
+export type CaseStatusEvent = StatusEvent<CaseEventType>;

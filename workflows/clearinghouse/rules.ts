@@ -4,15 +4,30 @@
  * stays a thin shell around them.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { CASE_CLOSE_REASONS, OPAQUE_ID_PATTERN, PARTY_STATUSES, SEVERITIES, type CaseState, type Severity } from '../../wire/enums';
-import type { CaseEventData } from '../../wire/clearinghouse';
-import { DAY_MS, HOUR_MS, iso, isIsoTime } from '../shared/time';
+import {
+  CASE_CLOSE_REASONS,
+  OPAQUE_ID_PATTERN,
+  PARTY_STATUSES,
+  SEVERITIES,
+  type CaseState,
+  type Severity,
+} from '../../wire/enums';
+import {
+  type CaseStatusChangedData,
+} from '../../wire/clearinghouse';
+import {
+  DAY_MS,
+  HOUR_MS,
+  iso,
+  isIsoTime,
+} from '../shared/time';
 import {
   CASE_EVENT_TYPES,
   DEFAULT_CASE_POLICY,
   isCaseId,
   type AgencyCaseView,
   type CaseActor,
+  type CaseEventMap,
   type CaseEventType,
   type CaseParty,
   type CasePolicy,
@@ -29,15 +44,15 @@ import {
   type SetPartyStatusInput,
   type TriageCaseInput,
 } from './contract';
-import { FAILURES } from '../shared/failures';
+import {
+  FAILURES,
+} from '../shared/failures';
 
 /** Mutable case state held by the workflow; derived clocks are computed by {@link caseView}. */
 export type CaseData = Omit<CaseView, 'embargoUntil' | 'embargoActive' | 'disclosureDeadline' | 'policy'>;
 
-export interface PendingCaseEvent {
-  type: CaseEventType;
-  data: CaseEventData;
-}
+/** An event the case's outbox publishes: each type with its own data. */
+export type PendingCaseEvent = { [Type in CaseEventType]: { type: Type; data: CaseEventMap[Type] } }[CaseEventType];
 
 const LIVE_STATES: readonly CaseState[] = ['OPEN', 'TRIAGED', 'PARTIES_NOTIFIED', 'REMEDIATING'];
 const TERMINAL_STATES: readonly CaseState[] = ['CLOSED', 'DUPLICATE'];
@@ -219,7 +234,7 @@ function statusChanged(data: CaseData, policy: CasePolicy, previousState: CaseSt
       disclosureDeadline: disclosureDeadline(data, policy),
       ...(embargoUntil(data) ? { embargoUntil: embargoUntil(data) } : {}),
       ...extra,
-    } as CaseEventData,
+    } as CaseStatusChangedData,
   };
 }
 

@@ -7,12 +7,10 @@ import {
   proxyActivities,
   setHandler,
   sleep,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { UpdateDefinition } from '@temporalio/common';
 import {
-  CASE_EVENT_SOURCE,
-  CASE_KIND,
   caseStateQuery,
   closeCaseUpdate,
   isCaseId,
@@ -25,57 +23,41 @@ import {
   setModelReleaseUpdate,
   setPartyStatusUpdate,
   triageCaseUpdate,
-  type CaseActivities,
-  type CaseReportResult,
-  type CaseStatusEvent,
+  type CasePolicy,
   type CaseView,
   type CaseWorkflowInput,
+  type CaseActivities,
 } from './contract';
-import { DAY_MS, HOUR_MS, nowIso } from '../shared/time';
-import { FAILURES } from '../shared/failures';
 import {
   applyClose,
   applyLinkDuplicate,
-  applyModelReleases,
-  applyMarkDuplicate,
   applyMarkRemediating,
   applyPublish,
-  applyReport,
   applyReportExploitation,
   applySetModelRelease,
   applySetPartyStatus,
   applyTriage,
-  caseAlarms,
-  caseView,
-  dueAlarms,
-  isLive,
-  newCase,
-  nextAlarmAt,
   resolvePolicy,
-  trackedSubmissions,
   validateClose,
   validateLinkDuplicate,
-  validateMarkDuplicate,
   validateMarkRemediating,
   validatePublish,
-  validateReport,
   validateReportExploitation,
   validateSetModelRelease,
   validateSetPartyStatus,
   validateTriage,
+  type CaseData,
   type PendingCaseEvent,
 } from './rules';
-import { SA } from '../shared/search-attributes';
-import type { PublisherActivities } from '../shared/publish-event';
+import { ClearinghouseCase } from './state';
+import {
+  FAILURES,
+} from '../shared/failures';
+import type { OutboxActivities } from '../shared/outbox';
 
 /** The activities this workflow calls (registered by `createActivities`). */
-export type CaseWorkflowActivities = PublisherActivities & Pick<CaseActivities, 'linkDuplicateCase' | 'currentModelReleases'>;
+export type CaseWorkflowActivities = OutboxActivities & Pick<CaseActivities, 'linkDuplicateCase' | 'currentModelReleases'>;
 
-const { publishEvent } = proxyActivities<CaseWorkflowActivities>({
-  startToCloseTimeout: '30 seconds',
-  // Short backoff: a broker that comes back should see the backlog within seconds (retry options are replay-safe).
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
-});
 const { currentModelReleases } = proxyActivities<CaseWorkflowActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
@@ -84,7 +66,6 @@ const { linkDuplicateCase } = proxyActivities<CaseWorkflowActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
 });
-
 
 /**
  * One clearinghouse case, id `case/<fingerprint>`. Reports from several agencies about the same vulnerability land
@@ -101,241 +82,55 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
   const followReleases = patched('clearinghouse-follow-model-releases');
   // Cases recorded before the loop woke on changes made while it awaited the release refresh replay without it.
   const wakeOnChangesDuringRefresh = patched('clearinghouse-wake-on-changes-during-refresh');
-  const data = newCase(caseId, nowIso());
-  const fired = new Set<string>();
-  const outbox: CaseStatusEvent[] = [];
-  let sequence = 0;
-  let version = 0;
-  let linking = false;
-  let duplicateUntil: number | undefined;
+  const kase = new ClearinghouseCase(caseId, policy);
 
-  const emit = (events: PendingCaseEvent[]): void => {
-    const time = nowIso();
-    for (const event of events) {
-      sequence += 1;
-      outbox.push({ id: `${caseId}/${sequence}`, type: event.type, source: CASE_EVENT_SOURCE, subject: caseId, sequence, time, data: { ...event.data } });
-    }
-    version += 1;
-  };
-  const notWhileLinking = (): void => {
-    if (linking) {
-      throw ApplicationFailure.create({ message: 'the case is being linked to its primary; retry shortly', type: FAILURES.caseInvalidTransition.type, nonRetryable: true });
-    }
-  };
-  const view = (): CaseView => caseView(data, policy, Date.now());
+  setHandler(caseStateQuery, () => kase.view());
+  setHandler(reportCaseUpdate, (report) => kase.report(report), { validator: (report) => kase.validateReport(report) });
 
-  setHandler(caseStateQuery, view);
+  /** Wires a command that returns the case view: its checks as the validator, its rule as the handler. */
+  const command = <Input>(
+    update: UpdateDefinition<CaseView, [Input]>,
+    check: (data: CaseData, policy: CasePolicy, input: Input) => void,
+    rule: (data: CaseData, policy: CasePolicy, input: Input, now: string) => PendingCaseEvent[],
+  ): void =>
+    setHandler(update, (input) => kase.apply((data, p, now) => rule(data, p, input, now)), { validator: (input) => kase.validate((data, p) => check(data, p, input)) });
 
-  setHandler(
-    reportCaseUpdate,
-    (report): CaseReportResult => {
-      const { outcome, events } = applyReport(data, policy, report, nowIso());
-      emit(events);
-      return {
-        caseId,
-        outcome,
-        state: data.state,
-        reporterCount: data.reporters.length,
-        ...(outcome === 'REDIRECTED' && data.duplicateOf ? { primaryCaseId: data.duplicateOf } : {}),
-      };
-    },
-    {
-      validator: (report) => {
-        notWhileLinking();
-        validateReport(data, policy, report);
-      },
-    },
-  );
-
-  setHandler(
-    triageCaseUpdate,
-    (triage) => {
-      emit(applyTriage(data, policy, triage, nowIso()));
-      return view();
-    },
-    {
-      validator: (triage) => {
-        notWhileLinking();
-        validateTriage(data, triage);
-      },
-    },
-  );
-
-  setHandler(
-    setPartyStatusUpdate,
-    (change) => {
-      emit(applySetPartyStatus(data, policy, change, nowIso()));
-      return view();
-    },
-    {
-      validator: (change) => {
-        notWhileLinking();
-        validateSetPartyStatus(data, change);
-      },
-    },
-  );
-
-  setHandler(
-    reportExploitationUpdate,
-    (report) => {
-      emit(applyReportExploitation(data, policy, report, nowIso()));
-      return view();
-    },
-    {
-      validator: (report) => {
-        notWhileLinking();
-        validateReportExploitation(data, report);
-      },
-    },
-  );
-
-  setHandler(
-    markRemediatingUpdate,
-    () => {
-      emit(applyMarkRemediating(data, policy, nowIso()));
-      return view();
-    },
-    {
-      validator: (change) => {
-        notWhileLinking();
-        validateMarkRemediating(data, change);
-      },
-    },
-  );
-
-  setHandler(
-    publishCaseUpdate,
-    (publication) => {
-      emit(applyPublish(data, policy, publication, nowIso()));
-      return view();
-    },
-    {
-      validator: (publication) => {
-        notWhileLinking();
-        validatePublish(data, publication, Date.now());
-      },
-    },
-  );
-
-  setHandler(
-    closeCaseUpdate,
-    (close) => {
-      emit(applyClose(data, policy, close, nowIso()));
-      return view();
-    },
-    {
-      validator: (close) => {
-        notWhileLinking();
-        validateClose(data, close);
-      },
-    },
-  );
-
+  command(triageCaseUpdate, (data, _p, triage) => validateTriage(data, triage), applyTriage);
+  command(setPartyStatusUpdate, (data, _p, change) => validateSetPartyStatus(data, change), applySetPartyStatus);
+  command(reportExploitationUpdate, (data, _p, report) => validateReportExploitation(data, report), applyReportExploitation);
+  command(markRemediatingUpdate, (data, _p, change) => validateMarkRemediating(data, change), (data, p, _change, now) => applyMarkRemediating(data, p, now));
+  command(publishCaseUpdate, (data, _p, publication) => validatePublish(data, publication, Date.now()), applyPublish);
+  command(closeCaseUpdate, (data, _p, close) => validateClose(data, close), applyClose);
   setHandler(
     markDuplicateUpdate,
     async (mark) => {
-      linking = true;
+      const link = kase.startLinking();
       try {
         // The primary takes this case's reports first, so no reporter is lost if the link fails.
-        await linkDuplicateCase({
-          primaryCaseId: mark.primaryCaseId,
-          link: { actor: { kind: 'system', component: 'clearinghouse' }, duplicateCaseId: caseId, reports: data.reports },
-        });
+        await linkDuplicateCase({ primaryCaseId: mark.primaryCaseId, link });
       } finally {
-        linking = false;
+        kase.linked();
       }
-      if (!isLive(data.state)) throw ApplicationFailure.create({ message: `the case became ${data.state}`, type: FAILURES.caseInvalidTransition.type, nonRetryable: true });
-      emit(applyMarkDuplicate(data, policy, mark, nowIso()));
-      duplicateUntil = Date.now() + policy.duplicateRetentionDays * DAY_MS;
-      return view();
+      return kase.markDuplicate(mark);
     },
-    {
-      validator: (mark) => {
-        notWhileLinking();
-        validateMarkDuplicate(data, mark);
-      },
-    },
+    { validator: (mark) => kase.validateMarkDuplicate(mark) },
   );
-
-  setHandler(
-    linkDuplicateUpdate,
-    (link) => {
-      emit(applyLinkDuplicate(data, policy, link, nowIso()));
-      return view();
-    },
-    {
-      validator: (link) => {
-        notWhileLinking();
-        validateLinkDuplicate(data, policy, link);
-      },
-    },
-  );
-
-  setHandler(
-    setModelReleaseUpdate,
-    (release) => {
-      emit(applySetModelRelease(data, release, nowIso()));
-      return view();
-    },
-    {
-      validator: (release) => {
-        notWhileLinking();
-        validateSetModelRelease(data, release);
-      },
-    },
-  );
+  command(linkDuplicateUpdate, validateLinkDuplicate, applyLinkDuplicate);
+  command(setModelReleaseUpdate, (data, _p, release) => validateSetModelRelease(data, release), (data, _p, release, now) => applySetModelRelease(data, release, now));
 
   // Events leave in sequence order, one at a time, whichever handler produced them.
-  let publishing = false;
-  void (async () => {
-    for (;;) {
-      await condition(() => outbox.length > 0);
-      publishing = true;
-      try {
-        await publishEvent('clearinghouse', outbox[0]!);
-        outbox.shift();
-      } catch (err) {
-        log.warn('case event not published; retrying', { caseId, sequence: outbox[0]?.sequence, error: (err as Error).name });
-        await sleep('1 minute');
-      } finally {
-        publishing = false;
-      }
-    }
-  })();
-
-  // openOrJoinCase sets the search attributes at start; a case started without them (tests) keeps none.
-  const indexed = workflowInfo().typedSearchAttributes.get(SA.kind) !== undefined;
-  let shownAttributes = '';
-  const syncSearchAttributes = (): void => {
-    if (!indexed) return;
-    const attributes = {
-      kind: CASE_KIND,
-      status: data.state,
-      agencies: [...data.reporters].sort(),
-      parties: data.parties.map((p) => p.partyId).sort(),
-      severity: data.severity ?? '',
-    };
-    const key = JSON.stringify(attributes);
-    if (key === shownAttributes) return;
-    shownAttributes = key;
-    upsertSearchAttributes([
-      { key: SA.kind, value: attributes.kind },
-      { key: SA.status, value: attributes.status },
-      { key: SA.agencies, value: attributes.agencies },
-      { key: SA.caseParties, value: attributes.parties },
-      ...(data.severity ? [{ key: SA.severity, value: data.severity }] : []),
-    ]);
-  };
+  void kase.outbox.keepSending((err, event) => {
+    log.warn('case event not published; retrying', { caseId, sequence: event.sequence, error: (err as Error).name });
+    return sleep('1 minute');
+  });
 
   // While under embargo the case re-reads its models' release dates: periodically (a date moved earlier, a release
   // declared early) and right before lifting (a date moved later).
-  let releasesReadAt = Number.NEGATIVE_INFINITY;
   const refreshReleases = async (): Promise<void> => {
-    releasesReadAt = Date.now();
-    const submissionIds = trackedSubmissions(data);
+    const submissionIds = kase.startReleaseRefresh();
     if (submissionIds.length === 0) return;
     try {
-      if (applyModelReleases(data, await currentModelReleases(submissionIds), nowIso())) version += 1;
+      kase.applyReleases(await currentModelReleases(submissionIds));
     } catch (err) {
       log.warn('model release dates not refreshed', { caseId, error: (err as Error).name });
     }
@@ -343,35 +138,27 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
 
   for (;;) {
     // Taken before anything awaits, so a report that joins while the refresh is in flight wakes the loop again.
-    const seenAtTop = version;
-    syncSearchAttributes();
+    const seenAtTop = kase.version;
+    kase.syncSearchAttributes();
     let now = Date.now();
-    if (data.state === 'CLOSED') break;
-    if (data.state === 'DUPLICATE' && duplicateUntil !== undefined && now >= duplicateUntil) break;
-    let alarms = caseAlarms(data, policy);
-    const embargoing = followReleases && alarms.some((a) => a.key.startsWith('embargo:') && !fired.has(a.key));
-    const refreshDueAt = releasesReadAt + policy.releaseRefreshHours * HOUR_MS;
-    const liftDue = alarms.some((a) => a.key.startsWith('embargo:') && !fired.has(a.key) && a.at <= now);
-    if (embargoing && (now >= refreshDueAt || (liftDue && now - releasesReadAt > 60_000))) {
+    if (kase.ended(now)) break;
+    let alarms = kase.alarms();
+    const embargoing = followReleases && kase.embargoing(alarms);
+    const refreshDueAt = kase.releaseRefreshDueAt();
+    if (embargoing && (now >= refreshDueAt || (kase.embargoLiftDue(alarms, now) && now - kase.releasesReadAt > 60_000))) {
       await refreshReleases();
       now = Date.now();
-      alarms = caseAlarms(data, policy);
+      alarms = kase.alarms();
     }
-    const { fire, spent } = dueAlarms(alarms, fired, now);
-    for (const key of spent) fired.add(key);
-    if (fire.length > 0) {
-      emit(fire.map((a) => a.event));
-      continue;
-    }
-    let next = nextAlarmAt(alarms, fired);
-    if (data.state === 'DUPLICATE' && duplicateUntil !== undefined) next = Math.min(next ?? duplicateUntil, duplicateUntil);
-    if (embargoing) next = Math.min(next ?? refreshDueAt, releasesReadAt + policy.releaseRefreshHours * HOUR_MS);
-    const seen = wakeOnChangesDuringRefresh ? seenAtTop : version;
-    if (next === undefined) await condition(() => version !== seen);
-    else await condition(() => version !== seen, Math.max(1, next - now));
+    if (kase.fireDue(alarms, now)) continue;
+    let next = kase.nextAlarmAt(alarms);
+    if (embargoing) next = Math.min(next ?? refreshDueAt, kase.releaseRefreshDueAt());
+    const seen = wakeOnChangesDuringRefresh ? seenAtTop : kase.version;
+    if (next === undefined) await condition(() => kase.version !== seen);
+    else await condition(() => kase.version !== seen, Math.max(1, next - now));
   }
 
-  await condition(() => outbox.length === 0 && !publishing && allHandlersFinished());
-  log.info('case ended', { caseId, state: data.state });
-  return view();
+  await condition(() => kase.outbox.idle && allHandlersFinished());
+  log.info('case ended', { caseId, state: kase.data.state });
+  return kase.view();
 }

@@ -17,7 +17,15 @@ import type { AgencyAlert } from '../assessment/contract';
 import type { AgencyStatus, ClearanceNotice, EndReason, FindingResponseKind, Severity, SubmissionStatus } from '../../wire/enums';
 import type {
   AccessGrantRef,
+  AccessWindowChangedData,
   AcknowledgeInput,
+  AssessmentDeadlineMissedData,
+  AssessmentReminderData,
+  AssessmentStatusChangedData,
+  ClearanceIssuedData,
+  FindingRespondedData,
+  FindingSubmittedData,
+  SubmissionStatusChangedData,
   AgencyProgress,
   ChangeReleaseDateInput,
   ClocksView,
@@ -211,3 +219,15 @@ export const SUBMISSION_EVENT_TYPES = {
   clearanceIssued: 'gov.preflight.clearance.issued.v1',
 } as const;
 export type SubmissionEventType = (typeof SUBMISSION_EVENT_TYPES)[keyof typeof SUBMISSION_EVENT_TYPES];
+
+/** The data each submission event type carries. */
+export interface SubmissionEventMap {
+  [SUBMISSION_EVENT_TYPES.submissionStatusChanged]: SubmissionStatusChangedData;
+  [SUBMISSION_EVENT_TYPES.accessWindowChanged]: AccessWindowChangedData;
+  [SUBMISSION_EVENT_TYPES.assessmentStatusChanged]: AssessmentStatusChangedData;
+  [SUBMISSION_EVENT_TYPES.assessmentReminder]: AssessmentReminderData;
+  [SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed]: AssessmentDeadlineMissedData;
+  [SUBMISSION_EVENT_TYPES.findingSubmitted]: FindingSubmittedData;
+  [SUBMISSION_EVENT_TYPES.findingResponded]: FindingRespondedData;
+  [SUBMISSION_EVENT_TYPES.clearanceIssued]: ClearanceIssuedData;
+}

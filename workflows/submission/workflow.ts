@@ -7,33 +7,13 @@ import {
   proxyActivities,
   setHandler,
   startChild,
-  upsertSearchAttributes,
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { StatusEvent } from '../../events/publisher';
+
 import { agencyAssessmentWorkflow } from '../assessment/workflow';
-import type {
-  AccessGrantRef,
-  AccessWindowChangedData,
-  AgencyProgress,
-  AssessmentStatusChangedData,
-  ClearanceIssuedData,
-  ClocksView,
-  FindingRespondedData,
-  FindingSubmittedData,
-  FindingSummary,
-  InfoRequestSummary,
-  ScreeningIssue,
-  SubmissionDetails,
-  SubmissionStatusChangedData,
-  SubmissionView,
-} from '../../wire/submission';
-import { FINDING_RESPONSES, type AgencyStatus, type ClearanceNotice, type ConsolidationTrigger, type EndReason, type SubmissionStatus } from '../../wire/enums';
-import { DAY_MS, iso, msToDays, parseIsoTime } from '../shared/time';
+
 import {
-  SUBMISSION_EVENT_SOURCE,
-  SUBMISSION_EVENT_TYPES,
   acknowledgeUpdate,
   agencyWorkflowId,
   changeReleaseDateUpdate,
@@ -45,43 +25,34 @@ import {
   resubmitUpdate,
   submissionStateQuery,
   withdrawUpdate,
-  type SubmissionActivities,
-  type SubmissionEventType,
   type SubmissionInput,
   type SubmissionOutcome,
+  type SubmissionActivities,
 } from './contract';
 import {
+  isAgencyTerminal,
+  summarizeFindings,
+} from './rules';
+import { SubmissionState } from './state';
+import {
+  DAY_MS,
+  iso,
+} from '../shared/time';
+import {
   agencyReportSignal,
+  type AssessmentEndReason,
   endAssessmentSignal,
   infoResponseSignal,
   windowChangedSignal,
-  type AgencyReport,
-  type AssessmentEndReason,
-  type ReviewClock,
 } from '../assessment/contract';
-import { FAILURES } from '../shared/failures';
+import type {
+  ConsolidationTrigger,
+  EndReason,
+} from '../../wire/enums';
 import {
-  canTransitionSubmission,
-  clockTotals,
-  computeAccessWindow,
-  deriveClearanceNotice,
-  isAgencyTerminal,
-  resolveSettings,
-  screenSubmission,
-  summarizeFindings,
-  validateReleaseDateChange,
-  vendorCommandRefusal,
-  type Refusal,
-  type VendorCommand,
-} from './rules';
-import { SA } from '../shared/search-attributes';
-import type { PublisherActivities } from '../shared/publish-event';
+  FAILURES,
+} from '../shared/failures';
 
-const { publishEvent } = proxyActivities<PublisherActivities>({
-  startToCloseTimeout: '30 seconds',
-  // Short backoff: a broker that comes back should see the backlog within seconds (retry options are replay-safe).
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
-});
 
 const { grantAccess } = proxyActivities<SubmissionActivities>({
   startToCloseTimeout: '1 minute',
@@ -94,22 +65,6 @@ const { revokeAccess } = proxyActivities<SubmissionActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '5 minutes' },
 });
 
-function reject(refusal: Refusal | undefined): void {
-  if (refusal) throw ApplicationFailure.nonRetryable(refusal.reason, refusal.type);
-}
-
-interface AgencyState {
-  status: AgencyStatus;
-  updatedAt: string;
-  clock: ReviewClock;
-  findingsCount: number;
-}
-
-function detailsOf(input: SubmissionDetails): SubmissionDetails {
-  const { model, plannedReleaseAt, accessMethod, contacts, requestedAgencies, accessStartAt } = input;
-  return { model, plannedReleaseAt, accessMethod, contacts, requestedAgencies, ...(accessStartAt !== undefined ? { accessStartAt } : {}) };
-}
-
 /**
  * One vendor submission (`submission/<submissionId>`) from receipt to close or withdrawal. It is the event aggregate:
  * every change, its own and its agency children's, is published here with one strictly increasing sequence.
@@ -117,410 +72,113 @@ function detailsOf(input: SubmissionDetails): SubmissionDetails {
  */
 export async function submissionWorkflow(input: SubmissionInput): Promise<SubmissionOutcome> {
   const { submissionId, vendorId } = input;
-  const workflowId = workflowInfo().workflowId;
-  const settings = resolveSettings(input.settings);
-
-  let details = detailsOf(input);
-  let status: SubmissionStatus = 'RECEIVED';
-  const submittedAt = input.submittedAt ?? iso(Date.now());
-  let plannedReleaseMs = parseIsoTime(details.plannedReleaseAt) ?? Number.NaN;
-  let releaseVersion = 0;
-  let returnIssues: ScreeningIssue[] = [];
-  let resubmitBy: string | undefined;
-  let resubmission: SubmissionDetails | undefined;
-  let accessStartMs: number | undefined;
-  let windowClosesMs: number | undefined;
-  let windowOpen = false;
-  let windowVersion = 0;
-  const agencies = new Map<string, AgencyState>();
-  const findings: FindingSummary[] = [];
-  const findingNotes = new Map<string, string>();
-  const infoRequests: InfoRequestSummary[] = [];
-  const activeGrants: AccessGrantRef[] = [];
-  const revokedGrantIds: string[] = [];
+  const state = new SubmissionState(input);
+  const { settings } = state;
   const children = new Map<string, ChildWorkflowHandle<typeof agencyAssessmentWorkflow>>();
-  let withdrawal: { reason?: string } | undefined;
-  let release: { releasedAtMs: number } | undefined;
-  let notice: ClearanceNotice | undefined;
-  let noticeIssuedAt: string | undefined;
-  let trigger: ConsolidationTrigger | undefined;
-  let acknowledgedAt: string | undefined;
-  let releasedAt: string | undefined;
-  let endedAt: string | undefined;
-  let endReason: EndReason | undefined;
 
-  // ---- publishing: one sequence, one at a time, in order
-  let sequence = 0;
-  let publishing: Promise<void> = Promise.resolve();
-  const publish = (type: SubmissionEventType, data: object): void => {
-    sequence += 1;
-    const event: StatusEvent = {
-      id: `${workflowId}/${sequence}`,
-      type,
-      source: SUBMISSION_EVENT_SOURCE,
-      subject: submissionId,
-      sequence,
-      time: iso(Date.now()),
-      data: data as Record<string, unknown>,
-    };
-    publishing = publishing.then(() => publishEvent('submission', event));
-  };
-
-  const setStatus = (to: SubmissionStatus, reason?: EndReason): void => {
-    if (!canTransitionSubmission(status, to)) {
-      // A bug, not a business outcome: failing the task (not the workflow) lets a fixed deployment continue.
-      throw new Error(`illegal submission transition ${status} → ${to}`);
-    }
-    const previousStatus = status;
-    status = to;
-    upsertSearchAttributes([{ key: SA.status, value: to }]);
-    const data: SubmissionStatusChangedData = { submissionId, vendorId, status: to, previousStatus, at: iso(Date.now()), ...(reason ? { endReason: reason } : {}) };
-    publish(SUBMISSION_EVENT_TYPES.submissionStatusChanged, data);
-  };
-
-  // Screening may return a submission whose agency list is malformed; everything else reads it through here.
-  const requested = (): string[] => (Array.isArray(details.requestedAgencies) ? details.requestedAgencies : []);
-
-  const agencyList = (): AgencyProgress[] =>
-    requested().map((agencyId) => {
-      const a = agencies.get(agencyId);
-      return { agencyId, status: a?.status ?? 'INVITED', updatedAt: a?.updatedAt ?? submittedAt, findingsCount: a?.findingsCount ?? 0 };
-    });
-
-  const allAgenciesTerminal = (): boolean => requested().every((a) => isAgencyTerminal(agencies.get(a)?.status ?? 'INVITED'));
-
-  const currentNotice = (): ClearanceNotice => deriveClearanceNotice(agencyList().map((a) => a.status), findings);
-
-  const view = (): SubmissionView => ({
-    submissionId,
-    vendorId,
-    status,
-    model: { ...details.model },
-    plannedReleaseAt: iso(plannedReleaseMs),
-    submittedAt,
-    ...(accessStartMs !== undefined && windowClosesMs !== undefined ? { window: { opensAt: iso(accessStartMs), closesAt: iso(windowClosesMs) } } : {}),
-    agencies: agencies.size > 0 ? agencyList() : [],
-    returnIssues: [...returnIssues],
-    ...(resubmitBy ? { resubmitBy } : {}),
-    openInfoRequests: infoRequests.filter((r) => !r.respondedAt).map((r) => ({ ...r })),
-    ...(notice ? { notice } : {}),
-    ...(noticeIssuedAt ? { noticeIssuedAt } : {}),
-    ...(trigger ? { consolidationTrigger: trigger } : {}),
-    ...(acknowledgedAt ? { acknowledgedAt } : {}),
-    ...(releasedAt ? { releasedAt } : {}),
-    ...(endedAt ? { endedAt } : {}),
-    ...(endReason ? { endReason } : {}),
-    activeGrants: activeGrants.map((g) => ({ ...g })),
-    revokedGrantIds: [...revokedGrantIds],
-  });
-
-  // ---- queries
-  setHandler(submissionStateQuery, view);
-  setHandler(findingsSummaryQuery, () => summarizeFindings(findings));
-  setHandler(clocksQuery, (): ClocksView => {
-    // Workflow time stands still between tasks; a read-only query may look at the real clock (never earlier).
-    const now = Math.max(Date.now(), workflowInfo().unsafe.now());
-    const window =
-      accessStartMs !== undefined && windowClosesMs !== undefined
-        ? {
-            opensAt: iso(accessStartMs),
-            closesAt: iso(windowClosesMs),
-            remainingMs: windowOpen ? Math.max(0, windowClosesMs - now) : 0,
-            remainingDays: windowOpen ? msToDays(Math.max(0, windowClosesMs - now)) : 0,
-            totalDays: msToDays(windowClosesMs - accessStartMs),
-          }
-        : undefined;
-    return {
-      now: iso(now),
-      ...(window ? { window } : {}),
-      agencies: [...agencies.entries()].map(([agencyId, a]) => {
-        const t = clockTotals(a.clock, now);
-        return {
-          agencyId,
-          status: a.status,
-          activeMs: t.activeMs,
-          onHoldMs: t.onHoldMs,
-          activeDays: msToDays(t.activeMs),
-          onHoldDays: msToDays(t.onHoldMs),
-          onHold: t.onHold,
-        };
-      }),
-    };
-  });
-
-  // ---- vendor updates
-  const guard = (command: VendorCommand): void => {
-    reject(vendorCommandRefusal(command, status));
-    if (withdrawal) reject({ type: FAILURES.notAllowedInState.type, reason: 'The submission is being withdrawn.' });
-    if (release && command !== 'respondToFinding' && command !== 'acknowledge') {
-      reject({ type: FAILURES.notAllowedInState.type, reason: 'The release has been declared; the submission is being consolidated.' });
-    }
-  };
+  setHandler(submissionStateQuery, () => state.view());
+  setHandler(findingsSummaryQuery, () => summarizeFindings(state.findings));
+  // Workflow time stands still between tasks; a read-only query may look at the real clock (never earlier).
+  setHandler(clocksQuery, () => state.clocks(Math.max(Date.now(), workflowInfo().unsafe.now())));
 
   setHandler(
     resubmitUpdate,
     async (corrected) => {
-      resubmission = detailsOf(corrected);
-      await condition(() => resubmission === undefined && status !== 'SCREENING');
-      return { status, issues: status === 'RETURNED' ? [...returnIssues] : [] };
+      state.resubmit(corrected);
+      await condition(() => state.resubmission === undefined && state.status !== 'SCREENING');
+      return state.resubmitResult();
     },
-    {
-      validator: (corrected) => {
-        guard('resubmit');
-        if (resubmission) reject({ type: FAILURES.notAllowedInState.type, reason: 'A resubmission is already being screened.' });
-        if (!corrected || typeof corrected !== 'object') reject({ type: FAILURES.invalidInput.type, reason: 'The resubmission is empty.' });
-      },
-    },
+    { validator: (corrected) => state.validateResubmit(corrected) },
   );
 
   setHandler(
     changeReleaseDateUpdate,
-    ({ plannedReleaseAt }) => {
-      const checked = validateReleaseDateChange({ nowMs: Date.now(), status, accessStartMs, windowOpen }, plannedReleaseAt);
-      if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.refusal.reason, checked.refusal.type);
-      plannedReleaseMs = checked.releaseMs;
-      details = { ...details, plannedReleaseAt: iso(plannedReleaseMs) };
-      releaseVersion += 1;
-      upsertSearchAttributes([{ key: SA.releaseAt, value: new Date(plannedReleaseMs) }]);
-      if (checked.windowClosesAtMs !== undefined && checked.windowClosesAtMs !== windowClosesMs) {
-        windowClosesMs = checked.windowClosesAtMs;
-        windowVersion += 1;
-        publishWindow();
-        const closesAt = iso(windowClosesMs);
-        for (const child of children.values()) void child.signal(windowChangedSignal, { windowClosesAt: closesAt }).catch(() => undefined);
+    (change) => {
+      const { result, windowMovedTo } = state.changeReleaseDate(change);
+      if (windowMovedTo !== undefined) {
+        for (const child of children.values()) void child.signal(windowChangedSignal, { windowClosesAt: windowMovedTo }).catch(() => undefined);
       }
-      return { plannedReleaseAt: iso(plannedReleaseMs), ...(windowClosesMs !== undefined ? { windowClosesAt: iso(windowClosesMs) } : {}) };
+      return result;
     },
-    {
-      validator: (i) => {
-        guard('changeReleaseDate');
-        const checked = validateReleaseDateChange({ nowMs: Date.now(), status, accessStartMs, windowOpen }, i?.plannedReleaseAt);
-        if (!checked.ok) reject(checked.refusal);
-      },
-    },
+    { validator: (change) => state.validateReleaseDateChange(change) },
   );
 
   setHandler(
     respondToInfoRequestUpdate,
     async ({ requestId, response }) => {
-      const request = infoRequests.find((r) => r.requestId === requestId)!;
-      const respondedAt = iso(Date.now());
-      request.respondedAt = respondedAt;
+      const { agencyId, respondedAt } = state.answerInfoRequest(requestId);
       await children
-        .get(request.agencyId)
+        .get(agencyId)
         ?.signal(infoResponseSignal, { requestId, response, respondedAt })
-        .catch(() => log.warn('info response reached an assessment that had already ended', { submissionId, agencyId: request.agencyId }));
+        .catch(() => log.warn('info response reached an assessment that had already ended', { submissionId, agencyId }));
       return { requestId, respondedAt };
     },
-    {
-      validator: (i) => {
-        guard('respondToInfoRequest');
-        const request = infoRequests.find((r) => r.requestId === i?.requestId);
-        if (!request) reject({ type: FAILURES.unknownReference.type, reason: `There is no information request "${String(i?.requestId)}" on this submission.` });
-        if (request?.respondedAt) reject({ type: FAILURES.notAllowedInState.type, reason: `Information request "${i.requestId}" was already answered.` });
-        if (request && isAgencyTerminal(agencies.get(request.agencyId)?.status ?? 'INVITED')) {
-          reject({ type: FAILURES.notAllowedInState.type, reason: `Agency "${request.agencyId}" has already ended its assessment.` });
-        }
-        if (typeof i.response !== 'string' || !i.response.trim()) reject({ type: FAILURES.invalidInput.type, reason: 'The response is empty.' });
-      },
-    },
+    { validator: (i) => state.validateInfoResponse(i) },
   );
 
   setHandler(
     respondToFindingUpdate,
-    ({ findingId, response, note }) => {
-      const finding = findings.find((f) => f.findingId === findingId)!;
-      finding.response = response;
-      finding.respondedAt = iso(Date.now());
-      if (note) findingNotes.set(findingId, note);
-      const data: FindingRespondedData = { submissionId, vendorId, agencyId: finding.agencyId, findingId, response, at: finding.respondedAt };
-      publish(SUBMISSION_EVENT_TYPES.findingResponded, data);
-      // The notice follows the vendor's responses once issued (e.g. a HIGH finding reported MITIGATED).
-      if (notice && currentNotice() !== notice) issueNotice(trigger ?? 'ALL_AGENCIES_DONE');
-      return { findingId, response };
+    (i) => {
+      state.respondToFinding(i);
+      return { findingId: i.findingId, response: i.response };
     },
-    {
-      validator: (i) => {
-        reject(vendorCommandRefusal('respondToFinding', status));
-        if (!findings.some((f) => f.findingId === i?.findingId)) {
-          reject({ type: FAILURES.unknownReference.type, reason: `There is no finding "${String(i?.findingId)}" on this submission.` });
-        }
-        if (!FINDING_RESPONSES.includes(i.response)) {
-          reject({ type: FAILURES.invalidInput.type, reason: `The response must be one of ${FINDING_RESPONSES.join(', ')}.` });
-        }
-      },
-    },
+    { validator: (i) => state.validateFindingResponse(i) },
   );
 
-  setHandler(
-    acknowledgeUpdate,
-    (_input) => {
-      acknowledgedAt ??= iso(Date.now());
-      return { acknowledgedAt };
-    },
-    { validator: (_input) => reject(vendorCommandRefusal('acknowledge', status)) },
-  );
+  setHandler(acknowledgeUpdate, (_input) => ({ acknowledgedAt: state.acknowledge() }), { validator: (_input) => state.validateAcknowledge() });
 
   setHandler(
     withdrawUpdate,
     async ({ reason }) => {
-      withdrawal = reason ? { reason } : {};
-      await condition(() => status === 'WITHDRAWN');
-      return { status: 'WITHDRAWN' as const, withdrawnAt: endedAt! };
+      state.requestWithdrawal(reason);
+      await condition(() => state.status === 'WITHDRAWN');
+      return { status: 'WITHDRAWN' as const, withdrawnAt: state.endedAt! };
     },
-    { validator: (_input) => guard('withdraw') },
+    { validator: (_input) => state.guard('withdraw') },
   );
 
   setHandler(
     declareReleasedUpdate,
-    async ({ releasedAt: at }) => {
-      release = { releasedAtMs: at ? parseIsoTime(at)! : Date.now() };
-      await condition(() => status === 'RELEASED');
-      return { status: 'RELEASED' as const, releasedAt: releasedAt!, notice: notice ?? 'NOT_ASSESSED' };
+    async ({ releasedAt }) => {
+      state.declareRelease(releasedAt);
+      await condition(() => state.status === 'RELEASED');
+      return { status: 'RELEASED' as const, releasedAt: state.releasedAt!, notice: state.notice ?? 'NOT_ASSESSED' };
     },
-    {
-      validator: (i) => {
-        guard('declareReleased');
-        if (i?.releasedAt !== undefined && parseIsoTime(i.releasedAt) === undefined) {
-          reject({ type: FAILURES.invalidInput.type, reason: 'releasedAt must be an ISO-8601 date-time with a time zone.' });
-        }
-      },
-    },
+    { validator: (i) => state.validateReleaseDeclaration(i?.releasedAt) },
   );
 
-  // ---- reports from agency children
-  setHandler(agencyReportSignal, (r: AgencyReport) => {
-    const a = agencies.get(r.agencyId);
-    if (!a) return;
-    switch (r.kind) {
-      case 'STATUS': {
-        a.status = r.status;
-        a.updatedAt = r.at;
-        a.clock = r.clock;
-        if (r.infoRequestId && r.status === 'INFO_REQUESTED' && !infoRequests.some((q) => q.requestId === r.infoRequestId)) {
-          infoRequests.push({ requestId: r.infoRequestId, agencyId: r.agencyId, requestedAt: r.at });
-        }
-        const data: AssessmentStatusChangedData = {
-          submissionId,
-          vendorId,
-          agencyId: r.agencyId,
-          status: r.status,
-          previousStatus: r.previousStatus,
-          at: r.at,
-          ...(r.infoRequestId ? { infoRequestId: r.infoRequestId } : {}),
-        };
-        publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, data);
-        break;
-      }
-      case 'FINDING': {
-        if (findings.some((f) => f.findingId === r.finding.findingId)) return;
-        findings.push({ ...r.finding });
-        a.findingsCount += 1;
-        const data: FindingSubmittedData = {
-          submissionId,
-          vendorId,
-          agencyId: r.agencyId,
-          findingId: r.finding.findingId,
-          severity: r.finding.severity,
-          thirdPartyVulnerability: r.finding.thirdPartyVulnerability,
-          at: r.at,
-        };
-        publish(SUBMISSION_EVENT_TYPES.findingSubmitted, data);
-        break;
-      }
-      case 'REMINDER':
-        publish(SUBMISSION_EVENT_TYPES.assessmentReminder, { submissionId, vendorId, agencyId: r.agencyId, deadline: r.deadline, hoursBefore: r.hoursBefore, at: r.at });
-        break;
-      case 'DEADLINE_MISSED':
-        publish(SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed, { submissionId, vendorId, agencyId: r.agencyId, deadline: r.deadline, status: r.status, at: r.at });
-        break;
-    }
-  });
+  setHandler(agencyReportSignal, (r) => state.onAgencyReport(r));
 
-  function publishWindow(): void {
-    if (accessStartMs === undefined || windowClosesMs === undefined) return;
-    const data: AccessWindowChangedData = {
-      submissionId,
-      vendorId,
-      windowOpensAt: iso(accessStartMs),
-      windowClosesAt: iso(windowClosesMs),
-      plannedReleaseAt: iso(plannedReleaseMs),
-    };
-    publish(SUBMISSION_EVENT_TYPES.accessWindowChanged, data);
-  }
-
-  function issueNotice(why: ConsolidationTrigger): void {
-    notice = currentNotice();
-    noticeIssuedAt = iso(Date.now());
-    trigger = why;
-    const data: ClearanceIssuedData = {
-      submissionId,
-      vendorId,
-      notice,
-      trigger: why,
-      agencies: agencyList().map(({ agencyId, status: s }) => ({ agencyId, status: s })),
-      at: noticeIssuedAt,
-    };
-    publish(SUBMISSION_EVENT_TYPES.clearanceIssued, data);
-  }
-
-  // ---- compensation and endings
-  let grantSeq = 0;
   async function grantFor(agencyId: string): Promise<void> {
-    grantSeq += 1;
-    const grant = await grantAccess({
-      grantId: `${submissionId}.${agencyId}.g${grantSeq}`,
-      submissionId,
-      agencyId,
-      expiresAt: iso(windowClosesMs!),
-    });
-    activeGrants.push(grant);
+    state.granted(await grantAccess(state.nextGrant(agencyId)));
   }
 
   /** Revokes every live grant; runs even while the workflow is being cancelled. */
   async function revokeAll(): Promise<void> {
     await CancellationScope.nonCancellable(async () => {
-      while (activeGrants.length > 0) {
-        const grant = activeGrants[0]!;
+      while (state.activeGrants.length > 0) {
+        const grant = state.activeGrants[0]!;
         await revokeAccess({ grantId: grant.grantId, submissionId, agencyId: grant.agencyId });
-        activeGrants.shift();
-        revokedGrantIds.push(grant.grantId);
+        state.revoked(grant);
       }
     });
   }
 
   async function endChildren(reason: AssessmentEndReason): Promise<void> {
     for (const [agencyId, child] of children) {
-      if (isAgencyTerminal(agencies.get(agencyId)?.status ?? 'INVITED')) continue;
+      if (isAgencyTerminal(state.agencyStatus(agencyId))) continue;
       // The child may have ended on its own deadline at this same instant; its result below is what counts.
       await child.signal(endAssessmentSignal, { reason }).catch(() => undefined);
     }
-    const results = await Promise.all([...children.values()].map((c) => c.result()));
-    for (const r of results) {
-      const a = agencies.get(r.agencyId);
-      if (a && a.status !== r.status) {
-        a.status = r.status;
-        a.updatedAt = r.endedAt;
-      }
-    }
+    state.assessmentsEnded(await Promise.all([...children.values()].map((c) => c.result())));
   }
 
   async function finish(to: 'CLOSED' | 'WITHDRAWN', reason: EndReason): Promise<SubmissionOutcome> {
     await revokeAll();
-    windowOpen = false;
-    endedAt = iso(Date.now());
-    endReason = reason;
-    setStatus(to, reason);
-    await publishing;
+    state.end(to, reason);
+    await state.published();
     await condition(allHandlersFinished);
-    return {
-      submissionId,
-      status: to,
-      endReason: reason,
-      ...(notice ? { notice } : {}),
-      agencies: agencyList(),
-      revokedGrantIds: [...revokedGrantIds],
-    };
+    return state.outcome(to, reason);
   }
 
   async function withdraw(reason: EndReason): Promise<SubmissionOutcome> {
@@ -531,97 +189,63 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
   /** Post-clearance: wait for a declared release (or withdrawal), then keep taking responses until closing. */
   async function afterClearance(): Promise<SubmissionOutcome> {
     for (;;) {
-      if (withdrawal) return withdraw('VENDOR_WITHDREW');
-      if (release) break;
-      const seen = releaseVersion;
-      const deadline = plannedReleaseMs + settings.releaseDeclarationGraceDays * DAY_MS;
-      const woke = await condition(() => withdrawal !== undefined || release !== undefined || releaseVersion !== seen, Math.max(1, deadline - Date.now()));
+      if (state.withdrawal) return withdraw('VENDOR_WITHDREW');
+      if (state.release) break;
+      const seen = state.releaseVersion;
+      const deadline = state.plannedReleaseMs + settings.releaseDeclarationGraceDays * DAY_MS;
+      const woke = await condition(
+        () => state.withdrawal !== undefined || state.release !== undefined || state.releaseVersion !== seen,
+        Math.max(1, deadline - Date.now()),
+      );
       if (!woke) return finish('CLOSED', 'RELEASE_NOT_DECLARED');
     }
-    releasedAt = iso(release!.releasedAtMs);
-    setStatus('RELEASED');
+    state.markReleased();
     await condition(() => false, Math.max(1, settings.closeAfterReleaseDays * DAY_MS));
     return finish('CLOSED', 'RELEASED_AND_CLOSED');
   }
 
   /** Consolidates partial or full results and issues the advisory notice. */
   async function consolidate(why: ConsolidationTrigger): Promise<void> {
-    windowOpen = false;
-    setStatus('CONSOLIDATING');
+    state.startConsolidation();
     await revokeAll();
-    issueNotice(why);
-    setStatus('CLEARANCE_ISSUED');
+    state.issueClearance(why);
   }
 
-  // ---- the lifecycle
-  upsertSearchAttributes([
-    { key: SA.kind, value: 'submission' },
-    { key: SA.status, value: status },
-    { key: SA.vendor, value: vendorId },
-    { key: SA.submissionId, value: submissionId },
-    { key: SA.agencies, value: [...requested()] },
-    ...(Number.isFinite(plannedReleaseMs) ? [{ key: SA.releaseAt, value: new Date(plannedReleaseMs) }] : []),
-  ]);
-  publish(SUBMISSION_EVENT_TYPES.submissionStatusChanged, {
-    submissionId,
-    vendorId,
-    status,
-    previousStatus: null,
-    at: iso(Date.now()),
-  } satisfies SubmissionStatusChangedData);
+  state.start();
 
   try {
     // Screening, with RETURNED ⇄ resubmit until it passes or the resubmission deadline passes.
-    for (;;) {
-      setStatus('SCREENING');
-      returnIssues = screenSubmission(details, Date.now());
-      resubmitBy = undefined;
-      if (returnIssues.length === 0) break;
-      resubmitBy = iso(Date.now() + settings.resubmissionDays * DAY_MS);
-      setStatus('RETURNED');
+    while (!state.screen()) {
       const resubmitted = await condition(
-        () => resubmission !== undefined || withdrawal !== undefined || release !== undefined,
+        () => state.resubmission !== undefined || state.withdrawal !== undefined || state.release !== undefined,
         Math.max(1, settings.resubmissionDays * DAY_MS),
       );
-      if (withdrawal) return await withdraw('VENDOR_WITHDREW');
-      if (release) break;
+      if (state.withdrawal) return await withdraw('VENDOR_WITHDREW');
+      if (state.release) break;
       if (!resubmitted) return await withdraw('NOT_RESUBMITTED');
-      details = resubmission!;
-      plannedReleaseMs = parseIsoTime(details.plannedReleaseAt) ?? Number.NaN;
-      upsertSearchAttributes([
-        { key: SA.agencies, value: [...requested()] },
-        ...(Number.isFinite(plannedReleaseMs) ? [{ key: SA.releaseAt, value: new Date(plannedReleaseMs) }] : []),
-      ]);
-      resubmission = undefined;
+      state.acceptResubmission();
     }
-    if (release) {
+    if (state.release) {
       // Released before any assessment: accepted, with nothing assessed.
-      issueNotice('RELEASE_DECLARED');
+      state.issueNotice('RELEASE_DECLARED');
       return await afterClearance();
     }
 
     // Access provisioning: wait for the vendor's chosen access start, then grant each agency access.
-    setStatus('ACCESS_PROVISIONING');
-    const startAt = details.accessStartAt !== undefined ? (parseIsoTime(details.accessStartAt) ?? Date.now()) : Date.now();
+    state.setStatus('ACCESS_PROVISIONING');
+    const startAt = state.accessStartAtMs();
     if (startAt > Date.now()) {
-      await condition(() => withdrawal !== undefined || release !== undefined, startAt - Date.now());
+      await condition(() => state.withdrawal !== undefined || state.release !== undefined, startAt - Date.now());
     }
-    if (withdrawal) return await withdraw('VENDOR_WITHDREW');
-    if (release) {
+    if (state.withdrawal) return await withdraw('VENDOR_WITHDREW');
+    if (state.release) {
       await consolidate('RELEASE_DECLARED');
       return await afterClearance();
     }
-    accessStartMs = Date.now();
-    windowClosesMs = computeAccessWindow(accessStartMs, plannedReleaseMs).closesAtMs;
-    windowOpen = true;
-    windowVersion += 1;
-    publishWindow();
-    let grantedForWindow = windowVersion;
-    for (const agencyId of details.requestedAgencies) {
-      agencies.set(agencyId, { status: 'INVITED', updatedAt: iso(Date.now()), clock: { onHoldMs: 0 }, findingsCount: 0 });
-    }
+    state.openWindow();
+    let grantedForWindow = state.windowVersion;
     try {
-      for (const agencyId of details.requestedAgencies) await grantFor(agencyId);
+      for (const agencyId of state.details.requestedAgencies) await grantFor(agencyId);
     } catch (err) {
       log.error('access provisioning failed; revoking every grant made', { submissionId });
       await revokeAll();
@@ -629,15 +253,15 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
         cause: String(err),
       });
     }
-    if (withdrawal) return await withdraw('VENDOR_WITHDREW');
-    if (release) {
+    if (state.withdrawal) return await withdraw('VENDOR_WITHDREW');
+    if (state.release) {
       await consolidate('RELEASE_DECLARED');
       return await afterClearance();
     }
 
     // Assessment: one child per agency, in parallel, until all are done, the window closes, or the vendor ends it.
     // The status changes once every child exists, so an agency acting on the event finds its assessment.
-    for (const agencyId of details.requestedAgencies) {
+    for (const agencyId of state.details.requestedAgencies) {
       const child = await startChild(agencyAssessmentWorkflow, {
         workflowId: agencyWorkflowId(submissionId, agencyId),
         args: [
@@ -645,44 +269,39 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
             submissionId,
             agencyId,
             vendorId,
-            modelVersion: details.model.version,
+            modelVersion: state.details.model.version,
             invitedAt: iso(Date.now()),
-            windowClosesAt: iso(windowClosesMs),
+            windowClosesAt: iso(state.windowClosesMs!),
             reminderOffsetsHours: settings.reminderOffsetsHours,
           },
         ],
       });
       children.set(agencyId, child);
     }
-    setStatus('UNDER_ASSESSMENT');
-    for (const agencyId of details.requestedAgencies) {
-      const data: AssessmentStatusChangedData = { submissionId, vendorId, agencyId, status: 'INVITED', previousStatus: null, at: iso(Date.now()) };
-      publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, data);
-    }
+    state.assessmentsStarted();
 
     let why: ConsolidationTrigger | undefined;
     while (!why) {
-      if (grantedForWindow !== windowVersion) {
+      if (grantedForWindow !== state.windowVersion) {
         // The window moved: re-issue grants with the new expiry, then revoke the old ones.
-        grantedForWindow = windowVersion;
-        for (const g of [...activeGrants]) {
+        grantedForWindow = state.windowVersion;
+        for (const g of [...state.activeGrants]) {
           await grantFor(g.agencyId);
           await revokeAccess({ grantId: g.grantId, submissionId, agencyId: g.agencyId });
-          activeGrants.splice(activeGrants.indexOf(g), 1);
-          revokedGrantIds.push(g.grantId);
+          state.revoked(g);
         }
         continue;
       }
-      const seen = windowVersion;
+      const seen = state.windowVersion;
       const woke = await condition(
-        () => allAgenciesTerminal() || withdrawal !== undefined || release !== undefined || windowVersion !== seen,
-        Math.max(1, windowClosesMs - Date.now()),
+        () => state.allAgenciesTerminal() || state.withdrawal !== undefined || state.release !== undefined || state.windowVersion !== seen,
+        Math.max(1, state.windowClosesMs! - Date.now()),
       );
-      if (withdrawal) return await withdraw('VENDOR_WITHDREW');
+      if (state.withdrawal) return await withdraw('VENDOR_WITHDREW');
       // Children end themselves at the window close too; when both happen at that instant, the window is the cause.
-      if (release) why = 'RELEASE_DECLARED';
-      else if (!woke || Date.now() >= windowClosesMs) why = 'WINDOW_CLOSED';
-      else if (allAgenciesTerminal()) why = 'ALL_AGENCIES_DONE';
+      if (state.release) why = 'RELEASE_DECLARED';
+      else if (!woke || Date.now() >= state.windowClosesMs!) why = 'WINDOW_CLOSED';
+      else if (state.allAgenciesTerminal()) why = 'ALL_AGENCIES_DONE';
     }
     await endChildren(why === 'RELEASE_DECLARED' ? 'SUBMISSION_RELEASED' : 'WINDOW_CLOSED');
     await consolidate(why);
@@ -690,7 +309,7 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
   } catch (err) {
     // Any failure: access never outlives the workflow.
     await revokeAll();
-    await publishing;
+    await state.published();
     throw err;
   }
 }

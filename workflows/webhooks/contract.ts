@@ -8,6 +8,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ENDPOINT_ID_PATTERN, type DeliveryDisableReason, type EndpointDisableReason, type EndpointStatus } from '../../wire/enums';
+import type { EndpointDisabledData } from '../../wire/webhooks';
 import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../shared/time';
 
 export const VENDOR_WORKFLOW_PREFIX = 'vendor/';
@@ -145,6 +146,11 @@ export const WEBHOOK_EVENT_SOURCE = '/preflight/webhooks';
 export const WEBHOOK_EVENT_TYPES = {
   endpointDisabled: 'gov.preflight.webhook-endpoint.disabled.v1',
 } as const;
+
+/** The data each webhook registry event type carries. */
+export interface WebhookEventMap {
+  [WEBHOOK_EVENT_TYPES.endpointDisabled]: EndpointDisabledData;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Delivery

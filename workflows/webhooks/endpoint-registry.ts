@@ -4,11 +4,10 @@ import {
   condition,
   continueAsNew,
   log,
-  proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { EndpointDisabledData } from '../../wire/webhooks';
+
 import { ENDPOINT_ID_PATTERN } from '../../wire/enums';
 import { iso, nowIso } from '../shared/time';
 import {
@@ -32,14 +31,10 @@ import {
   updateEndpointUpdate,
   type VendorWorkflowInput,
   type WebhookEndpoint,
+  type WebhookEventMap,
 } from './contract';
-import type { PublisherActivities } from '../shared/publish-event';
 import { FAILURES } from '../shared/failures';
-
-const { publishEvent } = proxyActivities<PublisherActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+import { Outbox } from '../shared/outbox';
 
 const DEFAULT_HISTORY_LIMIT = 5000;
 
@@ -71,8 +66,13 @@ function checkDescription(d: unknown): void {
  */
 export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> {
   const endpoints = new Map<string, WebhookEndpoint>((input.endpoints ?? []).map((e) => [e.endpointId, e]));
-  let sequence = input.sequence ?? 0;
-  const outbox: EndpointDisabledData[] = [];
+  const outbox = new Outbox<WebhookEventMap>({
+    stream: 'submission',
+    source: WEBHOOK_EVENT_SOURCE,
+    subject: workflowInfo().workflowId,
+    sequence: input.sequence ?? 0,
+    activityOptions: { startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '1 minute' } },
+  });
   const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
 
   const existing = (endpointId: unknown): WebhookEndpoint => {
@@ -194,7 +194,7 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
     // Several deliveries may report the same endpoint; only the first disable is announced.
     if (!endpoint || endpoint.status === 'DISABLED') return;
     touch(endpoint, { status: 'DISABLED', disabledReason: sig.reason, disabledAt: sig.at });
-    outbox.push({ vendorId: input.vendorId, endpointId: sig.endpointId, reason: sig.reason, eventId: sig.eventId, at: sig.at });
+    outbox.publish(WEBHOOK_EVENT_TYPES.endpointDisabled, { vendorId: input.vendorId, endpointId: sig.endpointId, reason: sig.reason, eventId: sig.eventId, at: sig.at }, sig.at);
     log.info('webhook endpoint disabled by delivery', { endpointId: sig.endpointId, reason: sig.reason });
   });
 
@@ -211,33 +211,13 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
 
   const shouldContinueAsNew = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > historyLimit;
 
-  for (;;) {
-    await condition(() => outbox.length > 0 || shouldContinueAsNew());
-    while (outbox.length > 0) {
-      const data = outbox[0]!;
-      sequence += 1;
-      const subject = workflowInfo().workflowId;
-      try {
-        await publishEvent('submission', {
-          id: `${subject}/${sequence}`,
-          type: WEBHOOK_EVENT_TYPES.endpointDisabled,
-          source: WEBHOOK_EVENT_SOURCE,
-          subject,
-          sequence,
-          time: data.at,
-          data: { ...data },
-        });
-      } catch (err) {
-        // Only a non-retryable refusal (a contract violation) ends up here; the registry must outlive it.
-        log.error('endpoint-disabled event not published', { endpointId: data.endpointId, error: (err as Error).name });
-      }
-      outbox.shift();
-    }
-    if (shouldContinueAsNew()) {
-      await condition(allHandlersFinished);
-      if (outbox.length === 0) {
-        await continueAsNew<typeof vendorWorkflow>({ vendorId: input.vendorId, endpoints: [...endpoints.values()], sequence, historyLimit: input.historyLimit });
-      }
-    }
-  }
+  void outbox.keepSending((err, event) => {
+    // Only a non-retryable refusal (a contract violation) ends up here; the registry must outlive it.
+    log.error('endpoint-disabled event not published', { endpointId: event.data.endpointId, error: (err as Error).name });
+    return undefined;
+  });
+
+  await condition(shouldContinueAsNew);
+  await condition(() => outbox.idle && allHandlersFinished());
+  await continueAsNew<typeof vendorWorkflow>({ vendorId: input.vendorId, endpoints: [...endpoints.values()], sequence: outbox.sequence, historyLimit: input.historyLimit });
 }

@@ -1,0 +1,550 @@
+import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  SUBMISSION_EVENT_SOURCE,
+  SUBMISSION_EVENT_TYPES,
+  type ChangeReleaseDateResult,
+  type ResubmitInput,
+  type ResubmitResult,
+  type SubmissionEventMap,
+  type SubmissionInput,
+  type SubmissionOutcome,
+  type SubmissionSettings,
+} from './contract';
+import {
+  canTransitionSubmission,
+  clockTotals,
+  computeAccessWindow,
+  deriveClearanceNotice,
+  isAgencyTerminal,
+  resolveSettings,
+  screenSubmission,
+  validateReleaseDateChange,
+  vendorCommandRefusal,
+  type Refusal,
+  type VendorCommand,
+} from './rules';
+import {
+  Outbox,
+} from '../shared/outbox';
+import {
+  SA,
+} from '../shared/search-attributes';
+import {
+  DAY_MS,
+  iso,
+  msToDays,
+  parseIsoTime,
+} from '../shared/time';
+import {
+  type AgencyStatus,
+  type ClearanceNotice,
+  type ConsolidationTrigger,
+  type EndReason,
+  FINDING_RESPONSES,
+  type SubmissionStatus,
+} from '../../wire/enums';
+import type {
+  AccessGrantRef,
+  AgencyProgress,
+  ChangeReleaseDateInput,
+  ClocksView,
+  FindingSummary,
+  InfoRequestSummary,
+  RespondToFindingInput,
+  RespondToInfoRequestInput,
+  ScreeningIssue,
+  SubmissionDetails,
+  SubmissionView,
+} from '../../wire/submission';
+import type {
+  AgencyReport,
+  ReviewClock,
+} from '../assessment/contract';
+import {
+  FAILURES,
+} from '../shared/failures';
+
+function reject(refusal: Refusal | undefined): void {
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal.reason, refusal.type);
+}
+
+interface AgencyState {
+  status: AgencyStatus;
+  updatedAt: string;
+  clock: ReviewClock;
+  findingsCount: number;
+}
+
+function detailsOf(input: SubmissionDetails): SubmissionDetails {
+  const { model, plannedReleaseAt, accessMethod, contacts, requestedAgencies, accessStartAt } = input;
+  return { model, plannedReleaseAt, accessMethod, contacts, requestedAgencies, ...(accessStartAt !== undefined ? { accessStartAt } : {}) };
+}
+
+/**
+ * The state of one submission: its transitions (through the pure rules), the events and search attributes each one
+ * publishes, the vendor commands' validation, and the query views. The workflow reads the fields; only these methods
+ * change them. Nothing here waits: timers, activities and child workflows stay in the workflow.
+ */
+export class SubmissionState {
+  readonly submissionId: string;
+  readonly vendorId: string;
+  readonly settings: SubmissionSettings;
+  readonly submittedAt: string;
+  details: SubmissionDetails;
+  status: SubmissionStatus = 'RECEIVED';
+  plannedReleaseMs: number;
+  releaseVersion = 0;
+  returnIssues: ScreeningIssue[] = [];
+  resubmitBy: string | undefined;
+  resubmission: SubmissionDetails | undefined;
+  accessStartMs: number | undefined;
+  windowClosesMs: number | undefined;
+  windowOpen = false;
+  windowVersion = 0;
+  readonly agencies = new Map<string, AgencyState>();
+  readonly findings: FindingSummary[] = [];
+  readonly findingNotes = new Map<string, string>();
+  readonly infoRequests: InfoRequestSummary[] = [];
+  readonly activeGrants: AccessGrantRef[] = [];
+  readonly revokedGrantIds: string[] = [];
+  withdrawal: { reason?: string } | undefined;
+  release: { releasedAtMs: number } | undefined;
+  notice: ClearanceNotice | undefined;
+  noticeIssuedAt: string | undefined;
+  trigger: ConsolidationTrigger | undefined;
+  acknowledgedAt: string | undefined;
+  releasedAt: string | undefined;
+  endedAt: string | undefined;
+  endReason: EndReason | undefined;
+  private grantSeq = 0;
+  private readonly outbox: Outbox<SubmissionEventMap>;
+
+  constructor(input: SubmissionInput) {
+    this.submissionId = input.submissionId;
+    this.vendorId = input.vendorId;
+    this.settings = resolveSettings(input.settings);
+    this.details = detailsOf(input);
+    this.submittedAt = input.submittedAt ?? iso(Date.now());
+    this.plannedReleaseMs = parseIsoTime(this.details.plannedReleaseAt) ?? Number.NaN;
+    this.outbox = new Outbox<SubmissionEventMap>({ stream: 'submission', source: SUBMISSION_EVENT_SOURCE, subject: this.submissionId });
+  }
+
+  /** Each event goes out as soon as the one before it is out. */
+  private publish<Type extends keyof SubmissionEventMap>(type: Type, data: SubmissionEventMap[Type]): void {
+    this.outbox.publish(type, data);
+    void this.outbox.flush();
+  }
+
+  /** Settles once every event published so far is out; rejects if one could not be published. */
+  published(): Promise<void> {
+    return this.outbox.flush();
+  }
+
+  setStatus(to: SubmissionStatus, reason?: EndReason): void {
+    if (!canTransitionSubmission(this.status, to)) {
+      // A bug, not a business outcome: failing the task (not the workflow) lets a fixed deployment continue.
+      throw new Error(`illegal submission transition ${this.status} → ${to}`);
+    }
+    const previousStatus = this.status;
+    this.status = to;
+    upsertSearchAttributes([{ key: SA.status, value: to }]);
+    const { submissionId, vendorId } = this;
+    this.publish(SUBMISSION_EVENT_TYPES.submissionStatusChanged, { submissionId, vendorId, status: to, previousStatus, at: iso(Date.now()), ...(reason ? { endReason: reason } : {}) });
+  }
+
+  /** Indexes the new submission and announces it RECEIVED. */
+  start(): void {
+    const { submissionId, vendorId } = this;
+    upsertSearchAttributes([
+      { key: SA.kind, value: 'submission' },
+      { key: SA.status, value: this.status },
+      { key: SA.vendor, value: vendorId },
+      { key: SA.submissionId, value: submissionId },
+      { key: SA.agencies, value: [...this.requested()] },
+      ...(Number.isFinite(this.plannedReleaseMs) ? [{ key: SA.releaseAt, value: new Date(this.plannedReleaseMs) }] : []),
+    ]);
+    this.publish(SUBMISSION_EVENT_TYPES.submissionStatusChanged, { submissionId, vendorId, status: this.status, previousStatus: null, at: iso(Date.now()) });
+  }
+
+  // Screening may return a submission whose agency list is malformed; everything else reads it through here.
+  requested(): string[] {
+    return Array.isArray(this.details.requestedAgencies) ? this.details.requestedAgencies : [];
+  }
+
+  agencyStatus(agencyId: string): AgencyStatus {
+    return this.agencies.get(agencyId)?.status ?? 'INVITED';
+  }
+
+  agencyList(): AgencyProgress[] {
+    return this.requested().map((agencyId) => {
+      const a = this.agencies.get(agencyId);
+      return { agencyId, status: a?.status ?? 'INVITED', updatedAt: a?.updatedAt ?? this.submittedAt, findingsCount: a?.findingsCount ?? 0 };
+    });
+  }
+
+  allAgenciesTerminal(): boolean {
+    return this.requested().every((a) => isAgencyTerminal(this.agencyStatus(a)));
+  }
+
+  private currentNotice(): ClearanceNotice {
+    return deriveClearanceNotice(this.agencyList().map((a) => a.status), this.findings);
+  }
+
+  view(): SubmissionView {
+    const { accessStartMs, windowClosesMs, resubmitBy, notice, noticeIssuedAt, trigger, acknowledgedAt, releasedAt, endedAt, endReason } = this;
+    return {
+      submissionId: this.submissionId,
+      vendorId: this.vendorId,
+      status: this.status,
+      model: { ...this.details.model },
+      plannedReleaseAt: iso(this.plannedReleaseMs),
+      submittedAt: this.submittedAt,
+      ...(accessStartMs !== undefined && windowClosesMs !== undefined ? { window: { opensAt: iso(accessStartMs), closesAt: iso(windowClosesMs) } } : {}),
+      agencies: this.agencies.size > 0 ? this.agencyList() : [],
+      returnIssues: [...this.returnIssues],
+      ...(resubmitBy ? { resubmitBy } : {}),
+      openInfoRequests: this.infoRequests.filter((r) => !r.respondedAt).map((r) => ({ ...r })),
+      ...(notice ? { notice } : {}),
+      ...(noticeIssuedAt ? { noticeIssuedAt } : {}),
+      ...(trigger ? { consolidationTrigger: trigger } : {}),
+      ...(acknowledgedAt ? { acknowledgedAt } : {}),
+      ...(releasedAt ? { releasedAt } : {}),
+      ...(endedAt ? { endedAt } : {}),
+      ...(endReason ? { endReason } : {}),
+      activeGrants: this.activeGrants.map((g) => ({ ...g })),
+      revokedGrantIds: [...this.revokedGrantIds],
+    };
+  }
+
+  /** The access window and every agency's review clock as of `now`. */
+  clocks(now: number): ClocksView {
+    const { accessStartMs, windowClosesMs, windowOpen } = this;
+    const window =
+      accessStartMs !== undefined && windowClosesMs !== undefined
+        ? {
+            opensAt: iso(accessStartMs),
+            closesAt: iso(windowClosesMs),
+            remainingMs: windowOpen ? Math.max(0, windowClosesMs - now) : 0,
+            remainingDays: windowOpen ? msToDays(Math.max(0, windowClosesMs - now)) : 0,
+            totalDays: msToDays(windowClosesMs - accessStartMs),
+          }
+        : undefined;
+    return {
+      now: iso(now),
+      ...(window ? { window } : {}),
+      agencies: [...this.agencies.entries()].map(([agencyId, a]) => {
+        const t = clockTotals(a.clock, now);
+        return {
+          agencyId,
+          status: a.status,
+          activeMs: t.activeMs,
+          onHoldMs: t.onHoldMs,
+          activeDays: msToDays(t.activeMs),
+          onHoldDays: msToDays(t.onHoldMs),
+          onHold: t.onHold,
+        };
+      }),
+    };
+  }
+
+  // Vendor commands: each `validate…` refuses with an ApplicationFailure; the matching method applies it.
+
+  guard(command: VendorCommand): void {
+    reject(vendorCommandRefusal(command, this.status));
+    if (this.withdrawal) reject({ type: FAILURES.notAllowedInState.type, reason: 'The submission is being withdrawn.' });
+    if (this.release && command !== 'respondToFinding' && command !== 'acknowledge') {
+      reject({ type: FAILURES.notAllowedInState.type, reason: 'The release has been declared; the submission is being consolidated.' });
+    }
+  }
+
+  validateResubmit(corrected: ResubmitInput): void {
+    this.guard('resubmit');
+    if (this.resubmission) reject({ type: FAILURES.notAllowedInState.type, reason: 'A resubmission is already being screened.' });
+    if (!corrected || typeof corrected !== 'object') reject({ type: FAILURES.invalidInput.type, reason: 'The resubmission is empty.' });
+  }
+
+  resubmit(corrected: ResubmitInput): void {
+    this.resubmission = detailsOf(corrected);
+  }
+
+  resubmitResult(): ResubmitResult {
+    return { status: this.status, issues: this.status === 'RETURNED' ? [...this.returnIssues] : [] };
+  }
+
+  private checkReleaseDateChange(plannedReleaseAt: unknown) {
+    return validateReleaseDateChange({ nowMs: Date.now(), status: this.status, accessStartMs: this.accessStartMs, windowOpen: this.windowOpen }, plannedReleaseAt);
+  }
+
+  validateReleaseDateChange(i: ChangeReleaseDateInput): void {
+    this.guard('changeReleaseDate');
+    const checked = this.checkReleaseDateChange(i?.plannedReleaseAt);
+    if (!checked.ok) reject(checked.refusal);
+  }
+
+  /** Moves the planned release, and with it the window when it is open; `windowMovedTo` is the new close, if any. */
+  changeReleaseDate({ plannedReleaseAt }: ChangeReleaseDateInput): { result: ChangeReleaseDateResult; windowMovedTo?: string } {
+    const checked = this.checkReleaseDateChange(plannedReleaseAt);
+    if (!checked.ok) throw ApplicationFailure.nonRetryable(checked.refusal.reason, checked.refusal.type);
+    this.plannedReleaseMs = checked.releaseMs;
+    this.details = { ...this.details, plannedReleaseAt: iso(this.plannedReleaseMs) };
+    this.releaseVersion += 1;
+    upsertSearchAttributes([{ key: SA.releaseAt, value: new Date(this.plannedReleaseMs) }]);
+    let windowMovedTo: string | undefined;
+    if (checked.windowClosesAtMs !== undefined && checked.windowClosesAtMs !== this.windowClosesMs) {
+      this.windowClosesMs = checked.windowClosesAtMs;
+      this.windowVersion += 1;
+      this.publishWindow();
+      windowMovedTo = iso(this.windowClosesMs);
+    }
+    const result = { plannedReleaseAt: iso(this.plannedReleaseMs), ...(this.windowClosesMs !== undefined ? { windowClosesAt: iso(this.windowClosesMs) } : {}) };
+    return { result, ...(windowMovedTo !== undefined ? { windowMovedTo } : {}) };
+  }
+
+  validateInfoResponse(i: RespondToInfoRequestInput): void {
+    this.guard('respondToInfoRequest');
+    const request = this.infoRequests.find((r) => r.requestId === i?.requestId);
+    if (!request) reject({ type: FAILURES.unknownReference.type, reason: `There is no information request "${String(i?.requestId)}" on this submission.` });
+    if (request?.respondedAt) reject({ type: FAILURES.notAllowedInState.type, reason: `Information request "${i.requestId}" was already answered.` });
+    if (request && isAgencyTerminal(this.agencyStatus(request.agencyId))) {
+      reject({ type: FAILURES.notAllowedInState.type, reason: `Agency "${request.agencyId}" has already ended its assessment.` });
+    }
+    if (typeof i.response !== 'string' || !i.response.trim()) reject({ type: FAILURES.invalidInput.type, reason: 'The response is empty.' });
+  }
+
+  /** Marks the request answered; the workflow forwards the answer to the asking agency. */
+  answerInfoRequest(requestId: string): { agencyId: string; respondedAt: string } {
+    const request = this.infoRequests.find((r) => r.requestId === requestId)!;
+    const respondedAt = iso(Date.now());
+    request.respondedAt = respondedAt;
+    return { agencyId: request.agencyId, respondedAt };
+  }
+
+  validateFindingResponse(i: RespondToFindingInput): void {
+    reject(vendorCommandRefusal('respondToFinding', this.status));
+    if (!this.findings.some((f) => f.findingId === i?.findingId)) {
+      reject({ type: FAILURES.unknownReference.type, reason: `There is no finding "${String(i?.findingId)}" on this submission.` });
+    }
+    if (!FINDING_RESPONSES.includes(i.response)) {
+      reject({ type: FAILURES.invalidInput.type, reason: `The response must be one of ${FINDING_RESPONSES.join(', ')}.` });
+    }
+  }
+
+  respondToFinding({ findingId, response, note }: RespondToFindingInput): void {
+    const finding = this.findings.find((f) => f.findingId === findingId)!;
+    finding.response = response;
+    finding.respondedAt = iso(Date.now());
+    if (note) this.findingNotes.set(findingId, note);
+    const { submissionId, vendorId } = this;
+    this.publish(SUBMISSION_EVENT_TYPES.findingResponded, { submissionId, vendorId, agencyId: finding.agencyId, findingId, response, at: finding.respondedAt });
+    // The notice follows the vendor's responses once issued (e.g. a HIGH finding reported MITIGATED).
+    if (this.notice && this.currentNotice() !== this.notice) this.issueNotice(this.trigger ?? 'ALL_AGENCIES_DONE');
+  }
+
+  validateAcknowledge(): void {
+    reject(vendorCommandRefusal('acknowledge', this.status));
+  }
+
+  acknowledge(): string {
+    this.acknowledgedAt ??= iso(Date.now());
+    return this.acknowledgedAt;
+  }
+
+  requestWithdrawal(reason: string | undefined): void {
+    this.withdrawal = reason ? { reason } : {};
+  }
+
+  validateReleaseDeclaration(releasedAt: string | undefined): void {
+    this.guard('declareReleased');
+    if (releasedAt !== undefined && parseIsoTime(releasedAt) === undefined) {
+      reject({ type: FAILURES.invalidInput.type, reason: 'releasedAt must be an ISO-8601 date-time with a time zone.' });
+    }
+  }
+
+  declareRelease(releasedAt: string | undefined): void {
+    this.release = { releasedAtMs: releasedAt ? parseIsoTime(releasedAt)! : Date.now() };
+  }
+
+  /** A report from an agency child: its status, a finding, a reminder or a missed deadline, published here. */
+  onAgencyReport(r: AgencyReport): void {
+    const a = this.agencies.get(r.agencyId);
+    if (!a) return;
+    const { submissionId, vendorId } = this;
+    switch (r.kind) {
+      case 'STATUS': {
+        a.status = r.status;
+        a.updatedAt = r.at;
+        a.clock = r.clock;
+        if (r.infoRequestId && r.status === 'INFO_REQUESTED' && !this.infoRequests.some((q) => q.requestId === r.infoRequestId)) {
+          this.infoRequests.push({ requestId: r.infoRequestId, agencyId: r.agencyId, requestedAt: r.at });
+        }
+        this.publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, {
+          submissionId,
+          vendorId,
+          agencyId: r.agencyId,
+          status: r.status,
+          previousStatus: r.previousStatus,
+          at: r.at,
+          ...(r.infoRequestId ? { infoRequestId: r.infoRequestId } : {}),
+        });
+        break;
+      }
+      case 'FINDING': {
+        if (this.findings.some((f) => f.findingId === r.finding.findingId)) return;
+        this.findings.push({ ...r.finding });
+        a.findingsCount += 1;
+        this.publish(SUBMISSION_EVENT_TYPES.findingSubmitted, {
+          submissionId,
+          vendorId,
+          agencyId: r.agencyId,
+          findingId: r.finding.findingId,
+          severity: r.finding.severity,
+          thirdPartyVulnerability: r.finding.thirdPartyVulnerability,
+          at: r.at,
+        });
+        break;
+      }
+      case 'REMINDER':
+        this.publish(SUBMISSION_EVENT_TYPES.assessmentReminder, { submissionId, vendorId, agencyId: r.agencyId, deadline: r.deadline, hoursBefore: r.hoursBefore, at: r.at });
+        break;
+      case 'DEADLINE_MISSED':
+        this.publish(SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed, { submissionId, vendorId, agencyId: r.agencyId, deadline: r.deadline, status: r.status, at: r.at });
+        break;
+    }
+  }
+
+  private publishWindow(): void {
+    if (this.accessStartMs === undefined || this.windowClosesMs === undefined) return;
+    this.publish(SUBMISSION_EVENT_TYPES.accessWindowChanged, {
+      submissionId: this.submissionId,
+      vendorId: this.vendorId,
+      windowOpensAt: iso(this.accessStartMs),
+      windowClosesAt: iso(this.windowClosesMs),
+      plannedReleaseAt: iso(this.plannedReleaseMs),
+    });
+  }
+
+  issueNotice(why: ConsolidationTrigger): void {
+    const notice = this.currentNotice();
+    const at = iso(Date.now());
+    this.notice = notice;
+    this.noticeIssuedAt = at;
+    this.trigger = why;
+    this.publish(SUBMISSION_EVENT_TYPES.clearanceIssued, {
+      submissionId: this.submissionId,
+      vendorId: this.vendorId,
+      notice,
+      trigger: why,
+      agencies: this.agencyList().map(({ agencyId, status: s }) => ({ agencyId, status: s })),
+      at,
+    });
+  }
+
+  // Lifecycle steps, in the order the workflow takes them.
+
+  /** Screens the current details: true when they pass, otherwise RETURNED with a resubmission deadline. */
+  screen(): boolean {
+    this.setStatus('SCREENING');
+    this.returnIssues = screenSubmission(this.details, Date.now());
+    this.resubmitBy = undefined;
+    if (this.returnIssues.length === 0) return true;
+    this.resubmitBy = iso(Date.now() + this.settings.resubmissionDays * DAY_MS);
+    this.setStatus('RETURNED');
+    return false;
+  }
+
+  /** Takes the vendor's corrected details for the next screening. */
+  acceptResubmission(): void {
+    this.details = this.resubmission!;
+    this.plannedReleaseMs = parseIsoTime(this.details.plannedReleaseAt) ?? Number.NaN;
+    upsertSearchAttributes([
+      { key: SA.agencies, value: [...this.requested()] },
+      ...(Number.isFinite(this.plannedReleaseMs) ? [{ key: SA.releaseAt, value: new Date(this.plannedReleaseMs) }] : []),
+    ]);
+    this.resubmission = undefined;
+  }
+
+  /** The vendor's chosen access start (now when none or unreadable). */
+  accessStartAtMs(): number {
+    return this.details.accessStartAt !== undefined ? (parseIsoTime(this.details.accessStartAt) ?? Date.now()) : Date.now();
+  }
+
+  /** Opens the access window now and invites every requested agency. */
+  openWindow(): void {
+    this.accessStartMs = Date.now();
+    this.windowClosesMs = computeAccessWindow(this.accessStartMs, this.plannedReleaseMs).closesAtMs;
+    this.windowOpen = true;
+    this.windowVersion += 1;
+    this.publishWindow();
+    for (const agencyId of this.details.requestedAgencies) {
+      this.agencies.set(agencyId, { status: 'INVITED', updatedAt: iso(Date.now()), clock: { onHoldMs: 0 }, findingsCount: 0 });
+    }
+  }
+
+  /** The next grant for an agency, expiring when the window closes. */
+  nextGrant(agencyId: string): { grantId: string; submissionId: string; agencyId: string; expiresAt: string } {
+    this.grantSeq += 1;
+    return { grantId: `${this.submissionId}.${agencyId}.g${this.grantSeq}`, submissionId: this.submissionId, agencyId, expiresAt: iso(this.windowClosesMs!) };
+  }
+
+  granted(grant: AccessGrantRef): void {
+    this.activeGrants.push(grant);
+  }
+
+  revoked(grant: AccessGrantRef): void {
+    this.activeGrants.splice(this.activeGrants.indexOf(grant), 1);
+    this.revokedGrantIds.push(grant.grantId);
+  }
+
+  /** Every agency's assessment has started: UNDER_ASSESSMENT, and each agency announced INVITED. */
+  assessmentsStarted(): void {
+    this.setStatus('UNDER_ASSESSMENT');
+    const { submissionId, vendorId } = this;
+    for (const agencyId of this.details.requestedAgencies) {
+      this.publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, { submissionId, vendorId, agencyId, status: 'INVITED', previousStatus: null, at: iso(Date.now()) });
+    }
+  }
+
+  /** The agency children's final statuses. */
+  assessmentsEnded(results: { agencyId: string; status: AgencyStatus; endedAt: string }[]): void {
+    for (const r of results) {
+      const a = this.agencies.get(r.agencyId);
+      if (a && a.status !== r.status) {
+        a.status = r.status;
+        a.updatedAt = r.endedAt;
+      }
+    }
+  }
+
+  startConsolidation(): void {
+    this.windowOpen = false;
+    this.setStatus('CONSOLIDATING');
+  }
+
+  issueClearance(why: ConsolidationTrigger): void {
+    this.issueNotice(why);
+    this.setStatus('CLEARANCE_ISSUED');
+  }
+
+  markReleased(): void {
+    this.releasedAt = iso(this.release!.releasedAtMs);
+    this.setStatus('RELEASED');
+  }
+
+  end(to: 'CLOSED' | 'WITHDRAWN', reason: EndReason): void {
+    this.windowOpen = false;
+    this.endedAt = iso(Date.now());
+    this.endReason = reason;
+    this.setStatus(to, reason);
+  }
+
+  outcome(to: 'CLOSED' | 'WITHDRAWN', reason: EndReason): SubmissionOutcome {
+    return {
+      submissionId: this.submissionId,
+      status: to,
+      endReason: reason,
+      ...(this.notice ? { notice: this.notice } : {}),
+      agencies: this.agencyList(),
+      revokedGrantIds: [...this.revokedGrantIds],
+    };
+  }
+}
