@@ -1,9 +1,5 @@
 import { Context } from '@temporalio/activity';
-import {
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
 
@@ -86,11 +82,18 @@ export function createClearinghouseActivities(
         // A refused report will be refused again: fail now instead of retrying.
         if (err instanceof WorkflowUpdateFailedError) {
           const cause = err.cause as ApplicationFailure | undefined;
-          throw ApplicationFailure.create({ message: `the case refused the report: ${cause?.message ?? err.message}`, type: cause?.type ?? FAILURES.caseInvalidInput.type, nonRetryable: true });
+          throw ApplicationFailure.create({
+            message: `the case refused the report: ${cause?.message ?? err.message}`,
+            type: cause?.type ?? FAILURES.caseInvalidInput.type,
+            nonRetryable: true,
+          });
         }
         throw err;
       }
-      logger.info({ caseId: result.caseId, outcome: result.outcome, submissionId: input.submissionId, findingId: input.findingId }, 'finding reported to the clearinghouse');
+      logger.info(
+        { caseId: result.caseId, outcome: result.outcome, submissionId: input.submissionId, findingId: input.findingId },
+        'finding reported to the clearinghouse',
+      );
       return result;
     },
 
@@ -134,9 +137,9 @@ export function createClearinghouseActivities(
 
     /** Tells a case the planned (or actual) release of a model tied to it, which moves its embargo. */
     async setCaseModelRelease(input: SetCaseModelReleaseInput): Promise<void> {
-      await deps.temporalClient.workflow
-        .getHandle(input.caseId)
-        .executeUpdate(setModelReleaseUpdate, { args: [{ actor: { kind: 'system', component: 'submission' }, submissionId: input.submissionId, releaseAt: input.releaseAt }] });
+      await deps.temporalClient.workflow.getHandle(input.caseId).executeUpdate(setModelReleaseUpdate, {
+        args: [{ actor: { kind: 'system', component: 'submission' }, submissionId: input.submissionId, releaseAt: input.releaseAt }],
+      });
     },
   };
 }

@@ -3,7 +3,6 @@ import { SUBMISSION_EVENT_TYPES } from '../workflows/submission/contract';
 import type { EventPublisher } from '../events/publisher';
 import type { EventStream, OutboxActivities, StatusEvent } from '../workflows/shared/outbox';
 
-
 const EVENT_STREAMS: readonly EventStream[] = ['submission', 'clearinghouse'];
 
 export function createPublisherActivities(deps: { publisher: EventPublisher }): OutboxActivities {
@@ -14,7 +13,8 @@ export function createPublisherActivities(deps: { publisher: EventPublisher }): 
       if (!Number.isInteger(event.sequence) || event.sequence < 1) throw new TypeError(`event ${event.id}: sequence must be a positive integer`);
       await deps.publisher.publish(stream, event);
       // Counted once it is on Kafka; a retry after a lost completion may count a change twice, never zero times.
-      if (event.type === SUBMISSION_EVENT_TYPES.submissionStatusChanged && typeof event.data.status === 'string') metrics.lifecycleTransitions.inc({ to: event.data.status });
+      if (event.type === SUBMISSION_EVENT_TYPES.submissionStatusChanged && typeof event.data.status === 'string')
+        metrics.lifecycleTransitions.inc({ to: event.data.status });
     },
   };
 }

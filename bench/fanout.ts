@@ -142,7 +142,10 @@ function summarize(
   receiver: VerifyingReceiver,
   measured: Pick<LatencyBlock, 'cpu' | 'drainMs' | 'kafkaRecords' | 'recordBytes' | 'changeCounters'>,
 ): LatencyBlock {
-  const latencies = ids.map((id) => receiver.received.get(id)).filter((r): r is Received => r !== undefined).map((r) => r.at - r.changedAt);
+  const latencies = ids
+    .map((id) => receiver.received.get(id))
+    .filter((r): r is Received => r !== undefined)
+    .map((r) => r.at - r.changedAt);
   return {
     side,
     rate,
@@ -247,14 +250,19 @@ export const comparison: Comparison = {
       const published = new Map<string, number>();
       const publishedBytes = new Map<string, number>();
       const eventIdOf = new Map<string, string>();
-      const eventTail = await tailTopic(kafka, TOPICS.submissionEvents, (m: KafkaMessage) => {
-        const h = headersToStrings(m.headers);
-        if (h.ce_type !== STATUS_TYPE || !h.ce_id) return;
-        published.set(h.ce_id, Number(m.timestamp));
-        publishedBytes.set(h.ce_id, recordBytes(m));
-        const d = JSON.parse(m.value?.toString() ?? '{}') as { submissionId?: string; agencyId?: string; status?: string; infoRequestId?: string };
-        eventIdOf.set(`${d.submissionId}|${d.agencyId}|${d.infoRequestId ?? d.status}`, h.ce_id);
-      }, { groupPrefix: 'bench-fanout' });
+      const eventTail = await tailTopic(
+        kafka,
+        TOPICS.submissionEvents,
+        (m: KafkaMessage) => {
+          const h = headersToStrings(m.headers);
+          if (h.ce_type !== STATUS_TYPE || !h.ce_id) return;
+          published.set(h.ce_id, Number(m.timestamp));
+          publishedBytes.set(h.ce_id, recordBytes(m));
+          const d = JSON.parse(m.value?.toString() ?? '{}') as { submissionId?: string; agencyId?: string; status?: string; infoRequestId?: string };
+          eventIdOf.set(`${d.submissionId}|${d.agencyId}|${d.infoRequestId ?? d.status}`, h.ce_id);
+        },
+        { groupPrefix: 'bench-fanout' },
+      );
       stops.push(() => eventTail.stop());
 
       // ---- the vendor's endpoint, and open assessments to change
@@ -278,7 +286,13 @@ export const comparison: Comparison = {
       await pollUntil(async () => (receiver.received.size >= targets.length ? true : undefined), 'the invitations delivered', 120_000);
       const prepSeconds = (Date.now() - prepStarted) / 1000;
 
-      const pids = { worker: worker.pid, dispatcher: dispatcher.pid, relay: relay.pid, temporal: ctx.stack.serverPids.temporal, kafka: ctx.stack.serverPids.kafka };
+      const pids = {
+        worker: worker.pid,
+        dispatcher: dispatcher.pid,
+        relay: relay.pid,
+        temporal: ctx.stack.serverPids.temporal,
+        kafka: ctx.stack.serverPids.kafka,
+      };
       let nextTarget = 0;
       const candidateEventIds: string[][] = [];
       // One whole submission (its workflow and its assessments) is counted before and after each candidate block.
@@ -297,18 +311,27 @@ export const comparison: Comparison = {
             let key: string;
             if (n === 0) key = (await handle.executeUpdate(acceptInvitationUpdate, { args: [{ agencyId: t.agencyId }] })).status;
             else if (n === 1) key = (await handle.executeUpdate(startAssessmentUpdate, { args: [{ agencyId: t.agencyId }] })).status;
-            else key = (await handle.executeUpdate(requestInfoUpdate, { args: [{ agencyId: t.agencyId, question: 'Which tools can the model call?' }] })).requestId;
+            else
+              key = (await handle.executeUpdate(requestInfoUpdate, { args: [{ agencyId: t.agencyId, question: 'Which tools can the model call?' }] }))
+                .requestId;
             // The submission numbers its events; the event of this change is found by the status or information request.
             eventIds.push(`${t.submissionId}|${t.agencyId}|${key}`);
           };
           t.pending = t.pending.then(change);
           return t.pending;
         });
-        const ids = await pollUntil(async () => {
-          const found = eventIds.map((key) => eventIdOf.get(key));
-          return found.every((x) => x !== undefined) ? (found as string[]) : undefined;
-        }, 'the status events of the block', 60_000, 20);
-        await pollUntil(async () => (ids.every((id) => receiver.received.has(id)) ? true : undefined), 'the deliveries of the block', 60_000, 20).catch(() => undefined);
+        const ids = await pollUntil(
+          async () => {
+            const found = eventIds.map((key) => eventIdOf.get(key));
+            return found.every((x) => x !== undefined) ? (found as string[]) : undefined;
+          },
+          'the status events of the block',
+          60_000,
+          20,
+        );
+        await pollUntil(async () => (ids.every((id) => receiver.received.has(id)) ? true : undefined), 'the deliveries of the block', 60_000, 20).catch(
+          () => undefined,
+        );
         candidateEventIds.push(ids);
         const cpu = meter.stop();
         const [countersAfter, recordsAfter] = await Promise.all([countWorkflows(client!, counted), topicRecords(admin, TOPICS.submissionEvents)]);
@@ -332,15 +355,30 @@ export const comparison: Comparison = {
           const t = targets[seq % targets.length]!;
           const id = `raw/${suffix}/${seq}`;
           ids.push(id);
-          const data = { submissionId: t.submissionId, vendorId, agencyId: t.agencyId, status: 'INFO_REQUESTED', previousStatus: 'INFO_REQUESTED', infoRequestId: `${t.agencyId}-ir-raw${seq}`, at: new Date().toISOString() };
+          const data = {
+            submissionId: t.submissionId,
+            vendorId,
+            agencyId: t.agencyId,
+            status: 'INFO_REQUESTED',
+            previousStatus: 'INFO_REQUESTED',
+            infoRequestId: `${t.agencyId}-ir-raw${seq}`,
+            at: new Date().toISOString(),
+          };
           const record = { key: t.submissionId, value: Buffer.from(JSON.stringify(data)), headers: { ce_id: id, ce_type: STATUS_TYPE } };
           sizes.push(recordBytes(record));
           await producer.send({ topic: rawTopic, acks: -1, messages: [record] });
         });
-        await pollUntil(async () => (ids.every((id) => receiver.received.has(id)) ? true : undefined), 'the raw deliveries of the block', 60_000, 20).catch(() => undefined);
+        await pollUntil(async () => (ids.every((id) => receiver.received.has(id)) ? true : undefined), 'the raw deliveries of the block', 60_000, 20).catch(
+          () => undefined,
+        );
         const cpu = meter.stop();
         const recordsAfter = await topicRecords(admin, rawTopic);
-        return summarize('baseline', rate, ids, receiver, { cpu, drainMs, kafkaRecords: (recordsAfter - recordsBefore) / ids.length, recordBytes: median(sizes) });
+        return summarize('baseline', rate, ids, receiver, {
+          cpu,
+          drainMs,
+          kafkaRecords: (recordsAfter - recordsBefore) / ids.length,
+          recordBytes: median(sizes),
+        });
       };
 
       // ---- the candidate's maximum sustainable rate: double the rate until latency climbs within a step; the time the
@@ -354,7 +392,16 @@ export const comparison: Comparison = {
       for (let rate = 2; rate <= 256 && (ramp.length === 0 || Date.now() + (stepSeconds + 3) * 1000 < ctx.deadline - reservedMs); rate *= 2) {
         const step = await runCandidate(rate, stepSeconds);
         ramp.push(step);
-        ctx.record({ kind: 'ramp', rate, sent: step.sent, delivered: step.delivered, p50: step.p50, p99: step.p99, drainMs: step.drainMs, sustained: sustained(step) });
+        ctx.record({
+          kind: 'ramp',
+          rate,
+          sent: step.sent,
+          delivered: step.delivered,
+          p50: step.p50,
+          p99: step.p99,
+          drainMs: step.drainMs,
+          sustained: sustained(step),
+        });
         if (!sustained(step)) break;
         maxRate = rate;
       }
@@ -386,8 +433,16 @@ export const comparison: Comparison = {
 
       // ---- where the candidate's time goes, from the histories of a sample of its deliveries
       const measuredIds = candidateEventIds.slice(ramp.length).flat();
-      const sampleIds = measuredIds.filter((_, i) => i % Math.max(1, Math.floor(measuredIds.length / (HISTORY_SAMPLE * candidates.length))) === 0).slice(0, HISTORY_SAMPLE * candidates.length);
-      const stages: Record<string, number[]> = { changeToKafka: [], kafkaToDeliveryStarted: [], deliveryStartedToAttemptScheduled: [], attemptScheduledToStarted: [], attemptStartedToReceived: [] };
+      const sampleIds = measuredIds
+        .filter((_, i) => i % Math.max(1, Math.floor(measuredIds.length / (HISTORY_SAMPLE * candidates.length))) === 0)
+        .slice(0, HISTORY_SAMPLE * candidates.length);
+      const stages: Record<string, number[]> = {
+        changeToKafka: [],
+        kafkaToDeliveryStarted: [],
+        deliveryStartedToAttemptScheduled: [],
+        attemptScheduledToStarted: [],
+        attemptStartedToReceived: [],
+      };
       const workflowIds = sampleIds.map((id) => deliveryWorkflowId(id, endpoint.endpointId));
       await mapBounded(sampleIds.length, 4, async (i) => {
         const id = sampleIds[i]!;
@@ -402,7 +457,11 @@ export const comparison: Comparison = {
         stages.attemptStartedToReceived!.push(got.at - t.activityStarted!);
       });
       const deliveryCounters = meanCounters(await Promise.all(workflowIds.map((id) => countWorkflows(client!, [id]))));
-      const stageMedians = Object.fromEntries(Object.entries(stages).filter(([, v]) => v.length > 0).map(([k, v]) => [k, median(v)]));
+      const stageMedians = Object.fromEntries(
+        Object.entries(stages)
+          .filter(([, v]) => v.length > 0)
+          .map(([k, v]) => [k, median(v)]),
+      );
 
       const cpu = { candidate: {} as Record<string, number>, baseline: {} as Record<string, number> };
       for (const b of blocks) for (const [role, s] of Object.entries(b.cpu)) cpu[b.side][role] = (cpu[b.side][role] ?? 0) + s;
@@ -443,13 +502,16 @@ export const comparison: Comparison = {
         `Ramp (${stepSeconds} s steps, rates doubling from 2/s): ${ramp.map((s) => `${s.rate}/s p50 ${s.p50.toFixed(0)} p99 ${s.p99.toFixed(0)} ms${sustained(s) ? '' : ' (not sustained)'}`).join('; ')}. ${maxRate > 0 ? `Maximum sustained ${maxRate}/s` : 'Not even the first step was sustained'}${rampCut ? ' (the time budget ended the ramp first: a lower bound)' : ''}; blocks run at ${rate}/s for ${blockSeconds} s; processes up in ${setupSeconds.toFixed(1)} s, preparation ${prepSeconds.toFixed(1)} s.`,
         'Start: the status change time carried by the event (`at`, the assessment workflow clock when the information-request update ran; baseline: just before the produce call). End: the receiver has read the body and `standardwebhooks` verified it. Same host clock for both.',
         `Pooled over blocks — candidate p50 ${counters['candidate.p50Ms']!.toFixed(0)} ms, p99 ${counters['candidate.p99Ms']!.toFixed(0)} ms; raw p50 ${counters['baseline.p50Ms']!.toFixed(0)} ms, p99 ${counters['baseline.p99Ms']!.toFixed(0)} ms.`,
-        `Candidate stages (median ms over ${stages.changeToKafka!.length} sampled deliveries): ${Object.entries(stageMedians).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}.`,
+        `Candidate stages (median ms over ${stages.changeToKafka!.length} sampled deliveries): ${Object.entries(stageMedians)
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(', ')}.`,
         `CPU ms per event — candidate: ${perEventCpuMs('candidate', candidates)}; raw: ${perEventCpuMs('baseline', baselines)}.`,
       ];
       if (lost > 0) notes.push(`${lost} deliveries did not arrive within 60 s of their block.`);
       // What bounds the rate: the CPU each status change costs the candidate's processes and servers, on this host's cores.
       const candidateEvents = candidates.reduce((n, b) => n + b.sent, 0);
-      const candidateCpuMs = (['worker', 'dispatcher', 'temporal', 'kafka'] as const).reduce((sum, role) => sum + (cpu.candidate[role] ?? 0), 0) * 1000 / candidateEvents;
+      const candidateCpuMs =
+        ((['worker', 'dispatcher', 'temporal', 'kafka'] as const).reduce((sum, role) => sum + (cpu.candidate[role] ?? 0), 0) * 1000) / candidateEvents;
       const cores = os.cpus().length;
       notes.push(
         `Rate bound: each status change costs the worker, dispatcher, Temporal and Kafka ${candidateCpuMs.toFixed(0)} CPU ms together, so ${cores} cores carry at most ${((cores * 1000) / candidateCpuMs).toFixed(0)} changes/s with nothing else running; the load average was ${loadAtRamp.toFixed(1)} when the ramp ended.`,

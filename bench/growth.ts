@@ -67,9 +67,28 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
       const block = await timedBlock(perPoint, perPoint, () => runCandidate(client, taskQueue, s));
       const total = meanCounters(await Promise.all(block.results.map((d) => countWorkflows(client, d.workflowIds))));
       const parent = meanCounters(await Promise.all(block.results.map((d) => countWorkflows(client, d.workflowIds.slice(0, 1)))));
-      const point: Point = { sweep, x: sweep === 'agencies' ? agencies : findings, agencies, findings, blockSeconds: block.seconds, secondsPerSubmission: block.seconds / perPoint, throughput: block.throughput, total, parent };
+      const point: Point = {
+        sweep,
+        x: sweep === 'agencies' ? agencies : findings,
+        agencies,
+        findings,
+        blockSeconds: block.seconds,
+        secondsPerSubmission: block.seconds / perPoint,
+        throughput: block.throughput,
+        total,
+        parent,
+      };
       measured.set(key, point);
-      ctx.record({ kind: 'point', agencies, findings, submissions: perPoint, seconds: round(block.seconds, 3), throughput: round(block.throughput, 3), total, parent });
+      ctx.record({
+        kind: 'point',
+        agencies,
+        findings,
+        submissions: perPoint,
+        seconds: round(block.seconds, 3),
+        throughput: round(block.throughput, 3),
+        total,
+        parent,
+      });
       return point;
     };
     // A sweep keeps at least three points; beyond that, points that would start after the deadline are skipped.
@@ -90,13 +109,55 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
     const fits = (points: Point[], unit: string): Series[] => {
       const xs = points.map((p) => p.x);
       return [
-        { name: `history events per ${unit}`, fit: linearFit(xs, points.map((p) => p.total.historyEvents)) },
-        { name: `history bytes per ${unit}`, fit: linearFit(xs, points.map((p) => p.total.historyBytes)) },
-        { name: `state transitions per ${unit}`, fit: linearFit(xs, points.map((p) => p.total.stateTransitions)) },
-        { name: `Kafka records per ${unit}`, fit: linearFit(xs, points.map((p) => p.total.kafkaRecords)) },
-        { name: `seconds per submission per ${unit}`, fit: linearFit(xs, points.map((p) => p.secondsPerSubmission)) },
-        { name: `submission workflow events per ${unit}`, fit: linearFit(xs, points.map((p) => p.parent.historyEvents)) },
-        { name: `submission workflow bytes per ${unit}`, fit: linearFit(xs, points.map((p) => p.parent.historyBytes)) },
+        {
+          name: `history events per ${unit}`,
+          fit: linearFit(
+            xs,
+            points.map((p) => p.total.historyEvents),
+          ),
+        },
+        {
+          name: `history bytes per ${unit}`,
+          fit: linearFit(
+            xs,
+            points.map((p) => p.total.historyBytes),
+          ),
+        },
+        {
+          name: `state transitions per ${unit}`,
+          fit: linearFit(
+            xs,
+            points.map((p) => p.total.stateTransitions),
+          ),
+        },
+        {
+          name: `Kafka records per ${unit}`,
+          fit: linearFit(
+            xs,
+            points.map((p) => p.total.kafkaRecords),
+          ),
+        },
+        {
+          name: `seconds per submission per ${unit}`,
+          fit: linearFit(
+            xs,
+            points.map((p) => p.secondsPerSubmission),
+          ),
+        },
+        {
+          name: `submission workflow events per ${unit}`,
+          fit: linearFit(
+            xs,
+            points.map((p) => p.parent.historyEvents),
+          ),
+        },
+        {
+          name: `submission workflow bytes per ${unit}`,
+          fit: linearFit(
+            xs,
+            points.map((p) => p.parent.historyBytes),
+          ),
+        },
       ];
     };
     const byAgency = fits(agencySweep, 'agency');
@@ -121,7 +182,10 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
     const childFindingBound = Math.min(Math.floor(HISTORY_EVENTS_LIMIT / childEventsPerFinding), Math.floor(HISTORY_BYTES_LIMIT / childBytesPerFinding));
     const agencyBound = until(HISTORY_EVENTS_LIMIT, byAgency[5]!.fit);
     const pointsTable = [...agencySweep, ...findingSweep.filter((p) => p.findings > 0)]
-      .map((p) => `${p.agencies}a/${p.findings}f: ${p.total.historyEvents} ev, ${round(p.total.historyBytes / 1024, 1)} KiB, ${p.total.stateTransitions} st, ${round(p.throughput, 3)}/s`)
+      .map(
+        (p) =>
+          `${p.agencies}a/${p.findings}f: ${p.total.historyEvents} ev, ${round(p.total.historyBytes / 1024, 1)} KiB, ${p.total.stateTransitions} st, ${round(p.throughput, 3)}/s`,
+      )
       .join('; ');
     const notes = [
       `${perPoint} submission(s) per point, all at once; agencies ${agencySweep.map((p) => p.x).join(', ')} with no findings; findings ${findingSweep.map((p) => p.x).join(', ')} over ${FINDINGS_SWEEP_AGENCIES} agencies` +
@@ -166,7 +230,12 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
       target: `linear growth: R² ≥ ${MIN_R2} for every counter, ≥ 0.9 for time per submission`,
       met,
       counters: {
-        ...Object.fromEntries([...byAgency, ...byFinding].flatMap((s) => [[`slope: ${s.name}`, round(s.fit.slope, 4)], [`R²: ${s.name}`, round(s.fit.r2, 4)]])),
+        ...Object.fromEntries(
+          [...byAgency, ...byFinding].flatMap((s) => [
+            [`slope: ${s.name}`, round(s.fit.slope, 4)],
+            [`R²: ${s.name}`, round(s.fit.r2, 4)],
+          ]),
+        ),
         [`historyEvents at ${largest.x} agencies`]: largest.total.historyEvents,
         'historyEvents at 6 agencies': six.total.historyEvents,
         [`historyBytes at ${findingSweep[findingSweep.length - 1]!.x} findings`]: findingSweep[findingSweep.length - 1]!.total.historyBytes,

@@ -162,7 +162,9 @@ export const comparison: Comparison = {
 
       const replies = new Map<string, Arrival>();
       const events: Arrival[] = [];
-      const replyTail = await tailTopic(kafka, TOPICS.agencyReplies, (m) => void replies.set(headersToStrings(m.headers).ce_id ?? '', arrival(m)), { groupPrefix: 'bench-ingress' });
+      const replyTail = await tailTopic(kafka, TOPICS.agencyReplies, (m) => void replies.set(headersToStrings(m.headers).ce_id ?? '', arrival(m)), {
+        groupPrefix: 'bench-ingress',
+      });
       stops.push(() => replyTail.stop());
       const eventTail = await tailTopic(kafka, TOPICS.submissionEvents, (m) => void events.push(arrival(m)), { groupPrefix: 'bench-ingress' });
       stops.push(() => eventTail.stop());
@@ -185,7 +187,9 @@ export const comparison: Comparison = {
       });
       // The invitations are the last events a new submission publishes: once all are out, preparation is over.
       await until('every assessment invited', () => {
-        const invited = events.filter((e) => e.type === SUBMISSION_EVENT_TYPES.assessmentStatusChanged && e.data.status === 'INVITED' && submissions.has(e.key ?? ''));
+        const invited = events.filter(
+          (e) => e.type === SUBMISSION_EVENT_TYPES.assessmentStatusChanged && e.data.status === 'INVITED' && submissions.has(e.key ?? ''),
+        );
         return invited.length >= ids.length * requestedAgencies.length ? true : undefined;
       });
       const prepSeconds = (Date.now() - prepStarted) / 1000;
@@ -205,9 +209,14 @@ export const comparison: Comparison = {
         const plan = planFor(pair, side === 'candidate' ? 0 : 1);
         const watched = sample.flatMap((s) => [agencyWorkflowId(s, plan.agencyId), submissionWorkflowId(s)]);
         const recordTopics = [TOPICS.agencyCommands, TOPICS.agencyReplies, agencyReplyTopic(plan.agencyId), TOPICS.submissionEvents, TOPICS.deadLetter];
-        const [countersBefore, recordsBefore] = await Promise.all([countWorkflows(client!, watched), Promise.all(recordTopics.map((t) => topicRecords(admin, t)))]);
+        const [countersBefore, recordsBefore] = await Promise.all([
+          countWorkflows(client!, watched),
+          Promise.all(recordTopics.map((t) => topicRecords(admin, t))),
+        ]);
         const messages: WireMessage[] =
-          side === 'candidate' ? ids.map((id) => buildAgencyCommand({ agencyId: plan.agencyId, type: plan.type, subject: id, data: plan.data }, agencies.keys[plan.agencyId]!)) : [];
+          side === 'candidate'
+            ? ids.map((id) => buildAgencyCommand({ agencyId: plan.agencyId, type: plan.type, subject: id, data: plan.data }, agencies.keys[plan.agencyId]!))
+            : [];
         const eventsBefore = events.length;
         const meter = new CpuMeter({ ...pids }).start();
         const started = Date.now();
@@ -234,7 +243,10 @@ export const comparison: Comparison = {
           // The ingress answers the commands of one partition one after the other: the gaps are its time per command.
           const gaps: number[] = [];
           for (const partition of new Set(submissions.values())) {
-            const times = got.filter((r) => submissions.get(String(r.data.subject)) === partition).map((r) => r.kafkaTimestamp).sort((a, b) => a - b);
+            const times = got
+              .filter((r) => submissions.get(String(r.data.subject)) === partition)
+              .map((r) => r.kafkaTimestamp)
+              .sort((a, b) => a - b);
             for (let i = 1; i < times.length; i++) gaps.push(times[i]! - times[i - 1]!);
             partitionSpans.push([times[0]! - started, times[times.length - 1]! - started]);
           }
@@ -266,9 +278,14 @@ export const comparison: Comparison = {
         });
         const blockCpu = meter.stop();
         for (const [role, seconds] of Object.entries(blockCpu)) cpu[side][role] = (cpu[side][role] ?? 0) + seconds;
-        const [countersAfter, recordsAfter] = await Promise.all([countWorkflows(client!, watched), Promise.all(recordTopics.map((t) => topicRecords(admin, t)))]);
+        const [countersAfter, recordsAfter] = await Promise.all([
+          countWorkflows(client!, watched),
+          Promise.all(recordTopics.map((t) => topicRecords(admin, t))),
+        ]);
         const records: Record<string, number> = {};
-        recordTopics.forEach((t, i) => (records[t === agencyReplyTopic(plan.agencyId) ? 'agencyReplyCopy' : t] = (recordsAfter[i]! - recordsBefore[i]!) / ids.length));
+        recordTopics.forEach(
+          (t, i) => (records[t === agencyReplyTopic(plan.agencyId) ? 'agencyReplyCopy' : t] = (recordsAfter[i]! - recordsBefore[i]!) / ids.length),
+        );
         const seconds = (ended - started) / 1000;
         const result: BlockResult = {
           side,

@@ -88,7 +88,9 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
         `${round(inverseTransitions, 3)}, so the target is a throughput ratio ≥ ${round(required, 3)}; measured median ${round(ratio.median, 3)}.`,
       `CPU ms per submission (candidate / baseline): ${Object.keys(candCpu)
         .map((r) => `${r} ${candCpu[r]} / ${baseCpu[r] ?? 0}`)
-        .join(', ')} ("bench" is the driving client, standing in for the ingress and API). On 2 cores that alone caps throughput at ${ceiling(candCpu)} vs ${ceiling(baseCpu)} submissions/s.`,
+        .join(
+          ', ',
+        )} ("bench" is the driving client, standing in for the ingress and API). On 2 cores that alone caps throughput at ${ceiling(candCpu)} vs ${ceiling(baseCpu)} submissions/s.`,
       `CPU-cost ratio (baseline CPU per submission / candidate CPU per submission, all processes): ${round(cpuCostRatio, 3)} — the throughput ratio a ` +
         `CPU-bound machine would show, steadier than wall-clock blocks when other work shares the cores (load average ${os.loadavg()[0]!.toFixed(1)} at the end); ` +
         `against the target ${round(required, 3)} it is ${cpuCostRatio >= required ? 'met' : 'missed'}.`,
@@ -113,7 +115,9 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
       notes.push(
         `The dev server's CPU per submission grows ×${round(serverCpuRatio, 2)} against ${growth.map((g) => `${g.what} ×${round(g.x, 2)}`).join(', ')}: ` +
           `closest to ${closest.what}` +
-          (closest.what === 'state transitions' ? '.' : ' — updates and signals add events and the encrypted finding details add bytes beyond what the transitions count.'),
+          (closest.what === 'state transitions'
+            ? '.'
+            : ' — updates and signals add events and the encrypted finding details add bytes beyond what the transitions count.'),
       );
     }
     return {

@@ -68,7 +68,16 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
       const after = await worker.memory();
       cpu.sample();
       const sample = { heapPerSubmission: (after.heapUsed - before.heapUsed) / open, rssPerSubmission: (after.rss - before.rss) / open, before, after };
-      ctx.record({ kind: 'block', side, open, workflowsPerSubmission, heapKiBPerSubmission: round(sample.heapPerSubmission / 1024, 1), rssKiBPerSubmission: round(sample.rssPerSubmission / 1024, 1), before, after });
+      ctx.record({
+        kind: 'block',
+        side,
+        open,
+        workflowsPerSubmission,
+        heapKiBPerSubmission: round(sample.heapPerSubmission / 1024, 1),
+        rssKiBPerSubmission: round(sample.rssPerSubmission / 1024, 1),
+        before,
+        after,
+      });
       await terminateAll(client, opened);
       return sample;
     } finally {

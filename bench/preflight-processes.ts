@@ -70,6 +70,7 @@ export async function startConsumerProcess(
 /** CPU seconds per process role of each side, flattened as `candidate.<role>` and `baseline.<role>`. */
 export function cpuBySide(cpu: { candidate: Record<string, number>; baseline: Record<string, number> }): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const side of ['candidate', 'baseline'] as const) for (const [role, seconds] of Object.entries(cpu[side])) out[`${side}.${role}`] = Math.round(seconds * 100) / 100;
+  for (const side of ['candidate', 'baseline'] as const)
+    for (const [role, seconds] of Object.entries(cpu[side])) out[`${side}.${role}`] = Math.round(seconds * 100) / 100;
   return out;
 }

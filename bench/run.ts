@@ -38,8 +38,17 @@ function loadComparison(module: string): Comparison | undefined {
 }
 
 function parseOptions(argv: string[]): { mode: BenchMode; only: Set<string>; inMemory: boolean } {
-  const { values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, only: { type: 'string' }, 'in-memory': { type: 'boolean' } }, strict: true });
-  const only = new Set((values.only ?? COMPARISONS.map((c) => c.id).join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+  const { values } = parseArgs({
+    args: argv,
+    options: { quick: { type: 'boolean' }, only: { type: 'string' }, 'in-memory': { type: 'boolean' } },
+    strict: true,
+  });
+  const only = new Set(
+    (values.only ?? COMPARISONS.map((c) => c.id).join(','))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   const unknown = [...only].filter((id) => !COMPARISONS.some((c) => c.id === id));
   if (unknown.length > 0) throw new Error(`--only: unknown comparison(s) ${unknown.join(', ')}; choose from ${COMPARISONS.map((c) => c.id).join(', ')}`);
   return { mode: values.quick ? 'quick' : 'full', only, inMemory: values['in-memory'] ?? false };
@@ -106,7 +115,9 @@ async function main(): Promise<void> {
         const result = await comparison.run(ctx);
         results.push(result);
         write({ comparison: entry.id, kind: 'result', seconds: (Date.now() - began) / 1000, ...result });
-        say(`bench: ${entry.id} done in ${((Date.now() - began) / 1000).toFixed(1)} s: ratio ${result.ratio.median.toFixed(3)}, target ${result.met ? 'met' : 'MISSED'}`);
+        say(
+          `bench: ${entry.id} done in ${((Date.now() - began) / 1000).toFixed(1)} s: ratio ${result.ratio.median.toFixed(3)}, target ${result.met ? 'met' : 'MISSED'}`,
+        );
       } catch (err) {
         const error = (err as Error).stack ?? String(err);
         failures.push({ id: entry.id, error: (err as Error).message });

@@ -11,16 +11,65 @@ import { caseWorkflowId } from '../workflows/clearinghouse/contract';
  */
 
 const PRODUCT_NOISE = new Set([
-  'a', 'an', 'the', 'of', 'for', 'by', 'and', 'in', 'on', 'from',
-  'product', 'products', 'software', 'library', 'lib', 'package', 'pkg', 'component', 'module', 'project',
-  'inc', 'corp', 'corporation', 'llc', 'ltd', 'co', 'company', 'version', 'ver', 'edition',
-  'to', 'via', 'with', 'affecting', 'vulnerable', 'vulnerability', 'vulnerabilities', 'vuln', 'flaw', 'bug', 'issue',
+  'a',
+  'an',
+  'the',
+  'of',
+  'for',
+  'by',
+  'and',
+  'in',
+  'on',
+  'from',
+  'product',
+  'products',
+  'software',
+  'library',
+  'lib',
+  'package',
+  'pkg',
+  'component',
+  'module',
+  'project',
+  'inc',
+  'corp',
+  'corporation',
+  'llc',
+  'ltd',
+  'co',
+  'company',
+  'version',
+  'ver',
+  'edition',
+  'to',
+  'via',
+  'with',
+  'affecting',
+  'vulnerable',
+  'vulnerability',
+  'vulnerabilities',
+  'vuln',
+  'flaw',
+  'bug',
+  'issue',
 ]);
 
 /** Token spellings that mean the same thing in product names. */
 const PRODUCT_SYNONYMS: Record<string, string> = {
-  ms: 'microsoft', msft: 'microsoft', k8s: 'kubernetes', 'node.js': 'nodejs', gw: 'gateway', svr: 'server', srv: 'server',
-  mgmt: 'management', mgr: 'manager', apis: 'api', sdks: 'sdk', servers: 'server', gateways: 'gateway', plugins: 'plugin',
+  ms: 'microsoft',
+  msft: 'microsoft',
+  k8s: 'kubernetes',
+  'node.js': 'nodejs',
+  gw: 'gateway',
+  svr: 'server',
+  srv: 'server',
+  mgmt: 'management',
+  mgr: 'manager',
+  apis: 'api',
+  sdks: 'sdk',
+  servers: 'server',
+  gateways: 'gateway',
+  plugins: 'plugin',
 };
 
 /** Weakness phrases and the CWE each means; phrases are matched on the normalized text as whole words. */
@@ -107,7 +156,12 @@ function productTokens(text: string): string[] {
  * both) is dropped too, unless nothing else would remain.
  */
 export function normalizeProduct(product: string): string {
-  const words = plainWords(product.normalize('NFKC').toLowerCase().replace(/node\.js/g, 'nodejs'));
+  const words = plainWords(
+    product
+      .normalize('NFKC')
+      .toLowerCase()
+      .replace(/node\.js/g, 'nodejs'),
+  );
   let stripped = ` ${words.replace(/\bcwe[\s_-]*\d{1,6}\b/g, ' ')} `;
   for (const phrase of PHRASES_LONGEST_FIRST) stripped = stripped.split(` ${phrase} `).join(' ');
   let tokens = productTokens(stripped.replace(/\s+/g, ' ').trim());
@@ -145,7 +199,14 @@ export function normalizeWeakness(weakness: string, cweId?: string): string {
     if (!best || at < best.at || (at === best.at && phrase.length > best.length)) best = { at, length: phrase.length, cwe };
   }
   if (best) return best.cwe;
-  const tokens = [...new Set(words.trim().split(' ').filter((t) => t && !WEAKNESS_NOISE.has(t)))].sort();
+  const tokens = [
+    ...new Set(
+      words
+        .trim()
+        .split(' ')
+        .filter((t) => t && !WEAKNESS_NOISE.has(t)),
+    ),
+  ].sort();
   if (tokens.length === 0) throw new TypeError('weakness has no identifying words');
   return `text:${tokens.join(' ')}`;
 }

@@ -1,10 +1,4 @@
-
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type Client,
-} from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../infra/logger';
 import type { clearinghouseCaseWorkflow } from '../workflows/clearinghouse/workflow';
@@ -171,10 +165,7 @@ function keywordList(value: unknown): string[] {
  * Lists cases from Temporal visibility (search attributes only: ids and enums). With `agencyId`, only cases that
  * agency reported or is a party to; without, every case (ops).
  */
-export async function listCases(
-  client: Client,
-  filter: { agencyId?: string; state?: CaseState; limit?: number } = {},
-): Promise<CaseListItem[]> {
+export async function listCases(client: Client, filter: { agencyId?: string; state?: CaseState; limit?: number } = {}): Promise<CaseListItem[]> {
   const clauses = [`${SA.kind.name} = '${CASE_KIND}'`];
   if (filter.agencyId !== undefined) {
     if (!OPAQUE_ID_PATTERN.test(filter.agencyId)) throw new TypeError('agencyId is not a valid id');

@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { SA } from '../workflows/shared/search-attributes';
-import {
-  endpointSubscribes,
-  endpointsQuery,
-  vendorWorkflowId,
-  type WebhookEndpoint,
-} from '../workflows/webhooks/contract';
+import { endpointSubscribes, endpointsQuery, vendorWorkflowId, type WebhookEndpoint } from '../workflows/webhooks/contract';
 
 /** A fresh endpoint id, `ep_` + 24 hex characters. */
 export function newEndpointId(): string {

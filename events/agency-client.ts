@@ -46,7 +46,13 @@ export function buildAgencyCommand(command: AgencyCommand, privateKey: KeyObject
     command.data,
   );
   message.headers[TIMESTAMP_HEADER] = String(timestamp);
-  message.headers[SIGNATURE_HEADER] = signCommand({ id, timestamp, context: { type: command.type, subject: command.subject }, body: message.value, privateKey });
+  message.headers[SIGNATURE_HEADER] = signCommand({
+    id,
+    timestamp,
+    context: { type: command.type, subject: command.subject },
+    body: message.value,
+    privateKey,
+  });
   return message;
 }
 

@@ -89,7 +89,8 @@ export function inspectCommand(message: ReceivedMessage, options: IntakeOptions)
     if (verified.code === 'forged') {
       // Signed by another registered agency that claims to be this one: refuse, and tell the real signer.
       const signer = options.registry.list().find((a) => a.id !== agency.id && a.publicKeys.length > 0 && verifyWith(a.publicKeys).ok);
-      if (signer) return refuse('wrong-agency', `The command is signed by ${signer.id} but claims to come from ${agency.id}`, { ...about, agencyId: signer.id });
+      if (signer)
+        return refuse('wrong-agency', `The command is signed by ${signer.id} but claims to come from ${agency.id}`, { ...about, agencyId: signer.id });
     }
     // An expired but authentic command has a known sender.
     return refuse(verified.code, verified.reason, verified.code === 'expired' ? { ...about, agencyId: agency.id } : about);

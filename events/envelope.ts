@@ -31,10 +31,18 @@ export const EventId = z.string().regex(/^[\x21-\x7e]{1,256}$/, 'printable ASCII
 export const Envelope = z.strictObject({
   specversion: z.literal(SPEC_VERSION),
   id: EventId,
-  source: z.string().min(1).max(256).regex(/^\/[\x21-\x7e]*$/, 'a URI reference starting with /'),
+  source: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^\/[\x21-\x7e]*$/, 'a URI reference starting with /'),
   type: EventType,
   time: EventTime,
-  subject: z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+  subject: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
   datacontenttype: z.literal(JSON_CONTENT_TYPE),
   sequence: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
 });
@@ -138,7 +146,8 @@ export function parseJsonStrict(bytes: Buffer): unknown {
  * dead-letter headers.
  */
 export function summarizeIssues(error: z.ZodError, max = 3): string {
-  const message = (i: z.core.$ZodIssue) => (i.code === 'unrecognized_keys' ? `Unrecognized key${i.keys.length === 1 ? '' : 's'} (${i.keys.length}) not in the schema` : i.message);
+  const message = (i: z.core.$ZodIssue) =>
+    i.code === 'unrecognized_keys' ? `Unrecognized key${i.keys.length === 1 ? '' : 's'} (${i.keys.length}) not in the schema` : i.message;
   const parts = error.issues.slice(0, max).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${message(i)}`);
   if (error.issues.length > max) parts.push(`and ${error.issues.length - max} more`);
   return parts.join('; ');

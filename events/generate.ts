@@ -31,7 +31,10 @@ function headerSchema(entry: CatalogEntry): Json {
       entry.direction === 'inbound' ? 'Unique command id, at most 128 characters; becomes the Temporal update id' : 'Deterministic event id',
       { maxLength: entry.direction === 'inbound' ? 128 : 256 },
     ),
-    [CE_HEADERS.source]: str(entry.direction === 'inbound' ? `${AGENCY_SOURCE_PREFIX}<agencyId>` : 'Producer', entry.direction === 'inbound' ? {} : { const: entry.source }),
+    [CE_HEADERS.source]: str(
+      entry.direction === 'inbound' ? `${AGENCY_SOURCE_PREFIX}<agencyId>` : 'Producer',
+      entry.direction === 'inbound' ? {} : { const: entry.source },
+    ),
     [CE_HEADERS.type]: str('Event type', { const: entry.type }),
     [CE_HEADERS.time]: str('RFC 3339 time', { format: 'date-time' }),
     [CE_HEADERS.subject]: str(`Aggregate id (${entry.key}); equals the Kafka key`),
@@ -40,7 +43,9 @@ function headerSchema(entry: CatalogEntry): Json {
   const required = Object.keys(properties);
   if (entry.direction === 'inbound') {
     properties[TIMESTAMP_HEADER] = str('Unix seconds when signed; refused outside ±5 minutes', { pattern: '^[0-9]{1,12}$' });
-    properties[SIGNATURE_HEADER] = str('v1a,<base64 Ed25519 signature of "<ce_id>.<preflight-timestamp>.<ce_type>.<ce_subject>.<body bytes>">', { pattern: '^v1a,' });
+    properties[SIGNATURE_HEADER] = str('v1a,<base64 Ed25519 signature of "<ce_id>.<preflight-timestamp>.<ce_type>.<ce_subject>.<body bytes>">', {
+      pattern: '^v1a,',
+    });
     required.push(TIMESTAMP_HEADER, SIGNATURE_HEADER);
   } else if (entry.topic !== TOPICS.agencyReplies) {
     properties[CE_HEADERS.sequence] = str('CloudEvents sequence extension: per-aggregate, 1-based, strictly increasing integer', {
@@ -63,9 +68,15 @@ export function dataSchemaDocument(entry: CatalogEntry): Json {
 }
 
 const CHANNELS: Record<TopicName, { id: string; description: string }> = {
-  [TOPICS.agencyCommands]: { id: 'agencyCommands', description: 'Signed agency commands (CloudEvents binary mode). Key: the submission id (or report reference).' },
+  [TOPICS.agencyCommands]: {
+    id: 'agencyCommands',
+    description: 'Signed agency commands (CloudEvents binary mode). Key: the submission id (or report reference).',
+  },
   [TOPICS.agencyReplies]: { id: 'agencyReplies', description: 'The outcome of each agency command. Key: the agency id.' },
-  [TOPICS.submissionEvents]: { id: 'submissionEvents', description: 'Thin submission, assessment, finding and clearance status changes. Key: the submission id.' },
+  [TOPICS.submissionEvents]: {
+    id: 'submissionEvents',
+    description: 'Thin submission, assessment, finding and clearance status changes. Key: the submission id.',
+  },
   [TOPICS.clearinghouseEvents]: { id: 'clearinghouseEvents', description: 'Thin clearinghouse case status changes. Key: the case id.' },
   [TOPICS.deadLetter]: { id: 'deadLetter', description: 'Refused inbound messages: the original key and headers, the original bytes sealed, plus the reason.' },
 };
@@ -80,7 +91,9 @@ function deadLetterMessage(): Json {
     headers: {
       type: 'object',
       properties: {
-        [DEAD_LETTER_HEADERS.reason]: str('Machine code: oversized, unsigned, forged, expired, unknown-agency, wrong-agency, not-invited, unknown-type, malformed-json, forbidden-key, schema-violation, invalid-envelope, ...'),
+        [DEAD_LETTER_HEADERS.reason]: str(
+          'Machine code: oversized, unsigned, forged, expired, unknown-agency, wrong-agency, not-invited, unknown-type, malformed-json, forbidden-key, schema-violation, invalid-envelope, ...',
+        ),
         [DEAD_LETTER_HEADERS.message]: str('Human-readable reason'),
         [DEAD_LETTER_HEADERS.topic]: str('Topic of the original message'),
         [DEAD_LETTER_HEADERS.partition]: str('Partition of the original message'),
@@ -91,7 +104,10 @@ function deadLetterMessage(): Json {
       },
       required: [DEAD_LETTER_HEADERS.reason, DEAD_LETTER_HEADERS.message, DEAD_LETTER_HEADERS.topic, DEAD_LETTER_HEADERS.partition, DEAD_LETTER_HEADERS.offset],
     },
-    payload: { description: 'The original message value sealed with AES-256-GCM (iv, ciphertext, tag) under the payload key named in preflight-dlq-sealed; unsealed, the original bytes (which may not be JSON)' },
+    payload: {
+      description:
+        'The original message value sealed with AES-256-GCM (iv, ciphertext, tag) under the payload key named in preflight-dlq-sealed; unsealed, the original bytes (which may not be JSON)',
+    },
   };
 }
 

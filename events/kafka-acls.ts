@@ -1,12 +1,5 @@
 import crypto from 'node:crypto';
-import {
-  AclOperationTypes,
-  AclPermissionTypes,
-  AclResourceTypes,
-  ResourcePatternTypes,
-  type AclEntry,
-  type Kafka,
-} from 'kafkajs';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type AclEntry, type Kafka } from 'kafkajs';
 import { DAY_MS } from '../workflows/shared/time';
 import { TOPICS } from './topics';
 
@@ -59,11 +52,7 @@ export function agencyAcls(agencyId: string): AclEntry[] {
  * Creates each agency's reply topic if missing and, with `acls`, the agency's ACLs (on a cluster whose operators
  * manage ACLs themselves, leave it off). Idempotent: Kafka keeps one copy of an identical ACL.
  */
-export async function ensureAgencyTopicsAndAcls(
-  kafka: Kafka,
-  agencyIds: string[],
-  options: { replication: number; acls: boolean },
-): Promise<void> {
+export async function ensureAgencyTopicsAndAcls(kafka: Kafka, agencyIds: string[], options: { replication: number; acls: boolean }): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

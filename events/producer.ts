@@ -57,10 +57,11 @@ export function createKafkaEventPublisher(kafka: Kafka, logger: Logger): KafkaEv
   // The default (Java-compatible murmur2) partitioner puts a key where other clients of the topic expect it.
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   let connecting: Promise<void> | undefined;
-  const connect = () => (connecting ??= producer.connect().catch((e: unknown) => {
-    connecting = undefined;
-    throw e;
-  }));
+  const connect = () =>
+    (connecting ??= producer.connect().catch((e: unknown) => {
+      connecting = undefined;
+      throw e;
+    }));
   return {
     connect,
     async publish(stream, event) {

@@ -15,7 +15,10 @@ import { ENDPOINT_DISABLE_REASONS, ENDPOINT_STATUSES } from '../wire/enums';
 
 export { EndpointDisabledEventData, WebhookPayload } from '../wire/webhooks';
 
-const EventTypeFilter = z.string().max(200).regex(EVENT_TYPE_FILTER_PATTERN, 'a versioned event type such as gov.preflight.clearance.issued.v1, or a prefix ending in .*');
+const EventTypeFilter = z
+  .string()
+  .max(200)
+  .regex(EVENT_TYPE_FILTER_PATTERN, 'a versioned event type such as gov.preflight.clearance.issued.v1, or a prefix ending in .*');
 const Url = z.string().min(1).max(MAX_URL_LENGTH);
 
 export const CreateWebhookEndpointRequest = z
@@ -39,7 +42,12 @@ export const UpdateWebhookEndpointRequest = z
 export const RotateWebhookSecretRequest = z
   .strictObject({
     /** How long the previous secret keeps signing; default 86400 (24 h), at most 7 days, 0 ends it now. */
-    overlapSeconds: z.number().int().min(0).max(MAX_ROTATION_OVERLAP_MS / 1000).optional(),
+    overlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_ROTATION_OVERLAP_MS / 1000)
+      .optional(),
   })
   .meta({ id: 'RotateWebhookSecretRequest' });
 
@@ -47,7 +55,10 @@ export const WebhookEndpointListQuery = z.strictObject({ eventType: EventType.op
 
 export const ReplayWebhookRequest = z
   .strictObject({
-    eventId: z.string().regex(/^[\x21-\x7e]{1,128}$/).optional(),
+    eventId: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,128}$/)
+      .optional(),
     since: EventTime.optional(),
     until: EventTime.optional(),
     onlyFailed: z.boolean().optional(),

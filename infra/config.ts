@@ -27,7 +27,10 @@ function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 
 /** Every environment variable Preflight reads, with its default. The only place `process.env` is interpreted. */
 export const EnvSchema = z.object({
-  PREFLIGHT_DATA_DIR: z.string().min(1).default(path.resolve(__dirname, '..', '.data')),
+  PREFLIGHT_DATA_DIR: z
+    .string()
+    .min(1)
+    .default(path.resolve(__dirname, '..', '.data')),
   PREFLIGHT_CACHE_DIR: z.string().min(1).optional(),
   PREFLIGHT_HOST: z.string().min(1).default('127.0.0.1'),
   PREFLIGHT_LOG_LEVEL: logLevel.default('info'),
@@ -43,7 +46,10 @@ export const EnvSchema = z.object({
   PREFLIGHT_TEMPORAL_METRICS_PORT: port.optional(),
   PREFLIGHT_API_TEMPORAL_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(20_000),
   PREFLIGHT_STACK_START_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(90_000),
-  PREFLIGHT_KAFKA_HEAP: z.string().regex(/^\d+[mMgG]$/, 'a JVM heap size such as 512m').default('512m'),
+  PREFLIGHT_KAFKA_HEAP: z
+    .string()
+    .regex(/^\d+[mMgG]$/, 'a JVM heap size such as 512m')
+    .default('512m'),
   PREFLIGHT_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
   PREFLIGHT_TOPIC_REPLICATION: z.coerce.number().int().min(1).max(10).default(1),
 
@@ -154,7 +160,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.TEMPORAL_TLS_CERT && !e.TEMPORAL_TLS_KEY) {
     throw new ConfigError('Invalid configuration: TEMPORAL_TLS_KEY is required with TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY');
   }
-  const brokers = e.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean);
+  const brokers = e.KAFKA_BROKERS?.split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   if (brokers) {
     const bad = brokers.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b));
     if (bad !== undefined) throw new ConfigError(`Invalid configuration: KAFKA_BROKERS: "${bad}" is not host:port`, 'KAFKA_BROKERS');
@@ -195,9 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       brokers,
       clientId: e.KAFKA_CLIENT_ID,
       ssl: { enabled: e.KAFKA_SSL, caPath: e.KAFKA_SSL_CA },
-      sasl: e.KAFKA_SASL_MECHANISM
-        ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! }
-        : undefined,
+      sasl: e.KAFKA_SASL_MECHANISM ? { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } : undefined,
       topicPartitions: e.PREFLIGHT_TOPIC_PARTITIONS,
       topicReplication: e.PREFLIGHT_TOPIC_REPLICATION,
     },
@@ -218,7 +224,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 function webhookAllowlist(value: string | undefined): string[] {
-  const cidrs = (value ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+  const cidrs = (value ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
   const bad = cidrs.find((c) => !CIDR.test(c));
   if (bad !== undefined) {
     throw new ConfigError(`Invalid configuration: PREFLIGHT_WEBHOOK_ALLOWLIST: "${bad}" is not a CIDR such as 127.0.0.1/32`, 'PREFLIGHT_WEBHOOK_ALLOWLIST');
@@ -229,16 +238,25 @@ function webhookAllowlist(value: string | undefined): string[] {
 /** `scheme://host[:port]` exactly as a browser sends it in `Origin` (no path, no trailing slash). */
 const ORIGIN = /^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 function uiOrigins(value: string): string[] {
-  const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = value
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   const bad = origins.find((o) => !ORIGIN.test(o));
   if (bad !== undefined) {
-    throw new ConfigError(`Invalid configuration: PREFLIGHT_UI_ORIGINS: "${bad}" is not an origin such as https://temporal.example.gov`, 'PREFLIGHT_UI_ORIGINS');
+    throw new ConfigError(
+      `Invalid configuration: PREFLIGHT_UI_ORIGINS: "${bad}" is not an origin such as https://temporal.example.gov`,
+      'PREFLIGHT_UI_ORIGINS',
+    );
   }
   return origins.map((o) => o.toLowerCase());
 }
 
 function parsePayloadKeys(value: string | undefined): Array<{ id: string; key: string }> {
-  const entries = (value ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+  const entries = (value ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
   return entries.map((entry) => {
     const match = /^([A-Za-z0-9._-]{1,64})=([A-Za-z0-9+/]{43}=)$/.exec(entry);
     if (!match) {

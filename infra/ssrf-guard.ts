@@ -20,8 +20,7 @@ export type RefusalReason =
   | 'ipv4-embedded';
 
 export type AddressDecision =
-  | { allowed: true; address: string; family: 4 | 6; allowlisted: boolean }
-  | { allowed: false; address: string; reason: RefusalReason };
+  { allowed: true; address: string; family: 4 | 6; allowlisted: boolean } | { allowed: false; address: string; reason: RefusalReason };
 
 /** A CIDR allowlist for local development and tests (`127.0.0.1/32`, `::1/128`); empty by default. */
 export type Allowlist = readonly string[] | net.BlockList;
@@ -107,7 +106,7 @@ function v6ToBigInt(ip: string): bigint {
 function inV4(ip: number, base: string, prefix: number): boolean {
   if (prefix === 0) return true;
   const mask = prefix === 32 ? 0xffffffff : (~0 << (32 - prefix)) >>> 0;
-  return ((ip & mask) >>> 0) === ((v4ToInt(base) & mask) >>> 0);
+  return (ip & mask) >>> 0 === (v4ToInt(base) & mask) >>> 0;
 }
 
 function inV6(ip: bigint, base: string, prefix: number): boolean {

@@ -54,7 +54,10 @@ export function installTemporalRuntime(logger: Logger, options: { metricsBind?: 
     // The runtime is a process-wide singleton; in a process that already made one (tests), keep that one.
     if (/prometheus/i.test(message) && options.metricsBind) {
       const reason = /:\s*([^(]+)/.exec(message)?.[1]?.trim() ?? 'cannot listen';
-      throw new ConfigError(`Invalid configuration: PREFLIGHT_TEMPORAL_METRICS_PORT: cannot serve the Temporal metrics on ${options.metricsBind} (${reason})`, 'PREFLIGHT_TEMPORAL_METRICS_PORT');
+      throw new ConfigError(
+        `Invalid configuration: PREFLIGHT_TEMPORAL_METRICS_PORT: cannot serve the Temporal metrics on ${options.metricsBind} (${reason})`,
+        'PREFLIGHT_TEMPORAL_METRICS_PORT',
+      );
     }
     if (!/already been installed/.test(message)) throw err;
   }

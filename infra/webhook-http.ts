@@ -37,7 +37,11 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
 }
 
 function excerptOf(bytes: Buffer): string {
-  return bytes.subarray(0, EXCERPT_CHARS * 4).toString('utf8').replace(/[^\x20-\x7e]/g, ' ').slice(0, EXCERPT_CHARS);
+  return bytes
+    .subarray(0, EXCERPT_CHARS * 4)
+    .toString('utf8')
+    .replace(/[^\x20-\x7e]/g, ' ')
+    .slice(0, EXCERPT_CHARS);
 }
 
 /**
@@ -79,7 +83,8 @@ export function postWebhook(
       agent: false,
       // Belt and braces: should anything still ask for a resolution, it gets the checked address.
       lookup: (_hostname, opts, cb) => {
-        if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: target.address, family: target.family }]);
+        if ((opts as { all?: boolean }).all)
+          (cb as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: target.address, family: target.family }]);
         else cb(null, target.address, target.family);
       },
     };

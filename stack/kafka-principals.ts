@@ -37,7 +37,11 @@ export async function ensureAgencyPrincipals(options: {
   );
   if (code !== 0) {
     const redacted = passwords.reduce((text, password) => text.split(password).join('<redacted>'), output);
-    const reason = redacted.split('\n').filter((l) => !l.startsWith('log4j:')).join(' ').slice(-300);
+    const reason = redacted
+      .split('\n')
+      .filter((l) => !l.startsWith('log4j:'))
+      .join(' ')
+      .slice(-300);
     throw new Error(`setting the SCRAM credentials of ${pending.join(', ')} on the local broker failed: ${reason}`);
   }
   for (const id of pending) done[id] = fingerprint(id);

@@ -12,7 +12,11 @@ import { resolveMasterKey } from '../infra/master-key';
  * Everything Preflight needs on Kafka before its processes start: the shared topics, one reply topic per agency
  * and, on the local broker, each agency's SCRAM user and ACLs. Safe to run on every start.
  */
-export async function prepareKafka(config: Config, stack: Pick<StackEndpoints, 'kafkaBrokers' | 'localKafka'>, logger: Logger): Promise<{ createdTopics: string[]; newPrincipals: string[] }> {
+export async function prepareKafka(
+  config: Config,
+  stack: Pick<StackEndpoints, 'kafkaBrokers' | 'localKafka'>,
+  logger: Logger,
+): Promise<{ createdTopics: string[]; newPrincipals: string[] }> {
   const kafka = createKafka(config.kafka, logger, stack.kafkaBrokers, 'setup');
   const createdTopics = await ensureTopics(kafka, { partitions: config.kafka.topicPartitions, replication: config.kafka.topicReplication });
   const agencyIds = loadAgencyRegistry(config.agencyRegistryPath)

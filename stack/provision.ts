@@ -124,10 +124,7 @@ async function provisionKafka(cacheDir: string, find: (c: string) => string | un
   } else {
     libDir = await fetchMavenClasspath(
       dir,
-      [
-        `org.apache.kafka:kafka_2.13:${VERSIONS.kafka}`,
-        `org.slf4j:slf4j-reload4j:${VERSIONS.slf4j}`,
-      ],
+      [`org.apache.kafka:kafka_2.13:${VERSIONS.kafka}`, `org.slf4j:slf4j-reload4j:${VERSIONS.slf4j}`],
       `Kafka ${VERSIONS.kafka} broker`,
       'set KAFKA_BROKERS to a running Kafka cluster',
       find,

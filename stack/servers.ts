@@ -191,7 +191,14 @@ async function startTemporal(options: StartStackOptions, logDir: string): Promis
   }
   if (options.persistent) {
     fs.mkdirSync(path.join(stack.dataDir, 'temporal'), { recursive: true });
-    args.push('--db-filename', path.join(stack.dataDir, 'temporal', 'temporal.sqlite'), '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
+    args.push(
+      '--db-filename',
+      path.join(stack.dataDir, 'temporal', 'temporal.sqlite'),
+      '--sqlite-pragma',
+      'journal_mode=WAL',
+      '--sqlite-pragma',
+      'synchronous=NORMAL',
+    );
   }
   if (options.headless) args.push('--headless');
   else {
@@ -220,12 +227,24 @@ async function startKafka(options: StartStackOptions, logDir: string): Promise<{
   const propertiesFile = path.join(kafkaDir, 'server.properties');
   fs.writeFileSync(propertiesFile, kafkaProperties(stack, dataDir));
   const classpath = `${kafka.libDir}${path.sep}*`;
-  const jvm = ['-Xms128m', `-Xmx${stack.kafkaHeap}`, '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${kafka.log4jConfig}`, `-Dkafka.logs.dir=${logDir}`, '-cp', classpath];
+  const jvm = [
+    '-Xms128m',
+    `-Xmx${stack.kafkaHeap}`,
+    '-XX:+UseG1GC',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${kafka.log4jConfig}`,
+    `-Dkafka.logs.dir=${logDir}`,
+    '-cp',
+    classpath,
+  ];
   if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
     const uuid = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
     const clusterId = uuid.stdout.trim().split('\n').pop() ?? '';
     if (uuid.status !== 0 || !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) throw new Error(`Kafka StorageTool random-uuid failed: ${uuid.stderr || uuid.stdout}`);
-    const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'], { encoding: 'utf8' });
+    const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'], {
+      encoding: 'utf8',
+    });
     if (format.status !== 0) throw new Error(`Kafka StorageTool format failed: ${format.stderr || format.stdout}`);
   }
   const logFile = path.join(logDir, 'kafka.log');
@@ -297,11 +316,7 @@ export async function temporalHealthy(address: string, timeoutMs = 3000): Promis
 export function expectedEndpoints(config: Config): { temporal: string; kafka: string[] } {
   const state = readStackState(config.stack.dataDir);
   return {
-    temporal:
-      config.temporal.address ??
-      state?.servers.find((s) => s.name === 'temporal')?.address ??
-      `${config.stack.host}:${config.stack.temporalPort}`,
-    kafka:
-      config.kafka.brokers ?? [state?.servers.find((s) => s.name === 'kafka')?.address ?? `${config.stack.host}:${config.stack.kafkaPort}`],
+    temporal: config.temporal.address ?? state?.servers.find((s) => s.name === 'temporal')?.address ?? `${config.stack.host}:${config.stack.temporalPort}`,
+    kafka: config.kafka.brokers ?? [state?.servers.find((s) => s.name === 'kafka')?.address ?? `${config.stack.host}:${config.stack.kafkaPort}`],
   };
 }

@@ -4,15 +4,7 @@
  */
 import { z } from 'zod';
 import { CweId, EventTime } from './common';
-import {
-  CASE_CLOSE_REASONS,
-  CASE_ID_PATTERN,
-  CASE_REMINDER_KINDS,
-  CASE_REMINDER_PHASES,
-  CASE_STATES,
-  OPAQUE_ID_PATTERN,
-  PARTY_STATUSES,
-} from './enums';
+import { CASE_CLOSE_REASONS, CASE_ID_PATTERN, CASE_REMINDER_KINDS, CASE_REMINDER_PHASES, CASE_STATES, OPAQUE_ID_PATTERN, PARTY_STATUSES } from './enums';
 import { Severity } from './submission';
 
 const OpaqueId = z.string().regex(OPAQUE_ID_PATTERN, 'an opaque id (letters, digits, ".", "_", ":" or "-"; at most 128)');
@@ -54,7 +46,12 @@ export type CaseReportBody = Omit<z.infer<typeof OpenCaseCommand>, 'agencyId'>;
 
 const base = { caseId: CaseId, state: CaseState };
 
-export const CaseOpened = z.strictObject({ ...base, reporterCount: z.number().int().nonnegative(), disclosureDeadline: EventTime, embargoUntil: EventTime.optional() });
+export const CaseOpened = z.strictObject({
+  ...base,
+  reporterCount: z.number().int().nonnegative(),
+  disclosureDeadline: EventTime,
+  embargoUntil: EventTime.optional(),
+});
 export const CaseReporterJoined = z.strictObject({ ...base, reporterCount: z.number().int().nonnegative() });
 export const CaseStatusChanged = z.strictObject({
   ...base,

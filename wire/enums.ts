@@ -80,12 +80,7 @@ export const ACCESS_METHODS = ['API', 'HOSTED_UI', 'WEIGHTS_ON_PREMISES'] as con
 export type AccessMethod = (typeof ACCESS_METHODS)[number];
 
 /** Why a submission was withdrawn or closed, as a machine code. */
-export const END_REASONS = [
-  'VENDOR_WITHDREW',
-  'NOT_RESUBMITTED',
-  'RELEASED_AND_CLOSED',
-  'RELEASE_NOT_DECLARED',
-] as const;
+export const END_REASONS = ['VENDOR_WITHDREW', 'NOT_RESUBMITTED', 'RELEASED_AND_CLOSED', 'RELEASE_NOT_DECLARED'] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 /** Why a consolidation happened. */

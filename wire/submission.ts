@@ -116,7 +116,10 @@ export const AssessmentReminder = z.strictObject({
   ...about,
   agencyId: Id,
   deadline: Time,
-  hoursBefore: z.number().nonnegative().max(24 * 366),
+  hoursBefore: z
+    .number()
+    .nonnegative()
+    .max(24 * 366),
   at: Time,
 });
 export const AssessmentDeadlineMissed = z.strictObject({ ...about, agencyId: Id, deadline: Time, status: AgencyStatus, at: Time });

@@ -46,8 +46,9 @@ export function buildProgram(): Command {
     .description('consume signed agency commands from Kafka and apply them to Temporal')
     .action(async () => {
       const config = configOrExit();
-      await runUntilSignal(config, (endpoints, logger) =>
-        runIngress(config, logger, { temporalAddress: endpoints.temporalAddress, kafkaBrokers: endpoints.kafkaBrokers }),
+      await runUntilSignal(
+        config,
+        (endpoints, logger) => runIngress(config, logger, { temporalAddress: endpoints.temporalAddress, kafkaBrokers: endpoints.kafkaBrokers }),
         { metrics: true },
       );
     });
@@ -57,8 +58,9 @@ export function buildProgram(): Command {
     .description('consume status events and start one webhook delivery per subscribed vendor endpoint')
     .action(async () => {
       const config = configOrExit();
-      await runUntilSignal(config, (endpoints, logger) =>
-        runDispatcher(config, logger, { temporalAddress: endpoints.temporalAddress, kafkaBrokers: endpoints.kafkaBrokers }),
+      await runUntilSignal(
+        config,
+        (endpoints, logger) => runDispatcher(config, logger, { temporalAddress: endpoints.temporalAddress, kafkaBrokers: endpoints.kafkaBrokers }),
         { metrics: true },
       );
     });

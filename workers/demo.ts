@@ -47,7 +47,9 @@ async function startReceiver(): Promise<{ url: string; setSecret(s: string): voi
         // printed as is below
       }
       received.push(type);
-      const detail = ['status', 'agencyId', 'findingId', 'severity', 'notice', 'response'].filter((k) => data[k] !== undefined).map((k) => `${k}=${String(data[k])}`);
+      const detail = ['status', 'agencyId', 'findingId', 'severity', 'notice', 'response']
+        .filter((k) => data[k] !== undefined)
+        .map((k) => `${k}=${String(data[k])}`);
       say(`   [webhook receiver] ${type} ${detail.join(' ')} (webhook-id ${String(req.headers['webhook-id'])}, ${verified})`);
       res.writeHead(204).end();
     });
@@ -133,7 +135,8 @@ export async function runDemo(config: Config): Promise<void> {
     say(`submission ${id} (${String(created.status)})`);
     const state = async () => (await vendor('GET', `/v1/submissions/${id}`)) as unknown as SubmissionView;
     const agencyStatus = async (agencyId: string) => (await state()).agencies.find((a) => a.agencyId === agencyId)?.status;
-    const waitAgency = (agencyId: string, status: string) => until(`${agencyId} ${status}`, async () => ((await agencyStatus(agencyId)) === status ? true : undefined));
+    const waitAgency = (agencyId: string, status: string) =>
+      until(`${agencyId} ${status}`, async () => ((await agencyStatus(agencyId)) === status ? true : undefined));
     const s1 = await until('screening and access provisioning', async () => {
       const s = await state();
       return s.status === 'UNDER_ASSESSMENT' ? s : undefined;
@@ -162,7 +165,9 @@ export async function runDemo(config: Config): Promise<void> {
     say(`information request ${requestId} is open`);
 
     step('Vendor answers the information request');
-    await vendor('POST', `/v1/submissions/${id}/info-requests/${requestId}/response`, { response: 'Classifier stack v3 (cyber, CBRN) runs on every request; thresholds are in the attached model card.' });
+    await vendor('POST', `/v1/submissions/${id}/info-requests/${requestId}/response`, {
+      response: 'Classifier stack v3 (cyber, CBRN) runs on every request; thresholds are in the attached model card.',
+    });
     await waitAgency('nsa', 'IN_PROGRESS');
     say('answered; NSA review clock resumes');
 

@@ -33,7 +33,10 @@ async function metricsOrExit(host: string, port: number): Promise<Awaited<Return
     return await serveMetrics(host, port);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`Invalid configuration: PREFLIGHT_METRICS_PORT: cannot listen on ${hostPort(host, port)} (${code ?? 'error'})`, 'PREFLIGHT_METRICS_PORT');
+    throw new ConfigError(
+      `Invalid configuration: PREFLIGHT_METRICS_PORT: cannot listen on ${hostPort(host, port)} (${code ?? 'error'})`,
+      'PREFLIGHT_METRICS_PORT',
+    );
   }
 }
 

@@ -17,7 +17,10 @@ function ticksPerSecond(): number {
 /** The fields of /proc/<pid>/stat after the command name (which may itself hold spaces and parentheses). */
 function statFields(pid: number): string[] {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+  return stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .trim()
+    .split(' ');
 }
 
 /** User + system CPU seconds of one process (all its threads; its children excluded), from /proc/<pid>/stat. */

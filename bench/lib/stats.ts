@@ -38,11 +38,7 @@ export function ratioSummary(ratios: number[]): RatioSummary {
  * Runs candidate and baseline in alternating blocks (c,b,b,c,c,b… ABBA order to cancel drift); returns per-block values.
  * `blocks` is the number of block pairs: each side runs `blocks` times, sequentially, never overlapping.
  */
-export async function alternate<T>(
-  blocks: number,
-  candidate: () => Promise<T>,
-  baseline: () => Promise<T>,
-): Promise<{ candidate: T[]; baseline: T[] }> {
+export async function alternate<T>(blocks: number, candidate: () => Promise<T>, baseline: () => Promise<T>): Promise<{ candidate: T[]; baseline: T[] }> {
   if (!Number.isInteger(blocks) || blocks < 1) throw new Error(`blocks must be a positive integer, got ${blocks}`);
   const result: { candidate: T[]; baseline: T[] } = { candidate: [], baseline: [] };
   for (let pair = 0; pair < blocks; pair++) {

@@ -4,19 +4,8 @@ import { DEFAULT_AGENCY_REGISTRY } from '../../events/agency-registry';
 import type { Severity } from '../../wire/enums';
 import type { FindingInput } from '../../wire/submission';
 import { DAY_MS } from '../../workflows/shared/time';
-import {
-  agencyWorkflowId,
-  declareReleasedUpdate,
-  submissionStateQuery,
-  submissionWorkflowId,
-  type SubmissionInput,
-} from '../../workflows/submission/contract';
-import {
-  acceptInvitationUpdate,
-  completeAssessmentUpdate,
-  startAssessmentUpdate,
-  submitFindingUpdate,
-} from '../../workflows/assessment/contract';
+import { agencyWorkflowId, declareReleasedUpdate, submissionStateQuery, submissionWorkflowId, type SubmissionInput } from '../../workflows/submission/contract';
+import { acceptInvitationUpdate, completeAssessmentUpdate, startAssessmentUpdate, submitFindingUpdate } from '../../workflows/assessment/contract';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { minimalSubmissionWorkflow } from '../workflows/minimal';
 import { pollUntil } from './blocks';
@@ -120,7 +109,11 @@ async function actAsAgency(client: Client, submissionId: string, agencyId: strin
 
 async function startCandidate(client: Client, taskQueue: string, s: SubmissionShape, complete: boolean): Promise<DrivenSubmission> {
   const submissionId = benchId('bench-sub');
-  await client.workflow.start(submissionWorkflow, { taskQueue, workflowId: submissionWorkflowId(submissionId), args: [submissionInput(submissionId, s.agencies)] });
+  await client.workflow.start(submissionWorkflow, {
+    taskQueue,
+    workflowId: submissionWorkflowId(submissionId),
+    args: [submissionInput(submissionId, s.agencies)],
+  });
   await Promise.all(s.agencies.map((a, i) => actAsAgency(client, submissionId, a, s.findingsPerAgency[i] ?? 0, complete)));
   return { submissionId, workflowIds: [submissionWorkflowId(submissionId), ...s.agencies.map((a) => agencyWorkflowId(submissionId, a))] };
 }
@@ -134,7 +127,12 @@ export async function runCandidate(client: Client, taskQueue: string, s: Submiss
   const driven = await startCandidate(client, taskQueue, s, true);
   const handle = client.workflow.getHandle<typeof submissionWorkflow>(submissionWorkflowId(driven.submissionId));
   // The last agency report reaches the submission by signal; the notice follows.
-  await pollUntil(async () => ((await handle.query(submissionStateQuery)).status === 'CLEARANCE_ISSUED' ? true : undefined), `notice of ${driven.submissionId}`, 120_000, 50);
+  await pollUntil(
+    async () => ((await handle.query(submissionStateQuery)).status === 'CLEARANCE_ISSUED' ? true : undefined),
+    `notice of ${driven.submissionId}`,
+    120_000,
+    50,
+  );
   await handle.executeUpdate(declareReleasedUpdate, { args: [{}] });
   const outcome = await handle.result();
   if (outcome.status !== 'CLOSED') throw new Error(`submission ${driven.submissionId} ended ${outcome.status}, not CLOSED`);

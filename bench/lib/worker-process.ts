@@ -56,7 +56,11 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.on('message', (m: BenchWorkerMessage) => {
-    if (m.type === 'memory') void memoryAfterGc().then((sample) => send({ type: 'memory', sample }), (err: Error) => send({ type: 'error', message: err.message }));
+    if (m.type === 'memory')
+      void memoryAfterGc().then(
+        (sample) => send({ type: 'memory', sample }),
+        (err: Error) => send({ type: 'error', message: err.message }),
+      );
     if (m.type === 'stop') void stop();
   });
   // An orphaned worker must not outlive the benchmark.

@@ -18,11 +18,7 @@ export interface MemorySample {
   arrayBuffers: number;
 }
 
-export type BenchWorkerMessage =
-  | { type: 'ready' }
-  | { type: 'memory'; sample?: MemorySample }
-  | { type: 'stop' }
-  | { type: 'error'; message: string };
+export type BenchWorkerMessage = { type: 'ready' } | { type: 'memory'; sample?: MemorySample } | { type: 'stop' } | { type: 'error'; message: string };
 
 export interface BenchWorker {
   pid: number;
@@ -44,7 +40,14 @@ export function benchBundlePath(ctx: BenchContext): Promise<string> {
       workflowsPath: require.resolve('../workflows'),
       // The deployment data converter's failure converter runs inside the sandbox, so it is bundled too.
       failureConverterPath: require.resolve('../../infra/failure-converter'),
-      logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => ctx.logger.warn(m), error: (m) => ctx.logger.error(m) },
+      logger: {
+        log: () => undefined,
+        trace: () => undefined,
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (m) => ctx.logger.warn(m),
+        error: (m) => ctx.logger.error(m),
+      },
     }).then(({ code }) => {
       fs.writeFileSync(file, code);
       return file;

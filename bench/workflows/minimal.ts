@@ -49,7 +49,15 @@ export async function minimalSubmissionWorkflow(input: MinimalSubmissionInput): 
   let publishing: Promise<void> = Promise.resolve();
   const publish = (type: SubmissionEventType, data: Record<string, unknown>): void => {
     sequence += 1;
-    const event = { id: `${workflowId}/${sequence}`, type, source: SUBMISSION_EVENT_SOURCE, subject: submissionId, sequence, time: new Date().toISOString(), data };
+    const event = {
+      id: `${workflowId}/${sequence}`,
+      type,
+      source: SUBMISSION_EVENT_SOURCE,
+      subject: submissionId,
+      sequence,
+      time: new Date().toISOString(),
+      data,
+    };
     publishing = publishing.then(() => discardEvent('submission', event));
   };
   const status = (to: string) => publish(SUBMISSION_EVENT_TYPES.submissionStatusChanged, { submissionId, status: to });
@@ -76,8 +84,13 @@ export async function minimalSubmissionWorkflow(input: MinimalSubmissionInput): 
   for (const r of results) {
     publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, { submissionId, agencyId: r.agencyId, status: 'ACCEPTED' });
     publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, { submissionId, agencyId: r.agencyId, status: 'IN_PROGRESS' });
-    for (let f = 1; f <= r.findings; f++) publish(SUBMISSION_EVENT_TYPES.findingSubmitted, { submissionId, agencyId: r.agencyId, findingId: `${r.agencyId}-f${f}` });
-    publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, { submissionId, agencyId: r.agencyId, status: r.findings > 0 ? 'FINDINGS_SUBMITTED' : 'NO_FINDINGS' });
+    for (let f = 1; f <= r.findings; f++)
+      publish(SUBMISSION_EVENT_TYPES.findingSubmitted, { submissionId, agencyId: r.agencyId, findingId: `${r.agencyId}-f${f}` });
+    publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, {
+      submissionId,
+      agencyId: r.agencyId,
+      status: r.findings > 0 ? 'FINDINGS_SUBMITTED' : 'NO_FINDINGS',
+    });
   }
   status('CONSOLIDATING');
   for (const [i, grantId] of grants.entries()) await revokeAccess({ grantId, submissionId, agencyId: agencies[i]! });

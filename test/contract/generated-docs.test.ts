@@ -11,7 +11,8 @@ describe('generated event documents', () => {
   it('match the checked-in files (run `npm run generate:events` after changing a schema)', () => {
     const onDisk = new Map<string, string>();
     onDisk.set('asyncapi.json', fs.readFileSync(path.join(GENERATED_DIR, 'asyncapi.json'), 'utf8'));
-    for (const f of fs.readdirSync(path.join(GENERATED_DIR, 'schemas'))) onDisk.set(`schemas/${f}`, fs.readFileSync(path.join(GENERATED_DIR, 'schemas', f), 'utf8'));
+    for (const f of fs.readdirSync(path.join(GENERATED_DIR, 'schemas')))
+      onDisk.set(`schemas/${f}`, fs.readFileSync(path.join(GENERATED_DIR, 'schemas', f), 'utf8'));
     expect([...onDisk.keys()].sort()).toEqual([...files.keys()].sort());
     for (const [rel, content] of files) expect({ file: rel, content: onDisk.get(rel) }).toEqual({ file: rel, content });
   });
@@ -31,12 +32,26 @@ describe('generated event documents', () => {
     expect(diagnostics.filter((d) => d.severity <= 1).map((d) => `${d.code}: ${d.message}`)).toEqual([]);
     expect(document).toBeDefined();
     expect(document!.version()).toMatch(/^3\./);
-    const addresses = document!.channels().all().map((c) => c.address());
+    const addresses = document!
+      .channels()
+      .all()
+      .map((c) => c.address());
     expect(addresses.sort()).toEqual(Object.values(TOPICS).sort());
-    const messageIds = document!.allMessages().all().map((m) => m.id());
+    const messageIds = document!
+      .allMessages()
+      .all()
+      .map((m) => m.id());
     for (const entry of CATALOG) expect(messageIds).toContain(entry.type);
-    const commands = document!.channels().all().find((c) => c.address() === TOPICS.agencyCommands)!;
-    expect(commands.operations().all().map((o) => o.action())).toEqual(['receive']);
+    const commands = document!
+      .channels()
+      .all()
+      .find((c) => c.address() === TOPICS.agencyCommands)!;
+    expect(
+      commands
+        .operations()
+        .all()
+        .map((o) => o.action()),
+    ).toEqual(['receive']);
   }, 60_000);
 
   it('carry each command schema’s required fields into the AsyncAPI payloads', () => {

@@ -33,17 +33,28 @@ function fixturePath(type: string): string {
 function encodeFixture(entry: CatalogEntry, data: Record<string, unknown>, headers?: Record<string, string>): Fixture {
   if (entry.direction === 'inbound') {
     const m = buildAgencyCommand(
-      { agencyId: 'nsa', type: entry.type, subject: headers?.ce_subject ?? (entry.key === 'caseId' ? 'case/0f1e2d3c4b5a69788796a5b4c3d2e1f0' : 'sub-0001'), data, id: headers?.ce_id ?? `nsa-${entry.name}-0001`, timestamp: TIMESTAMP },
+      {
+        agencyId: 'nsa',
+        type: entry.type,
+        subject: headers?.ce_subject ?? (entry.key === 'caseId' ? 'case/0f1e2d3c4b5a69788796a5b4c3d2e1f0' : 'sub-0001'),
+        data,
+        id: headers?.ce_id ?? `nsa-${entry.name}-0001`,
+        timestamp: TIMESTAMP,
+      },
       PRIVATE_KEY,
     );
     return { type: entry.type, key: m.key, headers: m.headers, value: m.value.toString('utf8') };
   }
-  const subject = headers?.ce_subject ?? (typeof data.caseId === 'string' ? data.caseId : typeof data.agencyId === 'string' && entry.key === 'agencyId' ? data.agencyId : 'sub-0001');
+  const subject =
+    headers?.ce_subject ??
+    (typeof data.caseId === 'string' ? data.caseId : typeof data.agencyId === 'string' && entry.key === 'agencyId' ? data.agencyId : 'sub-0001');
   const sequence = headers?.ce_sequence ?? (entry.key === 'agencyId' ? undefined : '7');
   const m = encodeEvent(
     {
       specversion: SPEC_VERSION,
-      id: headers?.ce_id ?? (entry.key === 'agencyId' ? `nsa/nsa-command-0001/reply` : `${entry.key === 'caseId' ? subject : `submission/${subject}`}/${sequence}`),
+      id:
+        headers?.ce_id ??
+        (entry.key === 'agencyId' ? `nsa/nsa-command-0001/reply` : `${entry.key === 'caseId' ? subject : `submission/${subject}`}/${sequence}`),
       source: entry.source,
       type: entry.type,
       time: headers?.ce_time ?? '2026-07-01T12:00:00.000Z',
@@ -67,11 +78,18 @@ function readFixture(type: string): Fixture {
   return JSON.parse(fs.readFileSync(fixturePath(type), 'utf8')) as Fixture;
 }
 
-const registry = buildAgencyRegistry({ version: 1, agencies: [{ id: 'nsa', name: 'NSA', domains: ['offensive-cyber'], publicKeys: [publicKeyOf(PRIVATE_KEY)] }] });
+const registry = buildAgencyRegistry({
+  version: 1,
+  agencies: [{ id: 'nsa', name: 'NSA', domains: ['offensive-cyber'], publicKeys: [publicKeyOf(PRIVATE_KEY)] }],
+});
 
 describe('golden fixtures', () => {
   it('exist for every catalog (type, version) and for nothing else', () => {
-    const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
+    const files = fs
+      .readdirSync(DIR)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length))
+      .sort();
     expect(files).toEqual(CATALOG.map((e) => e.type).sort());
   });
 

@@ -215,7 +215,10 @@ describe('canary sweep', () => {
     };
     const vendor = (method: string, route: string, body?: unknown) => call(method, route, vendorKey, body);
 
-    const goodEndpoint = await vendor('POST', '/v1/webhook-endpoints', { url: `http://127.0.0.1:${good.port}/hooks`, description: planted.endpointDescription });
+    const goodEndpoint = await vendor('POST', '/v1/webhook-endpoints', {
+      url: `http://127.0.0.1:${good.port}/hooks`,
+      description: planted.endpointDescription,
+    });
     const failingEndpoint = await vendor('POST', '/v1/webhook-endpoints', { url: `http://127.0.0.1:${failing.port}/hooks` });
     await vendor('POST', '/v1/webhook-endpoints', { url: `http://${planted.endpointHost}.invalid/hooks` });
     // The secrets shown once at registration are canaries too.
@@ -232,7 +235,11 @@ describe('canary sweep', () => {
     const submissionId = String(created.submissionId);
     const view = async () => (await vendor('GET', `/v1/submissions/${submissionId}`)) as unknown as SubmissionView;
     const agencyIs = (agencyId: string, status: string) =>
-      eventually(`${agencyId} ${status}`, async () => ((await view()).agencies.find((a) => a.agencyId === agencyId)?.status === status ? true : undefined), 90_000);
+      eventually(
+        `${agencyId} ${status}`,
+        async () => ((await view()).agencies.find((a) => a.agencyId === agencyId)?.status === status ? true : undefined),
+        90_000,
+      );
     await eventually('assessment to start', async () => ((await view()).status === 'UNDER_ASSESSMENT' ? true : undefined), 90_000);
 
     const producer = kafka.producer();
@@ -265,17 +272,41 @@ describe('canary sweep', () => {
       // A signed command whose data breaks the schema, with the canary in the bad field: dead-lettered.
       await produceAgencyMessage(
         producer,
-        buildAgencyCommand({ agencyId: 'cisa', type: 'gov.preflight.finding.submit.v1', subject: submissionId, data: { finding: { ...finding('MEDIUM'), severity: planted.deadLetterField } } }, keys.cisa, { validate: false }),
+        buildAgencyCommand(
+          {
+            agencyId: 'cisa',
+            type: 'gov.preflight.finding.submit.v1',
+            subject: submissionId,
+            data: { finding: { ...finding('MEDIUM'), severity: planted.deadLetterField } },
+          },
+          keys.cisa,
+          { validate: false },
+        ),
       );
       // And one whose unknown field is named by a canary: the refusal must not quote it.
       await produceAgencyMessage(
         producer,
-        buildAgencyCommand({ agencyId: 'nsa', type: 'gov.preflight.finding.submit.v1', subject: submissionId, data: { finding: { ...finding('LOW'), [planted.deadLetterKey]: true } } }, keys.nsa, { validate: false }),
+        buildAgencyCommand(
+          {
+            agencyId: 'nsa',
+            type: 'gov.preflight.finding.submit.v1',
+            subject: submissionId,
+            data: { finding: { ...finding('LOW'), [planted.deadLetterKey]: true } },
+          },
+          keys.nsa,
+          { validate: false },
+        ),
       );
       await agency('nsa', 'gov.preflight.finding.submit.v1', { finding: finding('HIGH') });
       // A third-party vulnerability: it opens a clearinghouse case, whose events and workflow are swept too.
       await agency('cisa', 'gov.preflight.finding.submit.v1', {
-        finding: { ...finding('MEDIUM'), thirdPartyVulnerability: true, affectedProduct: `Gateway ${planted.affectedProduct}`, weakness: `injection ${planted.weakness}`, cweId: 'CWE-1427' },
+        finding: {
+          ...finding('MEDIUM'),
+          thirdPartyVulnerability: true,
+          affectedProduct: `Gateway ${planted.affectedProduct}`,
+          weakness: `injection ${planted.weakness}`,
+          cweId: 'CWE-1427',
+        },
       });
       await eventually('both findings', async () => ((await view()).agencies.every((a) => a.findingsCount > 0) ? true : undefined), 90_000);
       for (const a of ['nsa', 'cisa'] as const) await agency(a, 'gov.preflight.assessment.complete.v1');
@@ -286,13 +317,22 @@ describe('canary sweep', () => {
 
     const summary = (await call('GET', `/ops/submissions/${submissionId}`, secrets.opsToken)) as { findings: { findings: Array<{ findingId: string }> } };
     for (const { findingId } of summary.findings.findings) {
-      await vendor('POST', `/v1/submissions/${submissionId}/findings/${findingId}/response`, { response: 'ACKNOWLEDGED', note: `Tracked ${planted.responseNote}` });
+      await vendor('POST', `/v1/submissions/${submissionId}/findings/${findingId}/response`, {
+        response: 'ACKNOWLEDGED',
+        note: `Tracked ${planted.responseNote}`,
+      });
     }
-    const deadLetters = (await call('GET', '/ops/dead-letters?limit=500', secrets.opsToken)) as { items: Array<{ agencyId?: string; subject?: string; reason?: string }> };
+    const deadLetters = (await call('GET', '/ops/dead-letters?limit=500', secrets.opsToken)) as {
+      items: Array<{ agencyId?: string; subject?: string; reason?: string }>;
+    };
     expect(JSON.stringify(deadLetters.items)).toContain(submissionId);
 
     // Webhooks: the good receiver verifies every delivery with the secret it was shown; the failing one was tried.
-    await eventually('the clearance webhook', () => (good.requests.some((r) => r.body.includes('gov.preflight.clearance.issued.v1')) ? true : undefined), 90_000);
+    await eventually(
+      'the clearance webhook',
+      () => (good.requests.some((r) => r.body.includes('gov.preflight.clearance.issued.v1')) ? true : undefined),
+      90_000,
+    );
     await eventually('a failed delivery', () => (failing.requests.length > 0 ? true : undefined), 90_000);
     const verifier = new Webhook(secretsShown.goodSecret);
     for (const r of good.requests) expect(() => verifier.verify(r.body, r.headers as Record<string, string>)).not.toThrow();
@@ -368,8 +408,18 @@ describe('canary sweep', () => {
     // The sweep saw what it looked for: decrypted histories hold the planted content, the inbound topic its commands.
     expect([...decodedHits]).toEqual(
       expect.arrayContaining([
-        'findingDetail', 'findingTitle', 'findingMitigation', 'question', 'answer', 'responseNote', 'contactName',
-        'endpointDescription', 'endpointHost', 'receiverBody', 'affectedProduct', 'weakness',
+        'findingDetail',
+        'findingTitle',
+        'findingMitigation',
+        'question',
+        'answer',
+        'responseNote',
+        'contactName',
+        'endpointDescription',
+        'endpointHost',
+        'receiverBody',
+        'affectedProduct',
+        'weakness',
       ]),
     );
     expect([...inboundHits]).toEqual(expect.arrayContaining(['findingDetail', 'question', 'deadLetterField', 'deadLetterKey']));
@@ -380,7 +430,9 @@ describe('canary sweep', () => {
     expect(ingressLog.match(/"msg":"command applied"/g)?.length).toBeGreaterThanOrEqual(8);
     expect(ingressLog.match(/"code":"schema-violation","deadLettered":true/g)).toHaveLength(2);
     expect(figures.logLines).toBeGreaterThan(20);
-    expect([...figures.topics]).toEqual(expect.arrayContaining([TOPICS.agencyCommands, TOPICS.submissionEvents, TOPICS.deadLetter, TOPICS.clearinghouseEvents]));
+    expect([...figures.topics]).toEqual(
+      expect.arrayContaining([TOPICS.agencyCommands, TOPICS.submissionEvents, TOPICS.deadLetter, TOPICS.clearinghouseEvents]),
+    );
     // The metrics the processes served count what this run did.
     expect(sample(scraped.worker, 'preflight_lifecycle_transitions_total', { to: 'RECEIVED' })).toBeGreaterThanOrEqual(1);
     expect(sample(scraped.worker, 'preflight_webhook_delivery_attempts_total', { outcome: 'delivered' })).toBeGreaterThanOrEqual(1);

@@ -58,7 +58,12 @@ describe('a third-party finding on a live submission, end to end', () => {
     await consumer.run({
       eachMessage: async ({ message }) => {
         const raw = message.value?.toString() ?? '';
-        received.push({ key: message.key?.toString() ?? '', headers: headersToStrings(message.headers), data: JSON.parse(raw) as Record<string, unknown>, raw });
+        received.push({
+          key: message.key?.toString() ?? '',
+          headers: headersToStrings(message.headers),
+          data: JSON.parse(raw) as Record<string, unknown>,
+          raw,
+        });
       },
     });
     // The worker process's own wiring (real activities, Kafka publisher, encrypted payloads, every workflow), built
@@ -139,7 +144,9 @@ describe('a third-party finding on a live submission, end to end', () => {
       const mine = [...new Map(received.filter((m) => m.key === caseId).map((m) => [m.headers.ce_id, m])).values()];
       return mine.length >= 3 ? mine : undefined;
     });
-    expect(events.map((m) => m.headers.ce_type).sort()).toEqual([CASE_EVENT_TYPES.opened, CASE_EVENT_TYPES.reporterJoined, CASE_EVENT_TYPES.reporterJoined].sort());
+    expect(events.map((m) => m.headers.ce_type).sort()).toEqual(
+      [CASE_EVENT_TYPES.opened, CASE_EVENT_TYPES.reporterJoined, CASE_EVENT_TYPES.reporterJoined].sort(),
+    );
     const opened = events.find((m) => m.headers.ce_type === CASE_EVENT_TYPES.opened)!;
     expect(opened.headers).toMatchObject({ ce_id: `${caseId}/1`, ce_subject: caseId, ce_source: '/preflight/clearinghouse', ce_sequence: '1' });
     expect(opened.data).toEqual({ caseId, state: 'OPEN', reporterCount: 1, disclosureDeadline: expect.any(String), embargoUntil: input.plannedReleaseAt });

@@ -78,7 +78,13 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     } catch {
       json = undefined;
     }
-    return { status: res.status, text, json: json as Record<string, unknown>, type: res.headers.get('content-type') ?? '', retryAfter: res.headers.get('retry-after') };
+    return {
+      status: res.status,
+      text,
+      json: json as Record<string, unknown>,
+      type: res.headers.get('content-type') ?? '',
+      retryAfter: res.headers.get('retry-after'),
+    };
   };
   const vendor = (method: string, url: string, body?: unknown) => call(method, url, { token: VENDOR_KEY, ...(body !== undefined ? { body } : {}) });
   const state = async () => (await vendor('GET', `/v1/submissions/${submissionId}`)).json as unknown as SubmissionView;
@@ -164,7 +170,8 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     const retry = await call('POST', '/v1/submissions', { token: VENDOR_KEY, body, headers: { 'idempotency-key': 'create-1' } });
     expect([first.status, retry.status]).toEqual([201, 200]);
     expect(retry.json.submissionId).toBe(first.json.submissionId);
-    const withdrawOnce = () => call('POST', `/v1/submissions/${String(first.json.submissionId)}/withdraw`, { token: VENDOR_KEY, body: {}, headers: { 'idempotency-key': 'w-1' } });
+    const withdrawOnce = () =>
+      call('POST', `/v1/submissions/${String(first.json.submissionId)}/withdraw`, { token: VENDOR_KEY, body: {}, headers: { 'idempotency-key': 'w-1' } });
     const w1 = await withdrawOnce();
     await until('the withdrawn submission to end', async () => {
       const d = await client.workflow.getHandle(`submission/${String(first.json.submissionId)}`).describe();
@@ -187,7 +194,9 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     expect([huge.status, huge.json.code]).toEqual([413, 'too-large']);
 
     await until('assessment to start', async () => ((await state()).status === 'UNDER_ASSESSMENT' ? true : undefined));
-    const early = await vendor('POST', `/v1/submissions/${submissionId}/release-date`, { plannedReleaseAt: new Date(Date.now() + 90 * 24 * 3600_000).toISOString() });
+    const early = await vendor('POST', `/v1/submissions/${submissionId}/release-date`, {
+      plannedReleaseAt: new Date(Date.now() + 90 * 24 * 3600_000).toISOString(),
+    });
     expect([200, 422]).toContain(early.status);
     const ack = await vendor('POST', `/v1/submissions/${submissionId}/acknowledge`, {});
     expect(ack.status).toBe(409);
@@ -203,7 +212,9 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
 
     const wrongRequest = await vendor('POST', `/v1/submissions/${submissionId}/info-requests/nope-ir-9/response`, { response: 'x' });
     expect(wrongRequest.status).toBe(404);
-    const answered = await vendor('POST', `/v1/submissions/${submissionId}/info-requests/${requestId}/response`, { response: 'The classifier stack v3 runs on every request.' });
+    const answered = await vendor('POST', `/v1/submissions/${submissionId}/info-requests/${requestId}/response`, {
+      response: 'The classifier stack v3 runs on every request.',
+    });
     expect(answered.status).toBe(200);
     expect(answered.json.result).toMatchObject({ requestId });
 
@@ -233,7 +244,10 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     const finding = await vendor('GET', `/v1/submissions/${submissionId}/findings/${findingId}`);
     expect(finding.status).toBe(200);
     expect(finding.json).toMatchObject({ findingId, severity: 'HIGH', detail: expect.stringContaining('SENSITIVE-DETAIL') });
-    const responded = await vendor('POST', `/v1/submissions/${submissionId}/findings/${findingId}/response`, { response: 'MITIGATED', note: 'Policy updated.' });
+    const responded = await vendor('POST', `/v1/submissions/${submissionId}/findings/${findingId}/response`, {
+      response: 'MITIGATED',
+      note: 'Policy updated.',
+    });
     expect(responded.status).toBe(200);
     expect((await vendor('POST', `/v1/submissions/${submissionId}/findings/${findingId}/response`, { response: 'LOVED_IT' })).status).toBe(422);
     expect((await vendor('POST', `/v1/submissions/${submissionId}/acknowledge`, { note: 'thanks' })).status).toBe(200);
@@ -249,7 +263,10 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
   it('reads the timeline through the CLI', async () => {
     let out = '';
     const program = new Command('preflight').exitOverride();
-    registerSubmissionCommands(program, { config: () => ({ ...config, temporal: { ...config.temporal, address: testStack().temporalAddress } }), out: (t) => (out += t) });
+    registerSubmissionCommands(program, {
+      config: () => ({ ...config, temporal: { ...config.temporal, address: testStack().temporalAddress } }),
+      out: (t) => (out += t),
+    });
     await program.parseAsync(['node', 'preflight', 'submissions', 'history', submissionId]);
     expect(out).toContain(`vendor:${VENDOR}`);
     expect(out).toMatch(/agency:nsa\s+nsa: requested information/);
@@ -313,7 +330,17 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     const routes: Array<[string, string, unknown?]> = [
       ['GET', '/v1/submissions'],
       ['GET', `/v1/submissions/${id}`],
-      ['POST', `/v1/submissions/${id}/resubmit`, { model: { name: 'x', version: 'y', versionHash: 'z' }, plannedReleaseAt: new Date().toISOString(), accessMethod: 'API', contacts: [{ name: 'a', email: 'b' }], requestedAgencies: ['nsa'] }],
+      [
+        'POST',
+        `/v1/submissions/${id}/resubmit`,
+        {
+          model: { name: 'x', version: 'y', versionHash: 'z' },
+          plannedReleaseAt: new Date().toISOString(),
+          accessMethod: 'API',
+          contacts: [{ name: 'a', email: 'b' }],
+          requestedAgencies: ['nsa'],
+        },
+      ],
       ['POST', `/v1/submissions/${id}/release-date`, { plannedReleaseAt: new Date(Date.now() + 86_400_000).toISOString() }],
       ['POST', `/v1/submissions/${id}/info-requests/nsa-ir-1/response`, { response: 'x' }],
       ['POST', `/v1/submissions/${id}/findings/nsa-f1/response`, { response: 'DISPUTED' }],
@@ -362,7 +389,11 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
         } else {
           // The only successes open to another vendor: its own (empty) list, and a verification that says "not valid".
           expect(who).toBe('another vendor');
-          expect([['GET', '/v1/submissions'], ['POST', '/v1/access/verify'], ['GET', '/v1/webhook-endpoints']]).toContainEqual([method, url]);
+          expect([
+            ['GET', '/v1/submissions'],
+            ['POST', '/v1/access/verify'],
+            ['GET', '/v1/webhook-endpoints'],
+          ]).toContainEqual([method, url]);
           if (url === '/v1/access/verify') expect(res.json).toEqual({ valid: false, reason: 'bad-signature' });
         }
       }
@@ -395,11 +426,19 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
   it('answers 503 with Retry-After, within its deadline, when the workflow a request needs has no worker', async () => {
     // The vendor's endpoint registry runs on a task queue no worker polls: a query or update to it could wait forever.
     await ensureVendorWorkflow(client, ORPHAN_VENDOR, unique('nobody-polls'));
-    for (const [method, body] of [['GET', undefined], ['POST', { url: 'http://127.0.0.1:9/hooks' }]] as const) {
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['POST', { url: 'http://127.0.0.1:9/hooks' }],
+    ] as const) {
       const started = Date.now();
       const res = await call(method, '/v1/webhook-endpoints', { token: ORPHAN_VENDOR_KEY, ...(body ? { body } : {}) });
       const elapsedMs = Date.now() - started;
-      expect({ method, status: res.status, code: res.json?.code, type: res.type }).toEqual({ method, status: 503, code: 'unavailable', type: expect.stringContaining('application/problem+json') });
+      expect({ method, status: res.status, code: res.json?.code, type: res.type }).toEqual({
+        method,
+        status: 503,
+        code: 'unavailable',
+        type: expect.stringContaining('application/problem+json'),
+      });
       expect(res.retryAfter).toBe('5');
       // The 5 s deadline answered, not Temporal's own ~30 s "no poller" failure.
       expect(elapsedMs).toBeLessThan(20_000);

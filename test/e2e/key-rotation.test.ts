@@ -78,7 +78,9 @@ describe('payload key rotation mid-run', () => {
     };
     let cmd = 0;
     const agency = (client: Client, submissionId: string, agencyId: string, update: { name: string }, body: object = {}) =>
-      client.workflow.getHandle(agencyWorkflowId(submissionId, agencyId)).executeUpdate(update.name, { args: [{ agencyId, ...body }], updateId: `${submissionId}-${(cmd += 1)}` });
+      client.workflow
+        .getHandle(agencyWorkflowId(submissionId, agencyId))
+        .executeUpdate(update.name, { args: [{ agencyId, ...body }], updateId: `${submissionId}-${(cmd += 1)}` });
     const begin = async (client: Client, taskQueue: string) => {
       const input = submissionInput(Date.now(), 14, { requestedAgencies: AGENCIES });
       await client.workflow.start(submissionWorkflow, { taskQueue, workflowId: submissionWorkflowId(input.submissionId), args: [input] });
@@ -145,7 +147,10 @@ describe('payload key rotation mid-run', () => {
 
     // Both old and new histories replay with the B,A converter, without nondeterminism.
     const results: Array<{ workflowId: string; error: unknown }> = [];
-    for await (const r of Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows'), dataConverter: deploymentDataConverter(configBA), replayName: 'rotation' }, histories)) {
+    for await (const r of Worker.runReplayHistories(
+      { workflowsPath: require.resolve('../../workflows'), dataConverter: deploymentDataConverter(configBA), replayName: 'rotation' },
+      histories,
+    )) {
       results.push({ workflowId: r.workflowId, error: r.error });
     }
     expect(results).toEqual(histories.map((h) => ({ workflowId: h.workflowId, error: undefined })));
@@ -153,7 +158,11 @@ describe('payload key rotation mid-run', () => {
     // own message stays encrypted, so only the fact of failure is visible).
     const freshHistory = histories.find((h) => h.workflowId === submissionWorkflowId(fresh))!;
     await expect(
-      Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows'), dataConverter: deploymentDataConverter(configA), replayName: 'rotation-a-only' }, freshHistory.history, freshHistory.workflowId),
+      Worker.runReplayHistory(
+        { workflowsPath: require.resolve('../../workflows'), dataConverter: deploymentDataConverter(configA), replayName: 'rotation-a-only' },
+        freshHistory.history,
+        freshHistory.workflowId,
+      ),
     ).rejects.toThrow(/Replay failed due workflow task failure.*Encoded failure/);
   });
 });

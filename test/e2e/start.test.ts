@@ -159,7 +159,9 @@ describe('preflight start on the embedded default', () => {
     expect(started.output()).not.toContain('ready at');
     expect(started.output()).toContain(`Temporal:        ${stack.temporalAddress}`);
     // No server among its processes (a short-lived helper such as the TypeScript loader's transformer may come and go).
-    const servers = listDescendants(started.child.pid!).map(cmdline).filter((c) => /\bjava\b|server start-dev/.test(c));
+    const servers = listDescendants(started.child.pid!)
+      .map(cmdline)
+      .filter((c) => /\bjava\b|server start-dev/.test(c));
     expect(servers).toEqual([]);
     expect(await portOpen('127.0.0.1', ports.temporal)).toBe(false);
     expect(await portOpen('127.0.0.1', ports.kafka)).toBe(false);
@@ -237,4 +239,3 @@ function listDescendants(pid: number): number[] {
   walk(pid);
   return result;
 }
-

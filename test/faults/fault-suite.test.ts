@@ -88,7 +88,11 @@ let stopping = false;
 const timers: NodeJS.Timeout[] = [];
 
 /** Calls `fn` until it succeeds, `isFinal` says to stop, or the attempts or the run deadline run out. */
-async function retry<T>(what: string, fn: () => Promise<T>, options: { attempts?: number; delayMs?: number; deadline: number; isFinal?: (e: unknown) => boolean }): Promise<T> {
+async function retry<T>(
+  what: string,
+  fn: () => Promise<T>,
+  options: { attempts?: number; delayMs?: number; deadline: number; isFinal?: (e: unknown) => boolean },
+): Promise<T> {
   const attempts = options.attempts ?? 120;
   let last: unknown;
   for (let i = 0; i < attempts && Date.now() < options.deadline && !stopping; i++) {
@@ -194,7 +198,10 @@ async function startSubmission(index: number, deadline: number): Promise<string>
 async function declareRelease(submissionId: string, deadline: number): Promise<void> {
   await retry(
     `declare the release of ${submissionId}`,
-    () => h!.client.workflow.getHandle(submissionWorkflowId(submissionId)).executeUpdate(declareReleasedUpdate, { args: [{}], updateId: `release-${submissionId}` }),
+    () =>
+      h!.client.workflow
+        .getHandle(submissionWorkflowId(submissionId))
+        .executeUpdate(declareReleasedUpdate, { args: [{}], updateId: `release-${submissionId}` }),
     { deadline, delayMs: 2000, isFinal: (e) => e instanceof WorkflowUpdateFailedError },
   ).catch((e: unknown) => say(`release of ${submissionId}: ${(e as Error).message}`));
 }
@@ -229,7 +236,11 @@ function onStatusEvent(type: string, data: Record<string, unknown>, deadline: nu
 }
 
 /** A committed consumer group of the suite's own, from the beginning of the topic (the broker is the suite's). */
-async function consume(kafka: Kafka, topic: string, onMessage: (headers: Record<string, string>, value: string, producedAt: number) => void): Promise<Consumer> {
+async function consume(
+  kafka: Kafka,
+  topic: string,
+  onMessage: (headers: Record<string, string>, value: string, producedAt: number) => void,
+): Promise<Consumer> {
   // The same session timeout as the ingress and dispatcher: after a broker restart a consumer that rejoins as a new
   // member waits for its old self to expire, and the ledger must not see progress later than the processes make it.
   const consumer = kafka.consumer({
@@ -265,7 +276,13 @@ const PROGRESS_OF: Record<FaultKind, ProgressKind[]> = {
 };
 
 async function runFault(fault: PlannedFault, deadline: number): Promise<void> {
-  const target: Record<Exclude<FaultKind, 'receiver'>, Killable> = { worker: h!.worker, temporal: h!.temporal, kafka: h!.kafka, ingress: h!.ingress, dispatcher: h!.dispatcher };
+  const target: Record<Exclude<FaultKind, 'receiver'>, Killable> = {
+    worker: h!.worker,
+    temporal: h!.temporal,
+    kafka: h!.kafka,
+    ingress: h!.ingress,
+    dispatcher: h!.dispatcher,
+  };
   const killedAt = Date.now();
   let restartedAt: number;
   if (fault.kind === 'receiver') {
@@ -294,7 +311,11 @@ async function runFault(fault: PlannedFault, deadline: number): Promise<void> {
   // dispatcher turns events into webhooks, the receiver applies them; Temporal and Kafka carry all of it.
   const signal = PROGRESS_OF[fault.kind];
   while (Date.now() < limit && !stopping) {
-    const at = ledger.progressSince(restartedAt, signal, fault.kind === 'dispatcher' ? killedAt : fault.kind === 'kafka' || fault.kind === 'temporal' ? restartedAt : undefined);
+    const at = ledger.progressSince(
+      restartedAt,
+      signal,
+      fault.kind === 'dispatcher' ? killedAt : fault.kind === 'kafka' || fault.kind === 'temporal' ? restartedAt : undefined,
+    );
     if (at !== undefined) {
       record.recoveredAt = at;
       record.recoveryMs = at - restartedAt;
@@ -302,7 +323,9 @@ async function runFault(fault: PlannedFault, deadline: number): Promise<void> {
     }
     await sleep(250);
   }
-  say(`${fault.kind}: killed ${new Date(killedAt).toISOString()}, down ${((restartedAt - killedAt) / 1000).toFixed(1)} s, recovered in ${record.recoveryMs === undefined ? 'NEVER' : `${(record.recoveryMs / 1000).toFixed(1)} s`}`);
+  say(
+    `${fault.kind}: killed ${new Date(killedAt).toISOString()}, down ${((restartedAt - killedAt) / 1000).toFixed(1)} s, recovered in ${record.recoveryMs === undefined ? 'NEVER' : `${(record.recoveryMs / 1000).toFixed(1)} s`}`,
+  );
 }
 
 /** Counts the updates each command id applied in the assessment histories, and the grants in each submission's. */
@@ -311,17 +334,24 @@ async function readHistories(deadline: number): Promise<void> {
   const work: Array<() => Promise<void>> = [];
   for (const submissionId of submissions) {
     work.push(async () => {
-      const history = await retry(`history of ${submissionId}`, () => h!.client.workflow.getHandle(submissionWorkflowId(submissionId)).fetchHistory(), { deadline, attempts: 10 });
+      const history = await retry(`history of ${submissionId}`, () => h!.client.workflow.getHandle(submissionWorkflowId(submissionId)).fetchHistory(), {
+        deadline,
+        attempts: 10,
+      });
       const issued = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'grantAccess').length;
       const outcome = await endedOutcome(submissionId).catch(() => undefined);
       ledger.recordGrants(submissionId, issued, outcome?.revokedGrantIds ?? []);
     });
     for (const agencyId of agenciesOf.get(submissionId) ?? []) {
       work.push(async () => {
-        const history = await retry(`history of ${agencyWorkflowId(submissionId, agencyId)}`, () => h!.client.workflow.getHandle(agencyWorkflowId(submissionId, agencyId)).fetchHistory(), {
-          deadline,
-          attempts: 10,
-        });
+        const history = await retry(
+          `history of ${agencyWorkflowId(submissionId, agencyId)}`,
+          () => h!.client.workflow.getHandle(agencyWorkflowId(submissionId, agencyId)).fetchHistory(),
+          {
+            deadline,
+            attempts: 10,
+          },
+        );
         const counts = new Map<string, number>();
         for (const e of history.events ?? []) {
           const updateId = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId;
@@ -347,9 +377,15 @@ function figuresTable(f: Figures, runMs: number): string {
     ['completed / started', `${f.completed} / ${f.started}`],
     ['lost', String(f.lost)],
     ['duplicate effects', String(f.duplicateEffects)],
-    ['duplicate deliveries (counted)', `${f.duplicateDeliveries.total} (command resends ${f.duplicateDeliveries.commandResends}, Kafka event redeliveries ${f.duplicateDeliveries.kafkaEventRecords}, webhook redeliveries ${f.duplicateDeliveries.webhookAttempts})`],
+    [
+      'duplicate deliveries (counted)',
+      `${f.duplicateDeliveries.total} (command resends ${f.duplicateDeliveries.commandResends}, Kafka event redeliveries ${f.duplicateDeliveries.kafkaEventRecords}, webhook redeliveries ${f.duplicateDeliveries.webhookAttempts})`,
+    ],
     ['longest recovery', f.longestRecoveryMs === null ? 'n/a' : `${(f.longestRecoveryMs / 1000).toFixed(1)} s (${f.longestRecoveryFault})`],
-    ...f.faults.map((x, i): [string, string] => [`fault ${i + 1}: ${x.kind}`, `recovered in ${x.recoveryMs === null ? 'never' : `${(x.recoveryMs / 1000).toFixed(1)} s`}`]),
+    ...f.faults.map((x, i): [string, string] => [
+      `fault ${i + 1}: ${x.kind}`,
+      `recovered in ${x.recoveryMs === null ? 'never' : `${(x.recoveryMs / 1000).toFixed(1)} s`}`,
+    ]),
     ['commands / applied', `${f.counts.commands} / ${f.counts.commandsApplied}`],
     ['status events (distinct)', String(f.counts.events)],
     ['webhook effects / attempts', `${f.counts.webhookEffects} / ${f.counts.webhookAttempts}`],
@@ -388,7 +424,11 @@ beforeAll(async () => {
   const config = loadConfig({ ...env, ...endpoints });
   const setupDeadline = Date.now() + 180_000;
   // A broker that has just started can still answer "not the leader" for the topics it creates.
-  await retry('the Kafka topics', () => prepareKafka(config, { kafkaBrokers: [kafka.address] }, logger), { deadline: setupDeadline, attempts: 20, delayMs: 2000 });
+  await retry('the Kafka topics', () => prepareKafka(config, { kafkaBrokers: [kafka.address] }, logger), {
+    deadline: setupDeadline,
+    attempts: 20,
+    delayMs: 2000,
+  });
 
   const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...env, ...endpoints };
   const logs = path.join(dataDir, 'logs');
@@ -396,14 +436,19 @@ beforeAll(async () => {
   const worker = new PreflightProcess('worker', [cli, 'worker'], childEnv, path.join(logs, 'worker.log'));
   const ingress = new PreflightProcess('ingress', [cli, 'ingress'], childEnv, path.join(logs, 'ingress.log'));
   // The dispatcher's own code (runDispatcher) with the short retry schedule above; `preflight dispatcher` has no flag for it.
-  const dispatcher = new PreflightProcess('dispatcher', ['--import', 'tsx', path.join(root, 'test', 'helpers', 'webhook-process.ts'), 'dispatcher'], {
-    ...childEnv,
-    PF_WH_TEMPORAL: temporal.address,
-    PF_WH_KAFKA: kafka.address,
-    PF_WH_TASK_QUEUE: config.taskQueue,
-    PF_WH_GROUP: 'preflight-dispatcher',
-    PF_WH_POLICY: JSON.stringify(DELIVERY_POLICY),
-  }, path.join(logs, 'dispatcher.log'));
+  const dispatcher = new PreflightProcess(
+    'dispatcher',
+    ['--import', 'tsx', path.join(root, 'test', 'helpers', 'webhook-process.ts'), 'dispatcher'],
+    {
+      ...childEnv,
+      PF_WH_TEMPORAL: temporal.address,
+      PF_WH_KAFKA: kafka.address,
+      PF_WH_TASK_QUEUE: config.taskQueue,
+      PF_WH_GROUP: 'preflight-dispatcher',
+      PF_WH_POLICY: JSON.stringify(DELIVERY_POLICY),
+    },
+    path.join(logs, 'dispatcher.log'),
+  );
   processes.unshift(dispatcher, ingress, worker);
   await Promise.all([worker.start(), ingress.start(), dispatcher.start()]);
 
@@ -415,7 +460,11 @@ beforeAll(async () => {
   const registry = await retry('the vendor registry', () => ensureVendorWorkflow(client, VENDOR, config.taskQueue), { deadline });
   await retry(
     'the webhook endpoint',
-    () => registry.executeUpdate(registerEndpointUpdate, { args: [{ endpointId: ENDPOINT, url: `http://127.0.0.1:${receiverPort}/hooks`, eventTypes: [...WEBHOOK_TYPES] }], updateId: `register-${ENDPOINT}` }),
+    () =>
+      registry.executeUpdate(registerEndpointUpdate, {
+        args: [{ endpointId: ENDPOINT, url: `http://127.0.0.1:${receiverPort}/hooks`, eventTypes: [...WEBHOOK_TYPES] }],
+        updateId: `register-${ENDPOINT}`,
+      }),
     { deadline, delayMs: 2000 },
   );
   const masterKey = Buffer.from(env.PREFLIGHT_MASTER_KEY!, 'base64');
@@ -423,8 +472,23 @@ beforeAll(async () => {
 
   const kafkaClient = createKafka(config.kafka, logger, [kafka.address], 'faults');
   const producer = kafkaClient.producer();
-  await retry('the agencies\' producer', () => producer.connect(), { deadline, attempts: 20, delayMs: 2000 });
-  h = { dataDir, config, temporal, kafka, worker, ingress, dispatcher, receiver, receiverPort, client, kafkaClient, producer, consumers: [], keys: agencies.keys };
+  await retry("the agencies' producer", () => producer.connect(), { deadline, attempts: 20, delayMs: 2000 });
+  h = {
+    dataDir,
+    config,
+    temporal,
+    kafka,
+    worker,
+    ingress,
+    dispatcher,
+    receiver,
+    receiverPort,
+    client,
+    kafkaClient,
+    producer,
+    consumers: [],
+    keys: agencies.keys,
+  };
   say('stack, worker, ingress, dispatcher and receiver are up');
 }, 300_000);
 
@@ -451,94 +515,105 @@ afterAll(async () => {
   if (cleanupDir && process.env.PREFLIGHT_FAULTS_KEEP_DATA !== 'true') fs.rmSync(cleanupDir, { recursive: true, force: true });
 }, 120_000);
 
-it('completes every submission through kills and restarts: nothing lost, no effect twice', async () => {
-  const runStarted = Date.now();
-  const deadline = runStarted + RUN_DEADLINE_MS;
-  const { kafkaClient } = h!;
+it(
+  'completes every submission through kills and restarts: nothing lost, no effect twice',
+  async () => {
+    const runStarted = Date.now();
+    const deadline = runStarted + RUN_DEADLINE_MS;
+    const { kafkaClient } = h!;
 
-  h!.consumers.push(
-    await consume(kafkaClient, TOPICS.submissionEvents, (headers, value, producedAt) => {
-      const sequence = Number(headers.ce_sequence);
-      if (!headers.ce_id || !headers.ce_subject || !Number.isInteger(sequence)) return;
-      if (!ledger.started.has(headers.ce_subject)) return;
-      const known = ledger.events.has(headers.ce_id);
-      ledger.eventConsumed({ id: headers.ce_id, subject: headers.ce_subject, sequence, type: headers.ce_type ?? '?', value, producedAt });
-      if (!known) onStatusEvent(headers.ce_type ?? '', ledger.events.get(headers.ce_id)!.data, deadline);
-    }),
-    await consume(kafkaClient, TOPICS.agencyReplies, (headers, value) => {
-      let data: { commandId?: string; code?: string };
-      try {
-        data = JSON.parse(value) as typeof data;
-      } catch {
-        return;
-      }
-      if (!data.commandId) return;
-      ledger.replyReceived(data.commandId, headers.ce_type === REPLY_TYPES.accepted ? 'accepted' : 'rejected', data.code);
-      for (const wake of replyWaiters.get(data.commandId) ?? []) wake();
-      replyWaiters.delete(data.commandId);
-    }),
-  );
-  timers.push(setInterval(() => ledger.ingestWebhooks(h!.receiver.requests), 250));
-
-  const schedule = buildSchedule(SEED, { receiverFailMs: 20_000, gapMs: [3000, 8000], downMs: [1000, 3000] });
-  say(describeSchedule(SEED, schedule));
-
-  // Submissions start in batches, one before each fault and the last after it, so work is in flight during every
-  // fault and its recovery whatever the machine's speed; within a batch they start at a steady pace.
-  let nextSubmission = 0;
-  const starts: Array<Promise<void>> = [];
-  const startBatch = (count: number) =>
-    starts.push(
-      (async () => {
-        const end = Math.min(SUBMISSIONS, nextSubmission + count);
-        while (nextSubmission < end && Date.now() < deadline) {
-          const t = Date.now();
-          await startSubmission(nextSubmission++, deadline).catch((e: unknown) => say((e as Error).message));
-          await sleep(Math.max(0, START_EVERY_MS - (Date.now() - t)));
+    h!.consumers.push(
+      await consume(kafkaClient, TOPICS.submissionEvents, (headers, value, producedAt) => {
+        const sequence = Number(headers.ce_sequence);
+        if (!headers.ce_id || !headers.ce_subject || !Number.isInteger(sequence)) return;
+        if (!ledger.started.has(headers.ce_subject)) return;
+        const known = ledger.events.has(headers.ce_id);
+        ledger.eventConsumed({ id: headers.ce_id, subject: headers.ce_subject, sequence, type: headers.ce_type ?? '?', value, producedAt });
+        if (!known) onStatusEvent(headers.ce_type ?? '', ledger.events.get(headers.ce_id)!.data, deadline);
+      }),
+      await consume(kafkaClient, TOPICS.agencyReplies, (headers, value) => {
+        let data: { commandId?: string; code?: string };
+        try {
+          data = JSON.parse(value) as typeof data;
+        } catch {
+          return;
         }
-      })(),
+        if (!data.commandId) return;
+        ledger.replyReceived(data.commandId, headers.ce_type === REPLY_TYPES.accepted ? 'accepted' : 'rejected', data.code);
+        for (const wake of replyWaiters.get(data.commandId) ?? []) wake();
+        replyWaiters.delete(data.commandId);
+      }),
     );
-  const perBatch = Math.ceil(SUBMISSIONS / (schedule.length + 1));
-  startBatch(perBatch);
-  await retry('first progress', async () => {
-    if (ledger.progressSince(runStarted) === undefined) throw new Error('no progress yet');
-  }, { deadline, attempts: 600, delayMs: 500 });
-  for (const fault of schedule) {
-    if (Date.now() > deadline) break;
-    await sleep(fault.gapMs);
+    timers.push(setInterval(() => ledger.ingestWebhooks(h!.receiver.requests), 250));
+
+    const schedule = buildSchedule(SEED, { receiverFailMs: 20_000, gapMs: [3000, 8000], downMs: [1000, 3000] });
+    say(describeSchedule(SEED, schedule));
+
+    // Submissions start in batches, one before each fault and the last after it, so work is in flight during every
+    // fault and its recovery whatever the machine's speed; within a batch they start at a steady pace.
+    let nextSubmission = 0;
+    const starts: Array<Promise<void>> = [];
+    const startBatch = (count: number) =>
+      starts.push(
+        (async () => {
+          const end = Math.min(SUBMISSIONS, nextSubmission + count);
+          while (nextSubmission < end && Date.now() < deadline) {
+            const t = Date.now();
+            await startSubmission(nextSubmission++, deadline).catch((e: unknown) => say((e as Error).message));
+            await sleep(Math.max(0, START_EVERY_MS - (Date.now() - t)));
+          }
+        })(),
+      );
+    const perBatch = Math.ceil(SUBMISSIONS / (schedule.length + 1));
     startBatch(perBatch);
-    await runFault(fault, deadline);
-  }
-  startBatch(SUBMISSIONS);
-  await Promise.all(starts);
-  say(`fault schedule done after ${((Date.now() - runStarted) / 1000).toFixed(0)} s; waiting for every submission to close`);
+    await retry(
+      'first progress',
+      async () => {
+        if (ledger.progressSince(runStarted) === undefined) throw new Error('no progress yet');
+      },
+      { deadline, attempts: 600, delayMs: 500 },
+    );
+    for (const fault of schedule) {
+      if (Date.now() > deadline) break;
+      await sleep(fault.gapMs);
+      startBatch(perBatch);
+      await runFault(fault, deadline);
+    }
+    startBatch(SUBMISSIONS);
+    await Promise.all(starts);
+    say(`fault schedule done after ${((Date.now() - runStarted) / 1000).toFixed(0)} s; waiting for every submission to close`);
 
-  while (Date.now() < deadline && [...ledger.started].some((id) => ledger.completed.get(id) === undefined)) await sleep(1000);
-  // A CLOSED event consumed before a restart could have left its outcome unread: ask once more for every submission.
-  await Promise.all([...ledger.started].filter((id) => !ledger.completed.has(id)).map((id) => collectOutcome(id, Math.min(deadline, Date.now() + 20_000))));
-  // Webhooks still retrying (the receiver's failing stretch) get a bounded wait.
-  const webhookDeadline = Math.min(deadline + 60_000, Date.now() + 120_000);
-  const subscribed = () => [...ledger.events.entries()].filter(([, e]) => (WEBHOOK_TYPES as readonly string[]).includes(e.type));
-  while (Date.now() < webhookDeadline && subscribed().some(([id]) => !ledger.webhooks.get(id)?.applied)) await sleep(1000);
-  ledger.ingestWebhooks(h!.receiver.requests);
-  await readHistories(Date.now() + 120_000);
+    while (Date.now() < deadline && [...ledger.started].some((id) => ledger.completed.get(id) === undefined)) await sleep(1000);
+    // A CLOSED event consumed before a restart could have left its outcome unread: ask once more for every submission.
+    await Promise.all([...ledger.started].filter((id) => !ledger.completed.has(id)).map((id) => collectOutcome(id, Math.min(deadline, Date.now() + 20_000))));
+    // Webhooks still retrying (the receiver's failing stretch) get a bounded wait.
+    const webhookDeadline = Math.min(deadline + 60_000, Date.now() + 120_000);
+    const subscribed = () => [...ledger.events.entries()].filter(([, e]) => (WEBHOOK_TYPES as readonly string[]).includes(e.type));
+    while (Date.now() < webhookDeadline && subscribed().some(([id]) => !ledger.webhooks.get(id)?.applied)) await sleep(1000);
+    ledger.ingestWebhooks(h!.receiver.requests);
+    await readHistories(Date.now() + 120_000);
 
-  const runMs = Date.now() - runStarted;
-  const figures = ledger.figures({ agenciesOf: (id) => agenciesOf.get(id) ?? [], webhookTypes: WEBHOOK_TYPES });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jest-preflight-faults-'));
-  const file = path.join(dir, 'figures.json');
-  fs.writeFileSync(file, JSON.stringify({ seed: SEED, submissions: SUBMISSIONS, agenciesPerSubmission: AGENCIES_PER_SUBMISSION, schedule, runMs, ...figures }, null, 2));
-  say(`figures (also in ${file}):\n${figuresTable(figures, runMs)}`);
-  if (figures.lostKeys.length > 0) say(`lost:\n  ${figures.lostKeys.join('\n  ')}`);
-  if (figures.duplicateEffectKeys.length > 0) say(`duplicate effects:\n  ${figures.duplicateEffectKeys.join('\n  ')}`);
+    const runMs = Date.now() - runStarted;
+    const figures = ledger.figures({ agenciesOf: (id) => agenciesOf.get(id) ?? [], webhookTypes: WEBHOOK_TYPES });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jest-preflight-faults-'));
+    const file = path.join(dir, 'figures.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ seed: SEED, submissions: SUBMISSIONS, agenciesPerSubmission: AGENCIES_PER_SUBMISSION, schedule, runMs, ...figures }, null, 2),
+    );
+    say(`figures (also in ${file}):\n${figuresTable(figures, runMs)}`);
+    if (figures.lostKeys.length > 0) say(`lost:\n  ${figures.lostKeys.join('\n  ')}`);
+    if (figures.duplicateEffectKeys.length > 0) say(`duplicate effects:\n  ${figures.duplicateEffectKeys.join('\n  ')}`);
 
-  expect(ledger.faults.filter((f) => f.kind === 'worker').length).toBeGreaterThanOrEqual(10);
-  expect(ledger.faults.filter((f) => f.kind === 'temporal').length).toBe(3);
-  expect(ledger.faults.filter((f) => f.kind === 'kafka').length).toBe(3);
-  expect(figures.started).toBe(SUBMISSIONS);
-  expect(figures.completed).toBe(SUBMISSIONS);
-  expect(figures.lostKeys).toEqual([]);
-  expect(figures.duplicateEffectKeys).toEqual([]);
-  expect(figures.counts.commandsApplied).toBe(SUBMISSIONS * AGENCIES_PER_SUBMISSION * 4);
-  expect(figures.faults.every((f) => f.recoveryMs !== null)).toBe(true);
-}, 28 * 60_000);
+    expect(ledger.faults.filter((f) => f.kind === 'worker').length).toBeGreaterThanOrEqual(10);
+    expect(ledger.faults.filter((f) => f.kind === 'temporal').length).toBe(3);
+    expect(ledger.faults.filter((f) => f.kind === 'kafka').length).toBe(3);
+    expect(figures.started).toBe(SUBMISSIONS);
+    expect(figures.completed).toBe(SUBMISSIONS);
+    expect(figures.lostKeys).toEqual([]);
+    expect(figures.duplicateEffectKeys).toEqual([]);
+    expect(figures.counts.commandsApplied).toBe(SUBMISSIONS * AGENCIES_PER_SUBMISSION * 4);
+    expect(figures.faults.every((f) => f.recoveryMs !== null)).toBe(true);
+  },
+  28 * 60_000,
+);

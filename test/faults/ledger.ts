@@ -79,7 +79,15 @@ export interface Figures {
   longestRecoveryMs: number | null;
   longestRecoveryFault: string | null;
   faults: Array<{ kind: string; recoveryMs: number | null }>;
-  counts: { commands: number; commandsApplied: number; events: number; webhookEffects: number; webhookAttempts: number; grantsIssued: number; grantsRevoked: number };
+  counts: {
+    commands: number;
+    commandsApplied: number;
+    events: number;
+    webhookEffects: number;
+    webhookAttempts: number;
+    grantsIssued: number;
+    grantsRevoked: number;
+  };
   lostKeys: string[];
   duplicateEffectKeys: string[];
 }
@@ -213,7 +221,8 @@ export class Ledger {
     const dup: string[] = [...this.conflicts];
 
     for (const submissionId of this.started) {
-      if (this.completed.get(submissionId) !== 'CLOSED') lost.push(`submission ${submissionId} did not close (${this.completed.get(submissionId) ?? 'no outcome'})`);
+      if (this.completed.get(submissionId) !== 'CLOSED')
+        lost.push(`submission ${submissionId} did not close (${this.completed.get(submissionId) ?? 'no outcome'})`);
     }
 
     for (const [id, c] of this.commands) {

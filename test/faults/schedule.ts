@@ -37,6 +37,9 @@ export function buildSchedule(seed: number, options: { receiverFailMs: number; g
 }
 
 export function describeSchedule(seed: number, schedule: PlannedFault[]): string {
-  const lines = schedule.map((f, i) => `  ${String(i + 1).padStart(2)}. after ${(f.gapMs / 1000).toFixed(1)} s: ${f.kind === 'receiver' ? `receiver fails for ${(f.downMs / 1000).toFixed(0)} s` : `kill -9 ${f.kind}, restart after ${(f.downMs / 1000).toFixed(1)} s`}`);
+  const lines = schedule.map(
+    (f, i) =>
+      `  ${String(i + 1).padStart(2)}. after ${(f.gapMs / 1000).toFixed(1)} s: ${f.kind === 'receiver' ? `receiver fails for ${(f.downMs / 1000).toFixed(0)} s` : `kill -9 ${f.kind}, restart after ${(f.downMs / 1000).toFixed(1)} s`}`,
+  );
   return [`fault schedule (seed ${seed}):`, ...lines].join('\n');
 }

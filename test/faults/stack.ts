@@ -72,7 +72,10 @@ export class ServerProcess implements Killable {
     if (pid === undefined) return;
     await killGroup(pid);
     this.running = undefined;
-    const ports = this.name === 'temporal' ? [this.config.stack.temporalPort] : [this.config.stack.kafkaPort, this.config.stack.kafkaControllerPort, this.config.stack.kafkaSaslPort];
+    const ports =
+      this.name === 'temporal'
+        ? [this.config.stack.temporalPort]
+        : [this.config.stack.kafkaPort, this.config.stack.kafkaControllerPort, this.config.stack.kafkaSaslPort];
     for (const port of ports) {
       if (!(await waitForPortClosed(this.config.stack.host, port, 15_000))) throw new Error(`${this.name} port ${port} still open after SIGKILL`);
     }

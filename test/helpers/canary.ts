@@ -17,7 +17,9 @@ export function encodings(value: string | Buffer): string[] {
   const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
   const out = new Set<string>([bytes.toString('latin1'), bytes.toString('hex'), bytes.toString('hex').toUpperCase()]);
   for (const shift of [0, 1, 2]) {
-    const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64').replace(/=+$/, '');
+    const b64 = Buffer.concat([Buffer.alloc(shift), bytes])
+      .toString('base64')
+      .replace(/=+$/, '');
     const start = [0, 2, 3][shift]!;
     const end = (shift + bytes.length) % 3 === 0 ? b64.length : b64.length - 1;
     const core = b64.slice(start, end);
@@ -74,7 +76,11 @@ export function historyPayloads(history: temporal.api.history.v1.IHistory | temp
       found.push(candidate as Payload);
       return;
     }
-    const children = Array.isArray(node) ? node : Object.entries(node).filter(([k]) => k !== 'searchAttributes').map(([, v]) => v as unknown);
+    const children = Array.isArray(node)
+      ? node
+      : Object.entries(node)
+          .filter(([k]) => k !== 'searchAttributes')
+          .map(([, v]) => v as unknown);
     for (const value of children) walk(value, depth + 1);
   };
   walk(history, 0);

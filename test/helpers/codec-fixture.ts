@@ -57,7 +57,12 @@ export function historyPayloads(history: temporal.api.history.v1.IHistory): Arra
     for (const [key, value] of Object.entries(node)) {
       if (key === 'payloads' && Array.isArray(value)) {
         for (const p of value as temporal.api.common.v1.IPayload[]) {
-          out.push(temporal.api.common.v1.Payload.toObject(temporal.api.common.v1.Payload.fromObject(p), { bytes: String }) as { metadata?: Record<string, string>; data?: string });
+          out.push(
+            temporal.api.common.v1.Payload.toObject(temporal.api.common.v1.Payload.fromObject(p), { bytes: String }) as {
+              metadata?: Record<string, string>;
+              data?: string;
+            },
+          );
         }
       } else visit(value, depth + 1);
     }

@@ -25,5 +25,11 @@ export async function startTestApi(
       keys: Object.entries(credentials.vendorKeys).map(([k, vendorId]) => ({ vendorId, keyId: `${vendorId}-test`, sha256: hashSecret(k) })),
     }),
   );
-  return startApiServer(config, logger, { temporalAddress: stack.temporalAddress, kafkaBrokers: stack.kafkaBrokers, authenticator, host: '127.0.0.1', port: 0 });
+  return startApiServer(config, logger, {
+    temporalAddress: stack.temporalAddress,
+    kafkaBrokers: stack.kafkaBrokers,
+    authenticator,
+    host: '127.0.0.1',
+    port: 0,
+  });
 }

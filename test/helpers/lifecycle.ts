@@ -115,7 +115,11 @@ export function submissionHandle(client: Client, submissionId: string): Workflow
 }
 
 export async function waitForStatus(client: Client, submissionId: string, status: SubmissionStatus): Promise<SubmissionView> {
-  return waitFor(() => submissionHandle(client, submissionId).query(submissionStateQuery), (v) => v.status === status, `submission ${status}`);
+  return waitFor(
+    () => submissionHandle(client, submissionId).query(submissionStateQuery),
+    (v) => v.status === status,
+    `submission ${status}`,
+  );
 }
 
 export async function waitForAgency(client: Client, submissionId: string, agencyId: string, status: AgencyStatus) {

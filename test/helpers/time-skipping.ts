@@ -12,12 +12,7 @@ export interface TimeSkippingEnv {
   teardown(): Promise<void>;
 }
 
-type Create = (opts: {
-  server: { type: 'existing' };
-  address: string;
-  namespace: string;
-  supportsTimeSkipping: boolean;
-}) => Promise<TestWorkflowEnvironment>;
+type Create = (opts: { server: { type: 'existing' }; address: string; namespace: string; supportsTimeSkipping: boolean }) => Promise<TestWorkflowEnvironment>;
 
 /**
  * A time-skipping environment on its own Java test server. The SDK's launcher waits a fixed 5 s and SIGKILLs on
@@ -33,7 +28,16 @@ export async function createTimeSkippingEnv(): Promise<TimeSkippingEnv> {
   const child: ChildProcess = spawnServer({
     name: 'temporal-test-server',
     command: 'java',
-    args: ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xss1m', '-Xmx512m', '-cp', `${libDir}${path.sep}*`, 'io.temporal.testserver.TestServer', String(port)],
+    args: [
+      '-XX:TieredStopAtLevel=1',
+      '-XX:+UseSerialGC',
+      '-Xss1m',
+      '-Xmx512m',
+      '-cp',
+      `${libDir}${path.sep}*`,
+      'io.temporal.testserver.TestServer',
+      String(port),
+    ],
     logFile,
   });
   await waitUntilReady('Temporal test server', () => portOpen('127.0.0.1', port), { timeoutMs: 60_000, child, logFile });

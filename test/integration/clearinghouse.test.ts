@@ -79,7 +79,11 @@ describe('clearinghouse cases on the dev server', () => {
     const cisa = await openOrJoinCase(client, cisaCommand, opts);
     const treasury = await openOrJoinCase(
       client,
-      command('treasury', { affectedProduct: `inference-gateway, ${product.split(' ').slice(-1)[0]} (Acme Inc.)`, weakness: 'LLM prompting flaw', cweId: 'cwe-1427' }),
+      command('treasury', {
+        affectedProduct: `inference-gateway, ${product.split(' ').slice(-1)[0]} (Acme Inc.)`,
+        weakness: 'LLM prompting flaw',
+        cweId: 'cwe-1427',
+      }),
       opts,
     );
     expect([nsa.outcome, cisa.outcome, treasury.outcome]).toEqual(['OPENED', 'JOINED', 'JOINED']);
@@ -146,7 +150,13 @@ describe('clearinghouse cases on the dev server', () => {
       applyAgencyCaseCommand(client, { type: CASE_COMMAND_TYPES.reportExploitation, caseId: opened.caseId, agencyId, commandId, body: {} });
     await expect(exploit('treasury')).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
     await expect(exploit('nsa')).resolves.toEqual({ caseId: opened.caseId, state: 'PARTIES_NOTIFIED' });
-    const partyCommand = { type: CASE_COMMAND_TYPES.setPartyStatus, caseId: opened.caseId, agencyId: 'dod', commandId: unique('ce'), body: { status: 'AFFECTED' } };
+    const partyCommand = {
+      type: CASE_COMMAND_TYPES.setPartyStatus,
+      caseId: opened.caseId,
+      agencyId: 'dod',
+      commandId: unique('ce'),
+      body: { status: 'AFFECTED' },
+    };
     await applyAgencyCaseCommand(client, partyCommand);
     await applyAgencyCaseCommand(client, partyCommand);
     const view = await getCase(client, opened.caseId, { kind: 'agency', agencyId: 'dod' });
@@ -174,7 +184,13 @@ describe('clearinghouse cases on the dev server', () => {
       submissionId: unique('sub'),
       findingId: 'nsa-f1',
       agencyId: 'nsa',
-      finding: { title: 'Tool output injection', severity: 'HIGH' as const, detail: 'sensitive', affectedProduct: product, weakness: 'Server-Side Request Forgery' },
+      finding: {
+        title: 'Tool output injection',
+        severity: 'HIGH' as const,
+        detail: 'sensitive',
+        affectedProduct: product,
+        weakness: 'Server-Side Request Forgery',
+      },
       plannedReleaseAt: releaseAt,
     };
     const first = (await env.run(activities.openClearinghouseCase, input)) as CaseReportResult;
@@ -191,7 +207,7 @@ describe('clearinghouse cases on the dev server', () => {
     expect(JSON.stringify(opened)).not.toContain('sensitive');
   });
 
-  it('serves cases on the ops API: the list, one case, and an agency\'s view', async () => {
+  it("serves cases on the ops API: the list, one case, and an agency's view", async () => {
     const opened = await openOrJoinCase(client, command('nsa', { weakness: 'XML external entity' }), { taskQueue, fingerprintKey });
     const app = Fastify();
     const token = 'ops-token-for-cases';

@@ -81,7 +81,15 @@ describe('codec endpoint against a real workflow history', () => {
     expect(Buffer.from(decoded[0]!.metadata!.encoding!, 'base64').toString()).toBe('json/plain');
 
     const entry = (await auditEntries()).find((e) => e.code === 'codec-decode' && e.credential === 'bearer');
-    expect(entry).toMatchObject({ principal: 'ops:it-ops', route: '/codec/decode', status: 200, namespace: 'default', payloads: encrypted.length, keyIds: ['master-v1'], credential: 'bearer' });
+    expect(entry).toMatchObject({
+      principal: 'ops:it-ops',
+      route: '/codec/decode',
+      status: 200,
+      namespace: 'default',
+      payloads: encrypted.length,
+      keyIds: ['master-v1'],
+      credential: 'bearer',
+    });
     expect(JSON.stringify(await auditEntries())).not.toContain(CANARY);
   });
 
@@ -96,7 +104,11 @@ describe('codec endpoint against a real workflow history', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')).toContain('invalid_token');
 
-    const forgedCookie = await post('decode', { payloads: encrypted }, { cookie: `preflight_ops_session=v1.${Buffer.from('it-ops').toString('base64url')}.9999999999.${'A'.repeat(43)}` });
+    const forgedCookie = await post(
+      'decode',
+      { payloads: encrypted },
+      { cookie: `preflight_ops_session=v1.${Buffer.from('it-ops').toString('base64url')}.9999999999.${'A'.repeat(43)}` },
+    );
     expect(forgedCookie.status).toBe(401);
     expect(forgedCookie.headers.get('www-authenticate')).toContain('invalid_token');
 
@@ -107,9 +119,7 @@ describe('codec endpoint against a real workflow history', () => {
     expect(vendorEncode.status).toBe(403);
 
     const refusals = (await auditEntries()).filter((e) => e.route === '/codec/decode' && e.status !== 200);
-    expect(refusals.map((e) => `${e.status} ${e.principal}`)).toEqual(
-      expect.arrayContaining(['401 anonymous', '401 unknown-credential', '403 vendor:acme']),
-    );
+    expect(refusals.map((e) => `${e.status} ${e.principal}`)).toEqual(expect.arrayContaining(['401 anonymous', '401 unknown-credential', '403 vendor:acme']));
     expect(refusals.filter((e) => e.principal === 'unknown-credential')).toHaveLength(2);
   });
 
@@ -125,7 +135,10 @@ describe('codec endpoint against a real workflow history', () => {
     const res = await post('decode', { payloads: encrypted }, { cookie });
     expect(res.status).toBe(200);
     expect(plainText(res.json.payloads as WirePayload[])).toContain(CANARY);
-    expect((await auditEntries()).find((e) => e.code === 'codec-decode' && e.credential === 'session')).toMatchObject({ principal: 'ops:it-ops', payloads: encrypted.length });
+    expect((await auditEntries()).find((e) => e.code === 'codec-decode' && e.credential === 'session')).toMatchObject({
+      principal: 'ops:it-ops',
+      payloads: encrypted.length,
+    });
 
     // From a page of another origin, the cookie does not count (SameSite alone would let a same-site page send it).
     const elsewhere = await post('decode', { payloads: encrypted }, { cookie, origin: 'http://127.0.0.1:1' });
@@ -195,7 +208,10 @@ describe('codec endpoint against a real workflow history', () => {
   });
 
   it('encodes for ops with the current key, and the result decodes back', async () => {
-    const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from(JSON.stringify({ note: CANARY })).toString('base64') };
+    const plain = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from(JSON.stringify({ note: CANARY })).toString('base64'),
+    };
     const enc = await post('encode', { payloads: [plain] }, ops);
     expect(enc.status).toBe(200);
     const [sealed] = enc.json.payloads as WirePayload[];

@@ -62,7 +62,15 @@ describe('dead letters through the CLI', () => {
     // Sealed with the deployment's current payload key, as the ingress writes it.
     const letter = deadLetterMessage(
       { key: original.key, value: original.value, headers: original.headers },
-      { reason: 'expired', message: 'timestamp outside the window', topic: TOPICS.agencyCommands, partition: 0, offset: '7', time: new Date().toISOString(), agencyId: 'nsa' },
+      {
+        reason: 'expired',
+        message: 'timestamp outside the window',
+        topic: TOPICS.agencyCommands,
+        partition: 0,
+        offset: '7',
+        time: new Date().toISOString(),
+        agencyId: 'nsa',
+      },
       deploymentPayloadKeys(testConfig())[0],
     );
     expect(letter.value!.includes(original.value)).toBe(false);
@@ -72,11 +80,23 @@ describe('dead letters through the CLI', () => {
 
     const listed = JSON.parse(await run('list', '--json', '--limit', '50')) as { items: Array<Record<string, unknown>> };
     const item = listed.items.find((i) => i.commandId === original.headers.ce_id);
-    expect(item).toMatchObject({ partition, offset, reason: 'expired', agencyId: 'nsa', type: 'gov.preflight.assessment.accept.v1', key: subject, originalTopic: TOPICS.agencyCommands });
+    expect(item).toMatchObject({
+      partition,
+      offset,
+      reason: 'expired',
+      agencyId: 'nsa',
+      type: 'gov.preflight.assessment.accept.v1',
+      key: subject,
+      originalTopic: TOPICS.agencyCommands,
+    });
     expect(JSON.stringify(item)).not.toContain(original.value.toString('base64'));
     expect(await run('list')).toContain(`p${partition}@${offset}  expired`);
 
-    const replayed = JSON.parse(await run('replay', '--partition', String(partition), '--offset', offset, '--json')) as { topic: string; partition: number; offset: string };
+    const replayed = JSON.parse(await run('replay', '--partition', String(partition), '--offset', offset, '--json')) as {
+      topic: string;
+      partition: number;
+      offset: string;
+    };
     expect(replayed.topic).toBe(TOPICS.agencyCommands);
     const again = await messageAt(kafka, TOPICS.agencyCommands, replayed.partition, replayed.offset);
     expect(again.key).toBe(subject);

@@ -89,7 +89,13 @@ beforeAll(async () => {
 afterAll(async () => {
   // Every step runs even if one fails, so no consumer is left polling a stopped broker.
   const failures: unknown[] = [];
-  const steps: (() => unknown)[] = [() => ingress?.stop(), () => worker?.stop(), () => Promise.all([events?.stop(), replies?.stop(), deadLetters?.stop()]), () => producer?.disconnect(), () => client?.connection.close()];
+  const steps: (() => unknown)[] = [
+    () => ingress?.stop(),
+    () => worker?.stop(),
+    () => Promise.all([events?.stop(), replies?.stop(), deadLetters?.stop()]),
+    () => producer?.disconnect(),
+    () => client?.connection.close(),
+  ];
   for (const step of steps) {
     await Promise.resolve()
       .then(step)
@@ -144,7 +150,11 @@ describe('status events', () => {
     for (const [agency, type, data] of commands) {
       const sent = await send(agency, type, id, data);
       const reply = await awaitReply(agency, sent.id);
-      expect({ type, reply: reply.type, data: reply.data }).toMatchObject({ type, reply: REPLY_TYPES.accepted, data: { commandId: sent.id, agencyId: agency, subject: id } });
+      expect({ type, reply: reply.type, data: reply.data }).toMatchObject({
+        type,
+        reply: REPLY_TYPES.accepted,
+        data: { commandId: sent.id, agencyId: agency, subject: id },
+      });
     }
     await waitForStatus(client, id, 'CLEARANCE_ISSUED');
     const handle = client.workflow.getHandle(submissionWorkflowId(id));
@@ -154,7 +164,9 @@ describe('status events', () => {
 
     const received = await eventually('the CLOSED status event', () => {
       const all = eventsOf(id);
-      return all.some((m) => m.headers.ce_type === SUBMISSION_EVENT_TYPES.submissionStatusChanged && m.value?.toString().includes('"CLOSED"')) ? all : undefined;
+      return all.some((m) => m.headers.ce_type === SUBMISSION_EVENT_TYPES.submissionStatusChanged && m.value?.toString().includes('"CLOSED"'))
+        ? all
+        : undefined;
     });
     // One key → one partition → arrival order is publication order.
     expect(new Set(received.map((m) => m.partition)).size).toBe(1);
@@ -172,10 +184,17 @@ describe('status events', () => {
 
     const trail = parsed.filter((ce) => ce.type === SUBMISSION_EVENT_TYPES.submissionStatusChanged).map((ce) => ce.data!.status);
     expect(trail).toEqual(['RECEIVED', 'SCREENING', 'ACCESS_PROVISIONING', 'UNDER_ASSESSMENT', 'CONSOLIDATING', 'CLEARANCE_ISSUED', 'RELEASED', 'CLOSED']);
-    const nsaTrail = parsed.filter((ce) => ce.type === SUBMISSION_EVENT_TYPES.assessmentStatusChanged && ce.data!.agencyId === 'nsa').map((ce) => ce.data!.status);
+    const nsaTrail = parsed
+      .filter((ce) => ce.type === SUBMISSION_EVENT_TYPES.assessmentStatusChanged && ce.data!.agencyId === 'nsa')
+      .map((ce) => ce.data!.status);
     expect(nsaTrail).toEqual(['INVITED', 'ACCEPTED', 'IN_PROGRESS', 'FINDINGS_SUBMITTED']);
     const types = new Set(parsed.map((ce) => ce.type));
-    for (const t of [SUBMISSION_EVENT_TYPES.findingSubmitted, SUBMISSION_EVENT_TYPES.findingResponded, SUBMISSION_EVENT_TYPES.clearanceIssued, SUBMISSION_EVENT_TYPES.accessWindowChanged]) {
+    for (const t of [
+      SUBMISSION_EVENT_TYPES.findingSubmitted,
+      SUBMISSION_EVENT_TYPES.findingResponded,
+      SUBMISSION_EVENT_TYPES.clearanceIssued,
+      SUBMISSION_EVENT_TYPES.accessWindowChanged,
+    ]) {
       expect(types).toContain(t);
     }
     // Thin events: the finding's text never reaches Kafka, neither in values nor in headers.
@@ -201,14 +220,32 @@ describe('agency commands', () => {
     try {
       const program = new Command('preflight').exitOverride();
       registerAgencyCommands(program);
-      await program.parseAsync(['node', 'preflight', 'agency', 'send', '--agency', 'nsa', '--key', keyFile, '--type', 'gov.preflight.assessment.accept.v1', '--subject', id, '--wait', '--json']);
+      await program.parseAsync([
+        'node',
+        'preflight',
+        'agency',
+        'send',
+        '--agency',
+        'nsa',
+        '--key',
+        keyFile,
+        '--type',
+        'gov.preflight.assessment.accept.v1',
+        '--subject',
+        id,
+        '--wait',
+        '--json',
+      ]);
     } finally {
       spy.mockRestore();
       process.env = saved;
       fs.rmSync(dir, { recursive: true, force: true });
     }
     const printed = JSON.parse(out) as { commandId: string; reply: { type: string; data: { commandId: string; result: unknown } } };
-    expect(printed.reply).toEqual({ type: REPLY_TYPES.accepted, data: expect.objectContaining({ commandId: printed.commandId, result: { status: 'ACCEPTED' } }) });
+    expect(printed.reply).toEqual({
+      type: REPLY_TYPES.accepted,
+      data: expect.objectContaining({ commandId: printed.commandId, result: { status: 'ACCEPTED' } }),
+    });
     await waitForAgency(client, id, 'nsa', 'ACCEPTED');
   });
 
@@ -261,7 +298,13 @@ describe('agency commands', () => {
     const resigned = (type: string, body: string) => {
       const m = build({ type });
       const value = Buffer.from(body);
-      const signature = signCommand({ id: m.headers.ce_id!, timestamp: Number(m.headers['preflight-timestamp']), context: { type, subject: id }, body: value, privateKey: nsa });
+      const signature = signCommand({
+        id: m.headers.ce_id!,
+        timestamp: Number(m.headers['preflight-timestamp']),
+        context: { type, subject: id },
+        body: value,
+        privateKey: nsa,
+      });
       return { ...m, value, headers: { ...m.headers, 'preflight-signature': signature } };
     };
 
@@ -332,4 +375,3 @@ describe('agency commands', () => {
     await expect(client.workflow.getHandle(agencyWorkflowId(id, 'dod')).describe()).rejects.toThrow();
   });
 });
-

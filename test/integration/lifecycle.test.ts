@@ -152,7 +152,14 @@ it('happy path end to end: six agencies, findings, clearance, release, close —
   const events = publisher.forSubject(id);
   expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
   expect(events.filter((e) => e.type === SUBMISSION_EVENT_TYPES.submissionStatusChanged).map((e) => e.data.status)).toEqual([
-    'RECEIVED', 'SCREENING', 'ACCESS_PROVISIONING', 'UNDER_ASSESSMENT', 'CONSOLIDATING', 'CLEARANCE_ISSUED', 'RELEASED', 'CLOSED',
+    'RECEIVED',
+    'SCREENING',
+    'ACCESS_PROVISIONING',
+    'UNDER_ASSESSMENT',
+    'CONSOLIDATING',
+    'CLEARANCE_ISSUED',
+    'RELEASED',
+    'CLOSED',
   ]);
   expect(JSON.stringify(events)).not.toMatch(/IT-SECRET/);
   await record('submission-happy-path', id, SIX_AGENCIES);
@@ -177,7 +184,12 @@ it('withdrawal end to end: every assessment ends, every grant is revoked, the hi
   expect(outcome.revokedGrantIds.sort()).toEqual(assessing.activeGrants.map((g) => g.grantId).sort());
   for (const t of tokens) await expect(gatewayBroker.verify(t)).resolves.toEqual({ valid: false, reason: 'revoked' });
   expect(Object.fromEntries(outcome.agencies.map((a) => [a.agencyId, a.status]))).toEqual({
-    nsa: 'WITHDRAWN', cisa: 'WITHDRAWN', treasury: 'WITHDRAWN', nist: 'WITHDRAWN', dod: 'WITHDRAWN', dhs: 'DECLINED',
+    nsa: 'WITHDRAWN',
+    cisa: 'WITHDRAWN',
+    treasury: 'WITHDRAWN',
+    nist: 'WITHDRAWN',
+    dod: 'WITHDRAWN',
+    dhs: 'DECLINED',
   });
   const history = await handle.fetchHistory();
   const names = history.events!.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);

@@ -123,12 +123,16 @@ async function deliveryState(eventId: string, endpointId: string): Promise<Deliv
 }
 
 async function finished(eventId: string, endpointId: string, status?: DeliveryView['status'], timeoutMs = 60_000): Promise<DeliveryView> {
-  return waitFor(`delivery of ${eventId} to ${endpointId}`, async () => {
-    const view = await deliveryState(eventId, endpointId);
-    if (view.status === 'PENDING') return undefined;
-    if (status && view.status !== status) throw new Error(`delivery ended ${view.status}, expected ${status}`);
-    return view;
-  }, timeoutMs);
+  return waitFor(
+    `delivery of ${eventId} to ${endpointId}`,
+    async () => {
+      const view = await deliveryState(eventId, endpointId);
+      if (view.status === 'PENDING') return undefined;
+      if (status && view.status !== status) throw new Error(`delivery ended ${view.status}, expected ${status}`);
+      return view;
+    },
+    timeoutMs,
+  );
 }
 
 async function startWorker(): Promise<void> {
@@ -204,7 +208,14 @@ describe('webhook endpoints API', () => {
     const { key } = newVendor();
     expect((await api(undefined, 'GET', '/v1/webhook-endpoints')).status).toBe(401);
 
-    for (const url of ['http://10.0.0.1/x', 'http://169.254.169.254/latest/meta-data/', 'http://2130706433/', 'http://[::ffff:127.0.0.1]/', 'ftp://receiver.test/', 'http://u:p@receiver.test/']) {
+    for (const url of [
+      'http://10.0.0.1/x',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://2130706433/',
+      'http://[::ffff:127.0.0.1]/',
+      'ftp://receiver.test/',
+      'http://u:p@receiver.test/',
+    ]) {
       const refused = await api(key, 'POST', '/v1/webhook-endpoints', { url });
       expect({ url, status: refused.status }).toEqual({ url, status: 422 });
       expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
@@ -224,7 +235,10 @@ describe('webhook endpoints API', () => {
     const filtered = await api(key, 'GET', '/v1/webhook-endpoints?eventType=gov.preflight.submission.status-changed.v1');
     expect((filtered.body!.items as Array<{ id: string }>).map((e) => e.id)).toEqual([allId]);
 
-    expect((await api(key, 'PATCH', `/v1/webhook-endpoints/${allId}`, { disabled: true })).body).toMatchObject({ status: 'DISABLED', disabledReason: 'VENDOR' });
+    expect((await api(key, 'PATCH', `/v1/webhook-endpoints/${allId}`, { disabled: true })).body).toMatchObject({
+      status: 'DISABLED',
+      disabledReason: 'VENDOR',
+    });
     expect((await api(key, 'PATCH', `/v1/webhook-endpoints/${allId}`, { disabled: false, url: 'https://receiver.test/v2' })).body).toMatchObject({
       status: 'ENABLED',
       url: 'https://receiver.test/v2',
@@ -307,7 +321,10 @@ describe('delivery', () => {
   it('signs every delivery of a lifecycle so standardwebhooks verifies it, across a secret rotation; a tampered body fails', async () => {
     const target = await receiver('127.0.0.1');
     const { vendorId, key } = newVendor();
-    const created = await api(key, 'POST', '/v1/webhook-endpoints', { url: `http://receiver.test:${target.port}/`, eventTypes: ['gov.preflight.submission.*'] });
+    const created = await api(key, 'POST', '/v1/webhook-endpoints', {
+      url: `http://receiver.test:${target.port}/`,
+      eventTypes: ['gov.preflight.submission.*'],
+    });
     const endpointId = created.body!.id as string;
     const secret1 = created.body!.secret as string;
     const submissionId = unique('sub');
@@ -344,7 +361,13 @@ describe('delivery', () => {
       const h = r.headers as Record<string, string>;
       const payload = JSON.parse(r.body) as { type: string; data: { status: string } };
       expect(Object.keys(payload).sort()).toEqual(['data', 'timestamp', 'type']);
-      return [payload.data.status, verifies(secret1, r.body, h), verifies(secret2, r.body, h), verifies(secret3, r.body, h), verifies(secret3, r.body.replace('"status"', '"Status"'), h)];
+      return [
+        payload.data.status,
+        verifies(secret1, r.body, h),
+        verifies(secret2, r.body, h),
+        verifies(secret3, r.body, h),
+        verifies(secret3, r.body.replace('"status"', '"Status"'), h),
+      ];
     });
     expect(table).toEqual([
       ['RECEIVED', true, false, false, false],
@@ -621,7 +644,9 @@ describe('crashes', () => {
     await Promise.all([spawnChild('worker'), spawnChild('dispatcher')]);
     const all = [...before, ...during];
     for (const e of all) await finished(e.id, endpointId, 'DELIVERED', 150_000);
-    const delivered = new Set(target.requests.filter((r) => r.reply !== 'hang' && typeof r.reply === 'object' && r.reply.status === 200).map((r) => r.headers['webhook-id']));
+    const delivered = new Set(
+      target.requests.filter((r) => r.reply !== 'hang' && typeof r.reply === 'object' && r.reply.status === 200).map((r) => r.headers['webhook-id']),
+    );
     expect([...delivered].sort()).toEqual(all.map((e) => e.id).sort());
     // One delivery workflow (one run) per event and endpoint.
     const listed = await waitFor('deliveries in visibility', async () => {

@@ -14,13 +14,21 @@ const shapes = ['clearinghouse-case-v1.binpb', 'clearinghouse-case-v2.binpb', 'c
 const history = load('clearinghouse-case-v3.binpb');
 
 describe('clearinghouseCaseWorkflow replay', () => {
-  it.each(shapes)('replays %s (reports, triage, exploitation, embargo, publication, close) with today\'s code', async (file) => {
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../helpers/clearinghouse-workflows') }, load(file), 'case/0123456789abcdef0123456789abcdef');
+  it.each(shapes)("replays %s (reports, triage, exploitation, embargo, publication, close) with today's code", async (file) => {
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../helpers/clearinghouse-workflows') },
+      load(file),
+      'case/0123456789abcdef0123456789abcdef',
+    );
   });
 
   it('fails on an incompatible change, so the test above can fail', async () => {
     await expect(
-      Worker.runReplayHistory({ workflowsPath: require.resolve('../helpers/clearinghouse-workflows-changed') }, history, 'case/0123456789abcdef0123456789abcdef'),
+      Worker.runReplayHistory(
+        { workflowsPath: require.resolve('../helpers/clearinghouse-workflows-changed') },
+        history,
+        'case/0123456789abcdef0123456789abcdef',
+      ),
     ).rejects.toBeInstanceOf(DeterminismViolationError);
   });
 });

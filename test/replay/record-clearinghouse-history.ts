@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     await handle.executeUpdate(triageCaseUpdate, { args: [{ actor: { kind: 'ops', operatorId: 'op' }, severity: 'CRITICAL', parties: ['acme'] }] });
     await ts.env.sleep(2 * DAY);
     await handle.executeUpdate(reportExploitationUpdate, { args: [{ actor: { kind: 'agency', agencyId: 'nsa' } }] });
-    await handle.executeUpdate(setPartyStatusUpdate, { args: [{ actor: { kind: 'agency', agencyId: 'acme' }, partyId: 'acme', status: 'AFFECTED' }] }).catch(() => undefined);
+    await handle
+      .executeUpdate(setPartyStatusUpdate, { args: [{ actor: { kind: 'agency', agencyId: 'acme' }, partyId: 'acme', status: 'AFFECTED' }] })
+      .catch(() => undefined);
     await handle.executeUpdate(markRemediatingUpdate, { args: [{ actor: { kind: 'ops', operatorId: 'op' } }] });
     await ts.env.sleep(9 * DAY);
     await handle.executeUpdate(publishCaseUpdate, { args: [{ actor: { kind: 'ops', operatorId: 'op' }, advisoryRef: 'ADV-1' }] });

@@ -41,7 +41,13 @@ describe('agency registry', () => {
     expect(() => loadAgencyRegistry(write('proto.json', '{"__proto__":{},"version":1,"agencies":[]}'))).toThrow(/forbidden key/);
     const badKey = { version: 1, agencies: [{ id: 'nsa', name: 'NSA', domains: ['x-y'], publicKeys: ['c2hvcnQ='] }] };
     expect(() => loadAgencyRegistry(write('key.json', JSON.stringify(badKey)))).toThrow(/agencies\.0\.publicKeys\.0/);
-    const dup = { version: 1, agencies: [{ id: 'nsa', name: 'A', domains: ['ab'] }, { id: 'nsa', name: 'B', domains: ['ab'] }] };
+    const dup = {
+      version: 1,
+      agencies: [
+        { id: 'nsa', name: 'A', domains: ['ab'] },
+        { id: 'nsa', name: 'B', domains: ['ab'] },
+      ],
+    };
     expect(() => buildAgencyRegistry(dup)).toThrow(/duplicate agency id "nsa"/);
     expect(() => buildAgencyRegistry({ version: 1, agencies: [{ id: 'nsa', name: 'A', domains: ['ab'], extra: 1 }] })).toThrow(/Unrecognized key/);
   });

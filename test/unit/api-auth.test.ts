@@ -94,7 +94,7 @@ describe('authentication hooks and the refusal audit', () => {
     expect(res.headers['content-type']).toContain('application/problem+json');
     expect(res.json()).toMatchObject({ status, type: expect.stringContaining('/problems/') });
     const entry = audit.recent(1)[0]!;
-    expect(entry).toMatchObject({ principal, status, path: url, method: 'GET', });
+    expect(entry).toMatchObject({ principal, status, path: url, method: 'GET' });
     expect(JSON.stringify(entry)).not.toContain('guess');
   });
 

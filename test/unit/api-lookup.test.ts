@@ -5,7 +5,9 @@ import { ID_PATTERN } from '../../wire/enums';
 describe('visibility queries', () => {
   it('always restrict to submission workflows and add each filter', () => {
     expect(visibilityQuery({})).toBe(`PreflightKind = 'submission' AND WorkflowType = 'submissionWorkflow'`);
-    expect(visibilityQuery({ vendor: 'acme', status: 'UNDER_ASSESSMENT', agency: 'nsa', releaseFrom: '2026-12-01T00:00:00Z', releaseTo: '2026-12-31T00:00:00Z' })).toBe(
+    expect(
+      visibilityQuery({ vendor: 'acme', status: 'UNDER_ASSESSMENT', agency: 'nsa', releaseFrom: '2026-12-01T00:00:00Z', releaseTo: '2026-12-31T00:00:00Z' }),
+    ).toBe(
       `PreflightKind = 'submission' AND WorkflowType = 'submissionWorkflow' AND PreflightVendor = 'acme' AND PreflightStatus = 'UNDER_ASSESSMENT'` +
         ` AND PreflightAgencies = 'nsa' AND PreflightReleaseAt >= '2026-12-01T00:00:00Z' AND PreflightReleaseAt <= '2026-12-31T00:00:00Z'`,
     );

@@ -16,7 +16,12 @@ const publish = (minute: number, seq: number, type: string, data: Record<string,
     activityTaskScheduledEventAttributes: {
       activityId: String(seq),
       activityType: { name: 'publishEvent' },
-      input: { payloads: [payload('submission'), payload({ id: `submission/s1/${seq}`, type, source: '/preflight/submissions', subject: 's1', sequence: seq, time, data })] },
+      input: {
+        payloads: [
+          payload('submission'),
+          payload({ id: `submission/s1/${seq}`, type, source: '/preflight/submissions', subject: 's1', sequence: seq, time, data }),
+        ],
+      },
     },
   });
 const about = { submissionId: 's1', vendorId: 'acme' };
@@ -65,11 +70,38 @@ function parentHistory() {
       publish(3, 7, 'gov.preflight.assessment.status-changed.v1', { ...about, agencyId: 'cisa', status: 'INVITED', previousStatus: null, at: t(3) }),
       publish(5, 8, 'gov.preflight.assessment.status-changed.v1', { ...about, agencyId: 'nsa', status: 'ACCEPTED', previousStatus: 'INVITED', at: t(5) }),
       publish(6, 9, 'gov.preflight.assessment.status-changed.v1', { ...about, agencyId: 'nsa', status: 'IN_PROGRESS', previousStatus: 'ACCEPTED', at: t(6) }),
-      publish(7, 10, 'gov.preflight.assessment.status-changed.v1', { ...about, agencyId: 'nsa', status: 'INFO_REQUESTED', previousStatus: 'IN_PROGRESS', infoRequestId: 'nsa-ir-1', at: t(7) }),
+      publish(7, 10, 'gov.preflight.assessment.status-changed.v1', {
+        ...about,
+        agencyId: 'nsa',
+        status: 'INFO_REQUESTED',
+        previousStatus: 'IN_PROGRESS',
+        infoRequestId: 'nsa-ir-1',
+        at: t(7),
+      }),
       vendorUpdate(9, 'u-answer', 'respondToInfoRequest', { requestId: 'nsa-ir-1', response: 'SECRET ANSWER TEXT' }),
-      publish(9, 11, 'gov.preflight.assessment.status-changed.v1', { ...about, agencyId: 'nsa', status: 'IN_PROGRESS', previousStatus: 'INFO_REQUESTED', infoRequestId: 'nsa-ir-1', at: t(9) }),
-      publish(10, 12, 'gov.preflight.finding.submitted.v1', { ...about, agencyId: 'nsa', findingId: 'nsa-f1', severity: 'HIGH', thirdPartyVulnerability: false, at: t(10) }),
-      publish(11, 13, 'gov.preflight.assessment.status-changed.v1', { ...about, agencyId: 'nsa', status: 'FINDINGS_SUBMITTED', previousStatus: 'IN_PROGRESS', at: t(11) }),
+      publish(9, 11, 'gov.preflight.assessment.status-changed.v1', {
+        ...about,
+        agencyId: 'nsa',
+        status: 'IN_PROGRESS',
+        previousStatus: 'INFO_REQUESTED',
+        infoRequestId: 'nsa-ir-1',
+        at: t(9),
+      }),
+      publish(10, 12, 'gov.preflight.finding.submitted.v1', {
+        ...about,
+        agencyId: 'nsa',
+        findingId: 'nsa-f1',
+        severity: 'HIGH',
+        thirdPartyVulnerability: false,
+        at: t(10),
+      }),
+      publish(11, 13, 'gov.preflight.assessment.status-changed.v1', {
+        ...about,
+        agencyId: 'nsa',
+        status: 'FINDINGS_SUBMITTED',
+        previousStatus: 'IN_PROGRESS',
+        at: t(11),
+      }),
       publish(12, 14, 'gov.preflight.assessment.status-changed.v1', { ...about, agencyId: 'cisa', status: 'DECLINED', previousStatus: 'INVITED', at: t(12) }),
       publish(12, 15, 'gov.preflight.submission.status-changed.v1', { ...about, status: 'CONSOLIDATING', previousStatus: 'UNDER_ASSESSMENT', at: t(12) }),
       ev(12, 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED', {
@@ -85,7 +117,10 @@ function parentHistory() {
       publish(14, 18, 'gov.preflight.finding.responded.v1', { ...about, agencyId: 'nsa', findingId: 'nsa-f1', response: 'MITIGATED', at: t(14) }),
       vendorUpdate(15, 'u-rel', 'declareReleased', {}),
       ev(15, 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED', {
-        workflowExecutionUpdateCompletedEventAttributes: { meta: { updateId: 'u-rel' }, outcome: { success: { payloads: [payload({ status: 'RELEASED', releasedAt: t(15), notice: 'CLEAR' })] } } },
+        workflowExecutionUpdateCompletedEventAttributes: {
+          meta: { updateId: 'u-rel' },
+          outcome: { success: { payloads: [payload({ status: 'RELEASED', releasedAt: t(15), notice: 'CLEAR' })] } },
+        },
       }),
       publish(15, 19, 'gov.preflight.submission.status-changed.v1', { ...about, status: 'RELEASED', previousStatus: 'CLEARANCE_ISSUED', at: t(15) }),
     ],
@@ -95,7 +130,9 @@ function parentHistory() {
 function nsaHistory() {
   const upd = (minute: number, updateId: string, name: string) =>
     ev(minute, 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED', {
-      workflowExecutionUpdateAcceptedEventAttributes: { acceptedRequest: { meta: { updateId }, input: { name, args: { payloads: [payload({ agencyId: 'nsa' })] } } } },
+      workflowExecutionUpdateAcceptedEventAttributes: {
+        acceptedRequest: { meta: { updateId }, input: { name, args: { payloads: [payload({ agencyId: 'nsa' })] } } },
+      },
     });
   return historyFromJSON({
     events: [
@@ -130,7 +167,13 @@ describe('buildTimeline', () => {
     expect(first.summary).toContain('frontier-7 7.0.1');
     expect(first.summary).toContain('nsa, cisa');
     const byKind = (kind: string) => timeline.entries.filter((e) => e.kind === kind);
-    expect(byKind('info-request')).toEqual([expect.objectContaining({ actor: 'agency:nsa', status: 'INFO_REQUESTED', refs: expect.objectContaining({ requestId: 'nsa-ir-1', commandId: 'cmd-ask' }) })]);
+    expect(byKind('info-request')).toEqual([
+      expect.objectContaining({
+        actor: 'agency:nsa',
+        status: 'INFO_REQUESTED',
+        refs: expect.objectContaining({ requestId: 'nsa-ir-1', commandId: 'cmd-ask' }),
+      }),
+    ]);
     expect(byKind('info-response')[0]).toMatchObject({ actor: 'vendor:acme', refs: { requestId: 'nsa-ir-1', updateId: 'u-answer' } });
     expect(byKind('finding')[0]).toMatchObject({ actor: 'agency:nsa', status: 'HIGH', refs: { findingId: 'nsa-f1', commandId: 'cmd-finding' } });
     expect(byKind('notice')[0]).toMatchObject({ actor: 'system', status: 'CONCERNS_NOTED' });
@@ -182,7 +225,10 @@ describe('buildTimeline', () => {
           ...start,
           vendorUpdate(20, 'u-w', 'withdraw', {}),
           ev(20, 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED', {
-            workflowExecutionUpdateCompletedEventAttributes: { meta: { updateId: 'u-w' }, outcome: { failure: { message: 'The submission is being withdrawn.' } } },
+            workflowExecutionUpdateCompletedEventAttributes: {
+              meta: { updateId: 'u-w' },
+              outcome: { failure: { message: 'The submission is being withdrawn.' } },
+            },
           }),
           ev(21, 'EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED', { workflowExecutionTerminatedEventAttributes: { reason: 'ops' } }),
         ],

@@ -1,12 +1,5 @@
 import crypto from 'node:crypto';
-import {
-  caseFingerprint,
-  caseIdFor,
-  deriveFingerprintKey,
-  fingerprintMaterial,
-  normalizeProduct,
-  normalizeWeakness,
-} from '../../clients/case-fingerprint';
+import { caseFingerprint, caseIdFor, deriveFingerprintKey, fingerprintMaterial, normalizeProduct, normalizeWeakness } from '../../clients/case-fingerprint';
 import { CASE_ID_PATTERN } from '../../wire/enums';
 
 const key = deriveFingerprintKey(Buffer.alloc(32, 7));
@@ -22,7 +15,11 @@ describe('case fingerprint', () => {
   });
 
   it('de-duplicates third-party findings whose titles stand in for product and weakness', () => {
-    const titles = ['Prompt injection in Acme Gateway 2.3', 'ACME Gateway v2.3 vulnerable to indirect prompt-injection', 'acme gateway 2.3: Prompt Injection (CWE-1427)'];
+    const titles = [
+      'Prompt injection in Acme Gateway 2.3',
+      'ACME Gateway v2.3 vulnerable to indirect prompt-injection',
+      'acme gateway 2.3: Prompt Injection (CWE-1427)',
+    ];
     const ids = titles.map((t) => caseIdFor({ affectedProduct: t, weakness: t }, key));
     expect(new Set(ids).size).toBe(1);
     expect(normalizeProduct(titles[0]!)).toBe('2.3 acme gateway');

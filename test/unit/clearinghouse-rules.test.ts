@@ -186,7 +186,12 @@ describe('alarms', () => {
 describe('agency view', () => {
   it('shows an agency its own reports in full, others only by who and when, and no model releases', () => {
     const data = caseWithReports('nsa');
-    applyReport(data, policy, report('cisa', { source: 'FINDING', submissionId: 'sub-secret', findingId: 'cisa-f1', summary: 'detail', plannedReleaseAt: at(20) }), at(1));
+    applyReport(
+      data,
+      policy,
+      report('cisa', { source: 'FINDING', submissionId: 'sub-secret', findingId: 'cisa-f1', summary: 'detail', plannedReleaseAt: at(20) }),
+      at(1),
+    );
     const view = agencyCaseView(caseView(data, policy, Date.parse(T0)), 'nsa');
     expect(view.reports).toEqual([
       expect.objectContaining({ agencyId: 'nsa', reportId: 'r-nsa', affectedProduct: 'Acme Gateway' }),

@@ -21,7 +21,15 @@ const now = 1_800_000_000;
 
 function command(over: Partial<Parameters<typeof buildAgencyCommand>[0]> = {}, key = nsaKey): WireMessage {
   return buildAgencyCommand(
-    { agencyId: 'nsa', type: 'gov.preflight.assessment.request-info.v1', subject: 'sub-1', data: { question: 'Which tools?' }, id: 'cmd-1', timestamp: now, ...over },
+    {
+      agencyId: 'nsa',
+      type: 'gov.preflight.assessment.request-info.v1',
+      subject: 'sub-1',
+      data: { question: 'Which tools?' },
+      id: 'cmd-1',
+      timestamp: now,
+      ...over,
+    },
     key,
     { validate: false },
   );
@@ -31,7 +39,20 @@ const inspect = (m: { key: string | null; value: Buffer | null; headers: Record<
 /** Re-signs a message whose body was changed after building (as a careless but authentic sender would). */
 function resign(m: WireMessage, body: string, key = nsaKey): WireMessage {
   const value = Buffer.from(body);
-  return { ...m, value, headers: { ...m.headers, 'preflight-signature': signCommand({ id: m.headers.ce_id!, timestamp: now, context: { type: m.headers.ce_type!, subject: m.headers.ce_subject! }, body: value, privateKey: key }) } };
+  return {
+    ...m,
+    value,
+    headers: {
+      ...m.headers,
+      'preflight-signature': signCommand({
+        id: m.headers.ce_id!,
+        timestamp: now,
+        context: { type: m.headers.ce_type!, subject: m.headers.ce_subject! },
+        body: value,
+        privateKey: key,
+      }),
+    },
+  };
 }
 
 describe('inspectCommand', () => {

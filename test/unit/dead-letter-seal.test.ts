@@ -1,11 +1,23 @@
 import crypto from 'node:crypto';
 import { DEAD_LETTER_HEADERS, DeadLetterSealError, deadLetterMessage, originalValue, readDeadLetter } from '../../events/dead-letter';
 
-const info = { reason: 'schema-violation', message: 'finding.severity: invalid', topic: 'preflight.agency-commands.v1', partition: 1, offset: '42', time: '2026-11-27T00:00:00.000Z', agencyId: 'nsa' };
+const info = {
+  reason: 'schema-violation',
+  message: 'finding.severity: invalid',
+  topic: 'preflight.agency-commands.v1',
+  partition: 1,
+  offset: '42',
+  time: '2026-11-27T00:00:00.000Z',
+  agencyId: 'nsa',
+};
 const key = (id: string) => ({ id, key: crypto.randomBytes(32) });
 
 describe('sealed dead letters', () => {
-  const original = { key: 'sub-1', value: Buffer.from('{"finding":{"detail":"canary-3f9a"}}'), headers: { ce_id: 'c1', ce_type: 'gov.preflight.finding.submit.v1' } };
+  const original = {
+    key: 'sub-1',
+    value: Buffer.from('{"finding":{"detail":"canary-3f9a"}}'),
+    headers: { ce_id: 'c1', ce_type: 'gov.preflight.finding.submit.v1' },
+  };
 
   it('seals the value with the current key, keeps key and headers readable, and unseals to the original bytes', () => {
     const current = key('k2');

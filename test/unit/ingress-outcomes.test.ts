@@ -47,13 +47,19 @@ describe('applyCommand', () => {
   it('updates the agency child with the command id as update id and the verified signer in the input', async () => {
     const { client, calls } = fakeClient(async () => ({ requestId: 'nsa-ir-1', status: 'INFO_REQUESTED', question: { nested: true } }));
     const outcome = await applyCommand(client, command);
-    expect(calls).toEqual([{ workflowId: 'submission/sub-1/agency/nsa', name: 'requestInfo', options: { args: [{ question: 'q', agencyId: 'nsa' }], updateId: 'cmd-1' } }]);
+    expect(calls).toEqual([
+      { workflowId: 'submission/sub-1/agency/nsa', name: 'requestInfo', options: { args: [{ question: 'q', agencyId: 'nsa' }], updateId: 'cmd-1' } },
+    ]);
     // Only flat ids and statuses go into the reply.
     expect(outcome).toEqual({ kind: 'accepted', result: { requestId: 'nsa-ir-1', status: 'INFO_REQUESTED' } });
   });
 
   it('turns a validator refusal into a rejection with a machine code and the workflow’s reason', async () => {
-    const refusal = ApplicationFailure.create({ message: 'Information can be requested only while in progress', type: FAILURES.notAllowedInState.type, nonRetryable: true });
+    const refusal = ApplicationFailure.create({
+      message: 'Information can be requested only while in progress',
+      type: FAILURES.notAllowedInState.type,
+      nonRetryable: true,
+    });
     const { client } = fakeClient(async () => {
       throw new WorkflowUpdateFailedError('Workflow Update failed', refusal);
     });
@@ -99,7 +105,10 @@ describe('replyMessage', () => {
     const accepted = replyMessage(about, { kind: 'accepted', result: { requestId: 'nsa-ir-1' } }, new Date('2026-07-01T12:00:00Z'));
     expect(accepted.key).toBe('nsa');
     expect(accepted.headers.ce_id).toBe('nsa/cmd-1/reply');
-    expect(decodeEvent(accepted)).toMatchObject({ envelope: { type: 'gov.preflight.command.accepted.v1' }, data: { commandId: 'cmd-1', result: { requestId: 'nsa-ir-1' } } });
+    expect(decodeEvent(accepted)).toMatchObject({
+      envelope: { type: 'gov.preflight.command.accepted.v1' },
+      data: { commandId: 'cmd-1', result: { requestId: 'nsa-ir-1' } },
+    });
     const rejected = replyMessage(about, { kind: 'rejected', code: 'expired', reason: 'too old', deadLetter: true });
     expect(decodeEvent(rejected)).toMatchObject({ envelope: { type: 'gov.preflight.command.rejected.v1' }, data: { code: 'expired', reason: 'too old' } });
     expect(rejected.headers.ce_id).toBe(accepted.headers.ce_id);
@@ -111,7 +120,11 @@ describe('lanesByKey', () => {
 
   it('keeps each key in offset order and puts keyless messages in one lane', () => {
     const lanes = lanesByKey([msg(1, 'a'), msg(2, 'b'), msg(3, 'a'), msg(4, null), msg(5, 'b'), msg(6, null), msg(7, 'a')]);
-    expect(lanes.map((lane) => lane.map((m) => m.offset))).toEqual([['1', '3', '7'], ['2', '5'], ['4', '6']]);
+    expect(lanes.map((lane) => lane.map((m) => m.offset))).toEqual([
+      ['1', '3', '7'],
+      ['2', '5'],
+      ['4', '6'],
+    ]);
   });
 });
 

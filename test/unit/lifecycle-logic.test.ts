@@ -162,7 +162,15 @@ describe('transition tables and command permissions', () => {
     expect(agencyCommandRefusal('start', { status: 'ACCEPTED', ownerAgencyId: 'nsa', signerAgencyId: 'nsa' })).toBeUndefined();
   });
   it('checks findings, including the tested model version', () => {
-    const f = { severity: 'HIGH', domain: 'cyber', title: 't', detail: 'd', modelVersionTested: '7.0.0', recommendedMitigation: 'm', thirdPartyVulnerability: false };
+    const f = {
+      severity: 'HIGH',
+      domain: 'cyber',
+      title: 't',
+      detail: 'd',
+      modelVersionTested: '7.0.0',
+      recommendedMitigation: 'm',
+      thirdPartyVulnerability: false,
+    };
     expect(findingRefusal(f, '7.0.1')?.type).toBe(FAILURES.modelVersionMismatch.type);
     expect(findingRefusal({ ...f, modelVersionTested: '7.0.1' }, '7.0.1')).toBeUndefined();
     expect(findingRefusal({ ...f, severity: 'SEVERE' }, '7.0.0')?.reason).toMatch(/CRITICAL, HIGH/);
@@ -203,7 +211,16 @@ describe('advisory clearance notice', () => {
   it('summarizes findings without their text', () => {
     const s = summarizeFindings([
       { findingId: 'nsa-f1', agencyId: 'nsa', severity: 'HIGH', domain: 'cyber', modelVersionTested: '1', thirdPartyVulnerability: false, submittedAt: 'x' },
-      { findingId: 'nsa-f2', agencyId: 'nsa', severity: 'LOW', domain: 'cyber', modelVersionTested: '1', thirdPartyVulnerability: true, submittedAt: 'x', response: 'ACKNOWLEDGED' },
+      {
+        findingId: 'nsa-f2',
+        agencyId: 'nsa',
+        severity: 'LOW',
+        domain: 'cyber',
+        modelVersionTested: '1',
+        thirdPartyVulnerability: true,
+        submittedAt: 'x',
+        response: 'ACKNOWLEDGED',
+      },
     ]);
     expect(s.total).toBe(2);
     expect(s.bySeverity).toEqual({ CRITICAL: 0, HIGH: 1, MEDIUM: 0, LOW: 1, INFO: 0 });
@@ -228,7 +245,15 @@ describe('advisory clearance notice', () => {
 });
 
 describe('third-party finding fields', () => {
-  const base = { severity: 'HIGH', domain: 'cyber', title: 't', detail: 'd', modelVersionTested: '1', recommendedMitigation: 'm', thirdPartyVulnerability: true };
+  const base = {
+    severity: 'HIGH',
+    domain: 'cyber',
+    title: 't',
+    detail: 'd',
+    modelVersionTested: '1',
+    recommendedMitigation: 'm',
+    thirdPartyVulnerability: true,
+  };
   it('accepts product, weakness and a CWE id, and refuses a malformed CWE id', () => {
     expect(findingRefusal({ ...base, affectedProduct: 'Acme Gateway 2.3', weakness: 'prompt injection', cweId: 'CWE-1427' }, '1')).toBeUndefined();
     expect(findingRefusal({ ...base, cweId: '1427' }, '1')?.reason).toMatch(/CWE-79/);

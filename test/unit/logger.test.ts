@@ -12,7 +12,12 @@ function capture(level = 'trace'): { logger: Logger; lines: () => Array<Record<s
   return {
     logger,
     text: () => chunks.join(''),
-    lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>),
+    lines: () =>
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
 }
 
@@ -127,13 +132,27 @@ describe('the logger field allowlist', () => {
       namespace: 'Consumer',
       level: logLevel.ERROR,
       label: 'ERROR',
-      log: { timestamp: 'now', logger: 'kafkajs', message: `Crash: KafkaJSNumberOfRetriesExceeded: ${c}`, groupId: 'g', retryCount: 3, stack: `Error: ${c}`, error: c },
+      log: {
+        timestamp: 'now',
+        logger: 'kafkajs',
+        message: `Crash: KafkaJSNumberOfRetriesExceeded: ${c}`,
+        groupId: 'g',
+        retryCount: 3,
+        stack: `Error: ${c}`,
+        error: c,
+      },
     });
     log({
       namespace: 'Connection',
       level: logLevel.ERROR,
       label: 'ERROR',
-      log: { timestamp: 'now', logger: 'kafkajs', message: 'Connection error: connect ECONNREFUSED 127.0.0.1:1', broker: '127.0.0.1:1', error: 'connect ECONNREFUSED 127.0.0.1:1' },
+      log: {
+        timestamp: 'now',
+        logger: 'kafkajs',
+        message: 'Connection error: connect ECONNREFUSED 127.0.0.1:1',
+        broker: '127.0.0.1:1',
+        error: 'connect ECONNREFUSED 127.0.0.1:1',
+      },
     });
     expect(text()).not.toContain(c);
     const [crash, refused] = lines();
@@ -145,7 +164,13 @@ describe('the logger field allowlist', () => {
   it('logs a retriable kafkajs protocol error at debug, since kafkajs retries it', () => {
     const { logger, lines } = capture();
     const log = kafkaLogCreator(logger)(logLevel.DEBUG);
-    const response = { timestamp: 'now', logger: 'kafkajs', message: 'Response GroupCoordinator(key: 10, version: 2)', broker: 'b:1', error: 'The group coordinator is not available' };
+    const response = {
+      timestamp: 'now',
+      logger: 'kafkajs',
+      message: 'Response GroupCoordinator(key: 10, version: 2)',
+      broker: 'b:1',
+      error: 'The group coordinator is not available',
+    };
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { ...response, retriable: true } });
     log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { ...response, retriable: false } });
     expect(lines().map((l) => l.level)).toEqual(['debug', 'error']);

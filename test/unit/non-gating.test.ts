@@ -28,7 +28,9 @@ describe('the lifecycle cannot approve, block or hold a release', () => {
       ...END_REASONS,
       ...CONSOLIDATION_TRIGGERS,
       // A party forbidden to act on a clearinghouse case is access control, not a verdict on a release.
-      ...Object.values(FAILURES).filter((f) => f.type !== FAILURES.caseForbidden.type).map((f) => f.type),
+      ...Object.values(FAILURES)
+        .filter((f) => f.type !== FAILURES.caseForbidden.type)
+        .map((f) => f.type),
       ...Object.values(SUBMISSION_EVENT_TYPES),
     ];
     expect(vocabulary.filter((w) => GATING.test(w))).toEqual([]);

@@ -64,18 +64,22 @@ describe('SSRF guard decision', () => {
 });
 
 describe('resolveAndCheck', () => {
-  const resolver = (table: Record<string, string[]>): Resolver => async (host) => {
-    const addrs = table[host];
-    if (!addrs) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
-    return addrs.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-  };
+  const resolver =
+    (table: Record<string, string[]>): Resolver =>
+    async (host) => {
+      const addrs = table[host];
+      if (!addrs) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+      return addrs.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    };
 
   it('refuses a host name that resolves to loopback', async () => {
     await expect(resolveAndCheck('https://hooks.example.test/x', { resolver: resolver({ 'hooks.example.test': ['127.0.0.1'] }) })).rejects.toMatchObject({
       name: 'SsrfRefusedError',
       reason: 'loopback',
     });
-    await expect(resolveAndCheck('https://v6.example.test/x', { resolver: resolver({ 'v6.example.test': ['::1'] }) })).rejects.toMatchObject({ reason: 'loopback' });
+    await expect(resolveAndCheck('https://v6.example.test/x', { resolver: resolver({ 'v6.example.test': ['::1'] }) })).rejects.toMatchObject({
+      reason: 'loopback',
+    });
   });
 
   it('refuses when any resolved address is refused, even if another is public', async () => {
@@ -112,7 +116,10 @@ describe('resolveAndCheck', () => {
 
   it('an allowlisted loopback passes, another loopback address does not', async () => {
     const table = resolver({ 'receiver.test': ['127.0.0.1'], 'canary.test': ['127.0.0.2'] });
-    await expect(resolveAndCheck('http://receiver.test:8081/', { resolver: table, allowlist: ['127.0.0.1/32'] })).resolves.toMatchObject({ address: '127.0.0.1', port: 8081 });
+    await expect(resolveAndCheck('http://receiver.test:8081/', { resolver: table, allowlist: ['127.0.0.1/32'] })).resolves.toMatchObject({
+      address: '127.0.0.1',
+      port: 8081,
+    });
     await expect(resolveAndCheck('http://canary.test:8081/', { resolver: table, allowlist: ['127.0.0.1/32'] })).rejects.toMatchObject({ reason: 'loopback' });
   });
 

@@ -17,7 +17,9 @@ describe('which Temporal errors make an api request answer 503', () => {
   });
 
   it('an update whose wait ran out', () => {
-    expect(isTemporalUnavailable(new WorkflowUpdateRPCTimeoutOrCancelledError('Timeout or cancellation waiting for update', { cause: grpcError(4, 'x') }))).toBe(true);
+    expect(
+      isTemporalUnavailable(new WorkflowUpdateRPCTimeoutOrCancelledError('Timeout or cancellation waiting for update', { cause: grpcError(4, 'x') })),
+    ).toBe(true);
   });
 
   it.each([

@@ -3,7 +3,11 @@ import { deriveWebhookSecret, verifyWebhook, webhookHeaders } from '../../events
 import { activeSecretVersions, type WebhookEndpoint } from '../../workflows/webhooks/contract';
 
 const masterKey = Buffer.alloc(32, 7);
-const body = JSON.stringify({ type: 'gov.preflight.submission.status-changed.v1', timestamp: '2026-11-27T05:00:00.000Z', data: { submissionId: 's1', status: 'SCREENING' } });
+const body = JSON.stringify({
+  type: 'gov.preflight.submission.status-changed.v1',
+  timestamp: '2026-11-27T05:00:00.000Z',
+  data: { submissionId: 's1', status: 'SCREENING' },
+});
 const now = () => Math.floor(Date.now() / 1000);
 
 describe('webhook signing', () => {

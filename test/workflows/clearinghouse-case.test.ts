@@ -223,7 +223,9 @@ describe('clearinghouseCaseWorkflow (time skipping)', () => {
     await handle.executeUpdate(closeCaseUpdate, { args: [{ actor: ops, reason: 'RESOLVED' }] });
     const result = await handle.result();
     expect(result.state).toBe('CLOSED');
-    const states = eventsOf(caseId).filter((e) => e.type === CASE_EVENT_TYPES.statusChanged).map((e) => e.data.state);
+    const states = eventsOf(caseId)
+      .filter((e) => e.type === CASE_EVENT_TYPES.statusChanged)
+      .map((e) => e.data.state);
     expect(states).toEqual(['TRIAGED', 'PARTIES_NOTIFIED', 'PUBLISHED', 'CLOSED']);
     expect(JSON.stringify(eventsOf(caseId))).not.toContain('sensitive detail');
   });

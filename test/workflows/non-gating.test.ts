@@ -46,11 +46,14 @@ async function act(submissionId: string, agencyId: string, update: { name: strin
 
 const scenarios: [ClearanceNotice, (id: string) => Promise<void>][] = [
   ['NOT_ASSESSED', (id) => act(id, 'nsa', declineInvitationUpdate)],
-  ['CLEAR', async (id) => {
-    await act(id, 'nsa', acceptInvitationUpdate);
-    await act(id, 'nsa', startAssessmentUpdate);
-    await act(id, 'nsa', completeAssessmentUpdate, { noFindings: true });
-  }],
+  [
+    'CLEAR',
+    async (id) => {
+      await act(id, 'nsa', acceptInvitationUpdate);
+      await act(id, 'nsa', startAssessmentUpdate);
+      await act(id, 'nsa', completeAssessmentUpdate, { noFindings: true });
+    },
+  ],
   ...(['LOW', 'CRITICAL'] as FindingInput['severity'][]).map((severity): [ClearanceNotice, (id: string) => Promise<void>] => [
     severity === 'LOW' ? 'CLEAR_WITH_RECOMMENDATIONS' : 'CONCERNS_NOTED',
     async (id) => {

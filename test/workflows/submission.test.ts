@@ -136,7 +136,9 @@ it('happy path: six agencies assess in parallel, findings go to the vendor, clea
   for (const a of SIX_AGENCIES) await acceptAndStart(id, a);
   const high = await agency<{ findingId: string }>(id, 'nsa', submitFindingUpdate, { finding: finding('HIGH', 'SECRET-NSA') });
   expect(high.findingId).toBe('nsa-f1');
-  const low = await agency<{ findingId: string }>(id, 'cisa', submitFindingUpdate, { finding: finding('LOW', 'SECRET-CISA', { thirdPartyVulnerability: true }) });
+  const low = await agency<{ findingId: string }>(id, 'cisa', submitFindingUpdate, {
+    finding: finding('LOW', 'SECRET-CISA', { thirdPartyVulnerability: true }),
+  });
   await ts.env.sleep(5 * DAY_MS);
   for (const a of SIX_AGENCIES) {
     const r = await agency<{ status: string }>(id, a, completeAssessmentUpdate);
@@ -161,10 +163,24 @@ it('happy path: six agencies assess in parallel, findings go to the vendor, clea
   expect(released).toMatchObject({ status: 'RELEASED', notice: 'CLEAR_WITH_RECOMMENDATIONS' });
   const outcome = await handle.result();
   expect(outcome).toMatchObject({ status: 'CLOSED', endReason: 'RELEASED_AND_CLOSED', notice: 'CLEAR_WITH_RECOMMENDATIONS' });
-  expect(outcome.agencies.map((a) => a.status).sort()).toEqual(['FINDINGS_SUBMITTED', 'FINDINGS_SUBMITTED', 'NO_FINDINGS', 'NO_FINDINGS', 'NO_FINDINGS', 'NO_FINDINGS']);
+  expect(outcome.agencies.map((a) => a.status).sort()).toEqual([
+    'FINDINGS_SUBMITTED',
+    'FINDINGS_SUBMITTED',
+    'NO_FINDINGS',
+    'NO_FINDINGS',
+    'NO_FINDINGS',
+    'NO_FINDINGS',
+  ]);
 
   expect(statusTrail(id)).toEqual([
-    'RECEIVED', 'SCREENING', 'ACCESS_PROVISIONING', 'UNDER_ASSESSMENT', 'CONSOLIDATING', 'CLEARANCE_ISSUED', 'RELEASED', 'CLOSED',
+    'RECEIVED',
+    'SCREENING',
+    'ACCESS_PROVISIONING',
+    'UNDER_ASSESSMENT',
+    'CONSOLIDATING',
+    'CLEARANCE_ISSUED',
+    'RELEASED',
+    'CLOSED',
   ]);
   expectCleanSequence(id);
   const types = new Set(eventsOf(id).map((e) => e.type));
@@ -224,11 +240,7 @@ it('a release-date change that would exceed 30 days is refused with its reason; 
     FAILURES.accessWindowExceeded.type,
     new RegExp(`at most 30 days, until ${new Date(opens + 30 * DAY_MS).toISOString().replace(/\./g, '\\.')}`),
   );
-  await expectRefused(
-    handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: 'soon' }] }),
-    FAILURES.invalidInput.type,
-    /ISO-8601/,
-  );
+  await expectRefused(handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: 'soon' }] }), FAILURES.invalidInput.type, /ISO-8601/);
   expect((await handle.query(submissionStateQuery)).window).toEqual(view.window);
 
   const moved = await handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: new Date(opens + 25 * DAY_MS).toISOString() }] });
@@ -241,7 +253,11 @@ it('a release-date change that would exceed 30 days is refused with its reason; 
   );
   // The grant is re-issued with the new expiry and the old one revoked.
   const grants = t.accessBroker.granted.filter((g) => g.submissionId === input.submissionId);
-  await waitFor(async () => t.accessBroker.granted.filter((g) => g.submissionId === input.submissionId).length, (n) => n === 2, 're-grant');
+  await waitFor(
+    async () => t.accessBroker.granted.filter((g) => g.submissionId === input.submissionId).length,
+    (n) => n === 2,
+    're-grant',
+  );
   expect(t.accessBroker.granted.filter((g) => g.submissionId === input.submissionId).map((g) => g.expiresAt)).toEqual([
     grants[0]!.expiresAt,
     moved.windowClosesAt,
@@ -264,7 +280,11 @@ it("an information request pauses only that agency's review clock; the window ke
   await ts.env.sleep(2 * DAY_MS);
   const ir = await agency<{ requestId: string; status: string }>(id, 'nsa', requestInfoUpdate, { question: 'Which safety filters are on?' });
   expect(ir).toEqual({ requestId: 'nsa-ir-1', status: 'INFO_REQUESTED' });
-  await waitFor(() => handle.query(submissionStateQuery), (v) => v.openInfoRequests.length === 1, 'open info request');
+  await waitFor(
+    () => handle.query(submissionStateQuery),
+    (v) => v.openInfoRequests.length === 1,
+    'open info request',
+  );
   await ts.env.sleep(3 * DAY_MS);
   await handle.executeUpdate(respondToInfoRequestUpdate, { args: [{ requestId: ir.requestId, response: 'All of them.' }] });
   await waitForAgency(client, id, 'nsa', 'IN_PROGRESS');
@@ -287,7 +307,12 @@ it("an information request pauses only that agency's review clock; the window ke
   expect((await handle.query(submissionStateQuery)).window).toEqual(view.window);
   const statuses = eventsOf(id).filter((e) => e.type === SUBMISSION_EVENT_TYPES.assessmentStatusChanged && e.data.agencyId === 'nsa');
   expect(statuses.map((e) => [e.data.status, e.data.infoRequestId ?? null])).toEqual([
-    ['INVITED', null], ['ACCEPTED', null], ['IN_PROGRESS', null], ['INFO_REQUESTED', 'nsa-ir-1'], ['IN_PROGRESS', 'nsa-ir-1'], ['NO_FINDINGS', null],
+    ['INVITED', null],
+    ['ACCEPTED', null],
+    ['IN_PROGRESS', null],
+    ['INFO_REQUESTED', 'nsa-ir-1'],
+    ['IN_PROGRESS', 'nsa-ir-1'],
+    ['NO_FINDINGS', null],
   ]);
   expect(JSON.stringify(eventsOf(id))).not.toMatch(/safety filters|All of them/);
   await handle.executeUpdate(withdrawUpdate, { args: [{}] });
@@ -339,7 +364,10 @@ it('the window closes with 2 of 6 agencies incomplete: partial results, each sta
   expect(clearance.data).toMatchObject({ notice: 'CONCERNS_NOTED', trigger: 'WINDOW_CLOSED' });
   expect((clearance.data.agencies as { status: string }[]).filter((a) => a.status === 'DID_NOT_COMPLETE')).toHaveLength(2);
   const missed = eventsOf(id).filter((e) => e.type === SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed);
-  expect(missed.map((e) => [e.data.agencyId, e.data.status]).sort()).toEqual([['dhs', 'ACCEPTED'], ['dod', 'IN_PROGRESS']]);
+  expect(missed.map((e) => [e.data.agencyId, e.data.status]).sort()).toEqual([
+    ['dhs', 'ACCEPTED'],
+    ['dod', 'IN_PROGRESS'],
+  ]);
   expect(issued.revokedGrantIds).toHaveLength(6);
   await handle.executeUpdate(withdrawUpdate, { args: [{}] });
   expect(await handle.result()).toMatchObject({ status: 'WITHDRAWN', notice: 'CONCERNS_NOTED' });
@@ -387,7 +415,11 @@ it('a declared release is accepted whatever the notice says, even mid-assessment
   await waitForStatus(client, id, 'UNDER_ASSESSMENT');
   await acceptAndStart(id, 'nsa');
   await agency(id, 'nsa', submitFindingUpdate, { finding: finding('CRITICAL', 'R1') });
-  await waitFor(() => handle.query(findingsSummaryQuery), (s) => s.total === 1, 'finding reaches the parent');
+  await waitFor(
+    () => handle.query(findingsSummaryQuery),
+    (s) => s.total === 1,
+    'finding reaches the parent',
+  );
 
   const released = await handle.executeUpdate(declareReleasedUpdate, { args: [{}] });
   expect(released).toMatchObject({ status: 'RELEASED', notice: 'CONCERNS_NOTED' });
@@ -450,7 +482,11 @@ it('refuses commands the state does not allow, and an agency acting on another a
   // A repeated command id (a redelivered Kafka message) has no second effect.
   await child.executeUpdate(submitFindingUpdate, { args: [{ agencyId: 'nsa', finding: finding('LOW', 'D') }], updateId: 'dup-1' });
   await child.executeUpdate(submitFindingUpdate, { args: [{ agencyId: 'nsa', finding: finding('LOW', 'D') }], updateId: 'dup-1' });
-  await waitFor(() => handle.query(findingsSummaryQuery), (s) => s.total === 2, 'two findings');
+  await waitFor(
+    () => handle.query(findingsSummaryQuery),
+    (s) => s.total === 2,
+    'two findings',
+  );
   await handle.executeUpdate(withdrawUpdate, { args: [{}] });
   await handle.result();
   expect((await handle.query(findingsSummaryQuery)).total).toBe(2);
@@ -472,12 +508,10 @@ it('a failure while provisioning access revokes every grant already made, and th
   });
   const input = submissionInput(await ts.env.currentTimeMs(), 20);
   const outcome = await failingWorker.runUntil(
-    client.workflow
-      .execute(submissionWorkflow, { taskQueue: failingQueue, workflowId: submissionWorkflowId(input.submissionId), args: [input] })
-      .then(
-        () => undefined,
-        (err: unknown) => err,
-      ),
+    client.workflow.execute(submissionWorkflow, { taskQueue: failingQueue, workflowId: submissionWorkflowId(input.submissionId), args: [input] }).then(
+      () => undefined,
+      (err: unknown) => err,
+    ),
   );
   expect(outcome).toBeInstanceOf(WorkflowFailedError);
   expect(((outcome as WorkflowFailedError).cause as ApplicationFailure).type).toBe(FAILURES.accessProvisioningFailed.type);

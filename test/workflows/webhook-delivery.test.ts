@@ -107,7 +107,11 @@ describe('webhookDeliveryWorkflow (time skipping)', () => {
       expect(gap).toBeLessThanOrEqual(expected[i]! * 1.2 + 5000);
     });
     // Jitter: the two 10 h gaps are not both exactly 10 h.
-    expect(gaps(view).slice(-2).some((g) => Math.abs(g - 10 * HOUR_MS) > 1000)).toBe(true);
+    expect(
+      gaps(view)
+        .slice(-2)
+        .some((g) => Math.abs(g - 10 * HOUR_MS) > 1000),
+    ).toBe(true);
     const mine = attemptsSeen.filter((a) => a.endpointId === endpointId);
     expect(new Set(mine.map((a) => a.eventId))).toEqual(new Set([eventId]));
     expect(mine.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -118,7 +122,10 @@ describe('webhookDeliveryWorkflow (time skipping)', () => {
   });
 
   it('a 410 disables the endpoint and announces it once', async () => {
-    const { client, endpointId } = await setup('v-gone', [{ outcome: 'FAILED', status: 503 }, { outcome: 'GONE', status: 410 }]);
+    const { client, endpointId } = await setup('v-gone', [
+      { outcome: 'FAILED', status: 503 },
+      { outcome: 'GONE', status: 410 },
+    ]);
     const eventId = 'submission/s-2/1';
     const view: DeliveryView = await client.workflow.execute('webhookDeliveryWorkflow', {
       workflowId: deliveryWorkflowId(eventId, endpointId),
@@ -134,13 +141,21 @@ describe('webhookDeliveryWorkflow (time skipping)', () => {
     expect(announced).toHaveLength(1);
     expect(announced[0]).toMatchObject({
       stream: 'submission',
-      event: { id: 'vendor/v-gone/1', type: 'gov.preflight.webhook-endpoint.disabled.v1', subject: 'vendor/v-gone', sequence: 1, data: { reason: 'GONE', eventId } },
+      event: {
+        id: 'vendor/v-gone/1',
+        type: 'gov.preflight.webhook-endpoint.disabled.v1',
+        subject: 'vendor/v-gone',
+        sequence: 1,
+        data: { reason: 'GONE', eventId },
+      },
     });
-
   });
 
   it('429 with Retry-After waits at least that long, then delivers', async () => {
-    const { client, endpointId } = await setup('v-429', [{ outcome: 'FAILED', status: 429, retryAfterMs: 3 * HOUR_MS }, { outcome: 'DELIVERED', status: 200, endpointFailingSince: 'set' }]);
+    const { client, endpointId } = await setup('v-429', [
+      { outcome: 'FAILED', status: 429, retryAfterMs: 3 * HOUR_MS },
+      { outcome: 'DELIVERED', status: 200, endpointFailingSince: 'set' },
+    ]);
     const eventId = 'submission/s-3/1';
     const view: DeliveryView = await client.workflow.execute('webhookDeliveryWorkflow', {
       workflowId: deliveryWorkflowId(eventId, endpointId),
@@ -205,9 +220,15 @@ describe('webhookDeliveryWorkflow (time skipping)', () => {
 describe('vendorWorkflow (time skipping)', () => {
   it('registers, validates, rotates with an overlap, disables, enables and deletes', async () => {
     const { vendor, endpointId } = await setup('v-registry', []);
-    await expect(vendor.executeUpdate(registerEndpointUpdate, { args: [{ endpointId, url: 'https://x.test/' }] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
-    await expect(vendor.executeUpdate(registerEndpointUpdate, { args: [{ endpointId: 'ep_other0001', url: 'ftp://x.test/' }] })).rejects.toMatchObject(updateRefusal(/http/));
-    await expect(vendor.executeUpdate(registerEndpointUpdate, { args: [{ endpointId: 'bad', url: 'https://x.test/' }] })).rejects.toMatchObject(updateRefusal(/endpointId/));
+    await expect(vendor.executeUpdate(registerEndpointUpdate, { args: [{ endpointId, url: 'https://x.test/' }] })).rejects.toBeInstanceOf(
+      WorkflowUpdateFailedError,
+    );
+    await expect(vendor.executeUpdate(registerEndpointUpdate, { args: [{ endpointId: 'ep_other0001', url: 'ftp://x.test/' }] })).rejects.toMatchObject(
+      updateRefusal(/http/),
+    );
+    await expect(vendor.executeUpdate(registerEndpointUpdate, { args: [{ endpointId: 'bad', url: 'https://x.test/' }] })).rejects.toMatchObject(
+      updateRefusal(/endpointId/),
+    );
     await expect(
       vendor.executeUpdate(registerEndpointUpdate, { args: [{ endpointId: 'ep_other0001', url: 'https://x.test/', eventTypes: ['Not A Type'] }] }),
     ).rejects.toMatchObject(updateRefusal(/eventTypes/));
@@ -244,7 +265,11 @@ describe('vendorWorkflow (time skipping)', () => {
 
   it('continues as new when history grows, keeping the endpoints', async () => {
     const client = ts.env.client;
-    const handle = await client.workflow.start('vendorWorkflow', { workflowId: vendorWorkflowId('v-can'), taskQueue, args: [{ vendorId: 'v-can', historyLimit: 30 }] });
+    const handle = await client.workflow.start('vendorWorkflow', {
+      workflowId: vendorWorkflowId('v-can'),
+      taskQueue,
+      args: [{ vendorId: 'v-can', historyLimit: 30 }],
+    });
     for (let i = 0; i < 12; i++) {
       await handle.executeUpdate(registerEndpointUpdate, { args: [{ endpointId: `ep_can${String(i).padStart(6, '0')}`, url: `https://x.test/${i}` }] });
     }

@@ -161,7 +161,15 @@ export function codecRoutes(deps: CodecRouteDeps) {
       deps.audit.record(entry);
       metrics.codecRequests.inc({ operation, outcome: fields.code === `codec-${operation}` ? 'ok' : fields.code });
       log.info(
-        { audit: 'codec', principal: entry.principal, namespace: entry.namespace, count: entry.payloads, status: entry.status, code: entry.code, requestId: entry.requestId },
+        {
+          audit: 'codec',
+          principal: entry.principal,
+          namespace: entry.namespace,
+          count: entry.payloads,
+          status: entry.status,
+          code: entry.code,
+          requestId: entry.requestId,
+        },
         `codec ${operation}`,
       );
     };
@@ -169,8 +177,10 @@ export function codecRoutes(deps: CodecRouteDeps) {
     const namespaceOf = (request: FastifyRequest): string => {
       const header = request.headers['x-namespace'];
       if (header === undefined) return deps.namespace;
-      if (typeof header !== 'string' || !NAMESPACE.test(header)) throw problems.invalid([{ path: 'X-Namespace', message: 'not a namespace name' }], 'The X-Namespace header is not valid.');
-      if (header !== deps.namespace) throw new HttpProblem(403, 'namespace-not-served', 'Forbidden', `This codec endpoint serves namespace ${deps.namespace} only.`);
+      if (typeof header !== 'string' || !NAMESPACE.test(header))
+        throw problems.invalid([{ path: 'X-Namespace', message: 'not a namespace name' }], 'The X-Namespace header is not valid.');
+      if (header !== deps.namespace)
+        throw new HttpProblem(403, 'namespace-not-served', 'Forbidden', `This codec endpoint serves namespace ${deps.namespace} only.`);
       return header;
     };
 

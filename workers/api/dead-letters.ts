@@ -113,9 +113,7 @@ async function readRange(
 export async function listDeadLetters(kafka: Kafka, options: { limit?: number } = {}): Promise<DeadLetterItem[]> {
   const limit = BigInt(options.limit ?? 100);
   const read = await readRange(kafka, ({ low, high }) => (high - limit > low ? high - limit : low));
-  return read
-    .map(({ partition, message }) => toItem(partition, message))
-    .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+  return read.map(({ partition, message }) => toItem(partition, message)).sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
 }
 
 /** A dead letter could not be replayed; `code` says why (unknown offset, or an original topic we do not replay to). */

@@ -5,7 +5,16 @@
  */
 import { z } from 'zod';
 import { AgencyId, EventTime as Time, Id, text } from '../../wire/common';
-import { AccessWindowView, Clocks, CreateSubmissionRequest, FindingResponse, FindingSummaryView, Severity, Submission, SubmissionStatus } from '../../wire/submission';
+import {
+  AccessWindowView,
+  Clocks,
+  CreateSubmissionRequest,
+  FindingResponse,
+  FindingSummaryView,
+  Severity,
+  Submission,
+  SubmissionStatus,
+} from '../../wire/submission';
 
 export {
   AcknowledgeRequest,
@@ -32,38 +41,30 @@ export const AccessVerifyRequest = z
 // Responses
 
 /** RFC 9457 problem details. `code` is a stable machine code; `errors` lists input problems (422). */
-export const Problem = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string().optional(),
-    instance: z.string().optional(),
-    code: z.string().optional(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-  })
-  ;
+export const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+  code: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
 
-export const SubmissionListItem = z
-  .object({
-    submissionId: z.string(),
-    vendorId: z.string(),
-    status: SubmissionStatus.or(z.string()),
-    agencies: z.array(z.string()),
-    plannedReleaseAt: Time.optional(),
-    startedAt: Time,
-    closedAt: Time.optional(),
-    running: z.boolean(),
-  })
-  ;
+export const SubmissionListItem = z.object({
+  submissionId: z.string(),
+  vendorId: z.string(),
+  status: SubmissionStatus.or(z.string()),
+  agencies: z.array(z.string()),
+  plannedReleaseAt: Time.optional(),
+  startedAt: Time,
+  closedAt: Time.optional(),
+  running: z.boolean(),
+});
 
-export const SubmissionList = z
-  .object({ items: z.array(SubmissionListItem), nextPageToken: z.string().optional() })
-  ;
+export const SubmissionList = z.object({ items: z.array(SubmissionListItem), nextPageToken: z.string().optional() });
 
-export const SubmissionCreated = z
-  .object({ submissionId: z.string(), status: SubmissionStatus, location: z.string() })
-  ;
+export const SubmissionCreated = z.object({ submissionId: z.string(), status: SubmissionStatus, location: z.string() });
 
 export const CommandResult = z
   .object({ submissionId: z.string(), command: z.string(), result: z.record(z.string(), z.unknown()) })
@@ -88,42 +89,36 @@ export const FindingDetail = z
   .meta({ description: 'One finding with its sensitive detail (only for its vendor and ops)' });
 export type FindingDetail = z.infer<typeof FindingDetail>;
 
-export const AccessVerifyResponse = z
-  .discriminatedUnion('valid', [
-    z.object({ valid: z.literal(true), grantId: z.string(), submissionId: z.string(), agencyId: z.string(), scope: z.string(), expiresAt: Time }),
-    z.object({ valid: z.literal(false), reason: z.enum(['malformed', 'bad-signature', 'expired', 'revoked']) }),
-  ])
-  ;
+export const AccessVerifyResponse = z.discriminatedUnion('valid', [
+  z.object({ valid: z.literal(true), grantId: z.string(), submissionId: z.string(), agencyId: z.string(), scope: z.string(), expiresAt: Time }),
+  z.object({ valid: z.literal(false), reason: z.enum(['malformed', 'bad-signature', 'expired', 'revoked']) }),
+]);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Ops responses
 
-export const FindingsSummary = z
-  .object({
-    total: z.number().int(),
-    bySeverity: z.record(z.string(), z.number().int()),
-    unresolvedCriticalOrHigh: z.number().int(),
-    findings: z.array(FindingSummaryView),
-  })
-  ;
+export const FindingsSummary = z.object({
+  total: z.number().int(),
+  bySeverity: z.record(z.string(), z.number().int()),
+  unresolvedCriticalOrHigh: z.number().int(),
+  findings: z.array(FindingSummaryView),
+});
 
 export const OpsSubmission = z
   .object({ state: Submission, clocks: Clocks, findings: FindingsSummary })
   .meta({ description: 'State, clocks and findings summary of one submission' });
 
-export const TimelineEntry = z
-  .object({
-    at: Time,
-    actor: z.string().describe('who: vendor:<id>, agency:<id>, ops, system (timers, Preflight itself)'),
-    kind: z.string().describe('a stable machine kind, e.g. submitted, status, agency-status, finding, info-request, grant, notice, command-refused'),
-    summary: z.string(),
-    workflowId: z.string(),
-    eventId: z.number().int(),
-    agencyId: z.string().optional(),
-    status: z.string().optional().describe('the state it led to'),
-    refs: z.record(z.string(), z.string()).optional(),
-  })
-  ;
+export const TimelineEntry = z.object({
+  at: Time,
+  actor: z.string().describe('who: vendor:<id>, agency:<id>, ops, system (timers, Preflight itself)'),
+  kind: z.string().describe('a stable machine kind, e.g. submitted, status, agency-status, finding, info-request, grant, notice, command-refused'),
+  summary: z.string(),
+  workflowId: z.string(),
+  eventId: z.number().int(),
+  agencyId: z.string().optional(),
+  status: z.string().optional().describe('the state it led to'),
+  refs: z.record(z.string(), z.string()).optional(),
+});
 
 export const Timeline = z
   .object({
@@ -165,12 +160,8 @@ export const DeadLetter = z
 
 export const DeadLetterList = z.object({ items: z.array(DeadLetter) });
 
-export const DeadLetterReplayRequest = z
-  .strictObject({ partition: z.number().int().min(0).max(10_000), offset: z.string().regex(/^\d{1,20}$/) })
-  ;
-export const DeadLetterReplayResult = z
-  .object({ replayed: z.boolean(), topic: z.string(), partition: z.number().int(), offset: z.string() })
-  ;
+export const DeadLetterReplayRequest = z.strictObject({ partition: z.number().int().min(0).max(10_000), offset: z.string().regex(/^\d{1,20}$/) });
+export const DeadLetterReplayResult = z.object({ replayed: z.boolean(), topic: z.string(), partition: z.number().int(), offset: z.string() });
 
 export const OpsSubmissionListQuery = z.strictObject({
   status: SubmissionStatus.optional(),

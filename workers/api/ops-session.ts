@@ -84,7 +84,10 @@ export function opsSessionRoutes(deps: { authenticator: Authenticator; sessionKe
     });
 
     app.delete('/ops/session', opsOnly, async (request, reply) => {
-      return reply.header('set-cookie', sessionCookie('', 0, isTls(request))).code(204).send();
+      return reply
+        .header('set-cookie', sessionCookie('', 0, isTls(request)))
+        .code(204)
+        .send();
     });
   };
 }

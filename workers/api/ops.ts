@@ -3,13 +3,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { FastifyInstance } from 'fastify';
 import { DeadLetterReplayRequest, OpsSubmissionListQuery } from './http-schemas';
-import {
-  agencyWorkflowId,
-  clocksQuery,
-  findingsSummaryQuery,
-  submissionStateQuery,
-  submissionWorkflowId,
-} from '../../workflows/submission/contract';
+import { agencyWorkflowId, clocksQuery, findingsSummaryQuery, submissionStateQuery, submissionWorkflowId } from '../../workflows/submission/contract';
 import { deliveryStateQuery } from '../../workflows/webhooks/contract';
 import { SA } from '../../workflows/shared/search-attributes';
 import { authenticate } from './auth';
@@ -74,7 +68,10 @@ export async function submissionDeliveries(client: Client, submissionId: string,
     for await (const wf of client.workflow.list({ query })) {
       if (seen.has(wf.workflowId)) continue;
       seen.add(wf.workflowId);
-      const view = await client.workflow.getHandle(wf.workflowId).query(deliveryStateQuery).catch(() => undefined);
+      const view = await client.workflow
+        .getHandle(wf.workflowId)
+        .query(deliveryStateQuery)
+        .catch(() => undefined);
       if (view) {
         out.push({
           eventId: view.eventId,
@@ -174,11 +171,16 @@ export function opsRoutes(ctx: ApiContext) {
       if (!ctx.kafka) throw problems.unavailable('Kafka is not configured for this api process.');
       try {
         const where = await replayDeadLetter(ctx.kafka, ref, ctx.payloadKeys);
-        ctx.logger.info({ audit: 'dead-letter-replay', operator: request.principal?.kind === 'ops' ? request.principal.operator : undefined, ...ref, ...where }, 'dead letter replayed');
+        ctx.logger.info(
+          { audit: 'dead-letter-replay', operator: request.principal?.kind === 'ops' ? request.principal.operator : undefined, ...ref, ...where },
+          'dead letter replayed',
+        );
         return { replayed: true, ...where };
       } catch (e) {
         if (e instanceof DeadLetterReplayError) {
-          throw e.code === 'not-found' ? new HttpProblem(404, 'not-found', 'Not found', e.message) : new HttpProblem(409, 'not-replayable', 'Not replayable', e.message);
+          throw e.code === 'not-found'
+            ? new HttpProblem(404, 'not-found', 'Not found', e.message)
+            : new HttpProblem(409, 'not-replayable', 'Not replayable', e.message);
         }
         throw e;
       }

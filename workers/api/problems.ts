@@ -139,7 +139,8 @@ export function problemErrorHandler(logger: { error(obj: object, msg: string): v
     if (isHttpProblem(error)) return sendProblem(reply, error, instance);
     const e = error as { code?: string; statusCode?: number; message?: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, new HttpProblem(413, 'too-large', 'Request body too large', e.message), instance);
-    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'Send application/json.'), instance);
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return sendProblem(reply, new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'Send application/json.'), instance);
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
       return sendProblem(reply, new HttpProblem(e.statusCode, 'bad-request', 'Bad request', (e.message ?? '').slice(0, 300)), instance);
     }

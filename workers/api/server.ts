@@ -91,7 +91,11 @@ export async function createApiServer(
  * Connects to Temporal (with the deployment's payload codec) and Kafka, and serves the api on
  * `PREFLIGHT_HOST:PREFLIGHT_API_PORT` until stopped.
  */
-export async function startApiServer(config: Config, logger: Logger, options: ApiServerOptions = {}): Promise<{ url: string; ctx: ApiContext; stop(): Promise<void> }> {
+export async function startApiServer(
+  config: Config,
+  logger: Logger,
+  options: ApiServerOptions = {},
+): Promise<{ url: string; ctx: ApiContext; stop(): Promise<void> }> {
   const log = logger.child({ component: 'api' });
   collectProcessMetrics();
   const client = await connectClient(config.temporal, options.temporalAddress, deploymentDataConverter(config));

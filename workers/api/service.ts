@@ -165,7 +165,8 @@ export async function registerInterfaces(app: FastifyInstance, ctx: ApiContext, 
   });
 
   const securityHeaders = {
-    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+    'content-security-policy':
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   };
@@ -176,7 +177,10 @@ export async function registerInterfaces(app: FastifyInstance, ctx: ApiContext, 
 }
 
 /** Where the api finds its credential files: SHA-256 hashes only (see stack/dev-credentials.ts for the local default). */
-export function credentialFiles(dataDir: string, overrides: { opsKeyFile?: string; vendorKeyFile?: string } = {}): { opsKeyFile: string; vendorKeyFile: string } {
+export function credentialFiles(
+  dataDir: string,
+  overrides: { opsKeyFile?: string; vendorKeyFile?: string } = {},
+): { opsKeyFile: string; vendorKeyFile: string } {
   return {
     opsKeyFile: overrides.opsKeyFile ?? path.join(dataDir, 'ops-keys.json'),
     vendorKeyFile: overrides.vendorKeyFile ?? path.join(dataDir, 'vendor-keys.json'),

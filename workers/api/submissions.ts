@@ -48,7 +48,10 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
   const value = request.headers['idempotency-key'];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
-    throw problems.invalid([{ path: 'Idempotency-Key', message: 'printable ASCII without spaces, 1-128 characters' }], 'The Idempotency-Key header is not valid.');
+    throw problems.invalid(
+      [{ path: 'Idempotency-Key', message: 'printable ASCII without spaces, 1-128 characters' }],
+      'The Idempotency-Key header is not valid.',
+    );
   }
   return value;
 }
@@ -159,7 +162,10 @@ export function submissionRoutes(ctx: ApiContext) {
         const owned = await findSubmission(ctx.client, submissionId, request.principal);
         status = owned.description.typedSearchAttributes.get(SA.status) ?? status;
       }
-      return reply.code(existing ? 200 : 201).header('location', location).send({ submissionId, status, location });
+      return reply
+        .code(existing ? 200 : 201)
+        .header('location', location)
+        .send({ submissionId, status, location });
     });
 
     app.get('/v1/submissions', { preHandler: vendorOrOps }, async (request) => {

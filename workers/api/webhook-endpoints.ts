@@ -138,7 +138,11 @@ export function webhookEndpointRoutes(ctx: WebhookRoutesContext) {
 
     app.get<ById>('/v1/webhook-endpoints/:id/secret', { preHandler: vendorOnly }, async (request) => {
       const endpoint = await owned(vendorOf(request), endpointIdOf(request));
-      return { id: endpoint.endpointId, secretVersion: endpoint.secretVersion, secret: deriveWebhookSecret(ctx.masterKey, endpoint.endpointId, endpoint.secretVersion) };
+      return {
+        id: endpoint.endpointId,
+        secretVersion: endpoint.secretVersion,
+        secret: deriveWebhookSecret(ctx.masterKey, endpoint.endpointId, endpoint.secretVersion),
+      };
     });
 
     app.patch<ById>('/v1/webhook-endpoints/:id', cmd, async (request) => {

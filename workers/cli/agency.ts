@@ -67,15 +67,18 @@ export function registerAgencyCommands(program: Command): void {
       fs.chmodSync(privatePath, 0o600);
       fs.writeFileSync(publicPath, pair.publicKey + '\n');
       const snippet = registrySnippet(id, pair.publicKey);
-      output(opts.json, { agencyId: id, publicKey: pair.publicKey, privateKeyPath: privatePath, publicKeyPath: publicPath, registryEntry: JSON.parse(snippet) }, () =>
-        [
-          `Private key  ${privatePath} (keep it secret; it signs commands as ${id})`,
-          `Public key   ${pair.publicKey}`,
-          '',
-          'Registry entry (add to the "agencies" array of the file PREFLIGHT_AGENCY_REGISTRY names):',
-          snippet,
-          '',
-        ].join('\n'),
+      output(
+        opts.json,
+        { agencyId: id, publicKey: pair.publicKey, privateKeyPath: privatePath, publicKeyPath: publicPath, registryEntry: JSON.parse(snippet) },
+        () =>
+          [
+            `Private key  ${privatePath} (keep it secret; it signs commands as ${id})`,
+            `Public key   ${pair.publicKey}`,
+            '',
+            'Registry entry (add to the "agencies" array of the file PREFLIGHT_AGENCY_REGISTRY names):',
+            snippet,
+            '',
+          ].join('\n'),
       );
     });
 
@@ -84,7 +87,12 @@ export function registerAgencyCommands(program: Command): void {
     .description('build, sign and produce one command on preflight.agency-commands.v1')
     .requiredOption('--agency <id>', 'the sending agency')
     .requiredOption('--key <file>', "the agency's private key (PEM)")
-    .requiredOption('--type <type>', `command type: ${CATALOG.filter((e) => e.direction === 'inbound').map((e) => e.type).join(', ')}`)
+    .requiredOption(
+      '--type <type>',
+      `command type: ${CATALOG.filter((e) => e.direction === 'inbound')
+        .map((e) => e.type)
+        .join(', ')}`,
+    )
     .requiredOption('--subject <id>', 'submission id (or report reference for case.open); also the Kafka key')
     .option('--data <json>', 'the command body as JSON', undefined)
     .option('--data-file <file>', 'read the command body from a file')
@@ -93,7 +101,18 @@ export function registerAgencyCommands(program: Command): void {
     .option('--timeout <seconds>', 'how long --wait waits', '30')
     .option('--json', 'print JSON')
     .action(
-      async (opts: { agency: string; key: string; type: string; subject: string; data?: string; dataFile?: string; id?: string; wait?: boolean; timeout: string; json?: boolean }) => {
+      async (opts: {
+        agency: string;
+        key: string;
+        type: string;
+        subject: string;
+        data?: string;
+        dataFile?: string;
+        id?: string;
+        wait?: boolean;
+        timeout: string;
+        json?: boolean;
+      }) => {
         const config = configOrExit();
         const id = agencyId(opts.agency);
         let privateKey;
@@ -104,7 +123,10 @@ export function registerAgencyCommands(program: Command): void {
         }
         let message;
         try {
-          message = buildAgencyCommand({ agencyId: id, type: opts.type, subject: opts.subject, data: readData(opts), ...(opts.id ? { id: opts.id } : {}) }, privateKey);
+          message = buildAgencyCommand(
+            { agencyId: id, type: opts.type, subject: opts.subject, data: readData(opts), ...(opts.id ? { id: opts.id } : {}) },
+            privateKey,
+          );
         } catch (e) {
           if (isEventError(e)) throw new CliError(e.message, 2);
           throw e;
@@ -148,7 +170,11 @@ export function registerAgencyCommands(program: Command): void {
         }
         if (opts.wait && !reply) throw new CliError(`sent command ${commandId}, but no reply within ${opts.timeout} s (is the ingress running?)`);
         output(opts.json, { commandId, type: opts.type, subject: opts.subject, reply }, () =>
-          [`Sent ${opts.type} ${commandId} for ${opts.subject}`, ...(reply ? [`Reply ${reply.type === REPLY_TYPES.accepted ? 'accepted' : 'rejected'}: ${JSON.stringify(reply.data)}`] : []), ''].join('\n'),
+          [
+            `Sent ${opts.type} ${commandId} for ${opts.subject}`,
+            ...(reply ? [`Reply ${reply.type === REPLY_TYPES.accepted ? 'accepted' : 'rejected'}: ${JSON.stringify(reply.data)}`] : []),
+            '',
+          ].join('\n'),
         );
         if (reply && reply.type === REPLY_TYPES.rejected) process.exitCode = 3;
       },

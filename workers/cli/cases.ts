@@ -22,7 +22,11 @@ function renderList(items: CaseListItem[]): string {
   const rows = items.map((c) => [c.caseId, c.state, c.severity ?? '-', String(c.reporters.length), c.parties.join(',') || '-', c.openedAt]);
   const header = ['CASE', 'STATE', 'SEVERITY', 'REPORTERS', 'PARTIES', 'OPENED'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -40,7 +44,9 @@ function renderCase(c: CaseView | AgencyCaseView): string {
     'Parties:',
     ...(c.parties.length === 0
       ? ['  none']
-      : c.parties.map((p) => `  ${p.partyId.padEnd(20)} ${p.status.padEnd(13)} due ${p.remediationDueAt ?? '-'}${p.remediatedAt ? ` remediated ${p.remediatedAt}` : ''}`)),
+      : c.parties.map(
+          (p) => `  ${p.partyId.padEnd(20)} ${p.status.padEnd(13)} due ${p.remediationDueAt ?? '-'}${p.remediatedAt ? ` remediated ${p.remediatedAt}` : ''}`,
+        )),
     ...(c.duplicates.length ? [`Duplicates  ${c.duplicates.join(', ')}`] : []),
     ...(c.publishedAt ? [`Published   ${c.publishedAt}${c.advisoryRef ? ` (${c.advisoryRef})` : ''}`] : []),
     ...(c.closedAt ? [`Closed      ${c.closedAt} (${c.closeReason})`] : []),

@@ -46,7 +46,11 @@ export function registerDeadLetterCommands(program: Command, io: CliIo = {}): vo
       try {
         const c = config();
         const where = await replayDeadLetter(kafkaFor(c), { partition, offset: opts.offset }, deploymentPayloadKeys(c));
-        write(opts.json ? JSON.stringify({ replayed: true, ...where }, null, 2) + '\n' : `Replayed onto ${where.topic} partition ${where.partition} offset ${where.offset}.\n`);
+        write(
+          opts.json
+            ? JSON.stringify({ replayed: true, ...where }, null, 2) + '\n'
+            : `Replayed onto ${where.topic} partition ${where.partition} offset ${where.offset}.\n`,
+        );
       } catch (e) {
         if (e instanceof DeadLetterReplayError) throw new CliError(e.message, e.code === 'not-found' ? 3 : 2);
         throw e;

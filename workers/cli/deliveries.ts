@@ -68,7 +68,11 @@ function renderList(items: DeliverySummary[]): string {
   const rows = items.map((d) => [d.eventId, d.endpointId, d.vendorId ?? '-', d.status ?? '-', d.startedAt]);
   const header = ['EVENT', 'ENDPOINT', 'VENDOR', 'STATUS', 'STARTED'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 

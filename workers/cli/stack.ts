@@ -39,7 +39,8 @@ export function registerStackCommands(program: Command): void {
     .description('start the local servers in the background, with persistent data; stop them with `stack down`')
     .action(async () => {
       const config = configOrExit();
-      if (readStackState(config.stack.dataDir)) throw new CliError(`A local stack is already running (${stateFilePath(config.stack.dataDir)}); see 'preflight stack status'.`);
+      if (readStackState(config.stack.dataDir))
+        throw new CliError(`A local stack is already running (${stateFilePath(config.stack.dataDir)}); see 'preflight stack status'.`);
       const up = await bringUpStack(config, { persistent: true, detached: true, progress: say });
       if (up.started.length === 0) say('Nothing started: TEMPORAL_ADDRESS and KAFKA_BROKERS point at external servers.');
       say(`Temporal: ${up.temporalAddress}`);

@@ -36,7 +36,16 @@ function table(items: SubmissionListItem[]): string {
     items.map((s) => [s.submissionId, s.vendorId, s.status, s.agencies.join(','), s.plannedReleaseAt ?? '', s.startedAt]),
   );
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** `preflight submissions list|show|history`: read straight from Temporal (visibility, queries, event histories). */
@@ -89,12 +98,15 @@ export function registerSubmissionCommands(program: Command, io: CliIo = {}): vo
             : 'access window: not open',
           'agencies:',
           ...clocks.agencies.map(
-            (a) => `  ${a.agencyId.padEnd(10)} ${a.status.padEnd(20)} active ${a.activeDays.toFixed(3)} d, on hold ${a.onHoldDays.toFixed(3)} d${a.onHold ? ' (on hold now)' : ''}`,
+            (a) =>
+              `  ${a.agencyId.padEnd(10)} ${a.status.padEnd(20)} active ${a.activeDays.toFixed(3)} d, on hold ${a.onHoldDays.toFixed(3)} d${a.onHold ? ' (on hold now)' : ''}`,
           ),
-          `findings: ${findings.total} (${Object.entries(findings.bySeverity)
-            .filter(([, n]) => n > 0)
-            .map(([s, n]) => `${n} ${s}`)
-            .join(', ') || 'none'}), unresolved critical/high ${findings.unresolvedCriticalOrHigh}`,
+          `findings: ${findings.total} (${
+            Object.entries(findings.bySeverity)
+              .filter(([, n]) => n > 0)
+              .map(([s, n]) => `${n} ${s}`)
+              .join(', ') || 'none'
+          }), unresolved critical/high ${findings.unresolvedCriticalOrHigh}`,
           ...findings.findings.map((f) => `  ${f.findingId.padEnd(12)} ${f.agencyId.padEnd(8)} ${f.severity.padEnd(8)} ${f.response ?? 'no response'}`),
         ];
         return lines.join('\n') + '\n';

@@ -83,7 +83,11 @@ export async function handleMessage(p: Pipeline, topic: string, partition: numbe
     }
   }
   const about = replyAbout(intake);
-  const knownType = intake.ok ? intake.envelope.type : intake.commandType && catalogEntry(intake.commandType)?.direction === 'inbound' ? intake.commandType : 'unknown';
+  const knownType = intake.ok
+    ? intake.envelope.type
+    : intake.commandType && catalogEntry(intake.commandType)?.direction === 'inbound'
+      ? intake.commandType
+      : 'unknown';
   metrics.ingressCommands.inc({ type: knownType, outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code });
   const producedAt = Number(message.timestamp);
   if (Number.isFinite(producedAt) && producedAt > 0) metrics.ingressLagSeconds.observe(Math.max(0, (Date.now() - producedAt) / 1000));

@@ -20,11 +20,7 @@ export interface ReplyAbout {
 }
 
 /** The reply message for an outcome, keyed by agency id, with a deterministic id per (agency, command). */
-export function replyMessage(
-  about: ReplyAbout,
-  outcome: CommandOutcome,
-  now: Date = new Date(),
-) {
+export function replyMessage(about: ReplyAbout, outcome: CommandOutcome, now: Date = new Date()) {
   const accepted = outcome.kind === 'accepted';
   const data = accepted
     ? CommandAccepted.parse({
@@ -82,15 +78,19 @@ export function outcomeMessages(
     messages.push({
       topic: TOPICS.deadLetter,
       messages: [
-        deadLetterMessage(message, {
-          reason: outcome.code,
-          message: outcome.reason,
-          topic,
-          partition,
-          offset: message.offset,
-          time: new Date().toISOString(),
-          agencyId: intake.agencyId,
-        }, deps.sealKey),
+        deadLetterMessage(
+          message,
+          {
+            reason: outcome.code,
+            message: outcome.reason,
+            topic,
+            partition,
+            offset: message.offset,
+            time: new Date().toISOString(),
+            agencyId: intake.agencyId,
+          },
+          deps.sealKey,
+        ),
       ],
     });
   }

@@ -16,7 +16,12 @@ export function clearinghouseCaseOpener(options: { taskQueue: string; fingerprin
     const { agencyId: _stated, ...body } = command.data;
     const result = await openOrJoinCase(
       client,
-      { ...(body as Omit<Parameters<typeof openOrJoinCase>[1], 'reportId' | 'agencyId' | 'source'>), reportId: command.envelope.id, agencyId: command.agencyId, source: 'AGENCY_COMMAND' },
+      {
+        ...(body as Omit<Parameters<typeof openOrJoinCase>[1], 'reportId' | 'agencyId' | 'source'>),
+        reportId: command.envelope.id,
+        agencyId: command.agencyId,
+        source: 'AGENCY_COMMAND',
+      },
       options,
     );
     return {

@@ -93,7 +93,9 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
   const report = (r: AgencyReport): void => {
     // A parent that has gone (terminated by an operator) cannot hear the report; the assessment carries on.
     reporting = reporting.then(() =>
-      parent.signal(agencyReportSignal, r).catch((err: unknown) => log.warn('report to the submission was not delivered', { submissionId, agencyId, kind: r.kind, error: (err as Error).name })),
+      parent
+        .signal(agencyReportSignal, r)
+        .catch((err: unknown) => log.warn('report to the submission was not delivered', { submissionId, agencyId, kind: r.kind, error: (err as Error).name })),
     );
   };
 
@@ -167,87 +169,111 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
     return f ? { ...f } : null;
   });
 
-  setHandler(acceptInvitationUpdate, ({ agencyId: _signer }) => {
-    transition('ACCEPTED');
-    return { status };
-  }, { validator: ({ agencyId: signer }) => guard('accept', signer) });
+  setHandler(
+    acceptInvitationUpdate,
+    ({ agencyId: _signer }) => {
+      transition('ACCEPTED');
+      return { status };
+    },
+    { validator: ({ agencyId: signer }) => guard('accept', signer) },
+  );
 
-  setHandler(declineInvitationUpdate, () => {
-    transition('DECLINED');
-    return { status };
-  }, { validator: (i) => guard('decline', i?.agencyId) });
+  setHandler(
+    declineInvitationUpdate,
+    () => {
+      transition('DECLINED');
+      return { status };
+    },
+    { validator: (i) => guard('decline', i?.agencyId) },
+  );
 
-  setHandler(startAssessmentUpdate, () => {
-    transition('IN_PROGRESS');
-    return { status };
-  }, { validator: (i) => guard('start', i?.agencyId) });
+  setHandler(
+    startAssessmentUpdate,
+    () => {
+      transition('IN_PROGRESS');
+      return { status };
+    },
+    { validator: (i) => guard('start', i?.agencyId) },
+  );
 
-  setHandler(requestInfoUpdate, ({ question }) => {
-    const requestId = `${agencyId}-ir-${infoRequests.length + 1}`;
-    infoRequests.push({ requestId, agencyId, requestedAt: iso(Date.now()), question });
-    // A second question while one waits keeps the clock on hold; the status event still names the new request.
-    if (status === 'INFO_REQUESTED') {
-      report({ kind: 'STATUS', agencyId, status, previousStatus: status, at: iso(Date.now()), clock, infoRequestId: requestId });
-    } else {
-      transition('INFO_REQUESTED', requestId);
-    }
-    return { requestId, status };
-  }, {
-    validator: (i) => {
-      guard('requestInfo', i?.agencyId);
-      if (typeof i.question !== 'string' || !i.question.trim()) {
-        throw ApplicationFailure.nonRetryable('The information request has no question.', FAILURES.invalidInput.type);
+  setHandler(
+    requestInfoUpdate,
+    ({ question }) => {
+      const requestId = `${agencyId}-ir-${infoRequests.length + 1}`;
+      infoRequests.push({ requestId, agencyId, requestedAt: iso(Date.now()), question });
+      // A second question while one waits keeps the clock on hold; the status event still names the new request.
+      if (status === 'INFO_REQUESTED') {
+        report({ kind: 'STATUS', agencyId, status, previousStatus: status, at: iso(Date.now()), clock, infoRequestId: requestId });
+      } else {
+        transition('INFO_REQUESTED', requestId);
       }
+      return { requestId, status };
     },
-  });
-
-  setHandler(submitFindingUpdate, ({ finding }) => {
-    const findingId = `${agencyId}-f${findings.length + 1}`;
-    const record: FindingRecord = { ...finding, findingId, agencyId, submittedAt: iso(Date.now()) };
-    findings.push(record);
-    report({
-      kind: 'FINDING',
-      agencyId,
-      at: record.submittedAt,
-      finding: {
-        findingId,
-        agencyId,
-        severity: finding.severity,
-        domain: finding.domain,
-        modelVersionTested: finding.modelVersionTested,
-        thirdPartyVulnerability: finding.thirdPartyVulnerability,
-        submittedAt: record.submittedAt,
+    {
+      validator: (i) => {
+        guard('requestInfo', i?.agencyId);
+        if (typeof i.question !== 'string' || !i.question.trim()) {
+          throw ApplicationFailure.nonRetryable('The information request has no question.', FAILURES.invalidInput.type);
+        }
       },
-    });
-    if (finding.thirdPartyVulnerability) {
-      // The clearinghouse opens or joins the case for this vulnerability; that never holds up or fails the finding.
-      void openClearinghouseCase({ submissionId, findingId, agencyId, finding }).catch((err: unknown) =>
-        log.warn('clearinghouse case not opened', { submissionId, findingId, error: (err as Error).name }),
-      );
-    }
-    return { findingId };
-  }, {
-    validator: (i) => {
-      guard('submitFinding', i?.agencyId);
-      reject(findingRefusal(i.finding, input.modelVersion));
     },
-  });
+  );
 
-  setHandler(completeAssessmentUpdate, () => {
-    const to = findings.length > 0 ? ('FINDINGS_SUBMITTED' as const) : ('NO_FINDINGS' as const);
-    transition(to);
-    return { status: to, findingsCount: findings.length };
-  }, {
-    validator: (i) => {
-      guard('complete', i?.agencyId);
-      if (i.noFindings === true && findings.length > 0) {
-        throw ApplicationFailure.nonRetryable(
-          `"No findings" was declared, but ${findings.length} finding(s) were submitted for this assessment.`,
-          FAILURES.invalidInput.type,
+  setHandler(
+    submitFindingUpdate,
+    ({ finding }) => {
+      const findingId = `${agencyId}-f${findings.length + 1}`;
+      const record: FindingRecord = { ...finding, findingId, agencyId, submittedAt: iso(Date.now()) };
+      findings.push(record);
+      report({
+        kind: 'FINDING',
+        agencyId,
+        at: record.submittedAt,
+        finding: {
+          findingId,
+          agencyId,
+          severity: finding.severity,
+          domain: finding.domain,
+          modelVersionTested: finding.modelVersionTested,
+          thirdPartyVulnerability: finding.thirdPartyVulnerability,
+          submittedAt: record.submittedAt,
+        },
+      });
+      if (finding.thirdPartyVulnerability) {
+        // The clearinghouse opens or joins the case for this vulnerability; that never holds up or fails the finding.
+        void openClearinghouseCase({ submissionId, findingId, agencyId, finding }).catch((err: unknown) =>
+          log.warn('clearinghouse case not opened', { submissionId, findingId, error: (err as Error).name }),
         );
       }
+      return { findingId };
     },
-  });
+    {
+      validator: (i) => {
+        guard('submitFinding', i?.agencyId);
+        reject(findingRefusal(i.finding, input.modelVersion));
+      },
+    },
+  );
+
+  setHandler(
+    completeAssessmentUpdate,
+    () => {
+      const to = findings.length > 0 ? ('FINDINGS_SUBMITTED' as const) : ('NO_FINDINGS' as const);
+      transition(to);
+      return { status: to, findingsCount: findings.length };
+    },
+    {
+      validator: (i) => {
+        guard('complete', i?.agencyId);
+        if (i.noFindings === true && findings.length > 0) {
+          throw ApplicationFailure.nonRetryable(
+            `"No findings" was declared, but ${findings.length} finding(s) were submitted for this assessment.`,
+            FAILURES.invalidInput.type,
+          );
+        }
+      },
+    },
+  );
 
   setHandler(infoResponseSignal, ({ requestId, response, respondedAt }) => {
     const request = infoRequests.find((r) => r.requestId === requestId);
@@ -287,9 +313,7 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
     const wakeAt = reminder ? reminder.atMs : deadline + DEADLINE_BACKSTOP_MS;
     const seenVersion = deadlineVersion;
     const woken =
-      wakeAt > now
-        ? await condition(() => isAgencyTerminal(status) || endRequested !== undefined || deadlineVersion !== seenVersion, wakeAt - now)
-        : false;
+      wakeAt > now ? await condition(() => isAgencyTerminal(status) || endRequested !== undefined || deadlineVersion !== seenVersion, wakeAt - now) : false;
     if (isAgencyTerminal(status)) break;
     if (endRequested === 'WINDOW_CLOSED') {
       await missDeadline();

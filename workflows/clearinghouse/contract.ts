@@ -33,10 +33,7 @@ export function isCaseId(value: unknown): value is string {
  * Who acts on a case. `agencyId` is the verified signer of an agency command; `ops` is an authenticated operator;
  * `system` is Preflight itself (the submission workflow, the duplicate link between two cases).
  */
-export type CaseActor =
-  | { kind: 'agency'; agencyId: string }
-  | { kind: 'ops'; operatorId: string }
-  | { kind: 'system'; component: string };
+export type CaseActor = { kind: 'agency'; agencyId: string } | { kind: 'ops'; operatorId: string } | { kind: 'system'; component: string };
 
 export type CaseReportSource = 'AGENCY_COMMAND' | 'FINDING';
 

@@ -4,23 +4,9 @@
  * stays a thin shell around them.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  CASE_CLOSE_REASONS,
-  OPAQUE_ID_PATTERN,
-  PARTY_STATUSES,
-  SEVERITIES,
-  type CaseState,
-  type Severity,
-} from '../../wire/enums';
-import {
-  type CaseStatusChangedData,
-} from '../../wire/clearinghouse';
-import {
-  DAY_MS,
-  HOUR_MS,
-  iso,
-  isIsoTime,
-} from '../shared/time';
+import { CASE_CLOSE_REASONS, OPAQUE_ID_PATTERN, PARTY_STATUSES, SEVERITIES, type CaseState, type Severity } from '../../wire/enums';
+import { type CaseStatusChangedData } from '../../wire/clearinghouse';
+import { DAY_MS, HOUR_MS, iso, isIsoTime } from '../shared/time';
 import {
   CASE_EVENT_TYPES,
   DEFAULT_CASE_POLICY,
@@ -44,9 +30,7 @@ import {
   type SetPartyStatusInput,
   type TriageCaseInput,
 } from './contract';
-import {
-  FAILURES,
-} from '../shared/failures';
+import { FAILURES } from '../shared/failures';
 
 /** Mutable case state held by the workflow; derived clocks are computed by {@link caseView}. */
 export type CaseData = Omit<CaseView, 'embargoUntil' | 'embargoActive' | 'disclosureDeadline' | 'policy'>;
@@ -568,7 +552,11 @@ export function validateLinkDuplicate(data: CaseData, policy: CasePolicy, input:
   if (!isLive(data.state) && data.state !== 'PUBLISHED') throw transition(`a ${data.state} case cannot take duplicates`);
   const fresh = input.reports.filter((r) => !data.reports.some((x) => x.reportId === (r as CaseReportRecord).reportId));
   if (data.reports.length + fresh.length > policy.maxReports) {
-    throw ApplicationFailure.create({ message: 'the case would exceed the maximum number of reports', type: FAILURES.caseTooManyReports.type, nonRetryable: true });
+    throw ApplicationFailure.create({
+      message: 'the case would exceed the maximum number of reports',
+      type: FAILURES.caseTooManyReports.type,
+      nonRetryable: true,
+    });
   }
 }
 
@@ -672,7 +660,14 @@ export function caseAlarms(data: CaseData, policy: CasePolicy): CaseAlarm[] {
   for (const party of data.parties) {
     if (!party.remediationDueAt || party.status === 'NOT_AFFECTED' || party.remediatedAt) continue;
     alarms.push(
-      ...reminderAlarms(data, `remediation:${party.partyId}:${party.remediationDueAt}`, party.remediationDueAt, policy.remediationReminderHours, 'REMEDIATION_DUE', party.partyId),
+      ...reminderAlarms(
+        data,
+        `remediation:${party.partyId}:${party.remediationDueAt}`,
+        party.remediationDueAt,
+        policy.remediationReminderHours,
+        'REMEDIATION_DUE',
+        party.partyId,
+      ),
     );
   }
   return alarms;

@@ -27,19 +27,10 @@ import {
   type CaseData,
   type PendingCaseEvent,
 } from './rules';
-import {
-  Outbox,
-} from '../shared/outbox';
-import {
-  SA,
-} from '../shared/search-attributes';
-import {
-  DAY_MS,
-  HOUR_MS,
-} from '../shared/time';
-import {
-  FAILURES,
-} from '../shared/failures';
+import { Outbox } from '../shared/outbox';
+import { SA } from '../shared/search-attributes';
+import { DAY_MS, HOUR_MS } from '../shared/time';
+import { FAILURES } from '../shared/failures';
 
 const nowIso = (): string => new Date(Date.now()).toISOString();
 
@@ -79,7 +70,11 @@ export class ClearinghouseCase {
 
   private notWhileLinking(): void {
     if (this.linking) {
-      throw ApplicationFailure.create({ message: 'the case is being linked to its primary; retry shortly', type: FAILURES.caseInvalidTransition.type, nonRetryable: true });
+      throw ApplicationFailure.create({
+        message: 'the case is being linked to its primary; retry shortly',
+        type: FAILURES.caseInvalidTransition.type,
+        nonRetryable: true,
+      });
     }
   }
 
@@ -133,7 +128,8 @@ export class ClearinghouseCase {
   }
 
   markDuplicate(mark: MarkDuplicateInput): CaseView {
-    if (!isLive(this.data.state)) throw ApplicationFailure.create({ message: `the case became ${this.data.state}`, type: FAILURES.caseInvalidTransition.type, nonRetryable: true });
+    if (!isLive(this.data.state))
+      throw ApplicationFailure.create({ message: `the case became ${this.data.state}`, type: FAILURES.caseInvalidTransition.type, nonRetryable: true });
     this.emit(applyMarkDuplicate(this.data, this.policy, mark, nowIso()));
     this.duplicateUntil = Date.now() + this.policy.duplicateRetentionDays * DAY_MS;
     return this.view();

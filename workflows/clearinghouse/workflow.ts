@@ -1,14 +1,4 @@
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  log,
-  patched,
-  proxyActivities,
-  setHandler,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';
 import {
   caseStateQuery,
@@ -50,9 +40,7 @@ import {
   type PendingCaseEvent,
 } from './rules';
 import { ClearinghouseCase } from './state';
-import {
-  FAILURES,
-} from '../shared/failures';
+import { FAILURES } from '../shared/failures';
 import type { OutboxActivities } from '../shared/outbox';
 
 /** The activities this workflow calls (registered by `createActivities`). */
@@ -93,12 +81,18 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     check: (data: CaseData, policy: CasePolicy, input: Input) => void,
     rule: (data: CaseData, policy: CasePolicy, input: Input, now: string) => PendingCaseEvent[],
   ): void =>
-    setHandler(update, (input) => kase.apply((data, p, now) => rule(data, p, input, now)), { validator: (input) => kase.validate((data, p) => check(data, p, input)) });
+    setHandler(update, (input) => kase.apply((data, p, now) => rule(data, p, input, now)), {
+      validator: (input) => kase.validate((data, p) => check(data, p, input)),
+    });
 
   command(triageCaseUpdate, (data, _p, triage) => validateTriage(data, triage), applyTriage);
   command(setPartyStatusUpdate, (data, _p, change) => validateSetPartyStatus(data, change), applySetPartyStatus);
   command(reportExploitationUpdate, (data, _p, report) => validateReportExploitation(data, report), applyReportExploitation);
-  command(markRemediatingUpdate, (data, _p, change) => validateMarkRemediating(data, change), (data, p, _change, now) => applyMarkRemediating(data, p, now));
+  command(
+    markRemediatingUpdate,
+    (data, _p, change) => validateMarkRemediating(data, change),
+    (data, p, _change, now) => applyMarkRemediating(data, p, now),
+  );
   command(publishCaseUpdate, (data, _p, publication) => validatePublish(data, publication, Date.now()), applyPublish);
   command(closeCaseUpdate, (data, _p, close) => validateClose(data, close), applyClose);
   setHandler(
@@ -116,7 +110,11 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     { validator: (mark) => kase.validateMarkDuplicate(mark) },
   );
   command(linkDuplicateUpdate, validateLinkDuplicate, applyLinkDuplicate);
-  command(setModelReleaseUpdate, (data, _p, release) => validateSetModelRelease(data, release), (data, _p, release, now) => applySetModelRelease(data, release, now));
+  command(
+    setModelReleaseUpdate,
+    (data, _p, release) => validateSetModelRelease(data, release),
+    (data, _p, release, now) => applySetModelRelease(data, release, now),
+  );
 
   // Events leave in sequence order, one at a time, whichever handler produced them.
   void kase.outbox.keepSending((err, event) => {

@@ -69,13 +69,7 @@ export const MAX_ACCESS_WINDOW_DAYS = 30;
 // ---------------------------------------------------------------------------------------------------------------
 // Statuses
 
-export const AGENCY_TERMINAL_STATUSES: readonly AgencyStatus[] = [
-  'DECLINED',
-  'FINDINGS_SUBMITTED',
-  'NO_FINDINGS',
-  'DID_NOT_COMPLETE',
-  'WITHDRAWN',
-];
+export const AGENCY_TERMINAL_STATUSES: readonly AgencyStatus[] = ['DECLINED', 'FINDINGS_SUBMITTED', 'NO_FINDINGS', 'DID_NOT_COMPLETE', 'WITHDRAWN'];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Submission workflow input
@@ -138,15 +132,9 @@ export interface ResubmitResult {
 }
 
 export const resubmitUpdate = defineUpdate<ResubmitResult, [ResubmitInput]>('resubmit');
-export const changeReleaseDateUpdate = defineUpdate<ChangeReleaseDateResult, [ChangeReleaseDateInput]>(
-  'changeReleaseDate',
-);
-export const respondToInfoRequestUpdate = defineUpdate<{ requestId: string; respondedAt: string }, [RespondToInfoRequestInput]>(
-  'respondToInfoRequest',
-);
-export const respondToFindingUpdate = defineUpdate<{ findingId: string; response: FindingResponseKind }, [RespondToFindingInput]>(
-  'respondToFinding',
-);
+export const changeReleaseDateUpdate = defineUpdate<ChangeReleaseDateResult, [ChangeReleaseDateInput]>('changeReleaseDate');
+export const respondToInfoRequestUpdate = defineUpdate<{ requestId: string; respondedAt: string }, [RespondToInfoRequestInput]>('respondToInfoRequest');
+export const respondToFindingUpdate = defineUpdate<{ findingId: string; response: FindingResponseKind }, [RespondToFindingInput]>('respondToFinding');
 export const acknowledgeUpdate = defineUpdate<{ acknowledgedAt: string }, [AcknowledgeInput]>('acknowledge');
 export const withdrawUpdate = defineUpdate<WithdrawResult, [WithdrawInput]>('withdraw');
 export const declareReleasedUpdate = defineUpdate<DeclareReleasedResult, [DeclareReleasedInput]>('declareReleased');

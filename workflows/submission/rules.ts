@@ -5,13 +5,7 @@
 import { ACCESS_METHODS, ID_PATTERN, SEVERITIES, type AgencyStatus, type ClearanceNotice, type Severity, type SubmissionStatus } from '../../wire/enums';
 import type { FindingSummary, ScreeningIssue, SubmissionDetails } from '../../wire/submission';
 import { DAY_MS, HOUR_MS, iso, parseIsoTime } from '../shared/time';
-import {
-  AGENCY_TERMINAL_STATUSES,
-  DEFAULT_SUBMISSION_SETTINGS,
-  MAX_ACCESS_WINDOW_DAYS,
-  type FindingsSummaryView,
-  type SubmissionSettings,
-} from './contract';
+import { AGENCY_TERMINAL_STATUSES, DEFAULT_SUBMISSION_SETTINGS, MAX_ACCESS_WINDOW_DAYS, type FindingsSummaryView, type SubmissionSettings } from './contract';
 import { type ReviewClock } from '../assessment/contract';
 import { FAILURES, type FailureType } from '../shared/failures';
 
@@ -228,14 +222,7 @@ export function isSubmissionEnded(status: SubmissionStatus): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Command permissions: undefined = allowed, otherwise the refusal
 
-export type VendorCommand =
-  | 'resubmit'
-  | 'changeReleaseDate'
-  | 'respondToInfoRequest'
-  | 'respondToFinding'
-  | 'acknowledge'
-  | 'withdraw'
-  | 'declareReleased';
+export type VendorCommand = 'resubmit' | 'changeReleaseDate' | 'respondToInfoRequest' | 'respondToFinding' | 'acknowledge' | 'withdraw' | 'declareReleased';
 
 const VENDOR_COMMAND_STATES: Record<VendorCommand, readonly SubmissionStatus[]> = {
   resubmit: ['RETURNED'],
@@ -307,9 +294,14 @@ export function findingRefusal(finding: unknown, submittedModelVersion: string):
     if (typeof f[field] !== 'string' || !(f[field] as string).trim()) return invalid(`The finding's ${field} is missing.`);
   }
   if (typeof f.thirdPartyVulnerability !== 'boolean') return invalid('The finding must say whether it is a third-party vulnerability.');
-  for (const [field, max] of [['affectedProduct', 200], ['weakness', 500], ['cweId', 20]] as const) {
+  for (const [field, max] of [
+    ['affectedProduct', 200],
+    ['weakness', 500],
+    ['cweId', 20],
+  ] as const) {
     const v = f[field];
-    if (v !== undefined && (typeof v !== 'string' || !v.trim() || v.length > max)) return invalid(`The finding's ${field} must be text of at most ${max} characters.`);
+    if (v !== undefined && (typeof v !== 'string' || !v.trim() || v.length > max))
+      return invalid(`The finding's ${field} must be text of at most ${max} characters.`);
   }
   if (f.cweId !== undefined && !/^CWE-\d{1,6}$/.test(String(f.cweId))) return invalid('The finding\'s cweId must look like "CWE-79".');
   if (f.modelVersionTested !== submittedModelVersion) {

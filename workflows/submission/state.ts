@@ -23,26 +23,10 @@ import {
   type Refusal,
   type VendorCommand,
 } from './rules';
-import {
-  Outbox,
-} from '../shared/outbox';
-import {
-  SA,
-} from '../shared/search-attributes';
-import {
-  DAY_MS,
-  iso,
-  msToDays,
-  parseIsoTime,
-} from '../shared/time';
-import {
-  type AgencyStatus,
-  type ClearanceNotice,
-  type ConsolidationTrigger,
-  type EndReason,
-  FINDING_RESPONSES,
-  type SubmissionStatus,
-} from '../../wire/enums';
+import { Outbox } from '../shared/outbox';
+import { SA } from '../shared/search-attributes';
+import { DAY_MS, iso, msToDays, parseIsoTime } from '../shared/time';
+import { type AgencyStatus, type ClearanceNotice, type ConsolidationTrigger, type EndReason, FINDING_RESPONSES, type SubmissionStatus } from '../../wire/enums';
 import type {
   AccessGrantRef,
   AgencyProgress,
@@ -56,13 +40,8 @@ import type {
   SubmissionDetails,
   SubmissionView,
 } from '../../wire/submission';
-import type {
-  AgencyReport,
-  ReviewClock,
-} from '../assessment/contract';
-import {
-  FAILURES,
-} from '../shared/failures';
+import type { AgencyReport, ReviewClock } from '../assessment/contract';
+import { FAILURES } from '../shared/failures';
 
 function reject(refusal: Refusal | undefined): void {
   if (refusal) throw ApplicationFailure.nonRetryable(refusal.reason, refusal.type);
@@ -149,7 +128,14 @@ export class SubmissionState {
     this.status = to;
     upsertSearchAttributes([{ key: SA.status, value: to }]);
     const { submissionId, vendorId } = this;
-    this.publish(SUBMISSION_EVENT_TYPES.submissionStatusChanged, { submissionId, vendorId, status: to, previousStatus, at: iso(Date.now()), ...(reason ? { endReason: reason } : {}) });
+    this.publish(SUBMISSION_EVENT_TYPES.submissionStatusChanged, {
+      submissionId,
+      vendorId,
+      status: to,
+      previousStatus,
+      at: iso(Date.now()),
+      ...(reason ? { endReason: reason } : {}),
+    });
   }
 
   /** Indexes the new submission and announces it RECEIVED. */
@@ -187,7 +173,10 @@ export class SubmissionState {
   }
 
   private currentNotice(): ClearanceNotice {
-    return deriveClearanceNotice(this.agencyList().map((a) => a.status), this.findings);
+    return deriveClearanceNotice(
+      this.agencyList().map((a) => a.status),
+      this.findings,
+    );
   }
 
   view(): SubmissionView {
@@ -272,7 +261,10 @@ export class SubmissionState {
   }
 
   private checkReleaseDateChange(plannedReleaseAt: unknown) {
-    return validateReleaseDateChange({ nowMs: Date.now(), status: this.status, accessStartMs: this.accessStartMs, windowOpen: this.windowOpen }, plannedReleaseAt);
+    return validateReleaseDateChange(
+      { nowMs: Date.now(), status: this.status, accessStartMs: this.accessStartMs, windowOpen: this.windowOpen },
+      plannedReleaseAt,
+    );
   }
 
   validateReleaseDateChange(i: ChangeReleaseDateInput): void {
@@ -404,10 +396,24 @@ export class SubmissionState {
         break;
       }
       case 'REMINDER':
-        this.publish(SUBMISSION_EVENT_TYPES.assessmentReminder, { submissionId, vendorId, agencyId: r.agencyId, deadline: r.deadline, hoursBefore: r.hoursBefore, at: r.at });
+        this.publish(SUBMISSION_EVENT_TYPES.assessmentReminder, {
+          submissionId,
+          vendorId,
+          agencyId: r.agencyId,
+          deadline: r.deadline,
+          hoursBefore: r.hoursBefore,
+          at: r.at,
+        });
         break;
       case 'DEADLINE_MISSED':
-        this.publish(SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed, { submissionId, vendorId, agencyId: r.agencyId, deadline: r.deadline, status: r.status, at: r.at });
+        this.publish(SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed, {
+          submissionId,
+          vendorId,
+          agencyId: r.agencyId,
+          deadline: r.deadline,
+          status: r.status,
+          at: r.at,
+        });
         break;
     }
   }
@@ -500,7 +506,14 @@ export class SubmissionState {
     this.setStatus('UNDER_ASSESSMENT');
     const { submissionId, vendorId } = this;
     for (const agencyId of this.details.requestedAgencies) {
-      this.publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, { submissionId, vendorId, agencyId, status: 'INVITED', previousStatus: null, at: iso(Date.now()) });
+      this.publish(SUBMISSION_EVENT_TYPES.assessmentStatusChanged, {
+        submissionId,
+        vendorId,
+        agencyId,
+        status: 'INVITED',
+        previousStatus: null,
+        at: iso(Date.now()),
+      });
     }
   }
 

@@ -29,30 +29,12 @@ import {
   type SubmissionOutcome,
   type SubmissionActivities,
 } from './contract';
-import {
-  isAgencyTerminal,
-  summarizeFindings,
-} from './rules';
+import { isAgencyTerminal, summarizeFindings } from './rules';
 import { SubmissionState } from './state';
-import {
-  DAY_MS,
-  iso,
-} from '../shared/time';
-import {
-  agencyReportSignal,
-  type AssessmentEndReason,
-  endAssessmentSignal,
-  infoResponseSignal,
-  windowChangedSignal,
-} from '../assessment/contract';
-import type {
-  ConsolidationTrigger,
-  EndReason,
-} from '../../wire/enums';
-import {
-  FAILURES,
-} from '../shared/failures';
-
+import { DAY_MS, iso } from '../shared/time';
+import { agencyReportSignal, type AssessmentEndReason, endAssessmentSignal, infoResponseSignal, windowChangedSignal } from '../assessment/contract';
+import type { ConsolidationTrigger, EndReason } from '../../wire/enums';
+import { FAILURES } from '../shared/failures';
 
 const { grantAccess } = proxyActivities<SubmissionActivities>({
   startToCloseTimeout: '1 minute',
@@ -249,9 +231,13 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
     } catch (err) {
       log.error('access provisioning failed; revoking every grant made', { submissionId });
       await revokeAll();
-      throw ApplicationFailure.nonRetryable('Access could not be provisioned for every agency; all grants were revoked.', FAILURES.accessProvisioningFailed.type, {
-        cause: String(err),
-      });
+      throw ApplicationFailure.nonRetryable(
+        'Access could not be provisioned for every agency; all grants were revoked.',
+        FAILURES.accessProvisioningFailed.type,
+        {
+          cause: String(err),
+        },
+      );
     }
     if (state.withdrawal) return await withdraw('VENDOR_WITHDREW');
     if (state.release) {

@@ -132,11 +132,7 @@ export function endpointSubscribes(endpoint: Pick<WebhookEndpoint, 'eventTypes'>
 /** Secret versions that sign at `nowMs`: the current one, and the previous one while its overlap lasts. */
 export function activeSecretVersions(endpoint: WebhookEndpoint, nowMs: number): number[] {
   const versions = [endpoint.secretVersion];
-  if (
-    endpoint.previousSecretVersion !== undefined &&
-    endpoint.previousSecretExpiresAt !== undefined &&
-    Date.parse(endpoint.previousSecretExpiresAt) > nowMs
-  ) {
+  if (endpoint.previousSecretVersion !== undefined && endpoint.previousSecretExpiresAt !== undefined && Date.parse(endpoint.previousSecretExpiresAt) > nowMs) {
     versions.push(endpoint.previousSecretVersion);
   }
   return versions;

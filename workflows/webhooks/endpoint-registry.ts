@@ -1,12 +1,4 @@
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  log,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
 
 import { ENDPOINT_ID_PATTERN } from '../../wire/enums';
 import { iso, nowIso } from '../shared/time';
@@ -51,12 +43,14 @@ function checkEventTypes(types: unknown): void {
   if (types === undefined) return;
   if (!Array.isArray(types) || types.length > MAX_EVENT_TYPE_FILTERS) invalid(`eventTypes must be a list of at most ${MAX_EVENT_TYPE_FILTERS} types`);
   for (const t of types) {
-    if (typeof t !== 'string' || t.length > 200 || !EVENT_TYPE_FILTER_PATTERN.test(t)) invalid(`eventTypes holds an invalid type ${JSON.stringify(String(t).slice(0, 80))}`);
+    if (typeof t !== 'string' || t.length > 200 || !EVENT_TYPE_FILTER_PATTERN.test(t))
+      invalid(`eventTypes holds an invalid type ${JSON.stringify(String(t).slice(0, 80))}`);
   }
 }
 
 function checkDescription(d: unknown): void {
-  if (d !== undefined && (typeof d !== 'string' || d.length > MAX_DESCRIPTION_LENGTH)) invalid(`description must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
+  if (d !== undefined && (typeof d !== 'string' || d.length > MAX_DESCRIPTION_LENGTH))
+    invalid(`description must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
 }
 
 /**
@@ -110,7 +104,8 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
       validator: (req) => {
         if (typeof req?.endpointId !== 'string' || !ENDPOINT_ID_PATTERN.test(req.endpointId)) invalid('endpointId must look like ep_<8-64 letters or digits>');
         if (endpoints.has(req.endpointId)) throw ApplicationFailure.nonRetryable(`endpoint ${req.endpointId} already exists`, FAILURES.duplicateEndpoint.type);
-        if (endpoints.size >= MAX_ENDPOINTS_PER_VENDOR) throw ApplicationFailure.nonRetryable(`at most ${MAX_ENDPOINTS_PER_VENDOR} endpoints per vendor`, FAILURES.tooManyEndpoints.type);
+        if (endpoints.size >= MAX_ENDPOINTS_PER_VENDOR)
+          throw ApplicationFailure.nonRetryable(`at most ${MAX_ENDPOINTS_PER_VENDOR} endpoints per vendor`, FAILURES.tooManyEndpoints.type);
         checkUrl(req.url);
         checkEventTypes(req.eventTypes);
         checkDescription(req.description);
@@ -194,7 +189,11 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
     // Several deliveries may report the same endpoint; only the first disable is announced.
     if (!endpoint || endpoint.status === 'DISABLED') return;
     touch(endpoint, { status: 'DISABLED', disabledReason: sig.reason, disabledAt: sig.at });
-    outbox.publish(WEBHOOK_EVENT_TYPES.endpointDisabled, { vendorId: input.vendorId, endpointId: sig.endpointId, reason: sig.reason, eventId: sig.eventId, at: sig.at }, sig.at);
+    outbox.publish(
+      WEBHOOK_EVENT_TYPES.endpointDisabled,
+      { vendorId: input.vendorId, endpointId: sig.endpointId, reason: sig.reason, eventId: sig.eventId, at: sig.at },
+      sig.at,
+    );
     log.info('webhook endpoint disabled by delivery', { endpointId: sig.endpointId, reason: sig.reason });
   });
 
@@ -219,5 +218,10 @@ export async function vendorWorkflow(input: VendorWorkflowInput): Promise<void> 
 
   await condition(shouldContinueAsNew);
   await condition(() => outbox.idle && allHandlersFinished());
-  await continueAsNew<typeof vendorWorkflow>({ vendorId: input.vendorId, endpoints: [...endpoints.values()], sequence: outbox.sequence, historyLimit: input.historyLimit });
+  await continueAsNew<typeof vendorWorkflow>({
+    vendorId: input.vendorId,
+    endpoints: [...endpoints.values()],
+    sequence: outbox.sequence,
+    historyLimit: input.historyLimit,
+  });
 }
