@@ -11,14 +11,7 @@ import {
   SUBMISSION_EVENT_TYPES,
   withdrawUpdate,
 } from '../workflows/submission/contract';
-import {
-  acceptInvitationUpdate,
-  completeAssessmentUpdate,
-  declineInvitationUpdate,
-  requestInfoUpdate,
-  startAssessmentUpdate,
-  submitFindingUpdate,
-} from '../workflows/assessment/contract';
+import { AGENCY_STATUS_UPDATES, submitFindingUpdate } from '../workflows/assessment/contract';
 import type { AgencyStatus } from '../wire/enums';
 import { iso, SECOND_MS } from '../workflows/shared/time';
 
@@ -146,7 +139,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.leng
 const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
 /** Agency statuses the agency itself causes; the others come from Preflight (invitation, deadline) or the vendor. */
-const AGENCY_CAUSED: ReadonlySet<string> = new Set<AgencyStatus>(['ACCEPTED', 'DECLINED', 'INFO_REQUESTED', 'FINDINGS_SUBMITTED', 'NO_FINDINGS']);
+const AGENCY_CAUSED: ReadonlySet<string> = new Set(Object.keys(AGENCY_STATUS_UPDATES).filter((s) => s !== 'IN_PROGRESS'));
 const AGENCY_TERMINAL: ReadonlySet<string> = new Set<AgencyStatus>(AGENCY_TERMINAL_STATUSES);
 
 /** Agency update name → what it is called in the timeline and the command's Kafka type. */
@@ -321,7 +314,13 @@ export function buildTimeline(input: TimelineInput): Timeline {
       case EVENT.terminated:
       case EVENT.canceled:
       case EVENT.timedOut:
-        entries.push({ ...base, at, actor: 'system', kind: 'ended', summary: `the submission workflow ${typeName(event).replace('EVENT_TYPE_WORKFLOW_EXECUTION_', '').toLowerCase().replace('_', ' ')}` });
+        entries.push({
+          ...base,
+          at,
+          actor: 'system',
+          kind: 'ended',
+          summary: `the submission workflow ${typeName(event).replace('EVENT_TYPE_WORKFLOW_EXECUTION_', '').toLowerCase().replace('_', ' ')}`,
+        });
         break;
       default:
         break;
@@ -362,7 +361,7 @@ export function buildTimeline(input: TimelineInput): Timeline {
         if (status === 'INFO_REQUESTED') l.holds.push({ from: at, ...(str(data.infoRequestId) ? { requestId: str(data.infoRequestId)! } : {}) });
         const byAgency = AGENCY_CAUSED.has(status) || (status === 'IN_PROGRESS' && previous === 'ACCEPTED');
         const byVendorAnswer = status === 'IN_PROGRESS' && previous === 'INFO_REQUESTED';
-        const command = byAgency ? takeCommand(agencyId, commandFor(status)) : undefined;
+        const command = byAgency ? takeCommand(agencyId, AGENCY_STATUS_UPDATES[status as AgencyStatus] ?? '') : undefined;
         const refs: Record<string, string> = {};
         if (str(data.infoRequestId)) refs.requestId = str(data.infoRequestId)!;
         if (command) refs.commandId = command.updateId;
@@ -399,9 +398,21 @@ export function buildTimeline(input: TimelineInput): Timeline {
         // The vendor's command entry says it already; this records that the response took effect.
         return undefined;
       case SUBMISSION_EVENT_TYPES.assessmentReminder:
-        return { at, actor: 'system', kind: 'reminder', summary: `${agencyId ?? '?'}: reminder, ${String(data.hoursBefore)} h before ${str(data.deadline) ?? '?'}`, ...(agencyId ? { agencyId } : {}) };
+        return {
+          at,
+          actor: 'system',
+          kind: 'reminder',
+          summary: `${agencyId ?? '?'}: reminder, ${String(data.hoursBefore)} h before ${str(data.deadline) ?? '?'}`,
+          ...(agencyId ? { agencyId } : {}),
+        };
       case SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed:
-        return { at, actor: 'system', kind: 'deadline-missed', summary: `${agencyId ?? '?'}: missed the deadline ${str(data.deadline) ?? '?'}`, ...(agencyId ? { agencyId } : {}) };
+        return {
+          at,
+          actor: 'system',
+          kind: 'deadline-missed',
+          summary: `${agencyId ?? '?'}: missed the deadline ${str(data.deadline) ?? '?'}`,
+          ...(agencyId ? { agencyId } : {}),
+        };
       case SUBMISSION_EVENT_TYPES.clearanceIssued:
         return {
           at,
@@ -436,21 +447,6 @@ export function buildTimeline(input: TimelineInput): Timeline {
   const rank = (e: TimelineEntry) => (e.kind === 'grant' || e.kind === 'revoke' ? 2 : e.refs?.eventId || e.kind === 'delivery' ? 1 : 0);
   entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || rank(a) - rank(b));
   return { submissionId, entries, lanes: { ...(window ? { window } : {}), agencies: [...lanes.values()] } };
-}
-
-function commandFor(status: string): string {
-  switch (status) {
-    case 'ACCEPTED':
-      return acceptInvitationUpdate.name;
-    case 'DECLINED':
-      return declineInvitationUpdate.name;
-    case 'IN_PROGRESS':
-      return startAssessmentUpdate.name;
-    case 'INFO_REQUESTED':
-      return requestInfoUpdate.name;
-    default:
-      return completeAssessmentUpdate.name;
-  }
 }
 
 /** The timeline as lines for a terminal. */

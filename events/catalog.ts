@@ -4,16 +4,7 @@
  */
 import type { z } from 'zod';
 import { SUBMISSION_EVENT_SOURCE, SUBMISSION_EVENT_TYPES } from '../workflows/submission/contract';
-import {
-  AGENCY_COMMAND_UPDATES,
-  acceptInvitationUpdate,
-  completeAssessmentUpdate,
-  declineInvitationUpdate,
-  requestInfoUpdate,
-  startAssessmentUpdate,
-  submitFindingUpdate,
-  type AgencyCommandType,
-} from '../workflows/assessment/contract';
+import { AGENCY_COMMAND_UPDATES, type AgencyCommandType } from '../workflows/assessment/contract';
 import { CASE_ID_PATTERN, ID_PATTERN, OPAQUE_ID_PATTERN } from '../wire/enums';
 import { CASE_COMMAND_TYPES, CASE_EVENT_SOURCE, CASE_EVENT_TYPES } from '../workflows/clearinghouse/contract';
 import * as C from './clearinghouse-schemas';
@@ -26,10 +17,7 @@ import { TOPICS, type TopicName } from './topics';
 export type Direction = 'inbound' | 'outbound';
 
 /** What an inbound command does in Temporal. */
-export type CommandTarget =
-  | { kind: 'assessment-update'; updateName: string }
-  | { kind: 'case-open' }
-  | { kind: 'case-command' };
+export type CommandTarget = { kind: 'assessment-update'; updateName: string } | { kind: 'case-open' } | { kind: 'case-command' };
 
 export interface CatalogEntry {
   /** Full CloudEvents type, e.g. `gov.preflight.assessment.accept.v1`. */
@@ -65,8 +53,7 @@ function entry(e: Omit<CatalogEntry, 'name' | 'version'>): CatalogEntry {
   return { ...e, name: m[1]!, version: Number(m[2]) };
 }
 
-function agencyCommand(type: AgencyCommandType, updateName: string, schema: z.ZodType, summary: string, example: Record<string, unknown>) {
-  if (AGENCY_COMMAND_UPDATES[type] !== updateName) throw new Error(`Catalog and definitions disagree on ${type}`);
+function agencyCommand(type: AgencyCommandType, schema: z.ZodType, summary: string, example: Record<string, unknown>) {
   return entry({
     type,
     topic: TOPICS.agencyCommands,
@@ -76,7 +63,7 @@ function agencyCommand(type: AgencyCommandType, updateName: string, schema: z.Zo
     summary,
     schema,
     example,
-    command: { kind: 'assessment-update', updateName },
+    command: { kind: 'assessment-update', updateName: AGENCY_COMMAND_UPDATES[type] },
     subjectPattern: ID_PATTERN,
   });
 }
@@ -92,19 +79,18 @@ function submissionEvent(type: string, schema: z.ZodType, summary: string, examp
 }
 
 export const CATALOG: readonly CatalogEntry[] = [
-  agencyCommand('gov.preflight.assessment.accept.v1', acceptInvitationUpdate.name, S.AcceptAssessmentCommand, 'Accept an invitation to assess a submission.', {}),
-  agencyCommand('gov.preflight.assessment.decline.v1', declineInvitationUpdate.name, S.DeclineAssessmentCommand, 'Decline an invitation.', {
+  agencyCommand('gov.preflight.assessment.accept.v1', S.AcceptAssessmentCommand, 'Accept an invitation to assess a submission.', {}),
+  agencyCommand('gov.preflight.assessment.decline.v1', S.DeclineAssessmentCommand, 'Decline an invitation.', {
     reason: 'No capacity in this window',
   }),
-  agencyCommand('gov.preflight.assessment.start.v1', startAssessmentUpdate.name, S.StartAssessmentCommand, 'Start the assessment after accepting.', {}),
+  agencyCommand('gov.preflight.assessment.start.v1', S.StartAssessmentCommand, 'Start the assessment after accepting.', {}),
   agencyCommand(
     'gov.preflight.assessment.request-info.v1',
-    requestInfoUpdate.name,
     S.RequestInfoCommand,
     'Ask the vendor for information; the agency review clock pauses until the vendor answers.',
     { question: 'Which tool-use permissions does the hosted UI grant?' },
   ),
-  agencyCommand('gov.preflight.finding.submit.v1', submitFindingUpdate.name, S.SubmitFindingCommand, 'Submit one finding (its detail is sensitive).', {
+  agencyCommand('gov.preflight.finding.submit.v1', S.SubmitFindingCommand, 'Submit one finding (its detail is sensitive).', {
     finding: {
       severity: 'HIGH',
       domain: 'offensive-cyber',
@@ -117,7 +103,6 @@ export const CATALOG: readonly CatalogEntry[] = [
   }),
   agencyCommand(
     'gov.preflight.assessment.complete.v1',
-    completeAssessmentUpdate.name,
     S.CompleteAssessmentCommand,
     'Complete the assessment, with findings already submitted or asserting there are none.',
     { noFindings: true },
@@ -234,7 +219,11 @@ export const CATALOG: readonly CatalogEntry[] = [
     disclosureDeadline: '2026-09-29T12:00:00.000Z',
     embargoUntil: '2026-08-01T12:00:00.000Z',
   }),
-  caseEvent(CASE_EVENT_TYPES.reporterJoined, C.CaseReporterJoined, 'Another agency reported the same vulnerability.', { ...CASE, state: 'OPEN', reporterCount: 2 }),
+  caseEvent(CASE_EVENT_TYPES.reporterJoined, C.CaseReporterJoined, 'Another agency reported the same vulnerability.', {
+    ...CASE,
+    state: 'OPEN',
+    reporterCount: 2,
+  }),
   caseEvent(CASE_EVENT_TYPES.statusChanged, C.CaseStatusChanged, 'The case moved to another state.', {
     ...CASE,
     state: 'TRIAGED',
@@ -289,7 +278,13 @@ export const CATALOG: readonly CatalogEntry[] = [
     source: INGRESS_SOURCE,
     summary: 'The command was applied (or had already been applied: the outcome of its first delivery).',
     schema: S.CommandAccepted,
-    example: { commandId: 'nsa-2026-000042', commandType: 'gov.preflight.finding.submit.v1', agencyId: 'nsa', subject: 'sub-0001', result: { findingId: 'nsa-f1' } },
+    example: {
+      commandId: 'nsa-2026-000042',
+      commandType: 'gov.preflight.finding.submit.v1',
+      agencyId: 'nsa',
+      subject: 'sub-0001',
+      result: { findingId: 'nsa-f1' },
+    },
   }),
   entry({
     type: REPLY_TYPES.rejected,

@@ -57,9 +57,7 @@ export const declineInvitationUpdate = defineUpdate<{ status: AgencyStatus }, [D
 export const startAssessmentUpdate = defineUpdate<{ status: AgencyStatus }, [StartAssessmentInput]>('startAssessment');
 export const requestInfoUpdate = defineUpdate<RequestInfoResult, [RequestInfoInput]>('requestInfo');
 export const submitFindingUpdate = defineUpdate<SubmitFindingResult, [SubmitFindingInput]>('submitFinding');
-export const completeAssessmentUpdate = defineUpdate<CompleteAssessmentResult, [CompleteAssessmentInput]>(
-  'completeAssessment',
-);
+export const completeAssessmentUpdate = defineUpdate<CompleteAssessmentResult, [CompleteAssessmentInput]>('completeAssessment');
 
 /** Agency command type → update name on the agency child workflow (the ingress uses this table). */
 export const AGENCY_COMMAND_UPDATES = {
@@ -71,6 +69,19 @@ export const AGENCY_COMMAND_UPDATES = {
   'gov.preflight.assessment.complete.v1': completeAssessmentUpdate.name,
 } as const;
 export type AgencyCommandType = keyof typeof AGENCY_COMMAND_UPDATES;
+
+/**
+ * The agency update that moves an assessment into each status an agency causes (IN_PROGRESS is also reached when the
+ * vendor answers an information request, without an agency update).
+ */
+export const AGENCY_STATUS_UPDATES: Partial<Record<AgencyStatus, string>> = {
+  ACCEPTED: acceptInvitationUpdate.name,
+  DECLINED: declineInvitationUpdate.name,
+  IN_PROGRESS: startAssessmentUpdate.name,
+  INFO_REQUESTED: requestInfoUpdate.name,
+  FINDINGS_SUBMITTED: completeAssessmentUpdate.name,
+  NO_FINDINGS: completeAssessmentUpdate.name,
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Views (query results)
@@ -149,8 +160,6 @@ export type AgencyReport =
 
 export const agencyReportSignal = defineSignal<[AgencyReport]>('agencyReport');
 export const windowChangedSignal = defineSignal<[{ windowClosesAt: string }]>('windowChanged');
-export const infoResponseSignal = defineSignal<[{ requestId: string; response: string; respondedAt: string }]>(
-  'infoResponse',
-);
+export const infoResponseSignal = defineSignal<[{ requestId: string; response: string; respondedAt: string }]>('infoResponse');
 export type AssessmentEndReason = 'WINDOW_CLOSED' | 'SUBMISSION_WITHDRAWN' | 'SUBMISSION_RELEASED';
 export const endAssessmentSignal = defineSignal<[{ reason: AssessmentEndReason }]>('endAssessment');
