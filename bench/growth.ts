@@ -108,56 +108,15 @@ async function run(ctx: BenchContext): Promise<ComparisonResult> {
 
     const fits = (points: Point[], unit: string): Series[] => {
       const xs = points.map((p) => p.x);
+      const series = (name: string, read: (p: Point) => number): Series => ({ name: `${name} per ${unit}`, fit: linearFit(xs, points.map(read)) });
       return [
-        {
-          name: `history events per ${unit}`,
-          fit: linearFit(
-            xs,
-            points.map((p) => p.total.historyEvents),
-          ),
-        },
-        {
-          name: `history bytes per ${unit}`,
-          fit: linearFit(
-            xs,
-            points.map((p) => p.total.historyBytes),
-          ),
-        },
-        {
-          name: `state transitions per ${unit}`,
-          fit: linearFit(
-            xs,
-            points.map((p) => p.total.stateTransitions),
-          ),
-        },
-        {
-          name: `Kafka records per ${unit}`,
-          fit: linearFit(
-            xs,
-            points.map((p) => p.total.kafkaRecords),
-          ),
-        },
-        {
-          name: `seconds per submission per ${unit}`,
-          fit: linearFit(
-            xs,
-            points.map((p) => p.secondsPerSubmission),
-          ),
-        },
-        {
-          name: `submission workflow events per ${unit}`,
-          fit: linearFit(
-            xs,
-            points.map((p) => p.parent.historyEvents),
-          ),
-        },
-        {
-          name: `submission workflow bytes per ${unit}`,
-          fit: linearFit(
-            xs,
-            points.map((p) => p.parent.historyBytes),
-          ),
-        },
+        series('history events', (p) => p.total.historyEvents),
+        series('history bytes', (p) => p.total.historyBytes),
+        series('state transitions', (p) => p.total.stateTransitions),
+        series('Kafka records', (p) => p.total.kafkaRecords),
+        series('seconds per submission', (p) => p.secondsPerSubmission),
+        series('submission workflow events', (p) => p.parent.historyEvents),
+        series('submission workflow bytes', (p) => p.parent.historyBytes),
       ];
     };
     const byAgency = fits(agencySweep, 'agency');

@@ -21,7 +21,7 @@ import { runIngress } from '../../workers/ingress/index';
 import { startWorker } from '../../workers/worker';
 import { registerSubmissionCommands } from '../../workers/cli/submissions';
 import { startTestApi, type TestApi } from '../helpers/interfaces-api';
-import { startGroupAtEnd } from '../helpers/agency-events';
+import { eventually as until, startGroupAtEnd } from '../helpers/agency-events';
 import { testConfig, testStack, unique } from '../helpers/stack-env';
 
 const logger = createLogger({ level: 'warn' });
@@ -34,21 +34,6 @@ const VENDOR = unique('acme');
 const OTHER_VENDOR = unique('globex');
 const ORPHAN_VENDOR_KEY = 'pfv_orphan_' + 'z'.repeat(40);
 const ORPHAN_VENDOR = unique('orphan');
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and console', () => {
   let config: Config;

@@ -10,7 +10,7 @@ import { InMemoryEventPublisher } from '../../events/publisher';
 import { createLogger } from '../../infra/logger';
 import type { FindingInput, SubmissionView } from '../../wire/submission';
 import { DAY_MS } from '../../workflows/shared/time';
-import type { AgencyStatus, SubmissionStatus } from '../../wire/enums';
+import { SUBMISSION_STATUSES, type AgencyStatus, type SubmissionStatus } from '../../wire/enums';
 import { agencyWorkflowId, submissionStateQuery, submissionWorkflowId, type SubmissionInput } from '../../workflows/submission/contract';
 import { agencyStateQuery } from '../../workflows/assessment/contract';
 import { SA } from '../../workflows/shared/search-attributes';
@@ -18,6 +18,9 @@ import type { submissionWorkflow } from '../../workflows/submission/workflow';
 
 export const SIX_AGENCIES = ['nsa', 'cisa', 'treasury', 'nist', 'dod', 'dhs'];
 export const MODEL_VERSION = '7.0.1';
+
+/** The statuses of a submission that goes the whole way: every status, in lifecycle order, but RETURNED and WITHDRAWN. */
+export const HAPPY_PATH_TRAIL: readonly SubmissionStatus[] = SUBMISSION_STATUSES.filter((s) => s !== 'RETURNED' && s !== 'WITHDRAWN');
 
 /** A complete submission whose planned release is `releaseInDays` after `nowMs`. */
 export function submissionInput(nowMs: number, releaseInDays: number, overrides: Partial<SubmissionInput> = {}): SubmissionInput {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from '../../events/kafka';
 import { loadConfig, type Config } from '../../infra/config';
@@ -57,4 +58,25 @@ export function testKafka(logger: Logger = createLogger({ level: 'warn' })): Kaf
 /** A name unique to this test run, for task queues, ids and consumer groups. */
 export function unique(prefix: string): string {
   return `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+export interface TestWorker {
+  worker: Worker;
+  /** Shuts the worker down and closes its connection. */
+  stop(): Promise<void>;
+}
+
+/** A worker on the test stack's Temporal server, running until `stop`. */
+export async function startTestWorker(options: Omit<WorkerOptions, 'connection'>): Promise<TestWorker> {
+  const connection = await NativeConnection.connect({ address: testStack().temporalAddress });
+  const worker = await Worker.create({ ...options, connection });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
 }

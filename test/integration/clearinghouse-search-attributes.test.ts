@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { deriveFingerprintKey, openOrJoinCase } from '../../clients/cases';
 import { createPublisherActivities } from '../../activities/publisher';
 import { InMemoryEventPublisher } from '../../events/publisher';
 import type { CaseReportInput } from '../../workflows/clearinghouse/contract';
 import { SA } from '../../workflows/shared/search-attributes';
-import { testClient, testStack, unique } from '../helpers/stack-env';
+import { testClient, unique, startTestWorker, type TestWorker } from '../helpers/stack-env';
+import { eventually } from '../helpers/agency-events';
 
 // Reports that join while the case is reading its models' release dates must still reach the search attributes that
 // ops lists and `preflight cases list` read. The refresh is held open until the other reports have joined, so the
@@ -18,30 +18,16 @@ const taskQueue = unique('case-attributes');
 const product = `Example Gateway ${crypto.randomBytes(3).toString('hex')}`;
 
 let client: Client;
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let testWorker: TestWorker | undefined;
 let refreshStarted!: () => void;
 const refreshCalled = new Promise<void>((resolve) => (refreshStarted = resolve));
 let releaseRefresh!: () => void;
 const refreshMayReturn = new Promise<void>((resolve) => (releaseRefresh = resolve));
 const plannedReleaseAt = new Date(Date.now() + 10 * DAY).toISOString();
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 beforeAll(async () => {
   client = await testClient();
-  connection = await NativeConnection.connect({ address: testStack().temporalAddress });
-  worker = await Worker.create({
-    connection,
+  testWorker = await startTestWorker({
     taskQueue,
     workflowsPath: require.resolve('../helpers/clearinghouse-workflows'),
     activities: {
@@ -54,14 +40,11 @@ beforeAll(async () => {
       },
     },
   });
-  running = worker.run();
 });
 
 afterAll(async () => {
   releaseRefresh?.();
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await testWorker?.stop();
   await client?.connection.close();
 });
 

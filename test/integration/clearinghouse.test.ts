@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createClearinghouseActivities } from '../../activities/clearinghouse';
@@ -20,16 +19,15 @@ import {
 import Fastify from 'fastify';
 import { caseRoutes } from '../../workers/api/cases';
 import { hashSecret, opsAuthenticator } from '../../workers/api/auth';
-import { testClient, testDataConverter, testStack, unique } from '../helpers/stack-env';
+import { testClient, testDataConverter, unique, startTestWorker, type TestWorker } from '../helpers/stack-env';
+import { eventually } from '../helpers/agency-events';
 
 const masterKey = crypto.randomBytes(32);
 const fingerprintKey = deriveFingerprintKey(masterKey);
 const ops = { kind: 'ops', operatorId: 'op-1' } as const;
 
 let client: Client;
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let testWorker: TestWorker | undefined;
 const taskQueue = unique('clearinghouse');
 const publisher = new InMemoryEventPublisher();
 // A product name unique to this run, so cases from earlier runs on a persistent server never match.
@@ -39,35 +37,20 @@ function command(agencyId: string, body: Partial<CaseReportInput>): CaseReportIn
   return { reportId: unique(`ce-${agencyId}`), agencyId, source: 'AGENCY_COMMAND', affectedProduct: product, weakness: 'prompt injection', ...body };
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 beforeAll(async () => {
   // Encrypted both ways, as in production: case reports are as sensitive as findings.
   client = await testClient({ encrypted: true });
-  connection = await NativeConnection.connect({ address: testStack().temporalAddress });
   const logger = createLogger({ level: 'warn' });
-  worker = await Worker.create({
-    connection,
+  testWorker = await startTestWorker({
     taskQueue,
     workflowsPath: require.resolve('../helpers/clearinghouse-workflows'),
     dataConverter: testDataConverter(),
     activities: { ...createPublisherActivities({ publisher }), ...createClearinghouseActivities({ temporalClient: client, masterKey, logger }) },
   });
-  running = worker.run();
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await testWorker?.stop();
   await client?.connection.close();
 });
 

@@ -34,7 +34,7 @@ import {
 import { agencyStateQuery } from '../../workflows/assessment/contract';
 import { submissionWorkflow } from '../../workflows/submission/workflow';
 import { agencyKeys, collect, eventually, startGroupAtEnd, type Received } from '../helpers/agency-events';
-import { finding, submissionInput, waitForAgency, waitForStatus } from '../helpers/lifecycle';
+import { HAPPY_PATH_TRAIL, finding, submissionInput, waitForAgency, waitForStatus } from '../helpers/lifecycle';
 import { testClient, testConfig, testKafka, testStack, unique } from '../helpers/stack-env';
 
 const taskQueue = unique('events');
@@ -183,7 +183,7 @@ describe('status events', () => {
     expect(parsed.map((ce) => ce.id)).toEqual(sequences.map((s) => `${submissionWorkflowId(id)}/${s}`));
 
     const trail = parsed.filter((ce) => ce.type === SUBMISSION_EVENT_TYPES.submissionStatusChanged).map((ce) => ce.data!.status);
-    expect(trail).toEqual(['RECEIVED', 'SCREENING', 'ACCESS_PROVISIONING', 'UNDER_ASSESSMENT', 'CONSOLIDATING', 'CLEARANCE_ISSUED', 'RELEASED', 'CLOSED']);
+    expect(trail).toEqual(HAPPY_PATH_TRAIL);
     const nsaTrail = parsed
       .filter((ce) => ce.type === SUBMISSION_EVENT_TYPES.assessmentStatusChanged && ce.data!.agencyId === 'nsa')
       .map((ce) => ce.data!.status);

@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createTimeSkippingEnv, type TimeSkippingEnv } from '../helpers/time-skipping';
 import {
+  HAPPY_PATH_TRAIL,
   SIX_AGENCIES,
   finding,
   lifecycleTestActivities,
@@ -172,16 +173,7 @@ it('happy path: six agencies assess in parallel, findings go to the vendor, clea
     'NO_FINDINGS',
   ]);
 
-  expect(statusTrail(id)).toEqual([
-    'RECEIVED',
-    'SCREENING',
-    'ACCESS_PROVISIONING',
-    'UNDER_ASSESSMENT',
-    'CONSOLIDATING',
-    'CLEARANCE_ISSUED',
-    'RELEASED',
-    'CLOSED',
-  ]);
+  expect(statusTrail(id)).toEqual(HAPPY_PATH_TRAIL);
   expectCleanSequence(id);
   const types = new Set(eventsOf(id).map((e) => e.type));
   for (const type of Object.values(SUBMISSION_EVENT_TYPES)) {

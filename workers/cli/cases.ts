@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { getCase, isCaseNotFoundError, listCases, type CaseCaller, type CaseListItem } from '../../clients/cases';
 import { CASE_STATES, type CaseState, OPAQUE_ID_PATTERN } from '../../wire/enums';
 import type { AgencyCaseView, CaseView } from '../../workflows/clearinghouse/contract';
-import { CliError, configOrExit, output } from './common';
+import { CliError, configOrExit, output, renderTable } from './common';
 import { withTemporalClient } from './temporal-client';
 
 function withClient<T>(run: (client: Client) => Promise<T>): Promise<T> {
@@ -18,16 +18,11 @@ function callerFor(asAgency: string | undefined): CaseCaller {
 }
 
 function renderList(items: CaseListItem[]): string {
-  if (items.length === 0) return 'No cases.\n';
-  const rows = items.map((c) => [c.caseId, c.state, c.severity ?? '-', String(c.reporters.length), c.parties.join(',') || '-', c.openedAt]);
-  const header = ['CASE', 'STATE', 'SEVERITY', 'REPORTERS', 'PARTIES', 'OPENED'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r
-      .map((v, i) => v.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return renderTable(
+    ['CASE', 'STATE', 'SEVERITY', 'REPORTERS', 'PARTIES', 'OPENED'],
+    items.map((c) => [c.caseId, c.state, c.severity ?? '-', String(c.reporters.length), c.parties.join(',') || '-', c.openedAt]),
+    'No cases.',
+  );
 }
 
 function renderCase(c: CaseView | AgencyCaseView): string {

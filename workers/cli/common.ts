@@ -25,3 +25,15 @@ export function configOrExit(): Config {
 export function output(json: boolean | undefined, value: unknown, human: () => string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human());
 }
+
+/** Rows under a header as aligned columns, or `empty` when there are none. */
+export function renderTable(header: string[], rows: string[][], empty: string): string {
+  if (rows.length === 0) return `${empty}\n`;
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}

@@ -10,7 +10,7 @@ import {
   type DeliverySummary,
 } from '../../clients/deliveries';
 import type { DeliveryStatus, DeliveryView } from '../../workflows/webhooks/contract';
-import { CliError, configOrExit, output } from './common';
+import { CliError, configOrExit, output, renderTable } from './common';
 import { withTemporalClient } from './temporal-client';
 
 async function withClient<T>(run: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
@@ -64,16 +64,11 @@ function withFilterOptions(cmd: Command): Command {
 }
 
 function renderList(items: DeliverySummary[]): string {
-  if (items.length === 0) return 'No deliveries.\n';
-  const rows = items.map((d) => [d.eventId, d.endpointId, d.vendorId ?? '-', d.status ?? '-', d.startedAt]);
-  const header = ['EVENT', 'ENDPOINT', 'VENDOR', 'STATUS', 'STARTED'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r
-      .map((v, i) => v.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return renderTable(
+    ['EVENT', 'ENDPOINT', 'VENDOR', 'STATUS', 'STARTED'],
+    items.map((d) => [d.eventId, d.endpointId, d.vendorId ?? '-', d.status ?? '-', d.startedAt]),
+    'No deliveries.',
+  );
 }
 
 function renderDelivery(d: DeliveryView): string {
