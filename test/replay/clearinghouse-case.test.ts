@@ -1,13 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { temporal } from '@temporalio/proto';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
+import { loadBinaryHistory } from './history-files';
 
 jest.setTimeout(120_000);
 
-const dir = path.join(__dirname, 'histories');
-const load = (file: string) => temporal.api.history.v1.History.decode(fs.readFileSync(path.join(dir, file)));
+const load = loadBinaryHistory;
 // v1: before the embargo followed release-date changes; v2: before the loop woke on reports that joined during the
 // release refresh (both replay through their patches); v3: today's shape.
 const shapes = ['clearinghouse-case-v1.binpb', 'clearinghouse-case-v2.binpb', 'clearinghouse-case-v3.binpb'];

@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createTimeSkippingEnv } from '../helpers/time-skipping';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -32,4 +35,39 @@ export interface RecordedRun {
 export function loadRecordedRuns(file: string): RecordedRun[] {
   const raw = JSON.parse(fs.readFileSync(path.join(HISTORY_DIR, file), 'utf8')) as { workflowId: string; history: unknown }[];
   return raw.map((r) => ({ workflowId: r.workflowId, history: historyFromObject(r.history) }));
+}
+
+/** A history stored as binary protobuf under histories/ (`.binpb`). */
+export function loadBinaryHistory(file: string): temporal.api.history.v1.History {
+  return temporal.api.history.v1.History.decode(fs.readFileSync(path.join(HISTORY_DIR, file)));
+}
+
+/**
+ * Writes a history as binary protobuf under histories/: this install has two protobufjs copies, and the JSON history
+ * helpers fail across them.
+ */
+export function saveBinaryHistory(file: string, history: temporal.api.history.v1.IHistory): void {
+  const target = path.join(HISTORY_DIR, file);
+  fs.writeFileSync(target, temporal.api.history.v1.History.encode(history).finish());
+  process.stdout.write(`${target}: ${history.events?.length} events\n`);
+}
+
+/**
+ * Runs a recording script as a process: a worker for `workflowsPath` with `activities` on a fresh time-skipping
+ * server, `script` against it, then both are torn down; a failure prints its stack and exits 1.
+ */
+export function record(
+  worker: { taskQueue: string; workflowsPath: string; activities: object },
+  script: (env: TestWorkflowEnvironment) => Promise<void>,
+): void {
+  const run = async () => {
+    const ts = await createTimeSkippingEnv();
+    const running = await Worker.create({ connection: ts.env.nativeConnection, ...worker });
+    await running.runUntil(() => script(ts.env));
+    await ts.teardown();
+  };
+  run().catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(1);
+  });
 }

@@ -2,12 +2,8 @@
  * Records the vendor registry and webhook delivery histories that test/replay/webhook-workflows.test.ts replays. Run
  * it again only when a new workflow shape ships (keeping the old files): `npx tsx test/replay/record-webhook-histories.ts`.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
-import { createTimeSkippingEnv } from '../helpers/time-skipping';
+import { record, saveBinaryHistory } from './history-files';
 import {
   deleteEndpointUpdate,
   deliveryWorkflowId,
@@ -23,6 +19,7 @@ import {
 } from '../../workflows/webhooks/contract';
 
 /** The file name suffix for the current workflow shapes; earlier shapes' files stay, and every one is replayed. */
+const taskQueue = 'record-webhooks';
 const SHAPE = 'v1';
 const VENDOR = 'acme-recorded';
 const HEALTHY = 'ep_rec000001';
@@ -49,18 +46,11 @@ const scripts = new Map<string, Array<Partial<AttemptResult>>>([
 ]);
 
 async function save(name: string, handle: WorkflowHandle): Promise<void> {
-  const history = await handle.fetchHistory();
-  // Binary protobuf: this install has two protobufjs copies, and the JSON history helpers fail across them.
-  const file = path.join(__dirname, 'histories', `${name}-${SHAPE}.binpb`);
-  fs.writeFileSync(file, temporal.api.history.v1.History.encode(history).finish());
-  process.stdout.write(`${file}: ${history.events?.length} events\n`);
+  saveBinaryHistory(`${name}-${SHAPE}.binpb`, await handle.fetchHistory());
 }
 
-async function main(): Promise<void> {
-  const ts = await createTimeSkippingEnv();
-  const taskQueue = 'record-webhooks';
-  const worker = await Worker.create({
-    connection: ts.env.nativeConnection,
+record(
+  {
     taskQueue,
     workflowsPath: require.resolve('../helpers/webhook-workflows'),
     activities: {
@@ -73,9 +63,9 @@ async function main(): Promise<void> {
         return { outcome: 'FAILED', latencyMs: 3, ...step };
       },
     },
-  });
-  await worker.runUntil(async () => {
-    const client = ts.env.client;
+  },
+  async (env) => {
+    const client = env.client;
     const vendor = await client.workflow.start('vendorWorkflow', { workflowId: vendorWorkflowId(VENDOR), taskQueue, args: [{ vendorId: VENDOR }] });
     await vendor.executeUpdate(registerEndpointUpdate, { args: [{ endpointId: HEALTHY, url: 'https://hooks.example.test/healthy' }] });
     await vendor.executeUpdate(registerEndpointUpdate, {
@@ -111,11 +101,5 @@ async function main(): Promise<void> {
     await save('vendor-registry', vendor);
     // The test server may already have ended the registry by the time it is saved.
     await vendor.terminate('recorded').catch(() => undefined);
-  });
-  await ts.teardown();
-}
-
-main().catch((err) => {
-  process.stderr.write(`${(err as Error).stack}\n`);
-  process.exit(1);
-});
+  },
+);

@@ -1,12 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import { loadBinaryHistory } from './history-files';
 
 jest.setTimeout(120_000);
 
-const dir = path.join(__dirname, 'histories');
-const load = (file: string) => temporal.api.history.v1.History.decode(fs.readFileSync(path.join(dir, file)));
+const load = loadBinaryHistory;
 
 // v1: recorded before the vendor registry published through the shared outbox (registration, rotation, an update, a
 // spare endpoint disabled, enabled and deleted, two deliveries: one delivered after a 503, one ending in a 410 that
