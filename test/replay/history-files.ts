@@ -54,7 +54,7 @@ export function saveBinaryHistory(file: string, history: temporal.api.history.v1
 
 /**
  * Runs a recording script as a process: a worker for `workflowsPath` with `activities` on a fresh time-skipping
- * server, `script` against it, then both are torn down; a failure prints its stack and exits 1.
+ * server, `script` against it, then both are torn down (also on failure); a failure prints its stack and exits 1.
  */
 export function record(
   worker: { taskQueue: string; workflowsPath: string; activities: object },
@@ -62,9 +62,13 @@ export function record(
 ): void {
   const run = async () => {
     const ts = await createTimeSkippingEnv();
-    const running = await Worker.create({ connection: ts.env.nativeConnection, ...worker });
-    await running.runUntil(() => script(ts.env));
-    await ts.teardown();
+    try {
+      const running = await Worker.create({ connection: ts.env.nativeConnection, ...worker });
+      await running.runUntil(() => script(ts.env));
+    } finally {
+      // Also when the script fails, so no test server outlives the recording.
+      await ts.teardown();
+    }
   };
   run().catch((err: unknown) => {
     process.stderr.write(`${(err as Error).stack}\n`);
