@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { SA } from '../workflows/shared/search-attributes';
-import { ENDPOINT_ID_PATTERN, VENDOR_ID_PATTERN } from '../wire/enums';
+import { DELIVERY_STATUSES, ENDPOINT_ID_PATTERN, VENDOR_ID_PATTERN } from '../wire/enums';
 import {
   deliveryStateQuery,
   parseDeliveryWorkflowId,
@@ -11,7 +11,6 @@ import {
 } from '../workflows/webhooks/contract';
 
 export const DELIVERY_KIND = 'webhook-delivery';
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['PENDING', 'DELIVERED', 'FAILED', 'ENDPOINT_DISABLED', 'ENDPOINT_DELETED'];
 
 /** Which deliveries: by event, by endpoint, by time range (start time of the delivery), by vendor or status. */
 export interface DeliveryFilter {

@@ -11,8 +11,10 @@ import { DEAD_LETTER_HEADERS } from './dead-letter';
 import { CE_HEADERS, JSON_CONTENT_TYPE, SPEC_VERSION } from './envelope';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signing';
 import { TOPIC_RETENTION_MS, TOPICS, type TopicName } from './topics';
+import { projectRoot } from '../infra/project-root';
 
-export const GENERATED_DIR = path.join(__dirname, 'generated');
+/** In the source tree, also when this runs from dist/. */
+export const GENERATED_DIR = path.join(projectRoot(), 'events', 'generated');
 const SCHEMA_BASE = 'https://preflight.example.gov/schemas/events/';
 
 type Json = Record<string, unknown>;

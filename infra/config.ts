@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { hostPort } from './local-process';
+import { projectRoot } from './project-root';
 
 /** Raised when the environment holds a bad value; the message names the variable (secret values redacted). */
 export class ConfigError extends Error {
@@ -30,7 +31,7 @@ export const EnvSchema = z.object({
   PREFLIGHT_DATA_DIR: z
     .string()
     .min(1)
-    .default(path.resolve(__dirname, '..', '.data')),
+    .default(() => path.join(projectRoot(), '.data')),
   PREFLIGHT_CACHE_DIR: z.string().min(1).optional(),
   PREFLIGHT_HOST: z.string().min(1).default('127.0.0.1'),
   PREFLIGHT_LOG_LEVEL: logLevel.default('info'),

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type * as TemporalWorker from '@temporalio/worker';
 import type { DataConverter, SearchAttributeType } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { dataConverter, payloadKeys, type PayloadKey } from './codec';
@@ -17,7 +17,7 @@ function tlsOptions(config: TemporalConfig): ConnectionOptions['tls'] {
   };
 }
 
-function connectionOptions(config: TemporalConfig, address: string): ConnectionOptions & NativeConnectionOptions {
+function connectionOptions(config: TemporalConfig, address: string): ConnectionOptions & TemporalWorker.NativeConnectionOptions {
   return {
     address,
     tls: tlsOptions(config),
@@ -33,9 +33,10 @@ export async function connectClient(config: TemporalConfig, address = config.add
   return new Client({ connection, namespace: config.namespace, dataConverter: converter });
 }
 
-/** A native connection for workers. */
-export async function connectWorker(config: TemporalConfig, address = config.address): Promise<NativeConnection> {
+/** A native connection for workers. The worker package (the native core) loads here, not with every client. */
+export async function connectWorker(config: TemporalConfig, address = config.address): Promise<TemporalWorker.NativeConnection> {
   if (!address) throw new Error('Temporal address is not known: start the local stack or set TEMPORAL_ADDRESS');
+  const { NativeConnection } = require('@temporalio/worker') as typeof TemporalWorker;
   return NativeConnection.connect(connectionOptions(config, address));
 }
 

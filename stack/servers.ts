@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { kafkaHealthy } from '../events/kafka';
+import type * as KafkaModule from '../events/kafka';
 import { SA, SEARCH_ATTRIBUTE_CLI_TYPES } from '../workflows/shared/search-attributes';
 import type { Config, StackConfig } from '../infra/config';
 import { isAlive, portOpen, spawnServer, stopPid, waitForPortClosed, waitUntilReady } from '../infra/local-process';
@@ -250,6 +250,8 @@ async function startKafka(options: StartStackOptions, logDir: string): Promise<{
   const logFile = path.join(logDir, 'kafka.log');
   const child = spawnServer({ name: 'kafka', command: 'java', args: [...jvm, 'kafka.Kafka', propertiesFile], logFile, detached: options.detached });
   const address = `${stack.host}:${stack.kafkaPort}`;
+  // kafkajs loads here, not for every command that only reads where the servers are (expectedEndpoints).
+  const { kafkaHealthy } = require('../events/kafka') as typeof KafkaModule;
   await waitUntilReady('Kafka broker', () => kafkaHealthy([address]), { timeoutMs: stack.startTimeoutMs, child, logFile });
   if (!options.persistent) {
     // Throwaway data goes with the broker.

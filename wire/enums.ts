@@ -120,6 +120,10 @@ export type EndpointDisableReason = (typeof ENDPOINT_DISABLE_REASONS)[number];
 export const DELIVERY_DISABLE_REASONS = ['GONE', 'FAILING'] as const;
 export type DeliveryDisableReason = (typeof DELIVERY_DISABLE_REASONS)[number];
 
+/** Where one delivery of an event to an endpoint stands. */
+export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED', 'ENDPOINT_DISABLED', 'ENDPOINT_DELETED'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
 // ---------------------------------------------------------------------------------------------------------------
 // Replies to agencies
 

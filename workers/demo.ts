@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Command } from 'commander';
 import { Webhook } from 'standardwebhooks';
 import { sendAgencyCommand } from '../events/agency-client';
 import { createKafka } from '../events/kafka';
@@ -234,15 +233,6 @@ export async function runDemo(config: Config): Promise<void> {
 }
 
 /** `preflight demo` (the same as `npm run demo`). */
-export function registerDemoCommand(program: Command): void {
-  program
-    .command('demo')
-    .description('act out one evaluation against a running `preflight start`, ending with its timeline')
-    .action(async () => {
-      await runDemo(loadConfig(process.env));
-    });
-}
-
 if (require.main === module) {
   runDemo(loadConfig(process.env)).catch((err: unknown) => {
     process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);

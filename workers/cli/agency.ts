@@ -1,23 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
-import { Partitioners } from 'kafkajs';
-import { buildAgencyCommand, produceAgencyMessage } from '../../events/agency-client';
-import { AgencyIdSchema, registrySnippet } from '../../events/agency-registry';
-import { CATALOG, REPLY_TYPES } from '../../events/catalog';
-import { decodeEvent, tailTopic } from '../../events/consumer';
-import { parseJsonStrict } from '../../events/envelope';
-import { isEventError } from '../../events/errors';
-import { createKafka } from '../../events/kafka';
-import { generateAgencyKeyPair, importPrivateKey } from '../../events/signing';
-import { TOPICS } from '../../events/topics';
-import { createLogger } from '../../infra/logger';
+import { Help, Option, type Command } from 'commander';
+import type * as Kafkajs from 'kafkajs';
+import type * as AgencyClient from '../../events/agency-client';
+import type * as AgencyRegistry from '../../events/agency-registry';
+import type * as Catalog from '../../events/catalog';
+import type * as Consumer from '../../events/consumer';
+import type * as Envelope from '../../events/envelope';
+import type * as EventErrors from '../../events/errors';
+import type * as KafkaModule from '../../events/kafka';
+import type * as Signing from '../../events/signing';
+import type * as Topics from '../../events/topics';
+import type * as LoggerModule from '../../infra/logger';
 import { CliError, configOrExit, output } from './common';
-import { expectedEndpoints } from '../../stack/servers';
+import type * as Servers from '../../stack/servers';
 
 const MAX_DATA_FILE_BYTES = 256 * 1024;
 
 function agencyId(value: string): string {
+  const { AgencyIdSchema } = require('../../events/agency-registry') as typeof AgencyRegistry;
   if (!AgencyIdSchema.safeParse(value).success) throw new CliError(`--agency: "${value}" is not an agency id (a lowercase slug such as "nsa")`, 2);
   return value;
 }
@@ -33,6 +34,7 @@ function readData(opts: { data?: string; dataFile?: string }): Record<string, un
   } else {
     bytes = Buffer.from(opts.data ?? '{}');
   }
+  const { parseJsonStrict } = require('../../events/envelope') as typeof Envelope;
   let value: unknown;
   try {
     value = parseJsonStrict(bytes);
@@ -41,6 +43,24 @@ function readData(opts: { data?: string; dataFile?: string }): Record<string, un
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CliError('command data must be a JSON object', 2);
   return value as Record<string, unknown>;
+}
+
+/**
+ * The help of `send`, whose `--type` lists the command types of the event catalog: the catalog loads when that help is
+ * shown, not with every command.
+ */
+function listingCommandTypes(typeOption: Option): Partial<Help> {
+  return {
+    optionDescription(option) {
+      if (option === typeOption && option.description === '') {
+        const { CATALOG } = require('../../events/catalog') as typeof Catalog;
+        option.description = `command type: ${CATALOG.filter((e) => e.direction === 'inbound')
+          .map((e) => e.type)
+          .join(', ')}`;
+      }
+      return Help.prototype.optionDescription.call(this, option);
+    },
+  };
 }
 
 /** `preflight agency keygen|send`: what an agency needs to take part, usable by a real agency as well as the demo. */
@@ -55,6 +75,8 @@ export function registerAgencyCommands(program: Command): void {
     .option('--force', 'overwrite existing key files')
     .option('--json', 'print JSON')
     .action((opts: { agency: string; out: string; force?: boolean; json?: boolean }) => {
+      const { registrySnippet } = require('../../events/agency-registry') as typeof AgencyRegistry;
+      const { generateAgencyKeyPair } = require('../../events/signing') as typeof Signing;
       const id = agencyId(opts.agency);
       fs.mkdirSync(opts.out, { recursive: true });
       const privatePath = path.resolve(opts.out, `${id}.key.pem`);
@@ -82,17 +104,14 @@ export function registerAgencyCommands(program: Command): void {
       );
     });
 
+  const typeOption = new Option('--type <type>').makeOptionMandatory();
   agency
     .command('send')
     .description('build, sign and produce one command on preflight.agency-commands.v1')
     .requiredOption('--agency <id>', 'the sending agency')
     .requiredOption('--key <file>', "the agency's private key (PEM)")
-    .requiredOption(
-      '--type <type>',
-      `command type: ${CATALOG.filter((e) => e.direction === 'inbound')
-        .map((e) => e.type)
-        .join(', ')}`,
-    )
+    .addOption(typeOption)
+    .configureHelp(listingCommandTypes(typeOption))
     .requiredOption('--subject <id>', 'submission id (or report reference for case.open); also the Kafka key')
     .option('--data <json>', 'the command body as JSON', undefined)
     .option('--data-file <file>', 'read the command body from a file')
@@ -114,6 +133,16 @@ export function registerAgencyCommands(program: Command): void {
         json?: boolean;
       }) => {
         const config = configOrExit();
+        const { Partitioners } = require('kafkajs') as typeof Kafkajs;
+        const { buildAgencyCommand, produceAgencyMessage } = require('../../events/agency-client') as typeof AgencyClient;
+        const { REPLY_TYPES } = require('../../events/catalog') as typeof Catalog;
+        const { decodeEvent, tailTopic } = require('../../events/consumer') as typeof Consumer;
+        const { isEventError } = require('../../events/errors') as typeof EventErrors;
+        const { createKafka } = require('../../events/kafka') as typeof KafkaModule;
+        const { importPrivateKey } = require('../../events/signing') as typeof Signing;
+        const { TOPICS } = require('../../events/topics') as typeof Topics;
+        const { createLogger } = require('../../infra/logger') as typeof LoggerModule;
+        const { expectedEndpoints } = require('../../stack/servers') as typeof Servers;
         const id = agencyId(opts.agency);
         let privateKey;
         try {

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { getCase, isCaseNotFoundError, listCases, type CaseCaller, type CaseListItem } from '../../clients/cases';
+import type * as Cases from '../../clients/cases';
 import { CASE_STATES, type CaseState, OPAQUE_ID_PATTERN } from '../../wire/enums';
 import type { AgencyCaseView, CaseView } from '../../workflows/clearinghouse/contract';
 import { CliError, configOrExit, output, renderTable } from './common';
@@ -11,13 +11,13 @@ function withClient<T>(run: (client: Client) => Promise<T>): Promise<T> {
 }
 
 /** The operator at the terminal sees every case; `--as-agency` shows what that agency would see. */
-function callerFor(asAgency: string | undefined): CaseCaller {
+function callerFor(asAgency: string | undefined): Cases.CaseCaller {
   if (asAgency === undefined) return { kind: 'ops' };
   if (!OPAQUE_ID_PATTERN.test(asAgency)) throw new CliError(`--as-agency: "${asAgency}" is not an agency id`, 2);
   return { kind: 'agency', agencyId: asAgency };
 }
 
-function renderList(items: CaseListItem[]): string {
+function renderList(items: Cases.CaseListItem[]): string {
   return renderTable(
     ['CASE', 'STATE', 'SEVERITY', 'REPORTERS', 'PARTIES', 'OPENED'],
     items.map((c) => [c.caseId, c.state, c.severity ?? '-', String(c.reporters.length), c.parties.join(',') || '-', c.openedAt]),
@@ -65,6 +65,7 @@ export function registerCaseCommands(program: Command): void {
       if (opts.state !== undefined && !CASE_STATES.includes(opts.state as CaseState)) throw new CliError(`--state must be one of ${CASE_STATES.join(', ')}`, 2);
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be a whole number from 1 to 1000', 2);
+      const { listCases } = require('../../clients/cases') as typeof Cases;
       const items = await withClient((client) =>
         listCases(client, {
           ...(caller.kind === 'agency' ? { agencyId: caller.agencyId } : {}),
@@ -82,6 +83,7 @@ export function registerCaseCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (caseId: string, opts: { asAgency?: string; json?: boolean }) => {
       const caller = callerFor(opts.asAgency);
+      const { getCase, isCaseNotFoundError } = require('../../clients/cases') as typeof Cases;
       try {
         const view = await withClient((client) => getCase(client, caseId, caller));
         output(opts.json, view, () => renderCase(view));

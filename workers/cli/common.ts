@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from '../../infra/config';
+import type * as ConfigModule from '../../infra/config';
 
 /** A failure the person at the terminal can act on: printed as one line, no stack trace. */
 export class CliError extends Error {
@@ -11,8 +11,12 @@ export class CliError extends Error {
   }
 }
 
-/** Loads the configuration once per command; a bad value ends the command with the variable's name. */
-export function configOrExit(): Config {
+/**
+ * Loads the configuration once per command; a bad value ends the command with the variable's name. The schema (and
+ * zod) loads here, when a command runs, not for `--help`.
+ */
+export function configOrExit(): ConfigModule.Config {
+  const { ConfigError, loadConfig } = require('../../infra/config') as typeof ConfigModule;
   try {
     return loadConfig(process.env);
   } catch (err) {

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
-import { createKafka } from '../../events/kafka';
-import { createLogger } from '../../infra/logger';
-import { deploymentPayloadKeys } from '../../infra/temporal';
-import { DeadLetterReplayError, listDeadLetters, replayDeadLetter, type DeadLetterItem } from '../api/dead-letters';
+import type * as KafkaModule from '../../events/kafka';
+import type { Config } from '../../infra/config';
+import type * as LoggerModule from '../../infra/logger';
+import type * as Temporal from '../../infra/temporal';
+import type * as DeadLetters from '../api/dead-letters';
 import { CliError, configOrExit } from './common';
 import type { CliIo } from './submissions';
-import { expectedEndpoints } from '../../stack/servers';
+import type * as Servers from '../../stack/servers';
 
-function table(items: DeadLetterItem[]): string {
+function table(items: DeadLetters.DeadLetterItem[]): string {
   if (items.length === 0) return 'No dead letters.\n';
   return (
     items
@@ -20,7 +21,12 @@ function table(items: DeadLetterItem[]): string {
 export function registerDeadLetterCommands(program: Command, io: CliIo = {}): void {
   const write = io.out ?? ((text: string) => process.stdout.write(text));
   const config = () => (io.config ?? configOrExit)();
-  const kafkaFor = (c = config()) => createKafka(c.kafka, createLogger({ level: 'error' }), expectedEndpoints(c).kafka, 'cli');
+  const kafkaFor = (c: Config) => {
+    const { createKafka } = require('../../events/kafka') as typeof KafkaModule;
+    const { createLogger } = require('../../infra/logger') as typeof LoggerModule;
+    const { expectedEndpoints } = require('../../stack/servers') as typeof Servers;
+    return createKafka(c.kafka, createLogger({ level: 'error' }), expectedEndpoints(c).kafka, 'cli');
+  };
   const dl = program.command('dead-letters').description('refused inbound messages: list them, replay one onto its original topic');
 
   dl.command('list')
@@ -30,7 +36,8 @@ export function registerDeadLetterCommands(program: Command, io: CliIo = {}): vo
     .action(async (opts: { limit: string; json?: boolean }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError('--limit must be a whole number from 1 to 10000', 2);
-      const items = await listDeadLetters(kafkaFor(), { limit });
+      const { listDeadLetters } = require('../api/dead-letters') as typeof DeadLetters;
+      const items = await listDeadLetters(kafkaFor(config()), { limit });
       write(opts.json ? JSON.stringify({ items }, null, 2) + '\n' : table(items));
     });
 
@@ -43,6 +50,8 @@ export function registerDeadLetterCommands(program: Command, io: CliIo = {}): vo
       const partition = Number(opts.partition);
       if (!Number.isInteger(partition) || partition < 0) throw new CliError('--partition must be a whole number', 2);
       if (!/^\d{1,20}$/.test(opts.offset)) throw new CliError('--offset must be a whole number', 2);
+      const { DeadLetterReplayError, replayDeadLetter } = require('../api/dead-letters') as typeof DeadLetters;
+      const { deploymentPayloadKeys } = require('../../infra/temporal') as typeof Temporal;
       try {
         const c = config();
         const where = await replayDeadLetter(kafkaFor(c), { partition, offset: opts.offset }, deploymentPayloadKeys(c));

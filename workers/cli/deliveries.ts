@@ -1,19 +1,13 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import {
-  DELIVERY_STATUSES,
-  DeliveryFilterError,
-  getDelivery,
-  listDeliveries,
-  replayDeliveries,
-  type DeliveryFilter,
-  type DeliverySummary,
-} from '../../clients/deliveries';
-import type { DeliveryStatus, DeliveryView } from '../../workflows/webhooks/contract';
+import type * as Deliveries from '../../clients/deliveries';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../../wire/enums';
+import type { DeliveryView } from '../../workflows/webhooks/contract';
 import { CliError, configOrExit, output, renderTable } from './common';
 import { withTemporalClient } from './temporal-client';
 
 async function withClient<T>(run: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
+  const { DeliveryFilterError } = require('../../clients/deliveries') as typeof Deliveries;
   const config = configOrExit();
   return withTemporalClient(config, async (client) => {
     try {
@@ -35,13 +29,13 @@ interface FilterOptions {
   limit: string;
 }
 
-function filterFrom(opts: FilterOptions): DeliveryFilter {
+function filterFrom(opts: FilterOptions): Deliveries.DeliveryFilter {
   const limit = Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError('--limit must be a whole number from 1 to 10000', 2);
   if (opts.status !== undefined && !DELIVERY_STATUSES.includes(opts.status as DeliveryStatus)) {
     throw new CliError(`--status must be one of ${DELIVERY_STATUSES.join(', ')}`, 2);
   }
-  const filter: DeliveryFilter = { limit };
+  const filter: Deliveries.DeliveryFilter = { limit };
   if (opts.vendor !== undefined) filter.vendorId = opts.vendor;
   if (opts.endpoint !== undefined) filter.endpointId = opts.endpoint;
   if (opts.event !== undefined) filter.eventId = opts.event;
@@ -63,7 +57,7 @@ function withFilterOptions(cmd: Command): Command {
     .option('--json', 'print JSON');
 }
 
-function renderList(items: DeliverySummary[]): string {
+function renderList(items: Deliveries.DeliverySummary[]): string {
   return renderTable(
     ['EVENT', 'ENDPOINT', 'VENDOR', 'STATUS', 'STARTED'],
     items.map((d) => [d.eventId, d.endpointId, d.vendorId ?? '-', d.status ?? '-', d.startedAt]),
@@ -96,6 +90,7 @@ export function registerDeliveryCommands(program: Command): void {
   withFilterOptions(deliveries.command('list').description('list deliveries by event, endpoint, vendor, status or time range')).action(
     async (opts: FilterOptions & { json?: boolean }) => {
       const filter = filterFrom(opts);
+      const { listDeliveries } = require('../../clients/deliveries') as typeof Deliveries;
       const items = await withClient((client) => listDeliveries(client, filter));
       output(opts.json, items, () => renderList(items));
     },
@@ -106,6 +101,7 @@ export function registerDeliveryCommands(program: Command): void {
     .description('show one delivery with its attempt log (time, status, latency, response excerpt)')
     .option('--json', 'print JSON')
     .action(async (eventId: string, endpointId: string, opts: { json?: boolean }) => {
+      const { getDelivery } = require('../../clients/deliveries') as typeof Deliveries;
       const view = await withClient((client) => getDelivery(client, `delivery/${eventId}/${endpointId}`)).catch((err: unknown) => {
         if ((err as { name?: string }).name === 'WorkflowNotFoundError') throw new CliError(`no delivery of ${eventId} to ${endpointId}`);
         throw err;
@@ -122,6 +118,7 @@ export function registerDeliveryCommands(program: Command): void {
     if (!filter.eventId && !filter.endpointId && !filter.since && !filter.until) {
       throw new CliError('replay needs --event, --endpoint or a time range (--since/--until)', 2);
     }
+    const { replayDeliveries } = require('../../clients/deliveries') as typeof Deliveries;
     const outcomes = await withClient((client, taskQueue) => replayDeliveries(client, filter, { taskQueue }));
     output(opts.json, outcomes, () =>
       outcomes.length === 0

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { kafkaHealthy } from '../../events/kafka';
-
-import { bringUpStack } from '../../stack/local-stack';
-import { stopPid, waitForPortClosed } from '../../infra/local-process';
-import { provision } from '../../stack/provision';
-import { expectedEndpoints, readStackState, splitAddress, stateFilePath, temporalHealthy } from '../../stack/servers';
+import type * as KafkaModule from '../../events/kafka';
+import type * as LocalStack from '../../stack/local-stack';
+import type * as LocalProcess from '../../infra/local-process';
+import type * as Provision from '../../stack/provision';
+import type * as Servers from '../../stack/servers';
 import { CliError, configOrExit } from './common';
 import fs from 'node:fs';
 
@@ -19,6 +18,7 @@ export function registerStackCommands(program: Command): void {
     .option('--no-test-server', 'skip the Java time-skipping test server used by the workflow tests')
     .action(async (opts: { testServer: boolean }) => {
       const config = configOrExit();
+      const { provision } = require('../../stack/provision') as typeof Provision;
       const started = Date.now();
       const result = await provision({
         cacheDir: config.stack.cacheDir,
@@ -39,6 +39,8 @@ export function registerStackCommands(program: Command): void {
     .description('start the local servers in the background, with persistent data; stop them with `stack down`')
     .action(async () => {
       const config = configOrExit();
+      const { readStackState, stateFilePath } = require('../../stack/servers') as typeof Servers;
+      const { bringUpStack } = require('../../stack/local-stack') as typeof LocalStack;
       if (readStackState(config.stack.dataDir))
         throw new CliError(`A local stack is already running (${stateFilePath(config.stack.dataDir)}); see 'preflight stack status'.`);
       const up = await bringUpStack(config, { persistent: true, detached: true, progress: say });
@@ -53,6 +55,8 @@ export function registerStackCommands(program: Command): void {
     .description('stop the local servers started by `stack up`')
     .action(async () => {
       const config = configOrExit();
+      const { readStackState, splitAddress, stateFilePath } = require('../../stack/servers') as typeof Servers;
+      const { stopPid, waitForPortClosed } = require('../../infra/local-process') as typeof LocalProcess;
       const state = readStackState(config.stack.dataDir);
       if (!state) {
         say('No local stack is running.');
@@ -74,6 +78,8 @@ export function registerStackCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const config = configOrExit();
+      const { expectedEndpoints, temporalHealthy } = require('../../stack/servers') as typeof Servers;
+      const { kafkaHealthy } = require('../../events/kafka') as typeof KafkaModule;
       const endpoints = expectedEndpoints(config);
       const temporal = await temporalHealthy(endpoints.temporal).catch(() => false);
       const kafka = await kafkaHealthy(endpoints.kafka);

@@ -1,12 +1,12 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { OpsSubmissionListQuery } from '../api/http-schemas';
+import type * as HttpSchemas from '../api/http-schemas';
+import type * as Lookup from '../api/lookup';
+import type * as Ops from '../api/ops';
+import type * as Problems from '../api/problems';
+import type * as Timeline from '../../clients/timeline';
 import type { Config } from '../../infra/config';
-import { submissionWorkflowId } from '../../workflows/submission/contract';
-import { findSubmission, listSubmissions, type SubmissionListItem } from '../api/lookup';
-import { fetchSubmissionHistories, historyJson, submissionOverview, submissionTimeline } from '../api/ops';
-import { isHttpProblem } from '../api/problems';
-import { formatTimeline } from '../../clients/timeline';
+import type * as SubmissionContract from '../../workflows/submission/contract';
 import { CliError, configOrExit } from './common';
 import { withTemporalClient } from './temporal-client';
 
@@ -20,6 +20,7 @@ const OPS = { kind: 'ops' as const, operator: 'cli' };
 
 /** Runs with a Temporal client (with the deployment's payload codec), straight to Temporal: no api or token needed. */
 export async function withTemporal<T>(io: CliIo, run: (client: Client) => Promise<T>): Promise<T> {
+  const { isHttpProblem } = require('../api/problems') as typeof Problems;
   return withTemporalClient((io.config ?? configOrExit)(), async (client) => {
     try {
       return await run(client);
@@ -30,7 +31,7 @@ export async function withTemporal<T>(io: CliIo, run: (client: Client) => Promis
   });
 }
 
-function table(items: SubmissionListItem[]): string {
+function table(items: Lookup.SubmissionListItem[]): string {
   if (items.length === 0) return 'No submissions match.\n';
   const rows = [['SUBMISSION', 'VENDOR', 'STATUS', 'AGENCIES', 'PLANNED RELEASE', 'SUBMITTED']].concat(
     items.map((s) => [s.submissionId, s.vendorId, s.status, s.agencies.join(','), s.plannedReleaseAt ?? '', s.startedAt]),
@@ -65,6 +66,8 @@ export function registerSubmissionCommands(program: Command, io: CliIo = {}): vo
     .option('--limit <n>', 'at most this many', '100')
     .option('--json', 'print JSON')
     .action(async (opts: { status?: string; vendor?: string; agency?: string; releaseFrom?: string; releaseTo?: string; limit: string; json?: boolean }) => {
+      const { OpsSubmissionListQuery } = require('../api/http-schemas') as typeof HttpSchemas;
+      const { listSubmissions } = require('../api/lookup') as typeof Lookup;
       const parsed = OpsSubmissionListQuery.safeParse({
         ...(opts.status ? { status: opts.status } : {}),
         ...(opts.vendor ? { vendor: opts.vendor } : {}),
@@ -87,6 +90,8 @@ export function registerSubmissionCommands(program: Command, io: CliIo = {}): vo
     .description('state, clocks, agencies and findings summary of one submission')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
+      const { findSubmission } = require('../api/lookup') as typeof Lookup;
+      const { submissionOverview } = require('../api/ops') as typeof Ops;
       const overview = await withTemporal(io, async (client) => submissionOverview(await findSubmission(client, id, OPS)));
       print(opts.json, overview, () => {
         const { state, clocks, findings } = overview;
@@ -119,6 +124,10 @@ export function registerSubmissionCommands(program: Command, io: CliIo = {}): vo
     .option('--json', 'print JSON')
     .option('--raw', 'the raw Temporal event histories as JSON (payloads as stored, i.e. encrypted)')
     .action(async (id: string, opts: { json?: boolean; raw?: boolean }) => {
+      const { findSubmission } = require('../api/lookup') as typeof Lookup;
+      const { fetchSubmissionHistories, historyJson, submissionTimeline } = require('../api/ops') as typeof Ops;
+      const { formatTimeline } = require('../../clients/timeline') as typeof Timeline;
+      const { submissionWorkflowId } = require('../../workflows/submission/contract') as typeof SubmissionContract;
       await withTemporal(io, async (client) => {
         const owned = await findSubmission(client, id, OPS);
         if (opts.raw) {

@@ -7,7 +7,7 @@
  * end of its overlap); the secret itself is derived from the master key whenever a delivery is signed.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { ENDPOINT_ID_PATTERN, type DeliveryDisableReason, type EndpointDisableReason, type EndpointStatus } from '../../wire/enums';
+import { ENDPOINT_ID_PATTERN, type DeliveryDisableReason, type DeliveryStatus, type EndpointDisableReason, type EndpointStatus } from '../../wire/enums';
 import type { EndpointDisabledData } from '../../wire/webhooks';
 import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS } from '../shared/time';
 
@@ -233,7 +233,7 @@ export interface AttemptRecord extends AttemptResult {
   nextAttemptAt?: string;
 }
 
-export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED' | 'ENDPOINT_DISABLED' | 'ENDPOINT_DELETED';
+export type { DeliveryStatus };
 
 export interface DeliveryView {
   eventId: string;
