@@ -20,7 +20,8 @@ export function kafkaLogCreator(logger: Logger): logCreator {
       const msg = foreignMessage(message);
       // A retriable protocol error (a coordinator still loading after a start) is retried by kafkajs itself; what
       // outlasts the retries is logged again as a crash or a failed request.
-      if (level === KafkaLogLevel.ERROR && extra.retriable === true) child.debug(fields, msg);
+      const coordinatorStarting = typeof extra.error === 'string' && /coordinator is (not available|loading)/i.test(extra.error);
+      if (level === KafkaLogLevel.ERROR && (extra.retriable === true || coordinatorStarting)) child.debug(fields, msg);
       else if (level === KafkaLogLevel.ERROR) child.error(fields, msg);
       else if (level === KafkaLogLevel.WARN) child.warn(fields, msg);
       else if (level === KafkaLogLevel.INFO) child.info(fields, msg);

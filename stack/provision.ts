@@ -99,10 +99,20 @@ export async function provision(options: ProvisionOptions): Promise<Provisioned>
   const find = options.which ?? ((c: string) => which(c));
   const say = options.progress ?? (() => undefined);
   fs.mkdirSync(options.cacheDir, { recursive: true });
+  // pip (or Go) and Maven run side by side; the Maven fetches one after the other, as they share one local repository.
+  const javaArtifacts = async () => {
+    const kafka = options.kafka ? await provisionKafka(options.cacheDir, find, say) : undefined;
+    const testServer = options.testServer ? await provisionTestServer(options.cacheDir, find, say) : undefined;
+    return { kafka, testServer };
+  };
+  const [temporal, { kafka, testServer }] = await Promise.all([
+    options.temporal ? provisionTemporalCli(options.cacheDir, find, say) : undefined,
+    javaArtifacts(),
+  ]);
   const result: Provisioned = {};
-  if (options.temporal) result.temporal = await provisionTemporalCli(options.cacheDir, find, say);
-  if (options.kafka) result.kafka = await provisionKafka(options.cacheDir, find, say);
-  if (options.testServer) result.testServer = await provisionTestServer(options.cacheDir, find, say);
+  if (temporal !== undefined) result.temporal = temporal;
+  if (kafka !== undefined) result.kafka = kafka;
+  if (testServer !== undefined) result.testServer = testServer;
   return result;
 }
 
