@@ -20,7 +20,9 @@ export function kafkaLogCreator(logger: Logger): logCreator {
       const msg = foreignMessage(message);
       // A retriable protocol error (a coordinator still loading after a start) is retried by kafkajs itself; what
       // outlasts the retries is logged again as a crash or a failed request.
-      const coordinatorStarting = typeof extra.error === 'string' && /coordinator is (not available|loading)/i.test(extra.error);
+      // A broker's response log carries no `retriable` flag: a coordinator still starting is named by its message.
+      const coordinatorStarting =
+        extra.retriable === undefined && typeof extra.error === 'string' && /coordinator is (not available|loading)/i.test(extra.error);
       if (level === KafkaLogLevel.ERROR && (extra.retriable === true || coordinatorStarting)) child.debug(fields, msg);
       else if (level === KafkaLogLevel.ERROR) child.error(fields, msg);
       else if (level === KafkaLogLevel.WARN) child.warn(fields, msg);
