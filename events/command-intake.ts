@@ -3,8 +3,12 @@ import { AGENCY_SOURCE_PREFIX, catalogEntry, type CatalogEntry } from './catalog
 import type { ReceivedMessage } from './consumer';
 import { CommandId, decodeEnvelope, headersToStrings, parseJsonStrict, summarizeIssues, type Envelope } from './envelope';
 import { isEventContractError } from './errors';
+import { DEFAULT_MAX_RECORD_FUTURE_SECONDS, freshnessReference, ORIGINAL_RECORD_HEADERS, type FreshnessReference } from './freshness';
+import type { PayloadKey } from '../infra/codec';
 import type { RejectionCode } from './schemas';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyCommand } from './signing';
+
+const ORIGINAL_TIME_NAME = ORIGINAL_RECORD_HEADERS.time;
 
 /** Commands larger than this are refused before anything parses them. */
 export const DEFAULT_MAX_COMMAND_BYTES = 256 * 1024;
@@ -17,6 +21,8 @@ export interface AcceptedCommand {
   entry: CatalogEntry;
   /** Schema-checked body with `agencyId` set to the verified signer. */
   data: Record<string, unknown> & { agencyId: string };
+  /** The time the signed timestamp was judged against. */
+  reference?: FreshnessReference;
 }
 
 export interface RefusedCommand {
@@ -28,6 +34,8 @@ export interface RefusedCommand {
   commandId?: string;
   commandType?: string;
   subject?: string;
+  /** The time the signed timestamp was judged against, once the envelope was read. */
+  reference?: FreshnessReference;
 }
 
 export type IntakeResult = AcceptedCommand | RefusedCommand;
@@ -35,14 +43,21 @@ export type IntakeResult = AcceptedCommand | RefusedCommand;
 export interface IntakeOptions {
   registry: AgencyRegistry;
   maxBytes?: number;
+  /** The ingress's clock (default: the system clock): the reference when a record has no timestamp, and the bound on record timestamps ahead of it. */
   nowSeconds?: number;
+  /** Max distance between the signed timestamp and the reference time (default ±5 min). */
   toleranceSeconds?: number;
+  /** How far a record timestamp may be ahead of the ingress's clock (default 60 s). */
+  maxRecordFutureSeconds?: number;
+  /** The deployment's payload keys, which verify the sealed original record time of a replayed dead letter. */
+  recordTimeKeys?: readonly PayloadKey[];
 }
 
 /**
  * Decides whether an inbound command may be applied, in an order that never parses or trusts more than it has to:
- * size cap, signature headers, envelope, pinned key and timestamp window, type, then the JSON body (strict parse,
- * forbidden keys, schema). Pure: no I/O, so each refusal is unit-tested.
+ * size cap, signature headers, envelope, pinned key and timestamp window (around the Kafka record's timestamp, see
+ * `freshness.ts`), type, then the JSON body (strict parse, forbidden keys, schema). Pure: no I/O, so each refusal is
+ * unit-tested.
  */
 export function inspectCommand(message: ReceivedMessage, options: IntakeOptions): IntakeResult {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_COMMAND_BYTES;
@@ -65,7 +80,21 @@ export function inspectCommand(message: ReceivedMessage, options: IntakeOptions)
   } catch (e) {
     return refuse('invalid-envelope', (e as Error).message);
   }
-  const about = { commandId: envelope.id, commandType: envelope.type, subject: envelope.subject };
+  const nowMs = options.nowSeconds !== undefined ? options.nowSeconds * 1000 : Date.now();
+  const reference = freshnessReference(
+    {
+      recordTimestamp: message.timestamp,
+      headers,
+      command: { id: envelope.id, timestampHeader: headers[TIMESTAMP_HEADER], signatureHeader: headers[SIGNATURE_HEADER] },
+    },
+    { nowMs, ...(options.recordTimeKeys ? { keys: options.recordTimeKeys } : {}) },
+  );
+  const referenceName = {
+    record: 'its Kafka record',
+    'original-record': 'its original Kafka record (a replayed dead letter)',
+    processing: 'the ingress clock (the record has no timestamp)',
+  }[reference.source];
+  const about = { commandId: envelope.id, commandType: envelope.type, subject: envelope.subject, reference };
   if (!CommandId.safeParse(envelope.id).success) return refuse('invalid-envelope', 'ce_id must be at most 128 printable characters', about);
   if (!envelope.source.startsWith(AGENCY_SOURCE_PREFIX)) return refuse('invalid-envelope', `ce_source must be ${AGENCY_SOURCE_PREFIX}<agencyId>`, about);
   const claimed = envelope.source.slice(AGENCY_SOURCE_PREFIX.length);
@@ -81,8 +110,9 @@ export function inspectCommand(message: ReceivedMessage, options: IntakeOptions)
       context: { type: envelope.type, subject: envelope.subject },
       body: value,
       publicKeys,
-      nowSeconds: options.nowSeconds,
+      nowSeconds: Math.floor(reference.referenceMs / 1000),
       toleranceSeconds: options.toleranceSeconds,
+      referenceName,
     });
   const verified = verifyWith(agency.publicKeys);
   if (!verified.ok) {
@@ -93,9 +123,20 @@ export function inspectCommand(message: ReceivedMessage, options: IntakeOptions)
         return refuse('wrong-agency', `The command is signed by ${signer.id} but claims to come from ${agency.id}`, { ...about, agencyId: signer.id });
     }
     // An expired but authentic command has a known sender.
-    return refuse(verified.code, verified.reason, verified.code === 'expired' ? { ...about, agencyId: agency.id } : about);
+    if (verified.code !== 'expired') return refuse(verified.code, verified.reason, about);
+    const unverified = reference.unverifiedClaim ? ` (its ${ORIGINAL_TIME_NAME} header is not sealed by this deployment and was ignored)` : '';
+    return refuse('expired', verified.reason + unverified, { ...about, agencyId: agency.id });
   }
   const known = { ...about, agencyId: agency.id };
+  const aheadMs = reference.referenceMs - nowMs;
+  const maxAheadSeconds = options.maxRecordFutureSeconds ?? DEFAULT_MAX_RECORD_FUTURE_SECONDS;
+  if (reference.source !== 'processing' && aheadMs > maxAheadSeconds * 1000) {
+    return refuse(
+      'expired',
+      `The Kafka record timestamp is ${Math.round(aheadMs / 1000)} s ahead of the ingress clock; at most ${maxAheadSeconds} s are allowed`,
+      known,
+    );
+  }
 
   const key = message.key === null || message.key === undefined ? null : message.key.toString();
   if (key !== envelope.subject) return refuse('invalid-envelope', 'The Kafka key must equal ce_subject', known);
@@ -116,7 +157,7 @@ export function inspectCommand(message: ReceivedMessage, options: IntakeOptions)
   if (data.agencyId !== undefined && data.agencyId !== agency.id) {
     return refuse('wrong-agency', `The body names agency ${String(data.agencyId)} but the command is signed by ${agency.id}`, known);
   }
-  return { ok: true, agencyId: agency.id, envelope, entry, data: { ...data, agencyId: agency.id } };
+  return { ok: true, agencyId: agency.id, envelope, entry, data: { ...data, agencyId: agency.id }, reference };
 }
 
 function refuse(code: RejectionCode, reason: string, about: Omit<RefusedCommand, 'ok' | 'code' | 'reason'> = {}): RefusedCommand {

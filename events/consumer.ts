@@ -17,6 +17,8 @@ export interface ReceivedMessage {
   key: Buffer | string | null;
   value: Buffer | string | null;
   headers?: IHeaders;
+  /** The record timestamp, unix milliseconds as text (kafkajs gives the broker's on a LogAppendTime topic). */
+  timestamp?: string;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { IHeaders } from 'kafkajs';
 import { seal, SealError, unseal, type PayloadKey } from '../infra/codec';
 import { headersToStrings } from './envelope';
+import { ORIGINAL_RECORD_HEADERS } from './freshness';
 
 /**
  * Dead letters on `preflight.dead-letter.v1`: the original key and headers, the original value bytes sealed with the
@@ -17,6 +18,12 @@ export const DEAD_LETTER_HEADERS = {
   agency: 'preflight-dlq-agency',
   /** The id of the payload key that sealed the value; absent on a value kept as it came. */
   sealed: 'preflight-dlq-sealed',
+  /**
+   * The time the command's signed timestamp was judged against (its original Kafka record's, unix ms), and its seal
+   * (`events/freshness.ts`): a replay carries both, so the command is judged against its first append again.
+   */
+  recordTime: 'preflight-dlq-record-time',
+  recordSeal: 'preflight-dlq-record-seal',
 } as const;
 
 const AAD = 'preflight-dead-letter/v1';
@@ -54,6 +61,8 @@ export interface DeadLetterInfo {
   time: string;
   /** The agency whose signature verified, when one did. */
   agencyId?: string;
+  /** The original record time (unix ms) with its seal, when the command's envelope could be read. */
+  recordTime?: { ms: number; seal: string };
 }
 
 /**
@@ -76,6 +85,10 @@ export function deadLetterMessage(
   headers[DEAD_LETTER_HEADERS.offset] = info.offset;
   headers[DEAD_LETTER_HEADERS.time] = info.time;
   if (info.agencyId) headers[DEAD_LETTER_HEADERS.agency] = info.agencyId;
+  if (info.recordTime) {
+    headers[DEAD_LETTER_HEADERS.recordTime] = String(info.recordTime.ms);
+    headers[DEAD_LETTER_HEADERS.recordSeal] = info.recordTime.seal;
+  }
   if (sealKey && original.value) {
     headers[DEAD_LETTER_HEADERS.sealed] = sealKey.id;
     return { key: original.key, value: sealValue(original.value, sealKey), headers };
@@ -103,12 +116,30 @@ export function readDeadLetter(headers: IHeaders | undefined): DeadLetterInfo | 
     offset,
     time: h[DEAD_LETTER_HEADERS.time] ?? '',
     ...(h[DEAD_LETTER_HEADERS.agency] ? { agencyId: h[DEAD_LETTER_HEADERS.agency] } : {}),
+    ...recordTimeFrom(h[DEAD_LETTER_HEADERS.recordTime], h[DEAD_LETTER_HEADERS.recordSeal]),
   };
 }
 
-/** The original headers of a dead letter, without the `preflight-dlq-*` ones (what a replay re-produces). */
+function recordTimeFrom(time: string | undefined, seal: string | undefined): Pick<DeadLetterInfo, 'recordTime'> {
+  return time !== undefined && seal !== undefined && /^[0-9]{1,15}$/.test(time) ? { recordTime: { ms: Number(time), seal } } : {};
+}
+
+/**
+ * What a replay re-produces: the original headers of a dead letter, without the `preflight-dlq-*` ones, and the sealed
+ * original record time as `preflight-original-record-*` (replacing any the message carried), so the ingress judges
+ * the command against the time it was first appended, not the replay's.
+ */
 export function originalHeaders(headers: IHeaders | undefined): IHeaders {
   const out: IHeaders = {};
-  for (const [name, value] of Object.entries(headers ?? {})) if (!name.toLowerCase().startsWith('preflight-dlq-') && value !== undefined) out[name] = value;
+  const info = readDeadLetter(headers);
+  const replacing = info?.recordTime ? new Set<string>(Object.values(ORIGINAL_RECORD_HEADERS)) : new Set<string>();
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (!lower.startsWith('preflight-dlq-') && !replacing.has(lower) && value !== undefined) out[name] = value;
+  }
+  if (info?.recordTime) {
+    out[ORIGINAL_RECORD_HEADERS.time] = String(info.recordTime.ms);
+    out[ORIGINAL_RECORD_HEADERS.seal] = info.recordTime.seal;
+  }
   return out;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AGENCY_SOURCE_PREFIX, CATALOG, type CatalogEntry } from './catalog';
 import { DEAD_LETTER_HEADERS } from './dead-letter';
+import { ORIGINAL_RECORD_HEADERS } from './freshness';
 import { CE_HEADERS, JSON_CONTENT_TYPE, SPEC_VERSION } from './envelope';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signing';
 import { TOPIC_RETENTION_MS, TOPICS, type TopicName } from './topics';
@@ -44,10 +45,20 @@ function headerSchema(entry: CatalogEntry): Json {
   };
   const required = Object.keys(properties);
   if (entry.direction === 'inbound') {
-    properties[TIMESTAMP_HEADER] = str('Unix seconds when signed; refused outside ±5 minutes', { pattern: '^[0-9]{1,12}$' });
+    properties[TIMESTAMP_HEADER] = str(
+      'Unix seconds when signed; refused when more than 5 minutes from the Kafka record timestamp (the broker append time: the topic is LogAppendTime)',
+      { pattern: '^[0-9]{1,12}$' },
+    );
     properties[SIGNATURE_HEADER] = str('v1a,<base64 Ed25519 signature of "<ce_id>.<preflight-timestamp>.<ce_type>.<ce_subject>.<body bytes>">', {
       pattern: '^v1a,',
     });
+    properties[ORIGINAL_RECORD_HEADERS.time] = str(
+      'Set only by an ops dead-letter replay: the original record timestamp (unix ms) the command is judged against instead of the replay record’s; ignored unless sealed by the deployment',
+      { pattern: '^[0-9]{1,15}$' },
+    );
+    properties[ORIGINAL_RECORD_HEADERS.seal] = str(
+      'Set only by an ops dead-letter replay: <payload key id>,<base64 HMAC-SHA256> over the command and that time',
+    );
     required.push(TIMESTAMP_HEADER, SIGNATURE_HEADER);
   } else if (entry.topic !== TOPICS.agencyReplies) {
     properties[CE_HEADERS.sequence] = str('CloudEvents sequence extension: per-aggregate, 1-based, strictly increasing integer', {
@@ -72,7 +83,9 @@ export function dataSchemaDocument(entry: CatalogEntry): Json {
 const CHANNELS: Record<TopicName, { id: string; description: string }> = {
   [TOPICS.agencyCommands]: {
     id: 'agencyCommands',
-    description: 'Signed agency commands (CloudEvents binary mode). Key: the submission id (or report reference).',
+    description:
+      'Signed agency commands (CloudEvents binary mode). Key: the submission id (or report reference). Created with ' +
+      'message.timestamp.type=LogAppendTime: the broker stamps each record, and a command is judged fresh against that stamp.',
   },
   [TOPICS.agencyReplies]: { id: 'agencyReplies', description: 'The outcome of each agency command. Key: the agency id.' },
   [TOPICS.submissionEvents]: {
@@ -103,6 +116,12 @@ function deadLetterMessage(): Json {
         [DEAD_LETTER_HEADERS.time]: str('When it was refused (RFC 3339)'),
         [DEAD_LETTER_HEADERS.agency]: str('The agency whose signature verified, if any'),
         [DEAD_LETTER_HEADERS.sealed]: str('Id of the payload key that sealed the value, when it is sealed'),
+        [DEAD_LETTER_HEADERS.recordTime]: str(
+          'The record timestamp (unix ms) the command was judged against; a replay carries it as preflight-original-record-time',
+        ),
+        [DEAD_LETTER_HEADERS.recordSeal]: str(
+          'The seal of that time (<payload key id>,<base64 HMAC-SHA256>); a replay carries it as preflight-original-record-seal',
+        ),
       },
       required: [DEAD_LETTER_HEADERS.reason, DEAD_LETTER_HEADERS.message, DEAD_LETTER_HEADERS.topic, DEAD_LETTER_HEADERS.partition, DEAD_LETTER_HEADERS.offset],
     },

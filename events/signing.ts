@@ -13,7 +13,7 @@ import crypto, { type KeyObject } from 'node:crypto';
 export const SIGNATURE_HEADER = 'preflight-signature';
 export const TIMESTAMP_HEADER = 'preflight-timestamp';
 export const SIGNATURE_VERSION = 'v1a';
-/** Commands whose timestamp is further than this from the receiver's clock are refused. */
+/** Commands whose signed timestamp is further than this from their reference time (the Kafka record's) are refused. */
 export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
 
 const MAX_SIGNATURES = 8;
@@ -43,8 +43,10 @@ export type VerifyFailure = 'unsigned' | 'malformed-signature' | 'forged' | 'exp
 export type VerifyResult = { ok: true; keyIndex: number } | { ok: false; code: VerifyFailure; reason: string };
 
 /**
- * Verifies a command against an agency's pinned public keys and the timestamp window. The signature is checked
- * before the window, so an expired but authentic command is reported as `expired` (its sender is known).
+ * Verifies a command against an agency's pinned public keys and the timestamp window around `nowSeconds`, the
+ * reference time: the ingress passes the Kafka record's timestamp (see `events/freshness.ts`), a direct caller its
+ * clock. The signature is checked before the window, so an expired but authentic command is reported as `expired`
+ * (its sender is known). `referenceName` says in the reason what the timestamp was compared with.
  */
 export function verifyCommand(input: {
   id: string;
@@ -55,6 +57,7 @@ export function verifyCommand(input: {
   publicKeys: readonly KeyObject[];
   nowSeconds?: number;
   toleranceSeconds?: number;
+  referenceName?: string;
 }): VerifyResult {
   const { timestampHeader, signatureHeader } = input;
   if (!signatureHeader || !timestampHeader) {
@@ -81,7 +84,7 @@ export function verifyCommand(input: {
     return {
       ok: false,
       code: 'expired',
-      reason: `The command timestamp is ${Math.abs(skew)} s ${skew < 0 ? 'old' : 'in the future'}; the window is ±${tolerance} s`,
+      reason: `The command timestamp is ${Math.abs(skew)} s ${skew < 0 ? 'older than' : 'ahead of'} ${input.referenceName ?? 'the receiver’s clock'}; the window is ±${tolerance} s`,
     };
   }
   return { ok: true, keyIndex };

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import { DAY_MS } from '../workflows/shared/time';
 
 /** Every Kafka topic Preflight owns, with its retention. Names are part of the public contract. */
@@ -21,9 +21,13 @@ export const TOPIC_RETENTION_MS: Record<TopicName, number> = {
   [TOPICS.deadLetter]: 90 * DAY_MS,
 };
 
+const TIMESTAMP_TYPE_CONFIG = 'message.timestamp.type';
+
 /**
- * Creates any missing Preflight topic and waits until each has a leader. Existing topics are left as they are,
- * so this is safe to run on every start.
+ * Creates any missing Preflight topic and waits until each has a leader, and makes the command topic stamp records
+ * with the broker's clock (`message.timestamp.type=LogAppendTime`: the ingress judges a command's signed timestamp
+ * against its record's, see `freshness.ts`). Existing topics are otherwise left as they are, so this is safe to run on
+ * every start.
  */
 export async function ensureTopics(kafka: Kafka, options: { partitions: number; replication: number }): Promise<string[]> {
   const admin = kafka.admin();
@@ -42,10 +46,13 @@ export async function ensureTopics(kafka: Kafka, options: { partitions: number; 
             { name: 'retention.ms', value: String(TOPIC_RETENTION_MS[topic]) },
             // Commands are capped before parsing; the broker refuses anything far above that cap.
             { name: 'max.message.bytes', value: String(4 * 1024 * 1024) },
+            ...(topic === TOPICS.agencyCommands ? [{ name: TIMESTAMP_TYPE_CONFIG, value: 'LogAppendTime' }] : []),
           ],
         })),
       });
     }
+    // A cluster that denies this principal AlterConfigs keeps its setting; the ingress warns about it at every start.
+    if (existing.has(TOPICS.agencyCommands)) await useLogAppendTime(admin).catch(() => undefined);
     await admin.fetchTopicMetadata({ topics: Object.values(TOPICS) });
     return missing;
   } finally {
@@ -65,4 +72,39 @@ export async function warmUpGroupCoordinator(kafka: Kafka): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The command topic's `message.timestamp.type` (`CreateTime` or `LogAppendTime`). */
+export async function commandTopicTimestampType(kafka: Kafka): Promise<string | undefined> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await topicConfig(admin, TOPICS.agencyCommands)).find((e) => e.configName === TIMESTAMP_TYPE_CONFIG)?.configValue;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function topicConfig(admin: Admin, topic: string) {
+  const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+  return described.resources[0]?.configEntries ?? [];
+}
+
+/**
+ * Switches an existing command topic to LogAppendTime. AlterConfigs replaces a topic's whole set of overrides, so
+ * the ones it has are sent along unchanged.
+ */
+async function useLogAppendTime(admin: Admin): Promise<void> {
+  const entries = await topicConfig(admin, TOPICS.agencyCommands);
+  if (entries.find((e) => e.configName === TIMESTAMP_TYPE_CONFIG)?.configValue === 'LogAppendTime') return;
+  // configSource 1 = DYNAMIC_TOPIC_CONFIG: the topic's own overrides.
+  const overrides = entries
+    .filter((e) => !e.isDefault && e.configSource === 1 && e.configName !== TIMESTAMP_TYPE_CONFIG && !e.isSensitive)
+    .map((e) => ({ name: e.configName, value: e.configValue }));
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [
+      { type: ConfigResourceTypes.TOPIC, name: TOPICS.agencyCommands, configEntries: [...overrides, { name: TIMESTAMP_TYPE_CONFIG, value: 'LogAppendTime' }] },
+    ],
+  });
 }

@@ -193,7 +193,7 @@ export const ChangeReleaseDateRequest = z
     /** ISO-8601 new planned release time. */
     plannedReleaseAt: Time,
   })
-  .meta({ description: 'A new planned release time; the access window is recomputed within its 30-day cap' });
+  .meta({ description: 'A new planned release time, any time in the future; the access window is recomputed and stays capped at 30 days' });
 
 export const InfoRequestResponseRequest = z
   .strictObject({

@@ -179,10 +179,13 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     expect([huge.status, huge.json.code]).toEqual([413, 'too-large']);
 
     await until('assessment to start', async () => ((await state()).status === 'UNDER_ASSESSMENT' ? true : undefined));
+    // The release date is the vendor's: 90 days out is accepted, and the window stays capped at 30 days.
     const early = await vendor('POST', `/v1/submissions/${submissionId}/release-date`, {
       plannedReleaseAt: new Date(Date.now() + 90 * 24 * 3600_000).toISOString(),
     });
-    expect([200, 422]).toContain(early.status);
+    expect(early.status).toBe(200);
+    const moved = (await state()).window!;
+    expect(Date.parse(moved.closesAt) - Date.parse(moved.opensAt)).toBe(30 * 24 * 3600_000);
     const ack = await vendor('POST', `/v1/submissions/${submissionId}/acknowledge`, {});
     expect(ack.status).toBe(409);
     expect(ack.json.code).toBe('not-allowed-in-state');

@@ -63,7 +63,8 @@ export function findNeedles(haystack: string | Buffer | Uint8Array | null | unde
 
 /**
  * Every Payload object anywhere in a history or one of its events (inputs, results, memos, headers, failures' encoded
- * attributes), except search attributes: those are indexed values the codec never touches.
+ * attributes), except search attributes (indexed values the codec never touches) and the SDK's `patched()` markers
+ * (`core_patch`: the patch id, written by the SDK core outside the data converter, never workflow data).
  */
 export function historyPayloads(history: temporal.api.history.v1.IHistory | temporal.api.history.v1.IHistoryEvent): Payload[] {
   const found: Payload[] = [];
@@ -79,12 +80,17 @@ export function historyPayloads(history: temporal.api.history.v1.IHistory | temp
     const children = Array.isArray(node)
       ? node
       : Object.entries(node)
-          .filter(([k]) => k !== 'searchAttributes')
+          .filter(([k]) => k !== 'searchAttributes' && !(k === 'markerRecordedEventAttributes' && isPatchMarker(node)))
           .map(([, v]) => v as unknown);
     for (const value of children) walk(value, depth + 1);
   };
   walk(history, 0);
   return found;
+}
+
+/** The SDK's marker of a `patched()` call. */
+export function isPatchMarker(event: object): boolean {
+  return (event as { markerRecordedEventAttributes?: { markerName?: string | null } | null }).markerRecordedEventAttributes?.markerName === 'core_patch';
 }
 
 /** The key id an encrypted payload names, or undefined for a payload the codec did not encrypt. */

@@ -67,6 +67,7 @@ export function historyPayloads(history: temporal.api.history.v1.IHistory): Arra
       } else visit(value, depth + 1);
     }
   };
-  for (const event of history.events ?? []) visit(event, 0);
+  // The SDK's patch markers hold only a patch id and are written outside the data converter.
+  for (const event of history.events ?? []) if (event.markerRecordedEventAttributes?.markerName !== 'core_patch') visit(event, 0);
   return out;
 }

@@ -7,8 +7,9 @@ import '../helpers/quiet-runtime';
 
 jest.setTimeout(120_000);
 
-// Recorded from test/integration/lifecycle.test.ts on the dev server (PREFLIGHT_RECORD_HISTORIES=1).
-const SCENARIOS = ['submission-happy-path.json', 'submission-withdrawal.json'];
+// Recorded from test/integration/lifecycle.test.ts on the dev server (PREFLIGHT_RECORD_HISTORIES=1). The unversioned
+// files predate `assessment-reminders-once-per-offset`; the -v2 files carry its marker in every agency child.
+const SCENARIOS = ['submission-happy-path.json', 'submission-withdrawal.json', 'submission-happy-path-v2.json', 'submission-withdrawal-v2.json'];
 
 describe('lifecycle histories recorded on the dev server', () => {
   it.each(SCENARIOS)('%s replays on the current workflows without nondeterminism', async (file) => {

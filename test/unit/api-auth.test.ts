@@ -110,7 +110,7 @@ describe('problem mapping', () => {
   it.each([
     [FAILURES.notAllowedInState.type, 409, 'not-allowed-in-state'],
     [FAILURES.invalidInput.type, 422, 'invalid-input'],
-    [FAILURES.accessWindowExceeded.type, 422, 'access-window-exceeded'],
+    [FAILURES.modelVersionMismatch.type, 422, 'invalid-input'],
     [FAILURES.unknownReference.type, 404, 'unknown-reference'],
     [FAILURES.wrongAgency.type, 404, 'not-found'],
     ['SomethingElse', 409, 'rejected'],

@@ -209,6 +209,41 @@ it('a release 10 days out gives a 10-day window; unassessed agencies get reminde
   expectCleanSequence(input.submissionId);
 });
 
+it('a window moved after reminders went out sends each reminder once, timed against the new deadline', async () => {
+  const now = await ts.env.currentTimeMs();
+  const input = submissionInput(now, 10, { requestedAgencies: ['nist'] });
+  const handle = await start(input);
+  await waitForStatus(client, input.submissionId, 'UNDER_ASSESSMENT');
+  const reminders = () => eventsOf(input.submissionId).filter((e) => e.type === SUBMISSION_EVENT_TYPES.assessmentReminder);
+  // T-168h (day 3) and T-72h (day 7) of the first deadline go out.
+  await ts.env.sleep(8 * DAY_MS - ((await ts.env.currentTimeMs()) - now));
+  await waitFor(
+    async () => reminders().length,
+    (n) => n >= 2,
+    'the first two reminders',
+  );
+  expect(reminders().map((e) => e.data.hoursBefore)).toEqual([168, 72]);
+
+  // Postponed by two days: the new T-72h instant (day 9) is still ahead, yet T-72h went out already; only T-24h is due.
+  const newDeadline = new Date(now + 12 * DAY_MS).toISOString();
+  const moved = await handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: newDeadline }] });
+  expect(moved.windowClosesAt).toBe(newDeadline);
+  const outcome = await handle.result();
+  expect(outcome).toMatchObject({ status: 'CLOSED', notice: 'NOT_ASSESSED' });
+  expect(reminders().map((e) => [e.data.hoursBefore, e.data.deadline])).toEqual([
+    [168, input.plannedReleaseAt],
+    [72, input.plannedReleaseAt],
+    [24, newDeadline],
+  ]);
+  const t24 = reminders()[2]!;
+  expect(Date.parse(t24.data.at as string)).toBeGreaterThanOrEqual(Date.parse(newDeadline) - 24 * 3600_000);
+  expect(Date.parse(t24.data.at as string)).toBeLessThan(Date.parse(newDeadline) - 23 * 3600_000);
+  const missed = eventsOf(input.submissionId).filter((e) => e.type === SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed);
+  expect(missed.map((e) => e.data.deadline)).toEqual([newDeadline]);
+  expect(t.alerts.filter((a) => (a as { submissionId: string }).submissionId === input.submissionId)).toHaveLength(4);
+  expectCleanSequence(input.submissionId);
+});
+
 it('45 days before release with access starting now gives exactly 30 days', async () => {
   const now = await ts.env.currentTimeMs();
   const input = submissionInput(now, 45, { requestedAgencies: ['dod'] });
@@ -220,20 +255,46 @@ it('45 days before release with access starting now gives exactly 30 days', asyn
   await handle.result();
 });
 
-it('a release-date change that would exceed 30 days is refused with its reason; one within the cap moves the window', async () => {
+it('a postponement past 30 days is accepted with the window capped at 30 days; one within the cap moves the window', async () => {
   const now = await ts.env.currentTimeMs();
   const input = submissionInput(now, 10, { requestedAgencies: ['treasury'] });
   const handle = await start(input);
   const view = await waitForStatus(client, input.submissionId, 'UNDER_ASSESSMENT');
   const opens = Date.parse(view.window!.opensAt);
 
-  await expectRefused(
-    handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: new Date(opens + 31 * DAY_MS).toISOString() }] }),
-    FAILURES.accessWindowExceeded.type,
-    new RegExp(`at most 30 days, until ${new Date(opens + 30 * DAY_MS).toISOString().replace(/\./g, '\\.')}`),
+  // The release date is the vendor's: 31 days (and 120 days) from access start are accepted; the window stops at 30 days.
+  const capped = await handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: new Date(opens + 31 * DAY_MS).toISOString() }] });
+  expect(capped).toEqual({ plannedReleaseAt: new Date(opens + 31 * DAY_MS).toISOString(), windowClosesAt: new Date(opens + 30 * DAY_MS).toISOString() });
+  const later = await handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: new Date(opens + 120 * DAY_MS).toISOString() }] });
+  expect(later).toEqual({ plannedReleaseAt: new Date(opens + 120 * DAY_MS).toISOString(), windowClosesAt: new Date(opens + 30 * DAY_MS).toISOString() });
+  const cappedView = await handle.query(submissionStateQuery);
+  expect(cappedView.plannedReleaseAt).toBe(later.plannedReleaseAt);
+  expect(cappedView.window).toEqual({ opensAt: view.window!.opensAt, closesAt: capped.windowClosesAt });
+  expect((await handle.query(clocksQuery)).window?.totalDays).toBe(30);
+  await waitFor(
+    () => client.workflow.getHandle(agencyWorkflowId(input.submissionId, 'treasury')).query('agencyState') as Promise<{ windowClosesAt: string }>,
+    (v) => v.windowClosesAt === capped.windowClosesAt,
+    'child deadline capped',
   );
+  const grantsOfThis = () => t.accessBroker.granted.filter((g) => g.submissionId === input.submissionId);
+  await waitFor(
+    async () => grantsOfThis().length,
+    (n) => n === 2,
+    're-grant for the capped window',
+  );
+  expect(grantsOfThis().map((g) => g.expiresAt)).toEqual([view.window!.closesAt, capped.windowClosesAt]);
+  // Announced once: the second postponement left the capped window where it was.
+  expect(
+    eventsOf(input.submissionId)
+      .filter((e) => e.type === SUBMISSION_EVENT_TYPES.accessWindowChanged)
+      .map((e) => [e.data.windowClosesAt, e.data.plannedReleaseAt]),
+  ).toEqual([
+    [view.window!.closesAt, input.plannedReleaseAt],
+    [capped.windowClosesAt, capped.plannedReleaseAt],
+  ]);
+
   await expectRefused(handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: 'soon' }] }), FAILURES.invalidInput.type, /ISO-8601/);
-  expect((await handle.query(submissionStateQuery)).window).toEqual(view.window);
+  expect((await handle.query(submissionStateQuery)).window).toEqual(cappedView.window);
 
   const moved = await handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: new Date(opens + 25 * DAY_MS).toISOString() }] });
   expect(moved.windowClosesAt).toBe(new Date(opens + 25 * DAY_MS).toISOString());
@@ -244,18 +305,14 @@ it('a release-date change that would exceed 30 days is refused with its reason; 
     'child deadline moved',
   );
   // The grant is re-issued with the new expiry and the old one revoked.
-  const grants = t.accessBroker.granted.filter((g) => g.submissionId === input.submissionId);
   await waitFor(
-    async () => t.accessBroker.granted.filter((g) => g.submissionId === input.submissionId).length,
-    (n) => n === 2,
+    async () => grantsOfThis().length,
+    (n) => n === 3,
     're-grant',
   );
-  expect(t.accessBroker.granted.filter((g) => g.submissionId === input.submissionId).map((g) => g.expiresAt)).toEqual([
-    grants[0]!.expiresAt,
-    moved.windowClosesAt,
-  ]);
+  expect(grantsOfThis().map((g) => g.expiresAt)).toEqual([view.window!.closesAt, capped.windowClosesAt, moved.windowClosesAt]);
   const windowEvents = eventsOf(input.submissionId).filter((e) => e.type === SUBMISSION_EVENT_TYPES.accessWindowChanged);
-  expect(windowEvents.map((e) => e.data.windowClosesAt)).toEqual([view.window!.closesAt, moved.windowClosesAt]);
+  expect(windowEvents.map((e) => e.data.windowClosesAt)).toEqual([view.window!.closesAt, capped.windowClosesAt, moved.windowClosesAt]);
   await handle.executeUpdate(withdrawUpdate, { args: [{}] });
   const outcome = await handle.result();
   expect(outcome.revokedGrantIds.sort()).toEqual(t.accessBroker.grantsOf(input.submissionId).sort());

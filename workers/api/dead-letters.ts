@@ -15,6 +15,8 @@ export interface DeadLetterItem {
   originalOffset: string;
   time: string;
   agencyId?: string;
+  /** The record time the command was judged against (RFC 3339), which a replay keeps. */
+  recordTime?: string;
   key: string | null;
   type?: string;
   commandId?: string;
@@ -44,6 +46,7 @@ function toItem(partition: number, message: KafkaMessage): DeadLetterItem {
     originalOffset: info?.offset ?? '',
     time: info?.time ?? new Date(Number(message.timestamp)).toISOString(),
     ...(info?.agencyId ? { agencyId: info.agencyId } : {}),
+    ...(info?.recordTime ? { recordTime: new Date(info.recordTime.ms).toISOString() } : {}),
     key,
     ...(type ? { type } : {}),
     ...(commandId ? { commandId } : {}),
@@ -131,8 +134,9 @@ export class DeadLetterReplayError extends Error {
 const REPLAYABLE: ReadonlySet<string> = new Set([TOPICS.agencyCommands]);
 
 /**
- * Re-produces one dead letter's original key, value and headers onto its original topic. The ingress checks it again
- * from scratch (signature, timestamp window, schema), and the command id is the Temporal update id, so a command that
+ * Re-produces one dead letter's original key, value and headers onto its original topic, with the sealed time of its
+ * original record (`preflight-original-record-*`). The ingress checks it again from scratch (signature, timestamp
+ * window against that original record time, schema), and the command id is the Temporal update id, so a command that
  * already took effect has no second effect.
  */
 export async function replayDeadLetter(

@@ -151,6 +151,8 @@ export const DeadLetter = z
     originalOffset: z.string(),
     time: z.string(),
     agencyId: z.string().optional(),
+    /** The Kafka record time the command's signed timestamp was judged against; a replay is judged against it again. */
+    recordTime: z.string().optional(),
     key: z.string().nullable(),
     type: z.string().optional(),
     commandId: z.string().optional(),

@@ -14,6 +14,8 @@ interface Operation {
   path: string;
   operationId: string;
   summary: string;
+  /** Longer text where the summary alone would mislead. */
+  description?: string;
   tag: 'vendor' | 'ops' | 'service';
   security: Security;
   request?: string;
@@ -109,6 +111,12 @@ export const API_OPERATIONS: Operation[] = [
     path: `${sub}/release-date`,
     operationId: 'changeReleaseDate',
     summary: 'Change the planned release date',
+    description:
+      'The release date is the vendor’s decision: any future date is accepted, however far out. Once access has started ' +
+      'the access window is recomputed as min(access start + 30 days, planned release) and never exceeds 30 days; a ' +
+      'moved window is announced (`gov.preflight.submission.access-window-changed.v1`) and access grants are re-issued ' +
+      'with the new expiry. Refused only with 422 for a malformed date or one already passed, and 409 once the ' +
+      'submission is released, closed or withdrawn.',
     tag: 'vendor',
     security: 'vendor',
     request: 'ChangeReleaseDateRequest',
@@ -457,6 +465,7 @@ export function openApiDocument(options: { serverUrl?: string; extraOperations?:
     (paths[op.path] ??= {})[op.method] = {
       operationId: op.operationId,
       summary: op.summary,
+      ...(op.description ? { description: op.description } : {}),
       tags: [op.tag],
       security: security(op.security),
       parameters: parameters(op),

@@ -1,9 +1,9 @@
-import { Partitioners, type Consumer, type EachBatchPayload } from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { deriveFingerprintKey } from '../../clients/case-fingerprint';
 import { loadAgencyRegistry, type AgencyRegistry } from '../../events/agency-registry';
 import { DEFAULT_MAX_COMMAND_BYTES } from '../../events/command-intake';
 import { createKafka } from '../../events/kafka';
-import { TOPICS } from '../../events/topics';
+import { commandTopicTimestampType, TOPICS } from '../../events/topics';
 import type { Config } from '../../infra/config';
 import type { Logger } from '../../infra/logger';
 import { resolveMasterKey } from '../../infra/master-key';
@@ -27,7 +27,15 @@ export interface IngressOptions {
   /** Defaults to the registry file at config.agencyRegistryPath (or the built-in one, which has no keys). */
   registry?: AgencyRegistry;
   maxCommandBytes?: number;
+  /** Max distance between a command's signed timestamp and its Kafka record's timestamp (default ±300 s). */
   toleranceSeconds?: number;
+  /** How far a record timestamp may be ahead of the ingress's clock (default 60 s). */
+  maxRecordFutureSeconds?: number;
+  /**
+   * The ingress's clock, unix ms (default `Date.now`). Freshness is judged against the record timestamps, so this
+   * clock only bounds record timestamps from the future; tests set it ahead to stand for an ingress back from an outage.
+   */
+  clock?: () => number;
   /** Where `gov.preflight.case.open.v1` goes; defaults to the clearinghouse's `openOrJoinCase` on config.taskQueue. */
   openCase?: CaseOpener;
   /** Partitions processed at once. */
@@ -73,9 +81,13 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
     heartbeatInterval: 3000,
   });
   let stopping = false;
+  const payloadKeys = deploymentPayloadKeys(config);
   const pipeline: Pipeline = {
     client,
-    sealKey: deploymentPayloadKeys(config)[0]!,
+    sealKey: payloadKeys[0]!,
+    recordTimeKeys: payloadKeys,
+    now: options.clock ?? Date.now,
+    maxRecordFutureSeconds: options.maxRecordFutureSeconds,
     producer,
     registry,
     openCase,
@@ -87,6 +99,7 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
 
   try {
     await producer.connect();
+    await warnUnlessLogAppendTime(kafka, log);
     await consumer.connect();
     await consumer.subscribe({ topic: TOPICS.agencyCommands, fromBeginning: options.fromBeginning ?? true });
     await consumer.run({
@@ -128,4 +141,20 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
       log.info('ingress stopped');
     },
   };
+}
+
+/**
+ * Freshness is judged against record timestamps, which are the broker's only on a LogAppendTime topic; on a
+ * CreateTime topic the producer sets them. Preflight creates and sets the topic so, but an operator-managed topic may
+ * differ: say so loudly rather than refuse to start.
+ */
+async function warnUnlessLogAppendTime(kafka: Kafka, log: Logger): Promise<void> {
+  const type = await commandTopicTimestampType(kafka).catch(() => undefined);
+  if (type === undefined) log.warn({ topic: TOPICS.agencyCommands }, 'cannot read the command topic’s message.timestamp.type (no DescribeConfigs right?)');
+  else if (type !== 'LogAppendTime') {
+    log.warn(
+      { topic: TOPICS.agencyCommands, timestampType: type },
+      'the command topic uses producer timestamps: command freshness is judged against a time the producer chooses; set message.timestamp.type=LogAppendTime',
+    );
+  }
 }

@@ -22,6 +22,11 @@ export interface Pipeline {
   openCase: CaseOpener;
   maxCommandBytes: number;
   toleranceSeconds?: number;
+  maxRecordFutureSeconds?: number;
+  /** The deployment's payload keys: they verify the sealed original record time of a replayed dead letter. */
+  recordTimeKeys: readonly PayloadKey[];
+  /** The ingress's clock, unix ms. */
+  now: () => number;
   logger: Logger;
   stopping: () => boolean;
 }
@@ -45,7 +50,14 @@ export async function handleMessage(p: Pipeline, topic: string, partition: numbe
   };
   let intake: IntakeResult;
   try {
-    intake = inspectCommand(message, { registry: p.registry, maxBytes: p.maxCommandBytes, toleranceSeconds: p.toleranceSeconds });
+    intake = inspectCommand(message, {
+      registry: p.registry,
+      maxBytes: p.maxCommandBytes,
+      toleranceSeconds: p.toleranceSeconds,
+      maxRecordFutureSeconds: p.maxRecordFutureSeconds,
+      recordTimeKeys: p.recordTimeKeys,
+      nowSeconds: p.now() / 1000,
+    });
   } catch (e) {
     // Never let one message loop forever: an unexpected intake failure dead-letters it.
     log.error({ partition, offset: message.offset, err: e }, 'unexpected error inspecting a command');
@@ -90,7 +102,7 @@ export async function handleMessage(p: Pipeline, topic: string, partition: numbe
       : 'unknown';
   metrics.ingressCommands.inc({ type: knownType, outcome: outcome.kind === 'accepted' ? 'accepted' : outcome.code });
   const producedAt = Number(message.timestamp);
-  if (Number.isFinite(producedAt) && producedAt > 0) metrics.ingressLagSeconds.observe(Math.max(0, (Date.now() - producedAt) / 1000));
+  if (Number.isFinite(producedAt) && producedAt > 0) metrics.ingressLagSeconds.observe(Math.max(0, (p.now() - producedAt) / 1000));
   // The type is logged only when it is one of ours: a refused message's ce_type is whatever its sender wrote.
   const fields = { partition, offset: message.offset, commandId: about?.commandId, agencyId: about?.agencyId, type: knownType };
   if (outcome.kind === 'accepted') log.info(fields, 'command applied');

@@ -2,8 +2,10 @@ import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { AgencyRegistry } from '../../events/agency-registry';
 import { INGRESS_SOURCE, REPLY_TYPES } from '../../events/catalog';
 import type { IntakeResult } from '../../events/command-intake';
-import { deadLetterMessage } from '../../events/dead-letter';
-import { encodeEvent, JSON_CONTENT_TYPE, SPEC_VERSION } from '../../events/envelope';
+import { deadLetterMessage, type DeadLetterInfo } from '../../events/dead-letter';
+import { sealRecordTime } from '../../events/freshness';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../events/signing';
+import { encodeEvent, headersToStrings, JSON_CONTENT_TYPE, SPEC_VERSION } from '../../events/envelope';
 import { agencyReplyTopic } from '../../events/kafka-acls';
 import { CommandAccepted, CommandRejected } from '../../events/schemas';
 import { TOPICS } from '../../events/topics';
@@ -88,6 +90,7 @@ export function outcomeMessages(
             offset: message.offset,
             time: new Date().toISOString(),
             agencyId: intake.agencyId,
+            ...recordTimeOf(message, intake, deps.sealKey),
           },
           deps.sealKey,
         ),
@@ -107,4 +110,24 @@ export function outcomeMessages(
     }
   }
   return messages;
+}
+
+/**
+ * The sealed time a dead-lettered command was judged against (its first record's), so that a replay is judged against
+ * it again; none when the command was never judged against a record (no envelope, or no record timestamp).
+ */
+function recordTimeOf(message: KafkaMessage, intake: IntakeResult, sealKey: PayloadKey): Pick<DeadLetterInfo, 'recordTime'> {
+  const reference = intake.reference;
+  const id = intake.ok ? intake.envelope.id : intake.commandId;
+  let headers: Record<string, string>;
+  try {
+    headers = headersToStrings(message.headers);
+  } catch {
+    return {};
+  }
+  const timestampHeader = headers[TIMESTAMP_HEADER];
+  const signatureHeader = headers[SIGNATURE_HEADER];
+  if (!reference || reference.source === 'processing' || !id || !timestampHeader || !signatureHeader) return {};
+  const ms = reference.referenceMs;
+  return { recordTime: { ms, seal: sealRecordTime(sealKey, { id, timestampHeader, signatureHeader }, ms) } };
 }

@@ -192,11 +192,16 @@ export class AgencyAssessment {
     if (this.status === 'INFO_REQUESTED' && this.infoRequests.every((r) => r.respondedAt)) this.transition('IN_PROGRESS', requestId);
   }
 
-  windowMoved(closesAt: string): void {
+  /**
+   * The submission moved the window close. The deadline loop re-times the reminders not yet sent against the new
+   * close; with `keepSentReminders` (every run since `assessment-reminders-once-per-offset`) a reminder offset that
+   * already went out is never sent again, so a moved window does not double reminders. Earlier runs forgot them.
+   */
+  windowMoved(closesAt: string, keepSentReminders: boolean): void {
     if (closesAt === this.windowClosesAt) return;
     this.windowClosesAt = closesAt;
     this.deadlineVersion += 1;
-    this.remindersSent.length = 0;
+    if (!keepSentReminders) this.remindersSent.length = 0;
   }
 
   requestEnd(reason: AssessmentEndReason): void {

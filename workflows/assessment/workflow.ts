@@ -1,4 +1,4 @@
-import { condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 
 import { HOUR_MS } from '../shared/time';
 import { type SubmissionActivities } from '../submission/contract';
@@ -45,6 +45,8 @@ const DEADLINE_BACKSTOP_MS = HOUR_MS;
 export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Promise<AgencyAssessmentResult> {
   const { submissionId, agencyId } = input;
   const a = new AgencyAssessment(input);
+  // Runs recorded before a moved window kept the reminders already sent replay without it (they sent them again).
+  const remindOncePerOffset = patched('assessment-reminders-once-per-offset');
 
   setHandler(agencyStateQuery, () => a.view());
   setHandler(infoRequestDetailQuery, (requestId: string) => a.infoRequestDetail(requestId));
@@ -126,7 +128,7 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
   );
 
   setHandler(infoResponseSignal, ({ requestId, response, respondedAt }) => a.infoAnswered(requestId, response, respondedAt));
-  setHandler(windowChangedSignal, ({ windowClosesAt }) => a.windowMoved(windowClosesAt));
+  setHandler(windowChangedSignal, ({ windowClosesAt }) => a.windowMoved(windowClosesAt, remindOncePerOffset));
   setHandler(endAssessmentSignal, ({ reason }) => a.requestEnd(reason));
 
   async function missDeadline(): Promise<void> {

@@ -28,8 +28,6 @@ export const FAILURES = {
   notAllowedInState: { type: 'PreflightNotAllowedInState', code: 'not-allowed-in-state', httpStatus: 409, retriable: false },
   /** The signer is not the agency this assessment belongs to. The API does not say the submission exists. */
   wrongAgency: { type: 'PreflightWrongAgency', code: 'wrong-agency', httpStatus: 404, problemCode: 'not-found', retriable: false },
-  /** A release-date change would need an access window longer than 30 days. */
-  accessWindowExceeded: { type: 'PreflightAccessWindowExceeded', code: 'access-window-exceeded', httpStatus: 422, retriable: false },
   /** A finding names a model version other than the one submitted. */
   modelVersionMismatch: {
     type: 'PreflightModelVersionMismatch',

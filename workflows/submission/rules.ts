@@ -110,8 +110,9 @@ export interface ReleaseDateChangeContext {
 }
 
 /**
- * Validates a planned-release change. While the window is open it is recomputed; a date that would need a window longer
- * than 30 days from access start is refused, since the window can never be extended past that cap.
+ * Validates a planned-release change. The release date is the vendor's: any future date is accepted (only a malformed
+ * or past date is refused). While the window is open it is recomputed as `min(accessStart + 30 days, release)`, so a
+ * postponement past the cap leaves the window at 30 days and never lengthens it beyond.
  */
 export function validateReleaseDateChange(
   ctx: ReleaseDateChangeContext,
@@ -127,16 +128,6 @@ export function validateReleaseDateChange(
   }
   if (releaseMs <= ctx.nowMs) return refuse(FAILURES.invalidInput.type, 'The new planned release time has already passed.');
   if (ctx.accessStartMs === undefined || !ctx.windowOpen) return { ok: true, releaseMs };
-  const capMs = ctx.accessStartMs + MAX_ACCESS_WINDOW_DAYS * DAY_MS;
-  if (releaseMs > capMs) {
-    const neededDays = Math.ceil(((releaseMs - ctx.accessStartMs) / DAY_MS) * 10) / 10;
-    return refuse(
-      FAILURES.accessWindowExceeded.type,
-      `Access started on ${iso(ctx.accessStartMs)} and the access window may last at most ${MAX_ACCESS_WINDOW_DAYS} days, ` +
-        `until ${iso(capMs)}; a release on ${iso(releaseMs)} would need a window of ${neededDays} days. ` +
-        `Choose a release time on or before ${iso(capMs)}.`,
-    );
-  }
   return { ok: true, releaseMs, windowClosesAtMs: computeAccessWindow(ctx.accessStartMs, releaseMs).closesAtMs };
 }
 
