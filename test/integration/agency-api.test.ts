@@ -249,6 +249,23 @@ describe('agency API: signed reads, per-agency access tokens, object-level autho
     const s = await view(shared);
     expect(s.status).toBe('UNDER_ASSESSMENT');
     expect(s.activeGrants.map((g) => g.agencyId)).toEqual(['dod']);
+
+    // The vendor moves the release earlier: the window moves, dod gets a new grant and token, the old one is revoked.
+    const moved = await vendor('POST', `/v1/submissions/${shared}/release-date`, { plannedReleaseAt: new Date(Date.now() + 15 * 24 * 3600_000).toISOString() });
+    expect(moved.status).toBe(200);
+    const renewed = await until('a new dod grant after the window moved', async () => {
+      const t = await asAgency('dod', `/v1/agency/assessments/${shared}/access-token`);
+      return t.status === 200 && t.json.token !== tokens.dod ? t : undefined;
+    });
+    expect(renewed.json.expiresAt).toBe((moved.json.result as { windowClosesAt: string }).windowClosesAt);
+    const checked = await verify(String(renewed.json.token));
+    expect(checked).toMatchObject({ valid: true, agencyId: 'dod', grantId: renewed.json.grantId });
+    // Tokens carry whole seconds.
+    expect(Date.parse(String(renewed.json.expiresAt)) - Date.parse(String(checked.expiresAt))).toBeLessThan(1000);
+    await until('the old dod token revoked', async () => ((await verify(tokens.dod!)).reason === 'revoked' ? true : undefined));
+    await until('the deadline dod reads follows the window', async () =>
+      (await asAgency('dod', `/v1/agency/assessments/${shared}`)).json.deadline === renewed.json.expiresAt ? true : undefined,
+    );
   });
 
   it('pairwise: every agency × every other agency’s assessment, objects and token is 404 and audited', async () => {
