@@ -189,8 +189,9 @@ export default tseslint.config(
   {
     // The CLI loads a command's implementation when the command runs; a worker's native core and kafkajs load where
     // they are used, not with every client: `require` (typed by an `import type`), not `import()`, so the sources behave
-    // alike under tsx, jest and from dist/. The layer rule above checks these requires too.
-    files: ['workers/cli.ts', 'workers/cli/*.ts', 'infra/temporal.ts', 'stack/servers.ts'],
+    // alike under tsx, jest and from dist/. The layer rule above checks these requires too. `structured-headers` ships
+    // type declarations for ESM resolution only, so infra/http-signatures.ts requires its CommonJS build with local types.
+    files: ['workers/cli.ts', 'workers/cli/*.ts', 'infra/temporal.ts', 'infra/http-signatures.ts', 'stack/servers.ts'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

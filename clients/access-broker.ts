@@ -24,9 +24,25 @@ export type AccessVerification =
   | { valid: true; grantId: string; submissionId: string; agencyId: string; scope: string; expiresAt: string }
   | { valid: false; reason: 'malformed' | 'bad-signature' | 'expired' | 'revoked' };
 
-/** Issues, verifies and revokes agency access to a vendor's model. */
+/** What an agency fetches for its live grant through the agency API; never stored in workflow history. */
+export interface AccessCredential {
+  grantId: string;
+  tokenType: 'Bearer';
+  token: string;
+  scope: string;
+  expiresAt: string;
+}
+
+/**
+ * Issues, delivers, verifies and revokes agency access to a vendor's model. The local default is `LocalAccessBroker`;
+ * a vendor that runs its own access system implements this interface over it (see ARCHITECTURE.md, "Access broker"):
+ * `grant` provisions the credential there, `credential` returns it for the agency API to hand to that agency only,
+ * `revoke` withdraws it, and `verify` answers `POST /v1/access/verify` (or the vendor's gateway asks its own system).
+ */
 export interface AccessBroker {
   grant(request: AccessGrantRequest): Promise<AccessGrant>;
+  /** The credential of a live grant, for the agency it was granted to (the agency API checks that before asking). */
+  credential(request: AccessGrantRequest): Promise<AccessCredential>;
   revoke(grantId: string, submissionId: string): Promise<void>;
   /** For the vendor's model gateway (through `POST /v1/access/verify`). */
   verify(token: string): Promise<AccessVerification>;
@@ -85,6 +101,11 @@ export class LocalAccessBroker implements AccessBroker {
     return `${TOKEN_PREFIX}.${payload}.${this.sign(payload)}`;
   }
 
+  async credential(request: AccessGrantRequest): Promise<AccessCredential> {
+    if (!Number.isFinite(Date.parse(request.expiresAt))) throw new TypeError(`grant ${request.grantId}: expiresAt is not a date`);
+    return { grantId: request.grantId, tokenType: 'Bearer', token: this.tokenFor(request), scope: ACCESS_SCOPE, expiresAt: request.expiresAt };
+  }
+
   async revoke(grantId: string, _submissionId: string): Promise<void> {
     this.revoked.add(grantId);
   }
@@ -123,11 +144,18 @@ export class LocalAccessBroker implements AccessBroker {
   }
 }
 
-/** Grant liveness read from the submission workflow (its `activeGrants`); a missing workflow means not live. */
+/**
+ * Grant liveness read from the submission workflow: live only while the workflow runs and lists the grant among its
+ * `activeGrants`. A missing, terminated, timed-out, cancelled or failed workflow holds no live grant, whatever its last
+ * state says (a terminated run never got to revoke).
+ */
 export function temporalGrantLiveness(client: Client): GrantLiveness {
   return async ({ grantId, submissionId }) => {
     try {
-      const view = await client.workflow.getHandle(submissionWorkflowId(submissionId)).query(submissionStateQuery);
+      const handle = client.workflow.getHandle(submissionWorkflowId(submissionId));
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') return false;
+      const view = await handle.query(submissionStateQuery);
       return view.activeGrants.some((g) => g.grantId === grantId);
     } catch {
       return false;

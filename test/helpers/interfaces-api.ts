@@ -1,3 +1,4 @@
+import type { AgencyRegistry } from '../../events/agency-registry';
 import type { Config } from '../../infra/config';
 import type { Logger } from '../../infra/logger';
 import { combineAuthenticators, hashSecret, opsAuthenticator, vendorAuthenticator } from '../../workers/api/auth';
@@ -15,7 +16,7 @@ export interface TestApi {
 export async function startTestApi(
   config: Config,
   logger: Logger,
-  credentials: { vendorKeys: Record<string, string>; opsTokens: Record<string, string> },
+  credentials: { vendorKeys: Record<string, string>; opsTokens: Record<string, string>; agencyRegistry?: AgencyRegistry },
 ): Promise<TestApi> {
   const stack = testStack();
   const authenticator = combineAuthenticators(
@@ -29,6 +30,7 @@ export async function startTestApi(
     temporalAddress: stack.temporalAddress,
     kafkaBrokers: stack.kafkaBrokers,
     authenticator,
+    ...(credentials.agencyRegistry ? { agencyRegistry: credentials.agencyRegistry } : {}),
     host: '127.0.0.1',
     port: 0,
   });

@@ -33,7 +33,12 @@ import { testClient, unique, startTestWorker, type TestWorker } from '../helpers
 
 jest.setTimeout(180_000);
 
-/** Set PREFLIGHT_RECORD_HISTORIES=1 to refresh test/replay/histories from these runs. */
+/**
+ * Set PREFLIGHT_RECORD_HISTORIES=1 to record test/replay/histories from these runs. Each workflow shape gets new file
+ * names (`-v3`: the next shape; `-revoke` and `-v2` hold the shapes of patches `revoke-access-when-assessment-ends` and
+ * `assessment-reminders-once-per-offset`); the files of older
+ * shapes stay as they were recorded and keep being replayed.
+ */
 const RECORD = process.env.PREFLIGHT_RECORD_HISTORIES === '1';
 const HISTORY_DIR = path.resolve(__dirname, '../replay/histories');
 
@@ -145,7 +150,7 @@ it('happy path end to end: six agencies, findings, clearance, release, close —
   expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
   expect(events.filter((e) => e.type === SUBMISSION_EVENT_TYPES.submissionStatusChanged).map((e) => e.data.status)).toEqual(HAPPY_PATH_TRAIL);
   expect(JSON.stringify(events)).not.toMatch(/IT-SECRET/);
-  await record('submission-happy-path', id, SIX_AGENCIES);
+  await record('submission-happy-path-v3', id, SIX_AGENCIES);
 });
 
 it('withdrawal end to end: every assessment ends, every grant is revoked, the history shows it', async () => {
@@ -158,7 +163,17 @@ it('withdrawal end to end: every assessment ends, every grant is revoked, the hi
   await agency(id, 'cisa', acceptInvitationUpdate);
   await agency(id, 'dhs', declineInvitationUpdate);
   const tokens = assessing.activeGrants.map((g) => tokenFor(id, g.agencyId, g));
-  for (const t of tokens) expect((await gatewayBroker.verify(t)).valid).toBe(true);
+  // dhs declined: its access is revoked at once; the others keep theirs until the withdrawal.
+  const dhsGrant = assessing.activeGrants.find((g) => g.agencyId === 'dhs')!;
+  await waitFor(
+    () => gatewayBroker.verify(tokenFor(id, 'dhs', dhsGrant)),
+    (v) => !v.valid && v.reason === 'revoked',
+    "dhs's grant to be revoked after it declined",
+    120_000,
+  );
+  for (const g of assessing.activeGrants.filter((x) => x.agencyId !== 'dhs')) {
+    expect((await gatewayBroker.verify(tokenFor(id, g.agencyId, g))).valid).toBe(true);
+  }
 
   const withdrawn = await handle.executeUpdate(withdrawUpdate, { args: [{ reason: 'plans changed' }] });
   expect(withdrawn.status).toBe('WITHDRAWN');
@@ -180,5 +195,5 @@ it('withdrawal end to end: every assessment ends, every grant is revoked, the hi
   expect(names.filter((n) => n === 'grantAccess')).toHaveLength(6);
   const view = await handle.query(submissionStateQuery);
   expect(view).toMatchObject({ status: 'WITHDRAWN', endReason: 'VENDOR_WITHDREW', activeGrants: [] });
-  await record('submission-withdrawal', id, SIX_AGENCIES);
+  await record('submission-withdrawal-v3', id, SIX_AGENCIES);
 });

@@ -8,8 +8,30 @@ import '../helpers/quiet-runtime';
 jest.setTimeout(120_000);
 
 // Recorded from test/integration/lifecycle.test.ts on the dev server (PREFLIGHT_RECORD_HISTORIES=1). The unversioned
-// files predate `assessment-reminders-once-per-offset`; the -v2 files carry its marker in every agency child.
-const SCENARIOS = ['submission-happy-path.json', 'submission-withdrawal.json', 'submission-happy-path-v2.json', 'submission-withdrawal-v2.json'];
+// files predate both `assessment-reminders-once-per-offset` and `revoke-access-when-assessment-ends`; the -v2 files
+// carry the first (its marker in every agency child), the -revoke files the second (an agency loses its access as its
+// assessment ends, not when the submission ends it).
+const OLD_SHAPE = ['submission-happy-path.json', 'submission-withdrawal.json'];
+const SCENARIOS = [
+  ...OLD_SHAPE,
+  'submission-happy-path-v2.json',
+  'submission-withdrawal-v2.json',
+  'submission-happy-path-revoke.json',
+  'submission-withdrawal-revoke.json',
+];
+
+/** The parent's activity types and patch ids, in history order. */
+function parentCommands(file: string): string[] {
+  const [parent] = loadRecordedRuns(file);
+  const out: string[] = [];
+  for (const e of parent!.history.events ?? []) {
+    const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (activity) out.push(activity);
+    const patch = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    if (patch) out.push(`patch:${(JSON.parse(Buffer.from(patch).toString('utf8')) as { id: string }).id}`);
+  }
+  return out.filter((c) => c !== 'publishEvent');
+}
 
 describe('lifecycle histories recorded on the dev server', () => {
   it.each(SCENARIOS)('%s replays on the current workflows without nondeterminism', async (file) => {
@@ -21,6 +43,20 @@ describe('lifecycle histories recorded on the dev server', () => {
     }
     expect(results).toHaveLength(7);
     for (const r of results) expect({ workflowId: r.workflowId, error: r.error }).toEqual({ workflowId: r.workflowId, error: undefined });
+  });
+
+  it('the old shape revokes only when the submission ends; the patched shape revokes an agency whose assessment ended', () => {
+    for (const file of OLD_SHAPE) expect(parentCommands(file).filter((c) => c.startsWith('patch:'))).toEqual([]);
+    // Withdrawal: dhs declined first, so its grant is revoked before the withdrawal revokes the other five.
+    expect(parentCommands('submission-withdrawal.json')).toEqual([...Array(6).fill('grantAccess'), ...Array(6).fill('revokeAccess')]);
+    expect(parentCommands('submission-withdrawal-revoke.json')).toEqual([
+      ...Array(6).fill('grantAccess'),
+      'patch:revoke-access-when-assessment-ends',
+      ...Array(6).fill('revokeAccess'),
+    ]);
+    const v2 = parentCommands('submission-happy-path-revoke.json');
+    expect(v2.filter((c) => c === 'revokeAccess')).toHaveLength(6);
+    expect(v2).toContain('patch:revoke-access-when-assessment-ends');
   });
 
   it('a deliberately changed submission workflow fails replay with a determinism violation', async () => {

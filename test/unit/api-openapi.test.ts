@@ -72,6 +72,26 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/healthz']!.get!.responses['503']).toBeUndefined();
   });
 
+  it('describes the agency API with its signature scheme, 401 reasons and 404 for what is not the caller’s', () => {
+    const agencyRoutes = API_OPERATIONS.filter((o) => o.tag === 'agency').map((o) => `${o.method.toUpperCase()} ${o.path}`);
+    expect(agencyRoutes).toEqual([
+      'GET /v1/agency/assessments',
+      'GET /v1/agency/assessments/{sid}',
+      'GET /v1/agency/assessments/{sid}/info-requests',
+      'GET /v1/agency/assessments/{sid}/info-requests/{rid}',
+      'GET /v1/agency/assessments/{sid}/findings',
+      'GET /v1/agency/assessments/{sid}/findings/{fid}',
+      'GET /v1/agency/assessments/{sid}/access-token',
+    ]);
+    const token = doc.paths['/v1/agency/assessments/{sid}/access-token']!.get!;
+    expect(token.security).toEqual([{ agencySignature: [] }]);
+    expect(Object.keys(token.responses)).toEqual(expect.arrayContaining(['200', '401', '404', '409']));
+    expect(JSON.stringify(token.responses['401'])).toContain('replayed-nonce');
+    const scheme = (doc.components as unknown as { securitySchemes: Record<string, { description: string }> }).securitySchemes.agencySignature!;
+    for (const part of ['RFC 9421', '@target-uri', 'content-digest', 'created', 'keyid', 'alg="ed25519"', 'nonce', '300 s'])
+      expect(scheme.description).toContain(part);
+  });
+
   it('generates request bodies from the strict zod schemas', () => {
     const create = doc.components.schemas.CreateSubmissionRequest!;
     expect(create.additionalProperties).toBe(false);

@@ -598,3 +598,38 @@ it('reminders and the missed-deadline notice that cannot be delivered never fail
   expect(events.filter((e) => e.type === SUBMISSION_EVENT_TYPES.assessmentReminder)).toHaveLength(3);
   expect(events.filter((e) => e.type === SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed)).toHaveLength(1);
 });
+
+it('an agency that declines or completes loses its access at once while the others keep theirs', async () => {
+  const now = await ts.env.currentTimeMs();
+  const input = submissionInput(now, 20);
+  const handle = await start(input);
+  const id = input.submissionId;
+  const assessing = await waitForStatus(client, id, 'UNDER_ASSESSMENT');
+  const grantOf = (agencyId: string) => assessing.activeGrants.find((g) => g.agencyId === agencyId)!.grantId;
+  await agency(id, 'dhs', declineInvitationUpdate);
+  await waitFor(
+    () => handle.query(submissionStateQuery),
+    (v) => !v.activeGrants.some((g) => g.agencyId === 'dhs'),
+    'the grant of dhs to be revoked',
+  );
+  expect(t.accessBroker.revokedIds).toContain(grantOf('dhs'));
+  await acceptAndStart(id, 'nsa');
+  await agency(id, 'nsa', completeAssessmentUpdate);
+  const after = await waitFor(
+    () => handle.query(submissionStateQuery),
+    (v) => !v.activeGrants.some((g) => g.agencyId === 'nsa'),
+    'the grant of nsa to be revoked',
+  );
+  expect(t.accessBroker.revokedIds).toContain(grantOf('nsa'));
+  expect(after.status).toBe('UNDER_ASSESSMENT');
+  expect(after.activeGrants.map((g) => g.agencyId).sort()).toEqual(['cisa', 'dod', 'nist', 'treasury']);
+  expect(after.revokedGrantIds.sort()).toEqual([grantOf('dhs'), grantOf('nsa')].sort());
+  const history = await handle.fetchHistory();
+  const revokes = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'revokeAccess');
+  expect(revokes).toHaveLength(2);
+  await handle.executeUpdate(withdrawUpdate, { args: [{}] });
+  const outcome = await handle.result();
+  // Each grant revoked exactly once: two when their assessments ended, four at the withdrawal.
+  expect(outcome.revokedGrantIds.sort()).toEqual([...t.accessBroker.grantsOf(id)].sort());
+  expect(new Set(outcome.revokedGrantIds).size).toBe(6);
+});

@@ -6,8 +6,11 @@ import type { Logger } from '../../infra/logger';
 import { metrics } from '../../infra/metrics';
 import { problems, sendProblem, PROBLEM_CONTENT_TYPE } from './problems';
 
-/** Who is calling. Vendors see only their own submissions; ops see everything; nobody else sees anything. */
-export type Principal = { kind: 'vendor'; vendorId: string; keyId?: string } | { kind: 'ops'; operator: string };
+/**
+ * Who is calling. Vendors see only their own submissions; ops see everything; an agency (signed requests, agency API
+ * only) sees only the assessments it was invited to; nobody else sees anything.
+ */
+export type Principal = { kind: 'vendor'; vendorId: string; keyId?: string } | { kind: 'ops'; operator: string } | { kind: 'agency'; agencyId: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -117,7 +120,7 @@ export function combineAuthenticators(...authenticators: Authenticator[]): Authe
 export interface AuditEntry {
   at: string;
   requestId: string;
-  /** `vendor:<id>`, `ops:<name>`, `anonymous` (no credential) or `unknown-credential`. */
+  /** `vendor:<id>`, `ops:<name>`, `agency:<id>`, `anonymous` (no credential) or `unknown-credential`. */
   principal: string;
   method: string;
   /** The route pattern (e.g. `/v1/submissions/:id`), or the path when no route matched. */
@@ -168,11 +171,12 @@ export function markUnknownCredential(request: FastifyRequest): void {
   request[UNKNOWN_CREDENTIAL] = true;
 }
 
-/** `vendor:<id>`, `ops:<name>`, `unknown-credential` or `anonymous`: how the audit names a caller. */
+/** `vendor:<id>`, `ops:<name>`, `agency:<id>`, `unknown-credential` or `anonymous`: how the audit names a caller. */
 export function principalLabel(request: FastifyRequest): string {
   const p = request.principal;
   if (p?.kind === 'vendor') return `vendor:${p.vendorId}`;
   if (p?.kind === 'ops') return `ops:${p.operator}`;
+  if (p?.kind === 'agency') return `agency:${p.agencyId}`;
   return request[UNKNOWN_CREDENTIAL] ? 'unknown-credential' : 'anonymous';
 }
 

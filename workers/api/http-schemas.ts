@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { AgencyId, EventTime as Time, Id, text } from '../../wire/common';
 import {
   AccessWindowView,
+  AgencyClockView,
+  AgencyStatus,
   Clocks,
   CreateSubmissionRequest,
   FindingResponse,
@@ -217,3 +219,83 @@ export const CodecPayloads = z
 export const OpsSession = z
   .object({ operator: z.string(), expiresAt: Time, path: z.string() })
   .meta({ description: 'The ops session set as an HttpOnly cookie scoped to /codec' });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Agency API (requests signed with the agency's registered Ed25519 key, RFC 9421)
+
+export const AgencyAssessmentListItem = z.object({
+  submissionId: z.string(),
+  agencyId: z.string(),
+  status: AgencyStatus.or(z.string()),
+  running: z.boolean(),
+  invitedAt: Time,
+  endedAt: Time.optional(),
+});
+export const AgencyAssessmentList = z
+  .object({ items: z.array(AgencyAssessmentListItem) })
+  .meta({ description: 'The assessments the signing agency was invited to, newest first' });
+
+const ModelIdentity = z.object({ name: z.string(), version: z.string(), versionHash: z.string() });
+
+export const AgencySubmissionFacts = z
+  .object({
+    model: ModelIdentity,
+    window: AccessWindowView.optional(),
+    /** The agency's assessment domains (agency registry). */
+    domains: z.array(z.string()),
+  })
+  .meta({ description: 'What an invited agency may know of the submission: the model, its access window and its domains (no vendor-private data)' });
+
+export const AgencyAssessment = z
+  .object({
+    submissionId: z.string(),
+    agencyId: z.string(),
+    status: AgencyStatus,
+    running: z.boolean(),
+    /** The deadline: the access window close. */
+    deadline: Time,
+    clock: AgencyClockView,
+    remindersSent: z.array(z.number()),
+    deadlineMissed: z.boolean(),
+    submission: AgencySubmissionFacts,
+    infoRequests: z.array(z.object({ requestId: z.string(), requestedAt: Time, respondedAt: Time.optional() })),
+    findings: z.array(z.object({ findingId: z.string(), severity: Severity, submittedAt: Time, response: FindingResponse.optional() })),
+  })
+  .meta({ description: "One of the signing agency's assessments: status, review clock and deadline" });
+
+export const AgencyInfoRequest = z
+  .object({
+    requestId: z.string(),
+    requestedAt: Time,
+    question: z.string(),
+    respondedAt: Time.optional(),
+    /** The vendor's answer, once given. */
+    response: z.string().optional(),
+  })
+  .meta({ description: "An information request of the signing agency with the vendor's answer" });
+export const AgencyInfoRequestList = z.object({ items: z.array(AgencyInfoRequest) });
+
+export const AgencyFinding = FindingDetail.omit({ response: true, respondedAt: true, note: true })
+  .extend({
+    vendorResponse: z
+      .object({ response: FindingResponse, respondedAt: Time, note: z.string().optional() })
+      .optional()
+      .meta({ description: "The vendor's response to the finding and its note, once given" }),
+  })
+  .meta({ description: "A finding the signing agency submitted, with the vendor's response" });
+export const AgencyFindingList = z.object({ items: z.array(AgencyFinding) });
+
+export const AgencyAccessToken = z
+  .object({
+    submissionId: z.string(),
+    agencyId: z.string(),
+    grantId: z.string(),
+    tokenType: z.literal('Bearer'),
+    token: z.string(),
+    scope: z.string(),
+    expiresAt: Time,
+  })
+  .meta({
+    description:
+      "The bearer token of the signing agency's live access grant for the model, for the vendor's gateway. A new grant (and token) replaces it when the window moves; it is revoked when the assessment ends.",
+  });

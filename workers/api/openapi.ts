@@ -7,7 +7,7 @@ import * as H from './http-schemas';
 import * as W from '../../events/webhook-schemas';
 
 type Json = Record<string, unknown>;
-type Security = 'vendor' | 'ops' | 'vendorOrOps' | 'none';
+type Security = 'vendor' | 'ops' | 'vendorOrOps' | 'agency' | 'none';
 
 interface Operation {
   method: 'get' | 'post' | 'patch' | 'delete';
@@ -16,7 +16,7 @@ interface Operation {
   summary: string;
   /** Longer text where the summary alone would mislead. */
   description?: string;
-  tag: 'vendor' | 'ops' | 'service';
+  tag: 'vendor' | 'agency' | 'ops' | 'service';
   security: Security;
   request?: string;
   /** Schema name of the 2xx body, or a content type for non-JSON answers. */
@@ -59,6 +59,13 @@ export const OPENAPI_SCHEMAS: Record<string, z.ZodType> = {
   AuditList: H.AuditList,
   CodecPayloads: H.CodecPayloads,
   OpsSession: H.OpsSession,
+  AgencyAssessmentList: H.AgencyAssessmentList,
+  AgencyAssessment: H.AgencyAssessment,
+  AgencyInfoRequest: H.AgencyInfoRequest,
+  AgencyInfoRequestList: H.AgencyInfoRequestList,
+  AgencyFinding: H.AgencyFinding,
+  AgencyFindingList: H.AgencyFindingList,
+  AgencyAccessToken: H.AgencyAccessToken,
   CreateWebhookEndpointRequest: W.CreateWebhookEndpointRequest,
   UpdateWebhookEndpointRequest: W.UpdateWebhookEndpointRequest,
   RotateWebhookSecretRequest: W.RotateWebhookSecretRequest,
@@ -70,6 +77,7 @@ export const OPENAPI_SCHEMAS: Record<string, z.ZodType> = {
 };
 
 const sub = '/v1/submissions/{id}';
+const assessment = '/v1/agency/assessments/{sid}';
 export const API_OPERATIONS: Operation[] = [
   {
     method: 'post',
@@ -202,6 +210,70 @@ export const API_OPERATIONS: Operation[] = [
     security: 'vendor',
     request: 'AccessVerifyRequest',
     response: 'AccessVerifyResponse',
+  },
+  {
+    method: 'get',
+    path: '/v1/agency/assessments',
+    operationId: 'agencyListAssessments',
+    summary: 'List the assessments the signing agency was invited to',
+    tag: 'agency',
+    security: 'agency',
+    response: 'AgencyAssessmentList',
+  },
+  {
+    method: 'get',
+    path: `${assessment}`,
+    operationId: 'agencyGetAssessment',
+    summary: 'Read one own assessment: status, review clock, deadline and the submission facts the agency is entitled to',
+    tag: 'agency',
+    security: 'agency',
+    response: 'AgencyAssessment',
+  },
+  {
+    method: 'get',
+    path: `${assessment}/info-requests`,
+    operationId: 'agencyListInfoRequests',
+    summary: "List the agency's information requests with the vendor's answers",
+    tag: 'agency',
+    security: 'agency',
+    response: 'AgencyInfoRequestList',
+  },
+  {
+    method: 'get',
+    path: `${assessment}/info-requests/{rid}`,
+    operationId: 'agencyGetInfoRequest',
+    summary: "Read one information request with the vendor's answer",
+    tag: 'agency',
+    security: 'agency',
+    response: 'AgencyInfoRequest',
+  },
+  {
+    method: 'get',
+    path: `${assessment}/findings`,
+    operationId: 'agencyListFindings',
+    summary: "List the agency's findings with the vendor's responses and notes",
+    tag: 'agency',
+    security: 'agency',
+    response: 'AgencyFindingList',
+  },
+  {
+    method: 'get',
+    path: `${assessment}/findings/{fid}`,
+    operationId: 'agencyGetFinding',
+    summary: "Read one finding with the vendor's response and note",
+    tag: 'agency',
+    security: 'agency',
+    response: 'AgencyFinding',
+  },
+  {
+    method: 'get',
+    path: `${assessment}/access-token`,
+    operationId: 'agencyGetAccessToken',
+    summary: "Fetch the bearer token of the agency's live access grant (a new one after the window moved)",
+    tag: 'agency',
+    security: 'agency',
+    response: 'AgencyAccessToken',
+    errors: [409],
   },
   {
     method: 'get',
@@ -419,6 +491,7 @@ function security(s: Security): Json[] {
   if (s === 'none') return [];
   if (s === 'vendor') return [{ vendorKey: [] }];
   if (s === 'ops') return [{ opsToken: [] }];
+  if (s === 'agency') return [{ agencySignature: [] }];
   return [{ vendorKey: [] }, { opsToken: [] }];
 }
 
@@ -427,6 +500,19 @@ function responseContent(name: string | undefined): Json | undefined {
   if (name.includes('/')) return { [name]: { schema: {} } };
   return { 'application/json': { schema: ref(name) } };
 }
+
+/** How an agency signs its requests (the `agencySignature` security scheme). */
+export const AGENCY_SIGNATURE_SCHEME = [
+  'HTTP Message Signatures (RFC 9421) with the Ed25519 key the agency registry pins for the agency; no shared secret.',
+  'Send `Signature-Input: preflight=("@method" "@target-uri");created=<unix s>;keyid="<agency id>";alg="ed25519";nonce="<16-128 random URL-safe chars>"`',
+  'and `Signature: preflight=:<base64 Ed25519 signature of the RFC 9421 signature base>:`.',
+  '`@target-uri` is the absolute URI as sent (scheme, host[:port], path and query). A request with a body also covers `"content-digest"` and sends',
+  '`Content-Digest: sha-256=:<base64>:` (RFC 9530). `keyid` is the agency id; any of its pinned keys may sign.',
+  'A signature is fresh for 300 s after `created` (30 s of clock skew ahead allowed) and each nonce is accepted once:',
+  'every request gets a new signature. Refusals are 401 with `code` unsigned, malformed-signature, unknown-key, bad-signature,',
+  'stale-signature, replayed-nonce or digest-mismatch, and an `Accept-Signature` header; every refusal is audited.',
+  'An agency reads only its own assessments: anything else is 404, like an unknown id. `preflight agency assessments|token` sign for you.',
+].join(' ');
 
 /** Authenticated operations that make no Temporal call, so the request deadline's 503 never applies to them. */
 const WITHOUT_TEMPORAL: ReadonlySet<string> = new Set([
@@ -446,7 +532,11 @@ export function openApiDocument(options: { serverUrl?: string; extraOperations?:
     const responses: Record<string, Json> = {
       [String(op.status ?? 200)]: { description: 'OK', ...(responseContent(op.response) ? { content: responseContent(op.response) } : {}) },
     };
-    if (op.security !== 'none') {
+    if (op.security === 'agency') {
+      responses['401'] = problemResponse(
+        'Signature refused; `code` says why: unsigned, malformed-signature, unknown-key, bad-signature, stale-signature, replayed-nonce, digest-mismatch',
+      );
+    } else if (op.security !== 'none') {
       responses['401'] = problemResponse('No or unknown credential');
       responses['403'] = problemResponse('This credential may not use this route');
     }
@@ -485,6 +575,7 @@ export function openApiDocument(options: { serverUrl?: string; extraOperations?:
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
     tags: [
       { name: 'vendor', description: 'Vendor API (Authorization: Bearer <vendor key>)' },
+      { name: 'agency', description: "Agency API (requests signed with the agency's registered Ed25519 key, RFC 9421)" },
       { name: 'ops', description: 'Ops API (Authorization: Bearer <ops token>)' },
       { name: 'service', description: 'Health, readiness and metrics' },
     ],
@@ -493,6 +584,7 @@ export function openApiDocument(options: { serverUrl?: string; extraOperations?:
       securitySchemes: {
         vendorKey: { type: 'http', scheme: 'bearer', description: 'A vendor API key; stored by Preflight only as a SHA-256 hash' },
         opsToken: { type: 'http', scheme: 'bearer', description: 'An ops token; stored only as a SHA-256 hash' },
+        agencySignature: { type: 'apiKey', in: 'header', name: 'Signature', description: AGENCY_SIGNATURE_SCHEME },
       },
       schemas: schemasDocument({ ...OPENAPI_SCHEMAS, ...(options.extraSchemas ?? {}) }),
     },

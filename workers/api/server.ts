@@ -8,6 +8,7 @@ import { resolveMasterKey } from '../../infra/master-key';
 import { hostPort } from '../../infra/local-process';
 import { collectProcessMetrics } from '../../infra/metrics';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
+import type { AgencyRegistry } from '../../events/agency-registry';
 import type { Authenticator } from './auth';
 import { caseRoutes } from './cases';
 import { codecRoutes } from './codec';
@@ -25,6 +26,8 @@ export interface ApiServerOptions {
   kafkaBrokers?: string[];
   /** Replaces the key files (tests). */
   authenticator?: Authenticator;
+  /** Replaces the registry file at config.agencyRegistryPath (tests). */
+  agencyRegistry?: AgencyRegistry;
   host?: string;
   port?: number;
 }
@@ -38,7 +41,7 @@ export interface ApiServerOptions {
 export async function createApiServer(
   config: Config,
   logger: Logger,
-  deps: { client: Client; kafka?: Kafka; authenticator?: Authenticator },
+  deps: { client: Client; kafka?: Kafka; authenticator?: Authenticator; agencyRegistry?: AgencyRegistry },
 ): Promise<{ app: FastifyInstance; ctx: ApiContext }> {
   const ctx = buildInterfaceContext(config, logger, deps);
   const app = Fastify({
@@ -100,7 +103,12 @@ export async function startApiServer(
   collectProcessMetrics();
   const client = await connectClient(config.temporal, options.temporalAddress, deploymentDataConverter(config));
   const kafka = createKafka(config.kafka, logger, options.kafkaBrokers ?? config.kafka.brokers, 'api');
-  const { app, ctx } = await createApiServer(config, logger, { client, kafka, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
+  const { app, ctx } = await createApiServer(config, logger, {
+    client,
+    kafka,
+    ...(options.authenticator ? { authenticator: options.authenticator } : {}),
+    ...(options.agencyRegistry ? { agencyRegistry: options.agencyRegistry } : {}),
+  });
   const host = options.host ?? config.stack.host;
   await app.listen({ host, port: options.port ?? config.apiPort });
   const address = app.server.address();

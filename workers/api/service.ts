@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
-import { LocalAccessBroker, temporalGrantLiveness } from '../../clients/access-broker';
+import { LocalAccessBroker, temporalGrantLiveness, type AccessBroker } from '../../clients/access-broker';
+import { loadAgencyRegistry, type AgencyRegistry } from '../../events/agency-registry';
+import { NonceCache } from '../../infra/http-signatures';
 import type { Config } from '../../infra/config';
 import type { Logger } from '../../infra/logger';
 import { payloadKeys } from '../../infra/codec';
@@ -31,6 +33,7 @@ import type { ApiContext } from './context';
 import { visibilityQuery } from './lookup';
 import { opsRoutes } from './ops';
 import { submissionRoutes } from './submissions';
+import { agencyRoutes } from './agency';
 
 export interface Readiness {
   ready: boolean;
@@ -144,6 +147,7 @@ export async function registerInterfaces(app: FastifyInstance, ctx: ApiContext, 
     metrics.httpDurationSeconds.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
   await app.register(submissionRoutes(ctx));
+  await app.register(agencyRoutes(ctx));
   await app.register(opsRoutes(ctx));
 
   const document = openApiDocument({
@@ -204,7 +208,15 @@ export function fileAuthenticator(files: { opsKeyFile: string; vendorKeyFile: st
 export function buildInterfaceContext(
   config: Config,
   logger: Logger,
-  deps: { client: Client; kafka?: Kafka; authenticator?: Authenticator; audit?: AuditLog; masterKey?: Buffer },
+  deps: {
+    client: Client;
+    kafka?: Kafka;
+    authenticator?: Authenticator;
+    audit?: AuditLog;
+    masterKey?: Buffer;
+    agencyRegistry?: AgencyRegistry;
+    accessBroker?: Pick<AccessBroker, 'verify' | 'credential'>;
+  },
 ): ApiContext {
   const masterKey = deps.masterKey ?? resolveMasterKey(config.masterKey, config.stack.dataDir);
   return {
@@ -213,7 +225,9 @@ export function buildInterfaceContext(
     authenticator: deps.authenticator ?? fileAuthenticator(credentialFiles(config.stack.dataDir), logger),
     audit: deps.audit ?? new RingAuditLog(),
     logger: logger.child({ component: 'api' }),
-    accessBroker: new LocalAccessBroker({ masterKey, isGrantLive: temporalGrantLiveness(deps.client) }),
+    accessBroker: deps.accessBroker ?? new LocalAccessBroker({ masterKey, isGrantLive: temporalGrantLiveness(deps.client) }),
+    agencyRegistry: deps.agencyRegistry ?? loadAgencyRegistry(config.agencyRegistryPath),
+    nonces: new NonceCache(),
     payloadKeys: payloadKeys(config.payloadKeys, masterKey),
     ...(deps.kafka ? { kafka: deps.kafka } : {}),
   };

@@ -10,9 +10,11 @@ import type * as Envelope from '../../events/envelope';
 import type * as EventErrors from '../../events/errors';
 import type * as KafkaModule from '../../events/kafka';
 import type * as Signing from '../../events/signing';
+import type * as HttpSignatures from '../../infra/http-signatures';
+import type * as LocalProcess from '../../infra/local-process';
 import type * as Topics from '../../events/topics';
 import type * as LoggerModule from '../../infra/logger';
-import { CliError, configOrExit, output } from './common';
+import { CliError, configOrExit, output, renderTable } from './common';
 import type * as Servers from '../../stack/servers';
 
 const MAX_DATA_FILE_BYTES = 256 * 1024;
@@ -63,9 +65,60 @@ function listingCommandTypes(typeOption: Option): Partial<Help> {
   };
 }
 
-/** `preflight agency keygen|send`: what an agency needs to take part, usable by a real agency as well as the demo. */
+/** The agency's private key: `--key`, or on the local default `<data dir>/dev/agency-keys/<agency>.key.pem`. */
+function agencyKeyFile(id: string, key: string | undefined, dataDir: string): string {
+  return key ?? path.join(dataDir, 'dev', 'agency-keys', `${id}.key.pem`);
+}
+
+/**
+ * One GET on the agency API, signed (RFC 9421) with the agency's own private key and nothing else. Answers the parsed
+ * JSON; a refusal becomes a CliError with the problem's code and detail.
+ */
+async function signedGet(opts: { agency: string; key?: string; api?: string }, pathAndQuery: string): Promise<Record<string, unknown>> {
+  const config = configOrExit();
+  const { importPrivateKey } = require('../../events/signing') as typeof Signing;
+  const { signRequest } = require('../../infra/http-signatures') as typeof HttpSignatures;
+  const { hostPort } = require('../../infra/local-process') as typeof LocalProcess;
+  const id = agencyId(opts.agency);
+  const keyFile = agencyKeyFile(id, opts.key, config.stack.dataDir);
+  let privateKey;
+  try {
+    privateKey = importPrivateKey(fs.readFileSync(keyFile, 'utf8'));
+  } catch (e) {
+    throw new CliError(`--key: ${keyFile}: ${(e as Error).message}`, 2);
+  }
+  const base = opts.api ?? `http://${hostPort(config.stack.host, config.apiPort)}`;
+  let url: string;
+  try {
+    url = new URL(pathAndQuery, base).toString();
+  } catch {
+    throw new CliError(`--api: "${base}" is not a URL`, 2);
+  }
+  const headers = await signRequest({ method: 'GET', url, keyId: id, privateKey });
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'GET', headers: { ...headers, accept: 'application/json' } });
+  } catch (e) {
+    throw new CliError(`cannot reach the api at ${base}: ${(e as Error).message} (is preflight start running?)`);
+  }
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON: reported below
+  }
+  if (!res.ok)
+    throw new CliError(
+      `${res.status} ${String(body.code ?? res.statusText)}: ${String(body.detail ?? body.title ?? text.slice(0, 200))}`,
+      res.status === 401 ? 4 : 1,
+    );
+  return body;
+}
+
+/** `preflight agency keygen|send|assessments|token`: what an agency needs to take part, usable by a real agency as well as the demo. */
 export function registerAgencyCommands(program: Command): void {
-  const agency = program.command('agency').description('agency side: key pairs and signed commands on the Kafka command topic');
+  const agency = program.command('agency').description('agency side: key pairs, signed commands on the Kafka command topic, signed reads of the agency API');
 
   agency
     .command('keygen')
@@ -208,4 +261,43 @@ export function registerAgencyCommands(program: Command): void {
         if (reply && reply.type === REPLY_TYPES.rejected) process.exitCode = 3;
       },
     );
+  agency
+    .command('assessments')
+    .description("list the agency's assessments through the agency API, signed with the agency's own key (RFC 9421)")
+    .requiredOption('--agency <id>', 'the agency')
+    .option('--key <file>', "the agency's private key (PEM); default: <data dir>/dev/agency-keys/<agency>.key.pem")
+    .option('--api <url>', 'the api base URL; default: http://PREFLIGHT_HOST:PREFLIGHT_API_PORT')
+    .option('--submission <id>', "show one assessment in full (status, clock, deadline, the submission's facts)")
+    .option('--json', 'print JSON')
+    .action(async (opts: { agency: string; key?: string; api?: string; submission?: string; json?: boolean }) => {
+      if (opts.submission !== undefined) {
+        const one = await signedGet(opts, `/v1/agency/assessments/${encodeURIComponent(opts.submission)}`);
+        output(opts.json, one, () => JSON.stringify(one, null, 2) + '\n');
+        return;
+      }
+      const list = await signedGet(opts, '/v1/agency/assessments');
+      const items = (list.items ?? []) as Array<{ submissionId: string; status: string; running: boolean; invitedAt: string; endedAt?: string }>;
+      output(opts.json, list, () =>
+        renderTable(
+          ['SUBMISSION', 'STATUS', 'RUNNING', 'INVITED', 'ENDED'],
+          items.map((i) => [i.submissionId, i.status, i.running ? 'yes' : 'no', i.invitedAt, i.endedAt ?? '']),
+          `No assessments for ${opts.agency}.`,
+        ),
+      );
+    });
+
+  agency
+    .command('token')
+    .description("fetch the agency's access token for one submission through the agency API, signed with the agency's own key")
+    .requiredOption('--agency <id>', 'the agency')
+    .requiredOption('--submission <id>', 'the submission assessed')
+    .option('--key <file>', "the agency's private key (PEM); default: <data dir>/dev/agency-keys/<agency>.key.pem")
+    .option('--api <url>', 'the api base URL; default: http://PREFLIGHT_HOST:PREFLIGHT_API_PORT')
+    .option('--json', 'print JSON')
+    .action(async (opts: { agency: string; key?: string; api?: string; submission: string; json?: boolean }) => {
+      const token = await signedGet(opts, `/v1/agency/assessments/${encodeURIComponent(opts.submission)}/access-token`);
+      output(opts.json, token, () =>
+        [`Grant   ${String(token.grantId)} (${String(token.scope)}, expires ${String(token.expiresAt)})`, `Token   ${String(token.token)}`, ''].join('\n'),
+      );
+    });
 }

@@ -150,9 +150,25 @@ export interface FindingsSummaryView {
   findings: FindingSummary[];
 }
 
+/** The vendor's response to one finding with its note (the note is shown to the finding's agency and the vendor). */
+export interface FindingResponseView {
+  findingId: string;
+  agencyId: string;
+  response?: FindingResponseKind;
+  respondedAt?: string;
+  note?: string;
+}
+
 export const submissionStateQuery = defineQuery<SubmissionView>('submissionState');
+export const findingResponseQuery = defineQuery<FindingResponseView | null, [string]>('findingResponse');
 export const clocksQuery = defineQuery<ClocksView>('clocks');
 export const findingsSummaryQuery = defineQuery<FindingsSummaryView>('findingsSummary');
+
+// ---------------------------------------------------------------------------------------------------------------
+// Patches (workflow command changes; each guards a new shape so histories of the old one still replay)
+
+/** An agency whose assessment reaches a terminal status while others continue loses its access at once. */
+export const REVOKE_ON_ASSESSMENT_END_PATCH = 'revoke-access-when-assessment-ends';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Activities and outcome

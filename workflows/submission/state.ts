@@ -3,6 +3,7 @@ import {
   SUBMISSION_EVENT_SOURCE,
   SUBMISSION_EVENT_TYPES,
   type ChangeReleaseDateResult,
+  type FindingResponseView,
   type ResubmitInput,
   type ResubmitResult,
   type SubmissionEventMap,
@@ -490,6 +491,25 @@ export class SubmissionState {
   nextGrant(agencyId: string): { grantId: string; submissionId: string; agencyId: string; expiresAt: string } {
     this.grantSeq += 1;
     return { grantId: `${this.submissionId}.${agencyId}.g${this.grantSeq}`, submissionId: this.submissionId, agencyId, expiresAt: iso(this.windowClosesMs!) };
+  }
+
+  /** Live grants of agencies whose assessment has ended (declined, completed, did not complete, withdrawn). */
+  grantsOfEndedAssessments(): AccessGrantRef[] {
+    return this.activeGrants.filter((g) => isAgencyTerminal(this.agencyStatus(g.agencyId)));
+  }
+
+  /** The vendor's response to a finding with its note; null for an unknown finding. */
+  findingResponse(findingId: string): FindingResponseView | null {
+    const f = this.findings.find((x) => x.findingId === findingId);
+    if (!f) return null;
+    const note = this.findingNotes.get(findingId);
+    return {
+      findingId,
+      agencyId: f.agencyId,
+      ...(f.response ? { response: f.response } : {}),
+      ...(f.respondedAt ? { respondedAt: f.respondedAt } : {}),
+      ...(note ? { note } : {}),
+    };
   }
 
   granted(grant: AccessGrantRef): void {

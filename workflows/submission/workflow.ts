@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -19,7 +20,9 @@ import {
   changeReleaseDateUpdate,
   clocksQuery,
   declareReleasedUpdate,
+  findingResponseQuery,
   findingsSummaryQuery,
+  REVOKE_ON_ASSESSMENT_END_PATCH,
   respondToFindingUpdate,
   respondToInfoRequestUpdate,
   resubmitUpdate,
@@ -60,6 +63,7 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
 
   setHandler(submissionStateQuery, () => state.view());
   setHandler(findingsSummaryQuery, () => summarizeFindings(state.findings));
+  setHandler(findingResponseQuery, (findingId: string) => state.findingResponse(findingId));
   // Workflow time stands still between tasks; a read-only query may look at the real clock (never earlier).
   setHandler(clocksQuery, () => state.clocks(Math.max(Date.now(), workflowInfo().unsafe.now())));
 
@@ -266,8 +270,18 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
     }
     state.assessmentsStarted();
 
+    // Runs started before this patch keep their agencies' access until the submission ends it (their histories replay).
+    const revokeOnAssessmentEnd = patched(REVOKE_ON_ASSESSMENT_END_PATCH);
     let why: ConsolidationTrigger | undefined;
     while (!why) {
+      if (revokeOnAssessmentEnd && state.grantsOfEndedAssessments().length > 0) {
+        // An agency that declined or finished loses its access now, not when the window closes.
+        for (const g of state.grantsOfEndedAssessments()) {
+          await revokeAccess({ grantId: g.grantId, submissionId, agencyId: g.agencyId });
+          state.revoked(g);
+        }
+        continue;
+      }
       if (grantedForWindow !== state.windowVersion) {
         // The window moved: re-issue grants with the new expiry, then revoke the old ones.
         grantedForWindow = state.windowVersion;
@@ -280,7 +294,12 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
       }
       const seen = state.windowVersion;
       const woke = await condition(
-        () => state.allAgenciesTerminal() || state.withdrawal !== undefined || state.release !== undefined || state.windowVersion !== seen,
+        () =>
+          state.allAgenciesTerminal() ||
+          state.withdrawal !== undefined ||
+          state.release !== undefined ||
+          state.windowVersion !== seen ||
+          (revokeOnAssessmentEnd && state.grantsOfEndedAssessments().length > 0),
         Math.max(1, state.windowClosesMs! - Date.now()),
       );
       if (state.withdrawal) return await withdraw('VENDOR_WITHDREW');
