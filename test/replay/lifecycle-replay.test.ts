@@ -7,8 +7,16 @@ import '../helpers/quiet-runtime';
 
 jest.setTimeout(120_000);
 
-// Recorded from test/integration/lifecycle.test.ts on the dev server (PREFLIGHT_RECORD_HISTORIES=1).
-const SCENARIOS = ['submission-happy-path.json', 'submission-withdrawal.json'];
+// Recorded from test/integration/lifecycle.test.ts on the dev server (PREFLIGHT_RECORD_HISTORIES=1). The `-pre-inbox`
+// files were recorded from the workflows just before the agency inbox (patch `agency-inbox-v1`), the `-inbox` files after.
+const SCENARIOS = [
+  'submission-happy-path.json',
+  'submission-withdrawal.json',
+  'submission-happy-path-pre-inbox.json',
+  'submission-withdrawal-pre-inbox.json',
+  'submission-happy-path-inbox.json',
+  'submission-withdrawal-inbox.json',
+];
 
 describe('lifecycle histories recorded on the dev server', () => {
   it.each(SCENARIOS)('%s replays on the current workflows without nondeterminism', async (file) => {
