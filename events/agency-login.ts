@@ -35,7 +35,7 @@ export function readAgencyKafkaLogin(file: string): AgencyKafkaLogin {
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`cannot read the Kafka login ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).name}`);
+    throw new Error(`cannot read the Kafka login ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).name}`, { cause: e });
   }
   const parsed = AgencyKafkaLogin.safeParse(raw);
   if (!parsed.success) throw new Error(`the Kafka login ${file} is not valid: ${summarizeIssues(parsed.error)}`);
