@@ -3,6 +3,7 @@ export {
   AgencyAccessGranted,
   AgencyAccessRevoked,
   AgencyAssessmentEnded,
+  AgencyCaseUpdated,
   AgencyDeadlineMissed,
   AgencyDeadlineReminder,
   AgencyFindingResponded,

@@ -81,8 +81,8 @@ function submissionEvent(type: string, schema: z.ZodType, summary: string, examp
   return entry({ type, topic: TOPICS.submissionEvents, direction: 'outbound', key: 'submissionId', source: SUBMISSION_EVENT_SOURCE, summary, schema, example });
 }
 
-function inboxEvent(type: string, schema: z.ZodType, summary: string, example: Record<string, unknown>) {
-  return entry({ type, topic: AGENCY_INBOX_CHANNEL, direction: 'outbound', key: 'submissionId', source: AGENCY_INBOX_EVENT_SOURCE, summary, schema, example });
+function inboxEvent(type: string, schema: z.ZodType, summary: string, example: Record<string, unknown>, key: 'submissionId' | 'caseId' = 'submissionId') {
+  return entry({ type, topic: AGENCY_INBOX_CHANNEL, direction: 'outbound', key, source: AGENCY_INBOX_EVENT_SOURCE, summary, schema, example });
 }
 
 const TO = { submissionId: 'sub-0001', agencyId: 'nsa' };
@@ -338,6 +338,13 @@ export const CATALOG: readonly CatalogEntry[] = [
     status: 'FINDINGS_SUBMITTED',
     at: T0,
   }),
+  inboxEvent(
+    AGENCY_INBOX_EVENT_TYPES.caseUpdated,
+    I.AgencyCaseUpdated,
+    'A clearinghouse case the agency reported changed: the case event it follows and the case state (key: the case id).',
+    { ...CASE, agencyId: 'nsa', caseEvent: CASE_EVENT_TYPES.statusChanged, state: 'TRIAGED', at: T0 },
+    'caseId',
+  ),
 
   entry({
     type: WEBHOOK_EVENT_TYPES.endpointDisabled,

@@ -5,8 +5,8 @@
  * through its authenticated API).
  */
 import { z } from 'zod';
-import { Domain, EventTime as Time, Id, RefId } from './common';
-import { AGENCY_STATUSES, FINDING_RESPONSES } from './enums';
+import { Domain, EventTime as Time, EventType, Id, RefId } from './common';
+import { AGENCY_STATUSES, CASE_ID_PATTERN, CASE_STATES, FINDING_RESPONSES } from './enums';
 
 const AgencyStatus = z.enum(AGENCY_STATUSES);
 const FindingResponse = z.enum(FINDING_RESPONSES);
@@ -49,6 +49,16 @@ export const AgencyFindingResponded = z.strictObject({ ...to, findingId: RefId, 
 export const AgencyMitigationClaimed = z.strictObject({ ...to, findingId: RefId, at: Time });
 export const AgencyAssessmentEnded = z.strictObject({ ...to, status: AgencyStatus, at: Time });
 
+/** A change of a clearinghouse case the agency reported (or joined by reporting the same vulnerability). */
+export const AgencyCaseUpdated = z.strictObject({
+  caseId: z.string().regex(CASE_ID_PATTERN, 'case/<32 lowercase hex>'),
+  agencyId: Id,
+  /** The case event this follows (on `preflight.clearinghouse-events.v1`), e.g. `gov.preflight.case.status-changed.v1`. */
+  caseEvent: EventType,
+  state: z.enum(CASE_STATES),
+  at: Time,
+});
+
 export type AgencyInvitedData = z.infer<typeof AgencyInvited>;
 export type AgencyAccessGrantedData = z.infer<typeof AgencyAccessGranted>;
 export type AgencyAccessRevokedData = z.infer<typeof AgencyAccessRevoked>;
@@ -59,3 +69,4 @@ export type AgencyInfoRequestAnsweredData = z.infer<typeof AgencyInfoRequestAnsw
 export type AgencyFindingRespondedData = z.infer<typeof AgencyFindingResponded>;
 export type AgencyMitigationClaimedData = z.infer<typeof AgencyMitigationClaimed>;
 export type AgencyAssessmentEndedData = z.infer<typeof AgencyAssessmentEnded>;
+export type AgencyCaseUpdatedData = z.infer<typeof AgencyCaseUpdated>;

@@ -60,7 +60,7 @@ function encodeFixture(entry: CatalogEntry, data: Record<string, unknown>, heade
         (entry.key === 'agencyId'
           ? `nsa/nsa-command-0001/reply`
           : inbox
-            ? `submission/${subject}/inbox/3`
+            ? `${entry.key === 'caseId' ? subject : `submission/${subject}`}/inbox/3`
             : `${entry.key === 'caseId' ? subject : `submission/${subject}`}/${sequence}`),
       source: entry.source,
       type: entry.type,

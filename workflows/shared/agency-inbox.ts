@@ -6,12 +6,15 @@
  * The submission workflow publishes them through its inbox outbox (`stream: 'agency-inbox'`, ids
  * `submission/<id>/inbox/<n>`); the agency assessment's reminders and missed deadlines go through `notifyAgency`, with
  * ids derived from the assessment and the alert (`submission/<id>/agency/<agencyId>/reminder/<hoursBefore>`). Either
- * way a retried activity or a replayed workflow sends the same id again, and consumers de-duplicate by id.
+ * way a retried activity or a replayed workflow sends the same id again, and consumers de-duplicate by id. A
+ * clearinghouse case tells each agency that reported it of every change, through an inbox outbox of its own (ids
+ * `case/<fingerprint>/inbox/<n>`, key: the case id).
  */
 import type {
   AgencyAccessGrantedData,
   AgencyAccessRevokedData,
   AgencyAssessmentEndedData,
+  AgencyCaseUpdatedData,
   AgencyDeadlineMissedData,
   AgencyDeadlineReminderData,
   AgencyFindingRespondedData,
@@ -34,6 +37,7 @@ export const AGENCY_INBOX_EVENT_TYPES = {
   findingResponded: 'gov.preflight.agency.finding-responded.v1',
   mitigationClaimed: 'gov.preflight.agency.mitigation-claimed.v1',
   assessmentEnded: 'gov.preflight.agency.assessment-ended.v1',
+  caseUpdated: 'gov.preflight.agency.case-updated.v1',
 } as const;
 export type AgencyInboxEventType = (typeof AGENCY_INBOX_EVENT_TYPES)[keyof typeof AGENCY_INBOX_EVENT_TYPES];
 
@@ -49,7 +53,11 @@ export interface AgencyInboxEventMap {
   [AGENCY_INBOX_EVENT_TYPES.findingResponded]: AgencyFindingRespondedData;
   [AGENCY_INBOX_EVENT_TYPES.mitigationClaimed]: AgencyMitigationClaimedData;
   [AGENCY_INBOX_EVENT_TYPES.assessmentEnded]: AgencyAssessmentEndedData;
+  [AGENCY_INBOX_EVENT_TYPES.caseUpdated]: AgencyCaseUpdatedData;
 }
 
 /** The patch under which the submission workflow publishes agency inbox events (histories before it publish none). */
 export const AGENCY_INBOX_PATCH = 'agency-inbox-v1';
+
+/** The patch under which a clearinghouse case tells its reporting agencies of each change (key: the case id). */
+export const AGENCY_INBOX_CASE_PATCH = 'agency-inbox-cases-v1';
