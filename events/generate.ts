@@ -178,7 +178,7 @@ export function asyncApiDocument(): Json {
   channels.agencyInbox = {
     address: AGENCY_INBOX_CHANNEL,
     description:
-      "One agency's inbox, readable by that agency alone (Kafka principal User:{agencyId}, consumer groups {agencyId}.*): thin events about the submissions it is invited to, in order per submission, and the replies to its signed commands. One partition. Key: the submission id (events) or the agency id (replies). Replaces preflight.agency-replies.{agencyId}.v1.",
+      "One agency's inbox, readable by that agency alone (Kafka principal User:{agencyId}, consumer groups {agencyId}.*): thin events about the submissions it is invited to (in order per submission) and the clearinghouse cases it reported, and the replies to its signed commands. One partition. Key: the submission id or case id (events), the agency id (replies). Replaces preflight.agency-replies.{agencyId}.v1.",
     parameters: { agencyId: { description: 'The agency id, e.g. nsa (the agency registry id and the Kafka principal name)' } },
     messages: inboxRefs,
     bindings: {
