@@ -4,7 +4,7 @@ import type { Resolver } from '../infra/ssrf-guard';
 import type { AccessBroker } from '../clients/access-broker';
 import { createLifecycleActivities } from './lifecycle';
 import type { EventPublisher } from '../events/publisher';
-import { createPublisherActivities } from './publisher';
+import { createPublisherActivities, type AgencyDomains } from './publisher';
 import { createWebhookActivities } from './webhooks';
 import { createClearinghouseActivities } from './clearinghouse';
 
@@ -23,6 +23,8 @@ export interface ActivityDeps {
   publisher: EventPublisher;
   /** Issues and revokes agency access to models (`LocalAccessBroker` by default). */
   accessBroker: AccessBroker;
+  /** An agency's assessment domains (the agency registry), named in its invitation; none when absent. */
+  agencyDomains?: AgencyDomains;
 }
 
 /** All activities the Preflight worker registers. */

@@ -13,8 +13,7 @@ import { buildAgencyCommand, produceAgencyMessage } from '../events/agency-clien
 import { tailTopic } from '../events/consumer';
 import { headersToStrings, type WireMessage } from '../events/envelope';
 import { createKafka } from '../events/kafka';
-import { agencyReplyTopic } from '../events/kafka-acls';
-import { TOPICS } from '../events/topics';
+import { agencyInboxTopic, TOPICS } from '../events/topics';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
 import { DEFAULT_INGRESS_GROUP, DEFAULT_KEYS_IN_FLIGHT, DEFAULT_PARTITIONS_IN_FLIGHT } from '../workers/ingress/index';
 import { agencyWorkflowId, submissionWorkflowId, SUBMISSION_EVENT_TYPES } from '../workflows/submission/contract';
@@ -208,7 +207,7 @@ export const comparison: Comparison = {
       const runBlock = async (side: 'candidate' | 'baseline', pair: number): Promise<BlockResult> => {
         const plan = planFor(pair, side === 'candidate' ? 0 : 1);
         const watched = sample.flatMap((s) => [agencyWorkflowId(s, plan.agencyId), submissionWorkflowId(s)]);
-        const recordTopics = [TOPICS.agencyCommands, TOPICS.agencyReplies, agencyReplyTopic(plan.agencyId), TOPICS.submissionEvents, TOPICS.deadLetter];
+        const recordTopics = [TOPICS.agencyCommands, TOPICS.agencyReplies, agencyInboxTopic(plan.agencyId), TOPICS.submissionEvents, TOPICS.deadLetter];
         const [countersBefore, recordsBefore] = await Promise.all([
           countWorkflows(client!, watched),
           Promise.all(recordTopics.map((t) => topicRecords(admin, t))),
@@ -284,7 +283,7 @@ export const comparison: Comparison = {
         ]);
         const records: Record<string, number> = {};
         recordTopics.forEach(
-          (t, i) => (records[t === agencyReplyTopic(plan.agencyId) ? 'agencyReplyCopy' : t] = (recordsAfter[i]! - recordsBefore[i]!) / ids.length),
+          (t, i) => (records[t === agencyInboxTopic(plan.agencyId) ? 'agencyReplyCopy' : t] = (recordsAfter[i]! - recordsBefore[i]!) / ids.length),
         );
         const seconds = (ended - started) / 1000;
         const result: BlockResult = {

@@ -12,7 +12,9 @@ import { EVENT_TYPE_PATTERN } from './envelope';
 import * as S from './schemas';
 import * as W from './webhook-schemas';
 import { WEBHOOK_EVENT_SOURCE, WEBHOOK_EVENT_TYPES } from '../workflows/webhooks/contract';
-import { TOPICS, type TopicName } from './topics';
+import { AGENCY_INBOX_EVENT_SOURCE, AGENCY_INBOX_EVENT_TYPES } from '../workflows/shared/agency-inbox';
+import * as I from './agency-inbox-schemas';
+import { AGENCY_INBOX_CHANNEL, TOPICS, type AgencyInboxChannel, type TopicName } from './topics';
 
 export type Direction = 'inbound' | 'outbound';
 
@@ -25,8 +27,9 @@ export interface CatalogEntry {
   /** The type without its version suffix. */
   name: string;
   version: number;
-  topic: TopicName;
   direction: Direction;
+  /** Inbox events name the per-agency channel `preflight.agency-inbox.{agencyId}.v1`; each goes to its recipient's topic. */
+  topic: TopicName | AgencyInboxChannel;
   /** What the Kafka key (= `ce_subject`) holds; `reference` is a submission id or the agency's own report reference. */
   key: 'submissionId' | 'caseId' | 'agencyId' | 'reference' | 'vendorId';
   /** Inbound only: what `ce_subject` must look like. */
@@ -77,6 +80,13 @@ const CASE = { caseId: 'case/0f1e2d3c4b5a69788796a5b4c3d2e1f0' };
 function submissionEvent(type: string, schema: z.ZodType, summary: string, example: Record<string, unknown>) {
   return entry({ type, topic: TOPICS.submissionEvents, direction: 'outbound', key: 'submissionId', source: SUBMISSION_EVENT_SOURCE, summary, schema, example });
 }
+
+function inboxEvent(type: string, schema: z.ZodType, summary: string, example: Record<string, unknown>, key: 'submissionId' | 'caseId' = 'submissionId') {
+  return entry({ type, topic: AGENCY_INBOX_CHANNEL, direction: 'outbound', key, source: AGENCY_INBOX_EVENT_SOURCE, summary, schema, example });
+}
+
+const TO = { submissionId: 'sub-0001', agencyId: 'nsa' };
+const CLOSES = '2026-07-31T12:00:00.000Z';
 
 export const CATALOG: readonly CatalogEntry[] = [
   agencyCommand('gov.preflight.assessment.accept.v1', S.AcceptAssessmentCommand, 'Accept an invitation to assess a submission.', {}),
@@ -258,6 +268,84 @@ export const CATALOG: readonly CatalogEntry[] = [
     partyId: 'acme',
   }),
 
+  inboxEvent(AGENCY_INBOX_EVENT_TYPES.invited, I.AgencyInvited, 'The agency is invited to assess a submission: its model, access window and domains.', {
+    ...TO,
+    vendorId: 'vendor-acme',
+    model: { name: 'frontier-7', version: '2026.06.1', versionHash: 'sha256:9f2c4e1a7b3d5f60817263544536271809a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4' },
+    windowOpensAt: T0,
+    windowClosesAt: CLOSES,
+    domains: ['offensive-cyber'],
+    at: T0,
+  }),
+  inboxEvent(
+    AGENCY_INBOX_EVENT_TYPES.accessGranted,
+    I.AgencyAccessGranted,
+    'Model access was granted to the agency until the window closes; the agency fetches the credential through its authenticated API (never broadcast).',
+    { ...TO, grantId: 'sub-0001.nsa.g1', expiresAt: CLOSES, at: T0 },
+  ),
+  inboxEvent(
+    AGENCY_INBOX_EVENT_TYPES.accessRevoked,
+    I.AgencyAccessRevoked,
+    'A grant of the agency was revoked (window moved, assessment consolidated, or the submission ended).',
+    {
+      ...TO,
+      grantId: 'sub-0001.nsa.g1',
+      at: T0,
+    },
+  ),
+  inboxEvent(AGENCY_INBOX_EVENT_TYPES.windowChanged, I.AgencyWindowChanged, 'The access window (and so the agency deadline) moved.', {
+    ...TO,
+    windowOpensAt: T0,
+    windowClosesAt: '2026-07-25T12:00:00.000Z',
+    at: '2026-07-05T12:00:00.000Z',
+  }),
+  inboxEvent(AGENCY_INBOX_EVENT_TYPES.deadlineReminder, I.AgencyDeadlineReminder, 'The agency deadline (the window close) approaches.', {
+    ...TO,
+    deadline: CLOSES,
+    hoursBefore: 72,
+    at: '2026-07-28T12:00:00.000Z',
+  }),
+  inboxEvent(AGENCY_INBOX_EVENT_TYPES.deadlineMissed, I.AgencyDeadlineMissed, 'The window closed before the agency completed its assessment.', {
+    ...TO,
+    deadline: CLOSES,
+    status: 'IN_PROGRESS',
+    at: CLOSES,
+  }),
+  inboxEvent(
+    AGENCY_INBOX_EVENT_TYPES.infoRequestAnswered,
+    I.AgencyInfoRequestAnswered,
+    'The vendor answered an information request of the agency; the answer is read through the agency API.',
+    { ...TO, infoRequestId: 'nsa-ir-1', at: T0 },
+  ),
+  inboxEvent(
+    AGENCY_INBOX_EVENT_TYPES.findingResponded,
+    I.AgencyFindingResponded,
+    'The vendor responded to a finding of the agency; the note is read through the agency API.',
+    { ...TO, findingId: 'nsa-f1', response: 'MITIGATED', at: T0 },
+  ),
+  inboxEvent(
+    AGENCY_INBOX_EVENT_TYPES.mitigationClaimed,
+    I.AgencyMitigationClaimed,
+    'The vendor reports a finding of the agency MITIGATED: a claim for the agency to check.',
+    {
+      ...TO,
+      findingId: 'nsa-f1',
+      at: T0,
+    },
+  ),
+  inboxEvent(AGENCY_INBOX_EVENT_TYPES.assessmentEnded, I.AgencyAssessmentEnded, 'The agency assessment reached a terminal status.', {
+    ...TO,
+    status: 'FINDINGS_SUBMITTED',
+    at: T0,
+  }),
+  inboxEvent(
+    AGENCY_INBOX_EVENT_TYPES.caseUpdated,
+    I.AgencyCaseUpdated,
+    'A clearinghouse case the agency reported changed: the case event it follows and the case state (key: the case id).',
+    { ...CASE, agencyId: 'nsa', caseEvent: CASE_EVENT_TYPES.statusChanged, state: 'TRIAGED', at: T0 },
+    'caseId',
+  ),
+
   entry({
     type: WEBHOOK_EVENT_TYPES.endpointDisabled,
     topic: TOPICS.submissionEvents,
@@ -311,6 +399,11 @@ if (BY_TYPE.size !== CATALOG.length) throw new Error('The event catalog lists a 
 /** The catalog entry of a type, or undefined for an unknown type. */
 export function catalogEntry(type: string): CatalogEntry | undefined {
   return BY_TYPE.get(type);
+}
+
+/** Catalog entries of the agency inbox events. */
+export function inboxEntries(): CatalogEntry[] {
+  return CATALOG.filter((e) => e.topic === AGENCY_INBOX_CHANNEL);
 }
 
 /** Catalog entries of the inbound agency commands. */

@@ -11,7 +11,7 @@ import { DEAD_LETTER_HEADERS } from './dead-letter';
 import { ORIGINAL_RECORD_HEADERS } from './freshness';
 import { CE_HEADERS, JSON_CONTENT_TYPE, SPEC_VERSION } from './envelope';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signing';
-import { TOPIC_RETENTION_MS, TOPICS, type TopicName } from './topics';
+import { AGENCY_INBOX_CHANNEL, AGENCY_INBOX_RETENTION_MS, TOPIC_RETENTION_MS, TOPICS, type TopicName } from './topics';
 import { projectRoot } from '../infra/project-root';
 
 /** In the source tree, also when this runs from dist/. */
@@ -60,7 +60,7 @@ function headerSchema(entry: CatalogEntry): Json {
       'Set only by an ops dead-letter replay: <payload key id>,<base64 HMAC-SHA256> over the command and that time',
     );
     required.push(TIMESTAMP_HEADER, SIGNATURE_HEADER);
-  } else if (entry.topic !== TOPICS.agencyReplies) {
+  } else if (entry.topic !== TOPICS.agencyReplies && entry.topic !== AGENCY_INBOX_CHANNEL) {
     properties[CE_HEADERS.sequence] = str('CloudEvents sequence extension: per-aggregate, 1-based, strictly increasing integer', {
       pattern: '^[1-9][0-9]*$',
     });
@@ -87,7 +87,11 @@ const CHANNELS: Record<TopicName, { id: string; description: string }> = {
       'Signed agency commands (CloudEvents binary mode). Key: the submission id (or report reference). Created with ' +
       'message.timestamp.type=LogAppendTime: the broker stamps each record, and a command is judged fresh against that stamp.',
   },
-  [TOPICS.agencyReplies]: { id: 'agencyReplies', description: 'The outcome of each agency command. Key: the agency id.' },
+  [TOPICS.agencyReplies]: {
+    id: 'agencyReplies',
+    description:
+      "The outcome of each agency command, for Preflight's operators (agencies read theirs in their inbox, preflight.agency-inbox.{agencyId}.v1). Key: the agency id.",
+  },
   [TOPICS.submissionEvents]: {
     id: 'submissionEvents',
     description: 'Thin submission, assessment, finding and clearance status changes. Key: the submission id.',
@@ -132,6 +136,20 @@ function deadLetterMessage(): Json {
   };
 }
 
+function catalogMessage(e: CatalogEntry): Json {
+  return {
+    name: e.type,
+    title: e.type,
+    summary: e.summary,
+    contentType: JSON_CONTENT_TYPE,
+    headers: headerSchema(e),
+    payload: jsonSchema(e.schema),
+    correlationId: { description: 'The CloudEvents id', location: `$message.header#/${CE_HEADERS.id}` },
+    bindings: { kafka: { key: { type: 'string', description: `The ${e.key}` }, bindingVersion: '0.5.0' } },
+    examples: [{ name: 'example', payload: e.example }],
+  };
+}
+
 /** The AsyncAPI 3.0 document of every Preflight topic and message. */
 export function asyncApiDocument(): Json {
   const messages: Json = {};
@@ -142,17 +160,7 @@ export function asyncApiDocument(): Json {
     const entries = CATALOG.filter((e) => e.topic === topic);
     const refs: Json = {};
     for (const e of entries) {
-      messages[e.type] = {
-        name: e.type,
-        title: e.type,
-        summary: e.summary,
-        contentType: JSON_CONTENT_TYPE,
-        headers: headerSchema(e),
-        payload: jsonSchema(e.schema),
-        correlationId: { description: 'The CloudEvents id', location: `$message.header#/${CE_HEADERS.id}` },
-        bindings: { kafka: { key: { type: 'string', description: `The ${e.key}` }, bindingVersion: '0.5.0' } },
-        examples: [{ name: 'example', payload: e.example }],
-      };
+      messages[e.type] = catalogMessage(e);
       refs[e.type] = { $ref: `#/components/messages/${e.type}` };
     }
     if (topic === TOPICS.deadLetter) {
@@ -180,6 +188,32 @@ export function asyncApiDocument(): Json {
       messages: Object.keys(refs).map((id) => ({ $ref: `#/channels/${channel.id}/messages/${id}` })),
     };
   }
+  // One inbox per agency: its inbox events, and the replies to its commands (the same messages as on the shared topic).
+  const inboxRefs: Json = {};
+  for (const e of CATALOG.filter((x) => x.topic === AGENCY_INBOX_CHANNEL || x.topic === TOPICS.agencyReplies)) {
+    if (e.topic === AGENCY_INBOX_CHANNEL) messages[e.type] = catalogMessage(e);
+    inboxRefs[e.type] = { $ref: `#/components/messages/${e.type}` };
+  }
+  channels.agencyInbox = {
+    address: AGENCY_INBOX_CHANNEL,
+    description:
+      "One agency's inbox, readable by that agency alone (Kafka principal User:{agencyId}, consumer groups {agencyId}.*): thin events about the submissions it is invited to (in order per submission) and the clearinghouse cases it reported, and the replies to its signed commands. One partition. Key: the submission id or case id (events), the agency id (replies). Replaces preflight.agency-replies.{agencyId}.v1.",
+    parameters: { agencyId: { description: 'The agency id, e.g. nsa (the agency registry id and the Kafka principal name)' } },
+    messages: inboxRefs,
+    bindings: {
+      kafka: {
+        topicConfiguration: { 'retention.ms': AGENCY_INBOX_RETENTION_MS, 'max.message.bytes': 1024 * 1024 },
+        partitions: 1,
+        bindingVersion: '0.5.0',
+      },
+    },
+  };
+  operations.sendAgencyInbox = {
+    action: 'send',
+    channel: { $ref: '#/channels/agencyInbox' },
+    summary: "Preflight produces to each agency's inbox",
+    messages: Object.keys(inboxRefs).map((id) => ({ $ref: `#/channels/agencyInbox/messages/${id}` })),
+  };
   return {
     asyncapi: '3.1.0',
     info: {

@@ -1,10 +1,15 @@
 import crypto from 'node:crypto';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type AclEntry, type Kafka } from 'kafkajs';
-import { DAY_MS } from '../workflows/shared/time';
-import { TOPICS } from './topics';
+import { AGENCY_INBOX_RETENTION_MS, agencyInboxTopic, TOPICS } from './topics';
 
-/** Each agency's replies go to a topic of its own, so an ACL can give it its replies and nobody else's. */
-export function agencyReplyTopic(agencyId: string): string {
+export { agencyInboxTopic };
+
+/**
+ * The per-agency reply topic of earlier releases, replaced by the agency's inbox (`agencyInboxTopic`), which carries
+ * the replies and the inbox events. Nothing writes it any more and it is no longer created; on a deployment that has
+ * one, the agency's read ACL on it is left in place until its records expire (14 days).
+ */
+export function legacyAgencyReplyTopic(agencyId: string): string {
   return `preflight.agency-replies.${agencyId}.v1`;
 }
 
@@ -16,13 +21,14 @@ export function agencyGroupPrefix(agencyId: string): string {
 export type TopicOperation = 'write' | 'read';
 
 /**
- * What an agency principal may do, as data: write commands; read its own replies and the clearinghouse case
- * events. Nothing on submission events (vendor-private), the dead-letter topic or another agency's replies.
+ * What an agency principal may do, as data: write commands; read its own inbox (inbox events and replies) and the
+ * clearinghouse case events. Nothing on submission events (vendor-private), the dead-letter topic, the shared reply
+ * topic or another agency's inbox.
  */
 export function agencyEntitlements(agencyId: string): Array<{ topic: string; operation: TopicOperation }> {
   return [
     { topic: TOPICS.agencyCommands, operation: 'write' },
-    { topic: agencyReplyTopic(agencyId), operation: 'read' },
+    { topic: agencyInboxTopic(agencyId), operation: 'read' },
     { topic: TOPICS.clearinghouseEvents, operation: 'read' },
   ];
 }
@@ -49,7 +55,7 @@ export function agencyAcls(agencyId: string): AclEntry[] {
 }
 
 /**
- * Creates each agency's reply topic if missing and, with `acls`, the agency's ACLs (on a cluster whose operators
+ * Creates each agency's inbox topic if missing and, with `acls`, the agency's ACLs (on a cluster whose operators
  * manage ACLs themselves, leave it off). Idempotent: Kafka keeps one copy of an identical ACL.
  */
 export async function ensureAgencyTopicsAndAcls(kafka: Kafka, agencyIds: string[], options: { replication: number; acls: boolean }): Promise<void> {
@@ -57,15 +63,16 @@ export async function ensureAgencyTopicsAndAcls(kafka: Kafka, agencyIds: string[
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = agencyIds.map(agencyReplyTopic).filter((t) => !existing.has(t));
+    const missing = agencyIds.map(agencyInboxTopic).filter((t) => !existing.has(t));
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
+        // One partition: an agency reads its whole inbox in the order it was written.
         topics: missing.map((name) => ({
           topic: name,
           numPartitions: 1,
           replicationFactor: options.replication,
-          configEntries: [{ name: 'retention.ms', value: String(14 * DAY_MS) }],
+          configEntries: [{ name: 'retention.ms', value: String(AGENCY_INBOX_RETENTION_MS) }],
         })),
       });
     }

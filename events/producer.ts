@@ -5,25 +5,30 @@ import type { Logger } from '../infra/logger';
 import { catalogEntry } from './catalog';
 import { encodeEvent, summarizeIssues, SPEC_VERSION, JSON_CONTENT_TYPE, type WireMessage } from './envelope';
 import { EventContractError, EventError } from './errors';
-import { TOPICS, type TopicName } from './topics';
+import { AGENCY_INBOX_CHANNEL, agencyInboxTopic, TOPICS, type AgencyInboxChannel, type TopicName } from './topics';
 
-export const STREAM_TOPICS: Record<EventStream, TopicName> = {
+export const STREAM_TOPICS: Record<EventStream, TopicName | AgencyInboxChannel> = {
   submission: TOPICS.submissionEvents,
   clearinghouse: TOPICS.clearinghouseEvents,
+  'agency-inbox': AGENCY_INBOX_CHANNEL,
 };
 
 /**
  * Encodes a status event as a binary-mode CloudEvent after checking it against the catalog: the type must be known,
- * belong to the stream's topic, and its data must pass the type's (strict, thin) schema.
+ * belong to the stream's topic, and its data must pass the type's (strict, thin) schema. An inbox event goes to the
+ * topic of the agency its data names, without `ce_sequence` (the workflow's inbox sequence spans every agency, so an
+ * agency would see gaps; its single-partition inbox keeps the order).
  */
-export function encodeStatusEvent(stream: EventStream, event: StatusEvent): { topic: TopicName; message: WireMessage } {
-  const topic = STREAM_TOPICS[stream];
-  if (!topic) throw new EventContractError('unknown-stream', `Unknown event stream "${String(stream)}"`);
+export function encodeStatusEvent(stream: EventStream, event: StatusEvent): { topic: string; message: WireMessage } {
+  const channel = STREAM_TOPICS[stream];
+  if (!channel) throw new EventContractError('unknown-stream', `Unknown event stream "${String(stream)}"`);
   const entry = catalogEntry(event.type);
   if (!entry || entry.direction !== 'outbound') throw new EventContractError('unknown-type', `Event type ${event.type} is not in the catalog`);
-  if (entry.topic !== topic) throw new EventContractError('wrong-topic', `Event type ${event.type} belongs on ${entry.topic}, not ${topic}`);
+  if (entry.topic !== channel) throw new EventContractError('wrong-topic', `Event type ${event.type} belongs on ${entry.topic}, not ${channel}`);
   const data = entry.schema.safeParse(event.data);
   if (!data.success) throw new EventContractError('invalid-data', `Event ${event.type} data fails its schema: ${summarizeIssues(data.error)}`);
+  const inbox = channel === AGENCY_INBOX_CHANNEL;
+  const topic = inbox ? agencyInboxTopic(String((data.data as { agencyId: string }).agencyId)) : channel;
   const message = encodeEvent(
     {
       specversion: SPEC_VERSION,
@@ -33,7 +38,7 @@ export function encodeStatusEvent(stream: EventStream, event: StatusEvent): { to
       time: event.time,
       subject: event.subject,
       datacontenttype: JSON_CONTENT_TYPE,
-      sequence: event.sequence,
+      ...(inbox ? {} : { sequence: event.sequence }),
     },
     data.data,
   );

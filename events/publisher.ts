@@ -17,8 +17,15 @@ export class InMemoryEventPublisher implements EventPublisher {
     this.events.push({ stream, event: structuredClone(event) });
   }
 
-  /** Events of one aggregate in publication order. */
+  /** Status events of one aggregate in publication order (agency inbox events aside: see `inbox`). */
   forSubject(subject: string): StatusEvent[] {
-    return this.events.filter((e) => e.event.subject === subject).map((e) => e.event);
+    return this.events.filter((e) => e.stream !== 'agency-inbox' && e.event.subject === subject).map((e) => e.event);
+  }
+
+  /** One agency's inbox events in publication order, optionally of one submission only. */
+  inbox(agencyId: string, submissionId?: string): StatusEvent[] {
+    return this.events
+      .filter((e) => e.stream === 'agency-inbox' && e.event.data.agencyId === agencyId && (submissionId === undefined || e.event.subject === submissionId))
+      .map((e) => e.event);
   }
 }

@@ -12,6 +12,21 @@ export const TOPICS = {
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
+/**
+ * Each agency's inbox: its inbox events and the replies to its commands, readable by that agency alone. The AsyncAPI
+ * channel address, with `{agencyId}` as its parameter.
+ */
+export const AGENCY_INBOX_CHANNEL = 'preflight.agency-inbox.{agencyId}.v1';
+export type AgencyInboxChannel = typeof AGENCY_INBOX_CHANNEL;
+
+/** `preflight.agency-inbox.<agencyId>.v1` */
+export function agencyInboxTopic(agencyId: string): string {
+  return AGENCY_INBOX_CHANNEL.replace('{agencyId}', agencyId);
+}
+
+/** An inbox outlives the longest access window (30 days) by two weeks, so an agency away for a while misses nothing. */
+export const AGENCY_INBOX_RETENTION_MS = 45 * DAY_MS;
+
 /** Retention per topic: commands and replies are short-lived, status events and dead letters are kept for audit. */
 export const TOPIC_RETENTION_MS: Record<TopicName, number> = {
   [TOPICS.agencyCommands]: 14 * DAY_MS,

@@ -2,7 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_AGENCY_REGISTRY, type AgencyRegistryFile } from '../events/agency-registry';
+import type { AgencyKafkaLogin } from '../events/agency-login';
+import { agencyGroupPrefix, agencyKafkaPassword } from '../events/kafka-acls';
 import { generateAgencyKeyPair } from '../events/signing';
+import { agencyInboxTopic, TOPICS } from '../events/topics';
 
 /**
  * Local-default credentials for `npm start` and `npm run demo`, generated once into the data directory:
@@ -11,7 +14,8 @@ import { generateAgencyKeyPair } from '../events/signing';
  * - `<dataDir>/agencies.json`: the agency registry pinning each agency's Ed25519 public key (what the ingress reads
  *   when PREFLIGHT_AGENCY_REGISTRY is not set);
  * - `<dataDir>/dev/`: the matching secrets for the person at this machine (mode 0600): `ops.token`,
- *   `vendor-<id>.key` and `agency-keys/<agency>.key.pem`.
+ *   `vendor-<id>.key`, `agency-keys/<agency>.key.pem` and, once the local broker runs, each agency's Kafka login
+ *   `agency-<agency>.kafka.json` (`writeAgencyKafkaLogins`).
  *
  * Production configures its own files (PREFLIGHT_OPS_KEYS / PREFLIGHT_VENDOR_KEYS / PREFLIGHT_AGENCY_REGISTRY) and never
  * runs this.
@@ -97,4 +101,31 @@ export function readDevSecrets(dataDir: string): { opsToken: string; vendorKeys:
     vendorKeys: Object.fromEntries(Object.entries(p.vendorKeyFiles).map(([v, f]) => [v, read(f)])),
     agencyKeys: Object.fromEntries(Object.entries(p.agencyKeyFiles).map(([a, f]) => [a, fs.readFileSync(f, 'utf8')])),
   };
+}
+
+/** `<dataDir>/dev/agency-<agencyId>.kafka.json`: the agency's own Kafka login on the local broker. */
+export function agencyKafkaLoginFile(dataDir: string, agencyId: string): string {
+  return path.join(devCredentialPaths(dataDir).secretsDir, `agency-${agencyId}.kafka.json`);
+}
+
+/**
+ * Writes each agency's SCRAM login on the local broker (mode 0600), so the agency side (`preflight agency inbox|send`)
+ * connects as that agency alone. The password derives from the master key, as the broker's SCRAM users do.
+ */
+export function writeAgencyKafkaLogins(dataDir: string, options: { agencyIds: string[]; masterKey: Buffer; saslBrokers: string[] }): string[] {
+  return options.agencyIds.map((agencyId) => {
+    const login: AgencyKafkaLogin = {
+      agencyId,
+      username: agencyId,
+      password: agencyKafkaPassword(options.masterKey, agencyId),
+      mechanism: 'scram-sha-512',
+      brokers: options.saslBrokers,
+      inboxTopic: agencyInboxTopic(agencyId),
+      commandTopic: TOPICS.agencyCommands,
+      groupPrefix: agencyGroupPrefix(agencyId),
+    };
+    const file = agencyKafkaLoginFile(dataDir, agencyId);
+    writeSecret(file, JSON.stringify(login, null, 2));
+    return file;
+  });
 }

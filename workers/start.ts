@@ -84,6 +84,8 @@ export async function runStart(config: Config, options: { persistent: boolean })
     say(`  Ops console:     ${api.url}/console/${dev && fs.existsSync(dev.opsTokenFile) ? `#token=${fs.readFileSync(dev.opsTokenFile, 'utf8').trim()}` : ''}`);
     say(`  Kafka:           ${stack.kafkaBrokers.join(',')}`);
     if (stack.localKafka) say(`  Kafka (agencies, SASL/SCRAM): ${stack.localKafka.saslBrokers.join(',')}`);
+    if (stack.localKafka)
+      say(`  Agency Kafka logins: ${path.join(config.stack.dataDir, 'dev')}/agency-<agency>.kafka.json (preflight agency inbox --agency <agency>)`);
     if (options.persistent && stack.started.length > 0) say(`  Data:            ${config.stack.dataDir}`);
     if (dev) say(`  Local credentials (vendors acme and globex, ops, six agencies): ${path.dirname(dev.opsTokenFile)}`);
     if (embedded) say(`  Webhook allowlist: ${config.webhookAllowlist.join(', ')} (local development)`);

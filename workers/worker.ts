@@ -1,6 +1,8 @@
 import type { DataConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import type { AgencyDomains } from '../activities/publisher';
+import { loadAgencyRegistry, type AgencyRegistry } from '../events/agency-registry';
 import { LocalAccessBroker, temporalGrantLiveness } from '../clients/access-broker';
 import { createKafka } from '../events/kafka';
 import { createKafkaEventPublisher } from '../events/producer';
@@ -50,6 +52,17 @@ export async function runWorker(config: Config, logger: Logger, options: WorkerO
   };
 }
 
+/** Domains from the configured agency registry; the built-in one when it cannot be read (domains only, no keys). */
+function agencyDomainsOf(config: Config): AgencyDomains {
+  let registry: AgencyRegistry;
+  try {
+    registry = loadAgencyRegistry(config.agencyRegistryPath);
+  } catch {
+    registry = loadAgencyRegistry(undefined);
+  }
+  return (agencyId) => registry.get(agencyId)?.domains ?? [];
+}
+
 /** The real dependencies of every activity, wired once per worker process. */
 export async function buildActivityDeps(config: Config, logger: Logger, endpoints: Endpoints): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
   const masterKey = resolveMasterKey(config.masterKey, config.stack.dataDir);
@@ -63,6 +76,7 @@ export async function buildActivityDeps(config: Config, logger: Logger, endpoint
     publisher,
     webhookAllowlist: config.webhookAllowlist,
     accessBroker: new LocalAccessBroker({ masterKey, isGrantLive: temporalGrantLiveness(temporalClient) }),
+    agencyDomains: agencyDomainsOf(config),
   };
   return {
     deps,

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Parser } from '@asyncapi/parser';
-import { CATALOG } from '../../events/catalog';
 import { GENERATED_DIR, generatedFiles } from '../../events/generate';
-import { TOPICS } from '../../events/topics';
+import { AGENCY_INBOX_CHANNEL, TOPICS } from '../../events/topics';
+import { CATALOG, REPLY_TYPES, inboxEntries } from '../../events/catalog';
 
 describe('generated event documents', () => {
   const files = generatedFiles();
@@ -36,7 +36,7 @@ describe('generated event documents', () => {
       .channels()
       .all()
       .map((c) => c.address());
-    expect(addresses.sort()).toEqual(Object.values(TOPICS).sort());
+    expect(addresses.sort()).toEqual([...Object.values(TOPICS), AGENCY_INBOX_CHANNEL].sort());
     const messageIds = document!
       .allMessages()
       .all()
@@ -53,6 +53,16 @@ describe('generated event documents', () => {
         .map((o) => o.action()),
     ).toEqual(['receive']);
   }, 60_000);
+
+  it("catalogue each agency's inbox: a parameterised channel with the inbox events and the replies", () => {
+    const doc = JSON.parse(files.get('asyncapi.json')!) as {
+      channels: Record<string, { address: string; parameters?: Record<string, unknown>; messages: Record<string, unknown> }>;
+    };
+    const inbox = Object.values(doc.channels).find((c) => c.address === AGENCY_INBOX_CHANNEL)!;
+    expect(Object.keys(inbox.parameters ?? {})).toEqual(['agencyId']);
+    expect(Object.keys(inbox.messages).sort()).toEqual([...inboxEntries().map((e) => e.type), REPLY_TYPES.accepted, REPLY_TYPES.rejected].sort());
+    expect(inboxEntries().length).toBeGreaterThanOrEqual(10);
+  });
 
   it('carry each command schema’s required fields into the AsyncAPI payloads', () => {
     const doc = JSON.parse(files.get('asyncapi.json')!) as { components: { messages: Record<string, { payload: { required?: string[] } }> } };

@@ -12,6 +12,7 @@ import { inspectCommand } from '../../events/command-intake';
 import { decodeEvent } from '../../events/consumer';
 import { encodeEvent, JSON_CONTENT_TYPE, SPEC_VERSION } from '../../events/envelope';
 import { importPrivateKey, publicKeyOf } from '../../events/signing';
+import { AGENCY_INBOX_CHANNEL } from '../../events/topics';
 
 const DIR = path.join(__dirname, 'fixtures', 'events');
 /** A key made for these fixtures only; it is pinned for the fixture agency "nsa" in the registry below. */
@@ -48,13 +49,19 @@ function encodeFixture(entry: CatalogEntry, data: Record<string, unknown>, heade
   const subject =
     headers?.ce_subject ??
     (typeof data.caseId === 'string' ? data.caseId : typeof data.agencyId === 'string' && entry.key === 'agencyId' ? data.agencyId : 'sub-0001');
-  const sequence = headers?.ce_sequence ?? (entry.key === 'agencyId' ? undefined : '7');
+  // Replies and inbox events carry no sequence (an inbox's order is its single partition's).
+  const inbox = entry.topic === AGENCY_INBOX_CHANNEL;
+  const sequence = headers?.ce_sequence ?? (entry.key === 'agencyId' || inbox ? undefined : '7');
   const m = encodeEvent(
     {
       specversion: SPEC_VERSION,
       id:
         headers?.ce_id ??
-        (entry.key === 'agencyId' ? `nsa/nsa-command-0001/reply` : `${entry.key === 'caseId' ? subject : `submission/${subject}`}/${sequence}`),
+        (entry.key === 'agencyId'
+          ? `nsa/nsa-command-0001/reply`
+          : inbox
+            ? `${entry.key === 'caseId' ? subject : `submission/${subject}`}/inbox/3`
+            : `${entry.key === 'caseId' ? subject : `submission/${subject}`}/${sequence}`),
       source: entry.source,
       type: entry.type,
       time: headers?.ce_time ?? '2026-07-01T12:00:00.000Z',

@@ -205,13 +205,15 @@ describe('status events', () => {
 });
 
 describe('agency commands', () => {
-  it('`preflight agency send --wait` signs, produces and prints the reply', async () => {
+  it('`preflight agency send --wait` signs, produces with the agency login and prints the reply from its inbox', async () => {
     const id = await startSubmission(['nsa']);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agency-send-'));
     const keyFile = path.join(dir, 'nsa.key.pem');
     fs.writeFileSync(keyFile, agencies.keys.nsa!.export({ format: 'pem', type: 'pkcs8' }).toString(), { mode: 0o600 });
     const saved = { ...process.env };
-    Object.assign(process.env, { TEMPORAL_ADDRESS: testStack().temporalAddress, KAFKA_BROKERS: testStack().kafkaBrokers.join(',') });
+    // The agency's own Kafka login, as the local stack wrote it to <dataDir>/dev; not the internal listener.
+    Object.assign(process.env, { TEMPORAL_ADDRESS: testStack().temporalAddress, PREFLIGHT_DATA_DIR: process.env.PREFLIGHT_TEST_DATA_DIR });
+    delete process.env.KAFKA_BROKERS;
     let out = '';
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       out += chunk.toString();

@@ -1,12 +1,12 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_AGENCY_REGISTRY } from '../../events/agency-registry';
-import { agencyEntitlements, agencyKafkaPassword, agencyReplyTopic, type TopicOperation } from '../../events/kafka-acls';
+import { agencyEntitlements, agencyKafkaPassword, agencyInboxTopic, type TopicOperation } from '../../events/kafka-acls';
 import { TOPICS } from '../../events/topics';
 import { testConfig, unique } from '../helpers/stack-env';
 import { resolveMasterKey } from '../../infra/master-key';
 
 const AGENCIES = DEFAULT_AGENCY_REGISTRY.agencies.map((a) => a.id);
-const TOPIC_NAMES = [...Object.values(TOPICS), ...AGENCIES.map(agencyReplyTopic)];
+const TOPIC_NAMES = [...Object.values(TOPICS), ...AGENCIES.map(agencyInboxTopic)];
 
 function saslBrokers(): string[] {
   const brokers = process.env.PREFLIGHT_TEST_KAFKA_SASL_BROKERS;

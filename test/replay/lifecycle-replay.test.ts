@@ -10,7 +10,8 @@ jest.setTimeout(120_000);
 // Recorded from test/integration/lifecycle.test.ts on the dev server (PREFLIGHT_RECORD_HISTORIES=1). The unversioned
 // files predate both `assessment-reminders-once-per-offset` and `revoke-access-when-assessment-ends`; the -v2 files
 // carry the first (its marker in every agency child), the -revoke files the second (an agency loses its access as its
-// assessment ends, not when the submission ends it).
+// assessment ends, not when the submission ends it). The `-pre-inbox` files were recorded just before the agency inbox
+// (patch `agency-inbox-v1`), the `-inbox` files after it.
 const OLD_SHAPE = ['submission-happy-path.json', 'submission-withdrawal.json'];
 const SCENARIOS = [
   ...OLD_SHAPE,
@@ -18,6 +19,10 @@ const SCENARIOS = [
   'submission-withdrawal-v2.json',
   'submission-happy-path-revoke.json',
   'submission-withdrawal-revoke.json',
+  'submission-happy-path-pre-inbox.json',
+  'submission-withdrawal-pre-inbox.json',
+  'submission-happy-path-inbox.json',
+  'submission-withdrawal-inbox.json',
 ];
 
 /** The parent's activity types and patch ids, in history order. */

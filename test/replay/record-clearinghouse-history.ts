@@ -18,7 +18,7 @@ const DAY = 24 * 3600 * 1000;
 
 /** The file name for the current workflow shape; earlier shapes' files stay, and every one is replayed. */
 const taskQueue = 'record-clearinghouse';
-const SHAPE = 'v3';
+const SHAPE = process.env.PREFLIGHT_HISTORY_SHAPE ?? 'v4';
 let releaseAt: string | undefined;
 
 record(

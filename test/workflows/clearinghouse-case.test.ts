@@ -71,7 +71,12 @@ afterAll(async () => {
 });
 
 function eventsOf(caseId: string): CaseStatusEvent[] {
-  return published.filter((p) => p.event.subject === caseId).map((p) => p.event);
+  return published.filter((p) => p.stream === 'clearinghouse' && p.event.subject === caseId).map((p) => p.event);
+}
+
+/** What the case sent the reporting agencies' inboxes. */
+function inboxOf(caseId: string) {
+  return published.filter((p) => p.stream === 'agency-inbox' && p.event.subject === caseId).map((p) => p.event);
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
@@ -127,9 +132,20 @@ describe('clearinghouseCaseWorkflow (time skipping)', () => {
     expect(events.map((e) => e.type)).toEqual([CASE_EVENT_TYPES.opened, CASE_EVENT_TYPES.reporterJoined, CASE_EVENT_TYPES.reporterJoined]);
     expect(events.map((e) => e.sequence)).toEqual([1, 2, 3]);
     expect(events.map((e) => e.id)).toEqual([`${caseId}/1`, `${caseId}/2`, `${caseId}/3`]);
-    expect(published.filter((p) => p.event.subject === caseId).every((p) => p.stream === 'clearinghouse')).toBe(true);
     // Thin events: no product, weakness or summary text.
     expect(JSON.stringify(events)).not.toMatch(/Acme|injection|summary/i);
+    // Each reporting agency hears of each change from the time it reported, in its own inbox, in order.
+    const inbox = await waitFor('six inbox events', () => (inboxOf(caseId).length >= 6 ? inboxOf(caseId) : undefined));
+    expect(inbox.map((e) => [e.data.agencyId, e.data.caseEvent])).toEqual([
+      ['nsa', CASE_EVENT_TYPES.opened],
+      ['nsa', CASE_EVENT_TYPES.reporterJoined],
+      ['cisa', CASE_EVENT_TYPES.reporterJoined],
+      ['nsa', CASE_EVENT_TYPES.reporterJoined],
+      ['cisa', CASE_EVENT_TYPES.reporterJoined],
+      ['treasury', CASE_EVENT_TYPES.reporterJoined],
+    ]);
+    expect(inbox.map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6].map((n) => `${caseId}/inbox/${n}`));
+    expect(JSON.stringify(inbox)).not.toMatch(/Acme|injection|summary/i);
   });
 
   it('90-day path: reminds before the disclosure deadline and marks it due at 90 days', async () => {
@@ -283,11 +299,16 @@ describe('clearinghouseCaseWorkflow (time skipping)', () => {
 
   // Runs last: every event the cases above published, of every type, passes the strict wire schemas.
   it('publishes only events the clearinghouse topic contract accepts', () => {
-    const types = new Set(published.map((p) => p.event.type));
+    const types = new Set(published.filter((p) => p.stream === 'clearinghouse').map((p) => p.event.type));
     expect([...types].sort()).toEqual(Object.values(CASE_EVENT_TYPES).sort());
     for (const { stream, event } of published) {
+      if (stream === 'agency-inbox') {
+        expect(encodeStatusEvent('agency-inbox', event).topic).toBe(`preflight.agency-inbox.${String(event.data.agencyId)}.v1`);
+        continue;
+      }
       expect(stream).toBe('clearinghouse');
       expect(encodeStatusEvent('clearinghouse', event).topic).toBe('preflight.clearinghouse-events.v1');
     }
+    expect(published.some((p) => p.stream === 'agency-inbox')).toBe(true);
   });
 });

@@ -1,21 +1,22 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Help, Option, type Command } from 'commander';
 import type * as Kafkajs from 'kafkajs';
 import type * as AgencyClient from '../../events/agency-client';
+import type * as AgencyLogin from '../../events/agency-login';
 import type * as AgencyRegistry from '../../events/agency-registry';
 import type * as Catalog from '../../events/catalog';
 import type * as Consumer from '../../events/consumer';
 import type * as Envelope from '../../events/envelope';
 import type * as EventErrors from '../../events/errors';
-import type * as KafkaModule from '../../events/kafka';
 import type * as Signing from '../../events/signing';
 import type * as HttpSignatures from '../../infra/http-signatures';
 import type * as LocalProcess from '../../infra/local-process';
 import type * as Topics from '../../events/topics';
 import type * as LoggerModule from '../../infra/logger';
 import { CliError, configOrExit, output, renderTable } from './common';
-import type * as Servers from '../../stack/servers';
+import type * as DevCredentials from '../../stack/dev-credentials';
 
 const MAX_DATA_FILE_BYTES = 256 * 1024;
 
@@ -45,6 +46,50 @@ function readData(opts: { data?: string; dataFile?: string }): Record<string, un
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CliError('command data must be a JSON object', 2);
   return value as Record<string, unknown>;
+}
+
+/**
+ * The agency's own Kafka login: `--kafka-login <file>`, or on the local default the file `preflight start` wrote to
+ * `<dataDir>/dev/agency-<id>.kafka.json`. The agency side connects with nothing else.
+ */
+function agencyLogin(id: string, file: string | undefined, dataDir: string): AgencyLogin.AgencyKafkaLogin {
+  const { readAgencyKafkaLogin } = require('../../events/agency-login') as typeof AgencyLogin;
+  const { agencyKafkaLoginFile } = require('../../stack/dev-credentials') as typeof DevCredentials;
+  const path = file ?? agencyKafkaLoginFile(dataDir, id);
+  if (file === undefined && !fs.existsSync(path)) {
+    throw new CliError(
+      `no Kafka login for agency ${id}: ${path} does not exist. \`preflight start\` writes it on the local default; elsewhere pass --kafka-login <file> with {"agencyId","username","password","mechanism","brokers"}.`,
+      2,
+    );
+  }
+  let login;
+  try {
+    login = readAgencyKafkaLogin(path);
+  } catch (e) {
+    throw new CliError(`--kafka-login: ${(e as Error).message}`, 2);
+  }
+  if (login.agencyId !== id) throw new CliError(`--kafka-login: ${path} is the login of agency ${login.agencyId}, not ${id}`, 2);
+  return login;
+}
+
+/** One inbox record, decoded (an inbox event or a reply), as `--json` prints it. */
+interface InboxRecord {
+  id: string;
+  type: string;
+  time: string;
+  subject: string;
+  data: Record<string, unknown>;
+}
+
+const SHORT_TYPE = /^gov\.preflight\.(?:agency\.)?(.*)\.v[0-9]+$/;
+
+/** One line per record: time, short type, subject, then the data's fields other than the ids the line already shows. */
+export function renderInboxRecord(r: InboxRecord): string {
+  const fields = Object.entries(r.data)
+    .filter(([k]) => k !== 'agencyId' && k !== 'submissionId' && k !== 'at')
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const type = SHORT_TYPE.exec(r.type)?.[1] ?? r.type;
+  return `${r.time}  ${type.padEnd(24)} ${r.subject}  ${fields.join(' ')}`.trimEnd() + '\n';
 }
 
 /**
@@ -116,9 +161,15 @@ async function signedGet(opts: { agency: string; key?: string; api?: string }, p
   return body;
 }
 
-/** `preflight agency keygen|send|assessments|token`: what an agency needs to take part, usable by a real agency as well as the demo. */
+/**
+ * `preflight agency keygen|send|inbox|assessments|token`: what an agency needs to take part, usable by a real agency
+ * as well as the demo. `send` and `inbox` connect with the agency's own Kafka login only; `assessments` and `token`
+ * sign their requests with the agency's own key only.
+ */
 export function registerAgencyCommands(program: Command): void {
-  const agency = program.command('agency').description('agency side: key pairs, signed commands on the Kafka command topic, signed reads of the agency API');
+  const agency = program
+    .command('agency')
+    .description("agency side: key pairs, signed commands and the agency's inbox with its own Kafka login, signed reads of the agency API");
 
   agency
     .command('keygen')
@@ -169,8 +220,9 @@ export function registerAgencyCommands(program: Command): void {
     .option('--data <json>', 'the command body as JSON', undefined)
     .option('--data-file <file>', 'read the command body from a file')
     .option('--id <id>', 'command id (default: a random UUID); becomes the Temporal update id')
-    .option('--wait', 'wait for the reply on preflight.agency-replies.v1')
+    .option('--wait', "wait for the reply in the agency's inbox (preflight.agency-inbox.<agency>.v1)")
     .option('--timeout <seconds>', 'how long --wait waits', '30')
+    .option('--kafka-login <file>', "the agency's Kafka login (default on the local stack: .data/dev/agency-<agency>.kafka.json)")
     .option('--json', 'print JSON')
     .action(
       async (opts: {
@@ -183,20 +235,21 @@ export function registerAgencyCommands(program: Command): void {
         id?: string;
         wait?: boolean;
         timeout: string;
+        kafkaLogin?: string;
         json?: boolean;
       }) => {
         const config = configOrExit();
+        const { agencyKafka } = require('../../events/agency-login') as typeof AgencyLogin;
         const { Partitioners } = require('kafkajs') as typeof Kafkajs;
         const { buildAgencyCommand, produceAgencyMessage } = require('../../events/agency-client') as typeof AgencyClient;
         const { REPLY_TYPES } = require('../../events/catalog') as typeof Catalog;
         const { decodeEvent, tailTopic } = require('../../events/consumer') as typeof Consumer;
         const { isEventError } = require('../../events/errors') as typeof EventErrors;
-        const { createKafka } = require('../../events/kafka') as typeof KafkaModule;
         const { importPrivateKey } = require('../../events/signing') as typeof Signing;
-        const { TOPICS } = require('../../events/topics') as typeof Topics;
+        const { agencyInboxTopic } = require('../../events/topics') as typeof Topics;
         const { createLogger } = require('../../infra/logger') as typeof LoggerModule;
-        const { expectedEndpoints } = require('../../stack/servers') as typeof Servers;
         const id = agencyId(opts.agency);
+        const login = agencyLogin(id, opts.kafkaLogin, config.stack.dataDir);
         let privateKey;
         try {
           privateKey = importPrivateKey(fs.readFileSync(opts.key, 'utf8'));
@@ -216,7 +269,7 @@ export function registerAgencyCommands(program: Command): void {
         const commandId = message.headers['ce_id']!;
         const timeoutMs = Math.max(1, Number(opts.timeout) || 30) * 1000;
         const logger = createLogger({ level: 'warn' });
-        const kafka = createKafka(config.kafka, logger, expectedEndpoints(config).kafka, 'agency-cli');
+        const kafka = agencyKafka(login, logger, `preflight-agency-cli-${id}`);
         let reply: { type: string; data: unknown } | undefined;
         let onReply: () => void = () => undefined;
         const replied = new Promise<void>((resolve) => (onReply = resolve));
@@ -227,7 +280,7 @@ export function registerAgencyCommands(program: Command): void {
           if (opts.wait) {
             tail = await tailTopic(
               kafka,
-              TOPICS.agencyReplies,
+              agencyInboxTopic(id),
               (m) => {
                 try {
                   const event = decodeEvent(m);
@@ -238,7 +291,8 @@ export function registerAgencyCommands(program: Command): void {
                   // Not a reply this command waits for.
                 }
               },
-              { groupPrefix: 'preflight-agency-cli' },
+              // The agency's own consumer groups start with `<agency>.`.
+              { groupPrefix: `${id}.cli` },
             );
           }
           await producer.connect();
@@ -300,4 +354,106 @@ export function registerAgencyCommands(program: Command): void {
         [`Grant   ${String(token.grantId)} (${String(token.scope)}, expires ${String(token.expiresAt)})`, `Token   ${String(token.token)}`, ''].join('\n'),
       );
     });
+
+  agency
+    .command('inbox')
+    .description("follow the agency's inbox (its events and the replies to its commands) with the agency's own Kafka login")
+    .requiredOption('--agency <id>', 'the agency')
+    .option('--kafka-login <file>', "the agency's Kafka login (default on the local stack: .data/dev/agency-<agency>.kafka.json)")
+    .option('--group <name>', 'consumer group <agency>.<name>; its committed offset is where the next run resumes', 'inbox')
+    .option('--from-beginning', 'read everything the inbox still holds, with a throwaway group (nothing committed)')
+    .option('--submission <id>', 'only events about this submission')
+    .option('--type <type>', 'only events of this type (e.g. gov.preflight.agency.invited.v1)')
+    .option('--count <n>', 'stop after this many events')
+    .option('--idle <seconds>', 'stop once nothing arrived for this long (default: follow until Ctrl-C)')
+    .option('--json', 'print one JSON object per line')
+    .action(
+      async (opts: {
+        agency: string;
+        kafkaLogin?: string;
+        group: string;
+        fromBeginning?: boolean;
+        submission?: string;
+        type?: string;
+        count?: string;
+        idle?: string;
+        json?: boolean;
+      }) => {
+        const config = configOrExit();
+        const { agencyKafka } = require('../../events/agency-login') as typeof AgencyLogin;
+        const { decodeEvent } = require('../../events/consumer') as typeof Consumer;
+        const { agencyInboxTopic } = require('../../events/topics') as typeof Topics;
+        const { createLogger } = require('../../infra/logger') as typeof LoggerModule;
+        const id = agencyId(opts.agency);
+        const login = agencyLogin(id, opts.kafkaLogin, config.stack.dataDir);
+        const count = opts.count === undefined ? undefined : Number(opts.count);
+        if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new CliError('--count: a positive integer', 2);
+        const idleMs = opts.idle === undefined ? undefined : Number(opts.idle) * 1000;
+        if (idleMs !== undefined && !(idleMs > 0)) throw new CliError('--idle: a positive number of seconds', 2);
+        if (!/^[A-Za-z0-9._-]{1,100}$/.test(opts.group)) throw new CliError('--group: letters, digits, ".", "_" or "-"', 2);
+        const topic = agencyInboxTopic(id);
+        const groupId = opts.fromBeginning ? `${id}.inbox-cli-${crypto.randomUUID()}` : `${id}.${opts.group}`;
+        const kafka = agencyKafka(login, createLogger({ level: 'warn' }), `preflight-agency-inbox-${id}`);
+        const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, retry: { retries: 3, restartOnFailure: async () => false } });
+        let printed = 0;
+        let failure: Error | undefined;
+        let done: () => void = () => undefined;
+        const finished = new Promise<void>((resolve) => (done = resolve));
+        let idleTimer: NodeJS.Timeout | undefined;
+        const armIdle = () => {
+          if (idleMs === undefined) return;
+          clearTimeout(idleTimer);
+          idleTimer = setTimeout(done, idleMs);
+        };
+        const stop = () => done();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        try {
+          consumer.on(consumer.events.CRASH, (event) => {
+            failure = event.payload.error;
+            done();
+          });
+          await consumer.connect();
+          // A new group starts at the beginning, so an agency's first run misses nothing the inbox holds.
+          await consumer.subscribe({ topic, fromBeginning: true });
+          await consumer.run({
+            autoCommit: !opts.fromBeginning,
+            eachMessage: async ({ message }) => {
+              armIdle();
+              if (count !== undefined && printed >= count) return;
+              let record: InboxRecord;
+              try {
+                const event = decodeEvent(message);
+                record = {
+                  id: event.envelope.id,
+                  type: event.envelope.type,
+                  time: event.envelope.time,
+                  subject: event.envelope.subject,
+                  data: event.data as Record<string, unknown>,
+                };
+              } catch (e) {
+                process.stderr.write(`skipped a record at offset ${message.offset}: ${(e as Error).message}\n`);
+                return;
+              }
+              const about = typeof record.data.submissionId === 'string' ? record.data.submissionId : record.data.subject;
+              if (opts.submission !== undefined && about !== opts.submission) return;
+              if (opts.type !== undefined && record.type !== opts.type) return;
+              printed += 1;
+              process.stdout.write(opts.json ? JSON.stringify(record) + '\n' : renderInboxRecord(record));
+              if (count !== undefined && printed >= count) done();
+            },
+          });
+          armIdle();
+          await finished;
+          if (failure) throw failure;
+        } catch (e) {
+          throw new CliError(`cannot read the inbox ${topic} as ${id}: ${(e as Error).message}`);
+        } finally {
+          clearTimeout(idleTimer);
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          await consumer.disconnect().catch(() => undefined);
+        }
+      },
+    );
 }

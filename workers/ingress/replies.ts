@@ -6,9 +6,8 @@ import { deadLetterMessage, type DeadLetterInfo } from '../../events/dead-letter
 import { sealRecordTime } from '../../events/freshness';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../events/signing';
 import { encodeEvent, headersToStrings, JSON_CONTENT_TYPE, SPEC_VERSION } from '../../events/envelope';
-import { agencyReplyTopic } from '../../events/kafka-acls';
 import { CommandAccepted, CommandRejected } from '../../events/schemas';
-import { TOPICS } from '../../events/topics';
+import { agencyInboxTopic, TOPICS } from '../../events/topics';
 import type { PayloadKey } from '../../infra/codec';
 import type { Logger } from '../../infra/logger';
 import type { CommandOutcome } from './outcomes';
@@ -66,7 +65,7 @@ export type TopicMessages = { topic: string; messages: { key: Buffer | string | 
 
 /**
  * What goes to Kafka for one handled message: its dead letter (sealed) when the outcome asks for one, and the reply,
- * on the shared reply topic and on the agency's own.
+ * on the shared reply topic and in the agency's inbox.
  */
 export function outcomeMessages(
   source: { topic: string; partition: number; message: KafkaMessage },
@@ -102,8 +101,9 @@ export function outcomeMessages(
     try {
       const reply = replyMessage(about, outcome);
       messages.push({ topic: TOPICS.agencyReplies, messages: [reply] });
-      // The agency's own copy: an ACL lets each agency read its own reply topic and nobody else's.
-      if (deps.registry.get(about.agencyId)) messages.push({ topic: agencyReplyTopic(about.agencyId), messages: [reply] });
+      // The agency's own copy, in its inbox beside its inbox events: an ACL lets each agency read its own inbox and
+      // nobody else's.
+      if (deps.registry.get(about.agencyId)) messages.push({ topic: agencyInboxTopic(about.agencyId), messages: [reply] });
     } catch (e) {
       // A reply that cannot be built must not hold the partition: the outcome stands, the dead letter (if any) goes out.
       deps.logger.error({ partition, offset: message.offset, commandId: about.commandId, err: e }, 'cannot build the reply');

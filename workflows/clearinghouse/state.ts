@@ -1,4 +1,4 @@
-import { ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, log, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   CASE_EVENT_SOURCE,
   CASE_KIND,
@@ -28,6 +28,7 @@ import {
   type PendingCaseEvent,
 } from './rules';
 import { Outbox } from '../shared/outbox';
+import { AGENCY_INBOX_CASE_PATCH, AGENCY_INBOX_EVENT_SOURCE, AGENCY_INBOX_EVENT_TYPES, type AgencyInboxEventMap } from '../shared/agency-inbox';
 import { SA } from '../shared/search-attributes';
 import { DAY_MS, HOUR_MS } from '../shared/time';
 import { FAILURES } from '../shared/failures';
@@ -44,6 +45,8 @@ export class ClearinghouseCase {
   readonly policy: CasePolicy;
   readonly data: CaseData;
   readonly outbox: Outbox<CaseEventMap>;
+  /** The reporting agencies' inboxes (absent in histories from before them). */
+  private readonly inbox: Outbox<AgencyInboxEventMap> | undefined;
   /** Bumped by every change, so the workflow wakes on it. */
   version = 0;
   /** When the models' release dates were last read (workflow ms). */
@@ -60,11 +63,31 @@ export class ClearinghouseCase {
     this.policy = policy;
     this.data = newCase(caseId, nowIso());
     this.outbox = new Outbox<CaseEventMap>({ stream: 'clearinghouse', source: CASE_EVENT_SOURCE, subject: caseId });
+    if (patched(AGENCY_INBOX_CASE_PATCH)) {
+      this.inbox = new Outbox<AgencyInboxEventMap>({ stream: 'agency-inbox', source: AGENCY_INBOX_EVENT_SOURCE, subject: caseId, idPrefix: '/inbox' });
+      // Best effort: only a contract error drops an inbox event (a broker outage is retried by the activity).
+      void this.inbox.keepSending((err, event) => {
+        log.warn('agency inbox event dropped', { caseId, eventId: event.id, type: event.type, error: (err as Error).name });
+        return undefined;
+      });
+    }
+  }
+
+  /** Nothing waits to go out, on the case topic or to the reporting agencies. */
+  get idle(): boolean {
+    return this.outbox.idle && (this.inbox?.idle ?? true);
   }
 
   private emit(events: PendingCaseEvent[]): void {
     const time = nowIso();
-    for (const event of events) this.outbox.publish(event.type, event.data, time);
+    for (const event of events) {
+      this.outbox.publish(event.type, event.data, time);
+      // Each agency that reported the case hears of the change in its inbox (ids, the case event and state only).
+      const state = (event.data as { state?: CaseData['state'] }).state ?? this.data.state;
+      for (const agencyId of this.data.reporters) {
+        this.inbox?.publish(AGENCY_INBOX_EVENT_TYPES.caseUpdated, { caseId: this.caseId, agencyId, caseEvent: event.type, state, at: time }, time);
+      }
+    }
     this.version += 1;
   }
 

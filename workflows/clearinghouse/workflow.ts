@@ -156,7 +156,7 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     else await condition(() => kase.version !== seen, Math.max(1, next - now));
   }
 
-  await condition(() => kase.outbox.idle && allHandlersFinished());
+  await condition(() => kase.idle && allHandlersFinished());
   log.info('case ended', { caseId, state: kase.data.state });
   return kase.view();
 }

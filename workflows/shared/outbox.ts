@@ -2,7 +2,7 @@ import { condition, proxyActivities, workflowInfo, type ActivityOptions } from '
 
 /** A status event as it leaves a workflow through the `publishEvent` activity. */
 export interface StatusEvent<Type extends string = string> {
-  /** Deterministic: `${workflowId}/${sequence}`, so an activity retry republishes the same id. */
+  /** Deterministic: `${workflowId}/${sequence}` (`${workflowId}${idPrefix}/${sequence}`), so an activity retry republishes the same id. */
   id: string;
   /** Dotted, versioned, e.g. 'gov.preflight.submission.status-changed.v1'. */
   type: Type;
@@ -18,7 +18,8 @@ export interface StatusEvent<Type extends string = string> {
   data: Record<string, unknown>;
 }
 
-export type EventStream = 'submission' | 'clearinghouse';
+/** `agency-inbox` events go to the topic of the agency named in their data (`agencyId`). */
+export type EventStream = 'submission' | 'clearinghouse' | 'agency-inbox';
 
 /** The activity every outbox publishes through (registered by `createPublisherActivities`). */
 export interface OutboxActivities {
@@ -38,6 +39,8 @@ export interface OutboxOptions {
   subject: string;
   /** The last sequence already published (carried over continue-as-new); 0 for a new aggregate. */
   sequence?: number;
+  /** Inserted between the workflow id and the sequence in event ids, for a second outbox of the same workflow. */
+  idPrefix?: string;
   activityOptions?: ActivityOptions;
 }
 
@@ -56,7 +59,7 @@ export class Outbox<EventMap extends { [Type in keyof EventMap]: object }> {
   readonly #stream: EventStream;
   readonly #source: string;
   readonly #subject: string;
-  readonly #workflowId = workflowInfo().workflowId;
+  readonly #idBase: string;
   readonly #publishEvent: OutboxActivities['publishEvent'];
   readonly #queue: StatusEvent[] = [];
   #sequence: number;
@@ -68,6 +71,7 @@ export class Outbox<EventMap extends { [Type in keyof EventMap]: object }> {
     this.#source = options.source;
     this.#subject = options.subject;
     this.#sequence = options.sequence ?? 0;
+    this.#idBase = `${workflowInfo().workflowId}${options.idPrefix ?? ''}`;
     this.#publishEvent = proxyActivities<OutboxActivities>(options.activityOptions ?? DEFAULT_ACTIVITY_OPTIONS).publishEvent;
   }
 
@@ -85,7 +89,7 @@ export class Outbox<EventMap extends { [Type in keyof EventMap]: object }> {
   publish<Type extends keyof EventMap & string>(type: Type, data: EventMap[Type], time: string = new Date(Date.now()).toISOString()): void {
     this.#sequence += 1;
     this.#queue.push({
-      id: `${this.#workflowId}/${this.#sequence}`,
+      id: `${this.#idBase}/${this.#sequence}`,
       type,
       source: this.#source,
       subject: this.#subject,

@@ -1,4 +1,4 @@
-import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, condition, log, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   SUBMISSION_EVENT_SOURCE,
   SUBMISSION_EVENT_TYPES,
@@ -25,6 +25,7 @@ import {
   type VendorCommand,
 } from './rules';
 import { Outbox } from '../shared/outbox';
+import { AGENCY_INBOX_EVENT_SOURCE, AGENCY_INBOX_EVENT_TYPES, AGENCY_INBOX_PATCH, type AgencyInboxEventMap } from '../shared/agency-inbox';
 import { SA } from '../shared/search-attributes';
 import { DAY_MS, iso, msToDays, parseIsoTime } from '../shared/time';
 import { type AgencyStatus, type ClearanceNotice, type ConsolidationTrigger, type EndReason, FINDING_RESPONSES, type SubmissionStatus } from '../../wire/enums';
@@ -98,6 +99,12 @@ export class SubmissionState {
   endReason: EndReason | undefined;
   private grantSeq = 0;
   private readonly outbox: Outbox<SubmissionEventMap>;
+  /** Each agency's inbox (absent in histories from before the inbox, which never publish to it). */
+  private readonly inbox: Outbox<AgencyInboxEventMap> | undefined;
+  /** Agencies told of their invitation; only they hear of grants, window moves and their assessment's end. */
+  private readonly invited = new Set<string>();
+  private readonly announcedGrants = new Set<string>();
+  private readonly announcedEnds = new Set<string>();
 
   constructor(input: SubmissionInput) {
     this.submissionId = input.submissionId;
@@ -107,6 +114,25 @@ export class SubmissionState {
     this.submittedAt = input.submittedAt ?? iso(Date.now());
     this.plannedReleaseMs = parseIsoTime(this.details.plannedReleaseAt) ?? Number.NaN;
     this.outbox = new Outbox<SubmissionEventMap>({ stream: 'submission', source: SUBMISSION_EVENT_SOURCE, subject: this.submissionId });
+    if (patched(AGENCY_INBOX_PATCH)) {
+      this.inbox = new Outbox<AgencyInboxEventMap>({
+        stream: 'agency-inbox',
+        source: AGENCY_INBOX_EVENT_SOURCE,
+        subject: this.submissionId,
+        idPrefix: '/inbox',
+      });
+      // Best effort: an inbox event that cannot be published (a contract error; Kafka outages are retried) is dropped
+      // with a warning, and never fails or holds up the submission.
+      void this.inbox.keepSending((err, event) => {
+        log.warn('agency inbox event dropped', { submissionId: this.submissionId, eventId: event.id, type: event.type, error: (err as Error).name });
+        return undefined;
+      });
+    }
+  }
+
+  /** Queues one event for an agency's inbox; sent in order, after the inbox events before it. */
+  private notify<Type extends keyof AgencyInboxEventMap>(type: Type, data: AgencyInboxEventMap[Type]): void {
+    this.inbox?.publish(type, data);
   }
 
   /** Each event goes out as soon as the one before it is out. */
@@ -116,8 +142,9 @@ export class SubmissionState {
   }
 
   /** Settles once every event published so far is out; rejects if one could not be published. */
-  published(): Promise<void> {
-    return this.outbox.flush();
+  async published(): Promise<void> {
+    await this.outbox.flush();
+    if (this.inbox) await condition(() => this.inbox!.idle);
   }
 
   setStatus(to: SubmissionStatus, reason?: EndReason): void {
@@ -288,6 +315,16 @@ export class SubmissionState {
       this.windowVersion += 1;
       this.publishWindow();
       windowMovedTo = iso(this.windowClosesMs);
+      for (const agencyId of this.invited) {
+        if (isAgencyTerminal(this.agencyStatus(agencyId))) continue;
+        this.notify(AGENCY_INBOX_EVENT_TYPES.windowChanged, {
+          submissionId: this.submissionId,
+          agencyId,
+          windowOpensAt: iso(this.accessStartMs!),
+          windowClosesAt: windowMovedTo,
+          at: iso(Date.now()),
+        });
+      }
     }
     const result = { plannedReleaseAt: iso(this.plannedReleaseMs), ...(this.windowClosesMs !== undefined ? { windowClosesAt: iso(this.windowClosesMs) } : {}) };
     return { result, ...(windowMovedTo !== undefined ? { windowMovedTo } : {}) };
@@ -309,6 +346,12 @@ export class SubmissionState {
     const request = this.infoRequests.find((r) => r.requestId === requestId)!;
     const respondedAt = iso(Date.now());
     request.respondedAt = respondedAt;
+    this.notify(AGENCY_INBOX_EVENT_TYPES.infoRequestAnswered, {
+      submissionId: this.submissionId,
+      agencyId: request.agencyId,
+      infoRequestId: requestId,
+      at: respondedAt,
+    });
     return { agencyId: request.agencyId, respondedAt };
   }
 
@@ -329,6 +372,10 @@ export class SubmissionState {
     if (note) this.findingNotes.set(findingId, note);
     const { submissionId, vendorId } = this;
     this.publish(SUBMISSION_EVENT_TYPES.findingResponded, { submissionId, vendorId, agencyId: finding.agencyId, findingId, response, at: finding.respondedAt });
+    this.notify(AGENCY_INBOX_EVENT_TYPES.findingResponded, { submissionId, agencyId: finding.agencyId, findingId, response, at: finding.respondedAt });
+    // MITIGATED is the vendor's claim; the agency that reported the finding hears of it to check it.
+    if (response === 'MITIGATED')
+      this.notify(AGENCY_INBOX_EVENT_TYPES.mitigationClaimed, { submissionId, agencyId: finding.agencyId, findingId, at: finding.respondedAt });
     // The notice follows the vendor's responses once issued (e.g. a HIGH finding reported MITIGATED).
     if (this.notice && this.currentNotice() !== this.notice) this.issueNotice(this.trigger ?? 'ALL_AGENCIES_DONE');
   }
@@ -379,6 +426,7 @@ export class SubmissionState {
           at: r.at,
           ...(r.infoRequestId ? { infoRequestId: r.infoRequestId } : {}),
         });
+        if (isAgencyTerminal(r.status)) this.announceEnd(r.agencyId, r.status, r.at);
         break;
       }
       case 'FINDING': {
@@ -417,6 +465,25 @@ export class SubmissionState {
         });
         break;
     }
+  }
+
+  /** Tells an invited agency once that its assessment reached a terminal status. */
+  private announceEnd(agencyId: string, status: AgencyStatus, at: string): void {
+    if (!this.invited.has(agencyId) || this.announcedEnds.has(agencyId)) return;
+    this.announcedEnds.add(agencyId);
+    this.notify(AGENCY_INBOX_EVENT_TYPES.assessmentEnded, { submissionId: this.submissionId, agencyId, status, at });
+  }
+
+  private announceGrant(grant: AccessGrantRef): void {
+    if (!this.invited.has(grant.agencyId) || this.announcedGrants.has(grant.grantId)) return;
+    this.announcedGrants.add(grant.grantId);
+    this.notify(AGENCY_INBOX_EVENT_TYPES.accessGranted, {
+      submissionId: this.submissionId,
+      agencyId: grant.agencyId,
+      grantId: grant.grantId,
+      expiresAt: grant.expiresAt,
+      at: iso(Date.now()),
+    });
   }
 
   private publishWindow(): void {
@@ -514,11 +581,20 @@ export class SubmissionState {
 
   granted(grant: AccessGrantRef): void {
     this.activeGrants.push(grant);
+    this.announceGrant(grant);
   }
 
   revoked(grant: AccessGrantRef): void {
     this.activeGrants.splice(this.activeGrants.indexOf(grant), 1);
     this.revokedGrantIds.push(grant.grantId);
+    if (this.announcedGrants.has(grant.grantId)) {
+      this.notify(AGENCY_INBOX_EVENT_TYPES.accessRevoked, {
+        submissionId: this.submissionId,
+        agencyId: grant.agencyId,
+        grantId: grant.grantId,
+        at: iso(Date.now()),
+      });
+    }
   }
 
   /** Every agency's assessment has started: UNDER_ASSESSMENT, and each agency announced INVITED. */
@@ -535,6 +611,22 @@ export class SubmissionState {
         at: iso(Date.now()),
       });
     }
+    // Each agency's inbox: its invitation, then the grant it already holds (fetched, never broadcast).
+    for (const agencyId of this.details.requestedAgencies) {
+      this.invited.add(agencyId);
+      this.notify(AGENCY_INBOX_EVENT_TYPES.invited, {
+        submissionId,
+        agencyId,
+        vendorId,
+        model: { name: this.details.model.name, version: this.details.model.version, versionHash: this.details.model.versionHash },
+        windowOpensAt: iso(this.accessStartMs!),
+        windowClosesAt: iso(this.windowClosesMs!),
+        // Filled in from the agency registry when published.
+        domains: [],
+        at: iso(Date.now()),
+      });
+      for (const grant of this.activeGrants) if (grant.agencyId === agencyId) this.announceGrant(grant);
+    }
   }
 
   /** The agency children's final statuses. */
@@ -545,6 +637,7 @@ export class SubmissionState {
         a.status = r.status;
         a.updatedAt = r.endedAt;
       }
+      if (isAgencyTerminal(r.status)) this.announceEnd(r.agencyId, r.status, r.endedAt);
     }
   }
 
