@@ -105,10 +105,16 @@ export async function provision(options: ProvisionOptions): Promise<Provisioned>
     const testServer = options.testServer ? await provisionTestServer(options.cacheDir, find, say) : undefined;
     return { kafka, testServer };
   };
-  const [temporal, { kafka, testServer }] = await Promise.all([
-    options.temporal ? provisionTemporalCli(options.cacheDir, find, say) : undefined,
-    javaArtifacts(),
-  ]);
+  const settled = await Promise.allSettled([options.temporal ? provisionTemporalCli(options.cacheDir, find, say) : undefined, javaArtifacts()]);
+  // Everything that is missing is said at once (in one line, the Temporal CLI first), not only whichever failed first.
+  const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) {
+    if (failures.some((f) => !(f instanceof ProvisionError))) throw failures.find((f) => !(f instanceof ProvisionError));
+    throw new ProvisionError(failures.map((f) => f.message).join(' '));
+  }
+  const temporal = settled[0].status === 'fulfilled' ? settled[0].value : undefined;
+  const { kafka, testServer } = settled[1].status === 'fulfilled' ? settled[1].value : {};
   const result: Provisioned = {};
   if (temporal !== undefined) result.temporal = temporal;
   if (kafka !== undefined) result.kafka = kafka;
