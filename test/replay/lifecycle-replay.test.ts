@@ -7,8 +7,17 @@ import '../helpers/quiet-runtime';
 
 jest.setTimeout(120_000);
 
-// Recorded from test/integration/lifecycle.test.ts on the dev server (PREFLIGHT_RECORD_HISTORIES=1).
-const SCENARIOS = ['submission-happy-path.json', 'submission-withdrawal.json'];
+// Recorded from test/integration/lifecycle.test.ts on the dev server (PREFLIGHT_RECORD_HISTORIES=1), one pair per
+// shape: v1 and v2 before verified mitigations (a vendor's MITIGATED re-issues the notice at once), v3 with them
+// (patch `submission-verified-mitigations`: the reporting agency confirms before the notice counts it).
+const SCENARIOS = [
+  'submission-happy-path-v1.json',
+  'submission-withdrawal-v1.json',
+  'submission-happy-path-v2.json',
+  'submission-withdrawal-v2.json',
+  'submission-happy-path-v3.json',
+  'submission-withdrawal-v3.json',
+];
 
 describe('lifecycle histories recorded on the dev server', () => {
   it.each(SCENARIOS)('%s replays on the current workflows without nondeterminism', async (file) => {
@@ -23,7 +32,7 @@ describe('lifecycle histories recorded on the dev server', () => {
   });
 
   it('a deliberately changed submission workflow fails replay with a determinism violation', async () => {
-    const [parent] = loadRecordedRuns('submission-happy-path.json');
+    const [parent] = loadRecordedRuns('submission-happy-path-v3.json');
     await expect(
       Worker.runReplayHistory({ workflowsPath: require.resolve('./fixtures/changed-workflows'), replayName: 'changed' }, parent!.history, parent!.workflowId),
     ).rejects.toBeInstanceOf(DeterminismViolationError);
