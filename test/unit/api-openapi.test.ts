@@ -82,12 +82,12 @@ describe('the OpenAPI document', () => {
       ['/v1/webhook-endpoints/{id}/rotate-secret', 'post'],
       ['/v1/submissions/{id}/findings/{fid}/response', 'post'],
     ] as const) {
-      const op = doc.paths[p]![method]! as { parameters: Array<{ name: string; in: string }>; responses: Record<string, { description: string }> };
+      const op = doc.paths[p]![method]! as unknown as { parameters: Array<{ name: string; in: string }>; responses: Record<string, { description: string }> };
       expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'Idempotency-Key', in: 'header' })]));
       expect(op.responses['422']!.description).toMatch(/idempotency-key-reused/);
       expect(op.responses['409']!.description).toMatch(/idempotency-key-in-use/);
     }
-    const list = doc.paths['/v1/submissions/{id}/findings']!.get! as { parameters: Array<{ name: string }> };
+    const list = doc.paths['/v1/submissions/{id}/findings']!.get! as unknown as { parameters: Array<{ name: string }> };
     expect(list.parameters.map((x) => x.name)).toEqual(expect.arrayContaining(['pageSize', 'nextPageToken']));
     expect(Object.keys(doc.components.schemas.FindingListItem!.properties ?? {})).toEqual(
       expect.arrayContaining(['findingId', 'agencyId', 'severity', 'title', 'response', 'note', 'mitigation']),
