@@ -34,6 +34,8 @@ interface Phase {
 function keyIds(events: temporal.api.history.v1.IHistoryEvent[], where: string): Set<string> {
   const ids = new Set<string>();
   for (const event of events) {
+    // A patch marker (`patched()`) holds only the patch id, written by the SDK core without the payload codec.
+    if (event.markerRecordedEventAttributes?.markerName === 'core_patch') continue;
     for (const p of historyPayloads(event)) {
       const id = payloadKeyId(p);
       if (!id) throw new Error(`${where}: event ${String(event.eventId)} (${String(event.eventType)}) holds an unencrypted payload`);
