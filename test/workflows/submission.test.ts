@@ -150,8 +150,17 @@ it('verified mitigations: a MITIGATED claim keeps CONCERNS_NOTED until the repor
   const claimed = await handle.query(submissionStateQuery);
   expect(claimed).toMatchObject({ notice: 'CONCERNS_NOTED', mitigationsAwaitingConfirmation: ['nsa-f1'] });
   expect(await handle.query(findingsSummaryQuery)).toMatchObject({ unresolvedCriticalOrHigh: 1, mitigationsAwaitingConfirmation: ['nsa-f1'] });
-  const notices = () => eventsOf(id).filter((e) => e.type === SUBMISSION_EVENT_TYPES.clearanceIssued);
-  expect(notices().at(-1)!.data).toMatchObject({ notice: 'CONCERNS_NOTED', mitigationsAwaitingConfirmation: ['nsa-f1'] });
+  // Events go out through the publish activity, after the update returned: wait for the re-issued notice.
+  const lastNotice = (notice: string, awaiting: string[]) =>
+    waitFor(
+      async () =>
+        eventsOf(id)
+          .filter((e) => e.type === SUBMISSION_EVENT_TYPES.clearanceIssued)
+          .at(-1)?.data,
+      (d) => d?.notice === notice && JSON.stringify(d?.mitigationsAwaitingConfirmation) === JSON.stringify(awaiting),
+      `the notice ${notice} naming ${awaiting.join(', ') || 'no'} mitigation awaiting confirmation`,
+    );
+  await lastNotice('CONCERNS_NOTED', ['nsa-f1']);
 
   // Only the reporting agency reviews its finding.
   await expectRefused(review('cisa', confirmMitigationUpdate), FAILURES.wrongAgency.type, /only the reporting agency/);
@@ -180,7 +189,7 @@ it('verified mitigations: a MITIGATED claim keeps CONCERNS_NOTED until the repor
     notice: 'CLEAR',
   });
   expect(await handle.query(submissionStateQuery)).toMatchObject({ notice: 'CLEAR', mitigationsAwaitingConfirmation: [] });
-  expect(notices().at(-1)!.data).toMatchObject({ notice: 'CLEAR', mitigationsAwaitingConfirmation: [] });
+  await lastNotice('CLEAR', []);
   await expectRefused(review('nsa', confirmMitigationUpdate), FAILURES.notAllowedInState.type, /already confirmed/);
   // Sensitive notes stay in workflow state, never in events.
   expect(JSON.stringify(eventsOf(id))).not.toMatch(/Retrained|Still reproducible|Re-tested/);
