@@ -1,6 +1,8 @@
 import type { temporal } from '@temporalio/proto';
 import {
   acknowledgeUpdate,
+  confirmMitigationUpdate,
+  rejectMitigationUpdate,
   AGENCY_TERMINAL_STATUSES,
   changeReleaseDateUpdate,
   declareReleasedUpdate,
@@ -192,6 +194,13 @@ function vendorCommandSummary(name: string, input: Record<string, unknown>): { k
       };
     case acknowledgeUpdate.name:
       return { kind: 'acknowledge', summary: 'acknowledged the results' };
+    case confirmMitigationUpdate.name:
+    case rejectMitigationUpdate.name:
+      return {
+        kind: 'mitigation-review',
+        summary: `${name === confirmMitigationUpdate.name ? 'confirmed' : 'rejected'} the mitigation of finding ${str(input.findingId) ?? '?'}`,
+        refs: { findingId: str(input.findingId) ?? '' },
+      };
     case withdrawUpdate.name:
       return { kind: 'withdraw', summary: 'withdrew the submission' };
     case declareReleasedUpdate.name:
@@ -261,11 +270,15 @@ export function buildTimeline(input: TimelineInput): Timeline {
       case EVENT.updateAccepted: {
         const request = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
         const name = request?.input?.name ?? '';
-        const described = vendorCommandSummary(name, obj(args(request?.input?.args)[0]));
+        const updateInput = obj(args(request?.input?.args)[0]);
+        const described = vendorCommandSummary(name, updateInput);
+        // Mitigation reviews are the agencies' commands on the submission; every other update there is the vendor's.
+        const byAgency = name === confirmMitigationUpdate.name || name === rejectMitigationUpdate.name;
         const entry: TimelineEntry = {
           ...base,
           at: taskTime ?? at,
-          actor: `vendor:${vendorId}`,
+          actor: byAgency ? `agency:${str(updateInput.agencyId) ?? '?'}` : `vendor:${vendorId}`,
+          ...(byAgency && str(updateInput.agencyId) ? { agencyId: str(updateInput.agencyId)! } : {}),
           kind: described.kind,
           summary: described.summary,
           status: submissionStatus,

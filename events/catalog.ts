@@ -3,7 +3,12 @@
  * The producer, the ingress, the JSON Schema / AsyncAPI generator and the golden fixtures all read this table.
  */
 import type { z } from 'zod';
-import { SUBMISSION_EVENT_SOURCE, SUBMISSION_EVENT_TYPES } from '../workflows/submission/contract';
+import {
+  AGENCY_SUBMISSION_COMMAND_UPDATES,
+  SUBMISSION_EVENT_SOURCE,
+  SUBMISSION_EVENT_TYPES,
+  type AgencySubmissionCommandType,
+} from '../workflows/submission/contract';
 import { AGENCY_COMMAND_UPDATES, type AgencyCommandType } from '../workflows/assessment/contract';
 import { CASE_ID_PATTERN, ID_PATTERN, OPAQUE_ID_PATTERN } from '../wire/enums';
 import { CASE_COMMAND_TYPES, CASE_EVENT_SOURCE, CASE_EVENT_TYPES } from '../workflows/clearinghouse/contract';
@@ -19,7 +24,8 @@ import { AGENCY_INBOX_CHANNEL, TOPICS, type AgencyInboxChannel, type TopicName }
 export type Direction = 'inbound' | 'outbound';
 
 /** What an inbound command does in Temporal. */
-export type CommandTarget = { kind: 'assessment-update'; updateName: string } | { kind: 'case-open' } | { kind: 'case-command' };
+export type CommandTarget =
+  { kind: 'assessment-update'; updateName: string } | { kind: 'submission-update'; updateName: string } | { kind: 'case-open' } | { kind: 'case-command' };
 
 export interface CatalogEntry {
   /** Full CloudEvents type, e.g. `gov.preflight.assessment.accept.v1`. */
@@ -71,6 +77,22 @@ function agencyCommand(type: AgencyCommandType, schema: z.ZodType, summary: stri
   });
 }
 
+/** An agency command on the submission itself (`submission/<ce_subject>`), e.g. a mitigation review. */
+function agencySubmissionCommand(type: AgencySubmissionCommandType, schema: z.ZodType, summary: string, example: Record<string, unknown>) {
+  return entry({
+    type,
+    topic: TOPICS.agencyCommands,
+    direction: 'inbound',
+    key: 'submissionId',
+    source: `${AGENCY_SOURCE_PREFIX}{agencyId}`,
+    summary,
+    schema,
+    example,
+    command: { kind: 'submission-update', updateName: AGENCY_SUBMISSION_COMMAND_UPDATES[type] },
+    subjectPattern: ID_PATTERN,
+  });
+}
+
 function caseEvent(type: string, schema: z.ZodType, summary: string, example: Record<string, unknown>) {
   return entry({ type, topic: TOPICS.clearinghouseEvents, direction: 'outbound', key: 'caseId', source: CASE_EVENT_SOURCE, summary, schema, example });
 }
@@ -116,6 +138,18 @@ export const CATALOG: readonly CatalogEntry[] = [
     S.CompleteAssessmentCommand,
     'Complete the assessment, with findings already submitted or asserting there are none.',
     { noFindings: true },
+  ),
+  agencySubmissionCommand(
+    'gov.preflight.finding.confirm-mitigation.v1',
+    S.ConfirmMitigationCommand,
+    'Confirm the vendor’s MITIGATED claim on one of the agency’s own findings; only then does the advisory notice count it as mitigated. Accepted until the submission closes, also after the assessment ended.',
+    { findingId: 'nsa-f1', note: 'Re-tested on the updated checkpoint; the exploit chain is refused.' },
+  ),
+  agencySubmissionCommand(
+    'gov.preflight.finding.reject-mitigation.v1',
+    S.RejectMitigationCommand,
+    'Reject the vendor’s MITIGATED claim on one of the agency’s own findings, with a reason; the finding stays open until the vendor claims it again.',
+    { findingId: 'nsa-f1', reason: 'The exploit chain still succeeds with a two-step prompt.' },
   ),
   entry({
     type: CASE_COMMAND_TYPES.open,

@@ -72,6 +72,13 @@ export type Severity = (typeof SEVERITIES)[number];
 export const FINDING_RESPONSES = ['ACKNOWLEDGED', 'MITIGATED', 'DISPUTED', 'RISK_ACCEPTED'] as const;
 export type FindingResponseKind = (typeof FINDING_RESPONSES)[number];
 
+/**
+ * Where a vendor's MITIGATED claim stands: it counts as mitigated in the notice only once the reporting agency
+ * CONFIRMED it; REJECTED leaves the finding open until the vendor claims it again.
+ */
+export const MITIGATION_REVIEWS = ['AWAITING_CONFIRMATION', 'CONFIRMED', 'REJECTED'] as const;
+export type MitigationReview = (typeof MITIGATION_REVIEWS)[number];
+
 /** The advisory release-clearance notice. There is deliberately no approving, blocking or holding value. */
 export const CLEARANCE_NOTICES = ['CLEAR', 'CLEAR_WITH_RECOMMENDATIONS', 'CONCERNS_NOTED', 'NOT_ASSESSED'] as const;
 export type ClearanceNotice = (typeof CLEARANCE_NOTICES)[number];

@@ -13,6 +13,7 @@ import {
   CONSOLIDATION_TRIGGERS,
   END_REASONS,
   FINDING_RESPONSES,
+  MITIGATION_REVIEWS,
   SEVERITIES,
   SUBMISSION_STATUSES,
 } from './enums';
@@ -21,6 +22,7 @@ export const Severity = z.enum(SEVERITIES);
 export const SubmissionStatus = z.enum(SUBMISSION_STATUSES);
 export const AgencyStatus = z.enum(AGENCY_STATUSES);
 export const FindingResponse = z.enum(FINDING_RESPONSES);
+export const MitigationReview = z.enum(MITIGATION_REVIEWS);
 export const ClearanceNotice = z.enum(CLEARANCE_NOTICES);
 export const EndReason = z.enum(END_REASONS);
 export const ConsolidationTrigger = z.enum(CONSOLIDATION_TRIGGERS);
@@ -74,6 +76,22 @@ export const CompleteAssessmentCommand = z.strictObject({
   noFindings: z.boolean().optional(),
 });
 
+/** The reporting agency confirms the vendor's MITIGATED claim on one of its findings; the notice then counts it. */
+export const ConfirmMitigationCommand = z.strictObject({
+  ...signer,
+  /** The agency's own finding, e.g. "nsa-f1". */
+  findingId: RefId,
+  /** Optional note to the vendor (sensitive: kept in workflow state, never in events). */
+  note: text(20_000).optional(),
+});
+/** The reporting agency does not accept the vendor's MITIGATED claim; the finding stays open. */
+export const RejectMitigationCommand = z.strictObject({
+  ...signer,
+  findingId: RefId,
+  /** Why, for the vendor (sensitive: kept in workflow state, never in events). */
+  reason: text(20_000),
+});
+
 export type FindingInput = z.infer<typeof Finding>;
 export type AcceptInvitationInput = z.infer<typeof AcceptAssessmentCommand> & AgencySigned;
 export type DeclineInvitationInput = z.infer<typeof DeclineAssessmentCommand> & AgencySigned;
@@ -81,6 +99,8 @@ export type StartAssessmentInput = z.infer<typeof StartAssessmentCommand> & Agen
 export type RequestInfoInput = z.infer<typeof RequestInfoCommand> & AgencySigned;
 export type SubmitFindingInput = z.infer<typeof SubmitFindingCommand> & AgencySigned;
 export type CompleteAssessmentInput = z.infer<typeof CompleteAssessmentCommand> & AgencySigned;
+export type ConfirmMitigationInput = z.infer<typeof ConfirmMitigationCommand> & AgencySigned;
+export type RejectMitigationInput = z.infer<typeof RejectMitigationCommand> & AgencySigned;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Status event data (thin: ids, enums, statuses, times — never finding text, questions, answers or secrets)
@@ -137,6 +157,8 @@ export const ClearanceIssued = z.strictObject({
   notice: ClearanceNotice,
   trigger: ConsolidationTrigger,
   agencies: z.array(z.strictObject({ agencyId: Id, status: AgencyStatus })).max(100),
+  /** Findings the vendor reported MITIGATED that their reporting agency has not confirmed yet (absent on older notices). */
+  mitigationsAwaitingConfirmation: z.array(RefId).max(1000).optional(),
   at: Time,
 });
 
@@ -251,6 +273,8 @@ export const Submission = z
     resubmitBy: Time.optional(),
     openInfoRequests: z.array(InfoRequestSummaryView),
     notice: ClearanceNotice.optional(),
+    /** Findings reported MITIGATED whose reporting agency has not confirmed the mitigation yet; the notice does not count them. */
+    mitigationsAwaitingConfirmation: z.array(z.string()),
     noticeIssuedAt: Time.optional(),
     consolidationTrigger: ConsolidationTrigger.optional(),
     acknowledgedAt: Time.optional(),
@@ -290,6 +314,9 @@ export const FindingSummaryView = z.object({
   submittedAt: Time,
   response: FindingResponse.optional(),
   respondedAt: Time.optional(),
+  /** Set once the vendor reported MITIGATED: whether the reporting agency confirmed it. */
+  mitigation: MitigationReview.optional(),
+  mitigationReviewedAt: Time.optional(),
 });
 
 export type SubmissionView = z.infer<typeof Submission>;

@@ -204,12 +204,22 @@ export async function runDemo(config: Config): Promise<void> {
 
     step('Vendor reads the findings and responds');
     const summary = (await call('GET', `/ops/submissions/${id}`, secrets.opsToken)) as { findings: { findings: Array<{ findingId: string }> } };
+    const claims: Array<{ findingId: string; agencyId: 'nsa' | 'cisa' }> = [];
     for (const { findingId } of summary.findings.findings) {
       const f = await vendor('GET', `/v1/submissions/${id}/findings/${findingId}`);
       const response = f.severity === 'HIGH' ? 'MITIGATED' : 'ACKNOWLEDGED';
       await vendor('POST', `/v1/submissions/${id}/findings/${findingId}/response`, { response, note: 'Tracked in the release safety plan.' });
       say(`${findingId} (${String(f.severity)}, ${String(f.agencyId)}): "${String(f.title)}" → ${response}`);
+      if (response === 'MITIGATED') claims.push({ findingId, agencyId: f.agencyId as 'nsa' | 'cisa' });
     }
+    const claimed = await state();
+    say(`notice ${claimed.notice}: mitigations awaiting the reporting agency's confirmation: ${claimed.mitigationsAwaitingConfirmation.join(', ') || 'none'}`);
+
+    step('The reporting agency confirms each claimed mitigation (signed command)');
+    for (const { findingId, agencyId } of claims) {
+      await agency(agencyId, 'gov.preflight.finding.confirm-mitigation.v1', { findingId, note: 'Re-tested on the updated checkpoint.' });
+    }
+    await until('the mitigations confirmed', async () => ((await state()).mitigationsAwaitingConfirmation.length === 0 ? true : undefined));
     await vendor('POST', `/v1/submissions/${id}/acknowledge`, { note: 'Thank you.' });
     const final = await state();
     say(`notice now ${final.notice}; results acknowledged`);

@@ -4,3 +4,4 @@ export { webhookDeliveryWorkflow } from './webhooks/delivery';
 export { submissionWorkflow } from './submission/workflow';
 export { agencyAssessmentWorkflow } from './assessment/workflow';
 export { clearinghouseCaseWorkflow } from './clearinghouse/workflow';
+export { idempotencyKeyWorkflow } from './idempotency/workflow';

@@ -203,7 +203,9 @@ it('agencies learn of the invitation, fetch tokens, read answers and responses, 
   await cisa.send('gov.preflight.assessment.complete.v1', sid, { noFindings: true });
   await waitInbox(cisa, T.assessmentEnded);
   await waitInbox(cisa, T.accessRevoked);
-  await eventually('the cisa token revoked', async () => ((await vendor('POST', '/v1/access/verify', { token: tokens.cisa })).json.valid === false ? true : undefined));
+  await eventually('the cisa token revoked', async () =>
+    (await vendor('POST', '/v1/access/verify', { token: tokens.cisa })).json.valid === false ? true : undefined,
+  );
   expect((await vendor('POST', '/v1/access/verify', { token: tokens.nsa })).json).toMatchObject({ valid: true });
 
   // NSA confirms the vendor's mitigation with a signed command, then completes: its access ends too.
@@ -214,7 +216,9 @@ it('agencies learn of the invitation, fetch tokens, read answers and responses, 
   });
   await nsa.send('gov.preflight.assessment.complete.v1', sid);
   await waitInbox(nsa, T.accessRevoked);
-  await eventually('the nsa token revoked', async () => ((await vendor('POST', '/v1/access/verify', { token: tokens.nsa })).json.valid === false ? true : undefined));
+  await eventually('the nsa token revoked', async () =>
+    (await vendor('POST', '/v1/access/verify', { token: tokens.nsa })).json.valid === false ? true : undefined,
+  );
 
   // The advisory notice counts the confirmed mitigation.
   const issued = await eventually('the notice', async () => {

@@ -12,6 +12,7 @@ import {
   SUBMISSION_EVENT_TYPES,
   agencyWorkflowId,
   clocksQuery,
+  confirmMitigationUpdate,
   declareReleasedUpdate,
   findingsSummaryQuery,
   respondToFindingUpdate,
@@ -123,6 +124,9 @@ it('happy path end to end: six agencies, findings, clearance, release, close —
   await expect(gatewayBroker.verify(tokenFor(id, 'nsa', nsaGrant))).resolves.toEqual({ valid: false, reason: 'revoked' });
 
   await handle.executeUpdate(respondToFindingUpdate, { args: [{ findingId: f.findingId, response: 'MITIGATED' }] });
+  // A claim until the reporting agency confirms it.
+  expect(await handle.query(findingsSummaryQuery)).toMatchObject({ unresolvedCriticalOrHigh: 1, mitigationsAwaitingConfirmation: [f.findingId] });
+  await handle.executeUpdate(confirmMitigationUpdate, { args: [{ agencyId: 'nsa', findingId: f.findingId }], updateId: `${id}-confirm` });
   expect((await handle.query(findingsSummaryQuery)).unresolvedCriticalOrHigh).toBe(0);
   await handle.executeUpdate(declareReleasedUpdate, { args: [{}] });
   const outcome = await handle.result();

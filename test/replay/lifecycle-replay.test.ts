@@ -11,7 +11,9 @@ jest.setTimeout(120_000);
 // files predate both `assessment-reminders-once-per-offset` and `revoke-access-when-assessment-ends`; the -v2 files
 // carry the first (its marker in every agency child), the -revoke files the second (an agency loses its access as its
 // assessment ends, not when the submission ends it). The `-pre-inbox` files were recorded just before the agency inbox
-// (patch `agency-inbox-v1`), the `-inbox` files after it.
+// (patch `agency-inbox-v1`), the `-inbox` files after it. The `-pre-mitigations` files were recorded just before
+// verified mitigations (a vendor's MITIGATED re-issued the notice at once), the `-mitigations` files with them (patch
+// `submission-verified-mitigations`: the reporting agency confirms before the notice counts it).
 const OLD_SHAPE = ['submission-happy-path.json', 'submission-withdrawal.json'];
 const SCENARIOS = [
   ...OLD_SHAPE,
@@ -23,6 +25,10 @@ const SCENARIOS = [
   'submission-withdrawal-pre-inbox.json',
   'submission-happy-path-inbox.json',
   'submission-withdrawal-inbox.json',
+  'submission-happy-path-pre-mitigations.json',
+  'submission-withdrawal-pre-mitigations.json',
+  'submission-happy-path-mitigations.json',
+  'submission-withdrawal-mitigations.json',
 ];
 
 /** The parent's activity types and patch ids, in history order. */
@@ -65,7 +71,7 @@ describe('lifecycle histories recorded on the dev server', () => {
   });
 
   it('a deliberately changed submission workflow fails replay with a determinism violation', async () => {
-    const [parent] = loadRecordedRuns('submission-happy-path.json');
+    const [parent] = loadRecordedRuns('submission-happy-path-mitigations.json');
     await expect(
       Worker.runReplayHistory({ workflowsPath: require.resolve('./fixtures/changed-workflows'), replayName: 'changed' }, parent!.history, parent!.workflowId),
     ).rejects.toBeInstanceOf(DeterminismViolationError);

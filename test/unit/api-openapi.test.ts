@@ -48,7 +48,10 @@ describe('the OpenAPI document', () => {
       'POST /v1/submissions/{id}/release-date',
       'POST /v1/submissions/{id}/info-requests/{rid}/response',
       'POST /v1/submissions/{id}/findings/{fid}/response',
+      'GET /v1/submissions/{id}/findings',
       'GET /v1/submissions/{id}/findings/{fid}',
+      'GET /v1/submissions/{id}/info-requests',
+      'GET /v1/submissions/{id}/info-requests/{rid}',
       'POST /v1/submissions/{id}/acknowledge',
       'POST /v1/submissions/{id}/withdraw',
       'POST /v1/submissions/{id}/release',
@@ -90,6 +93,26 @@ describe('the OpenAPI document', () => {
     const scheme = (doc.components as unknown as { securitySchemes: Record<string, { description: string }> }).securitySchemes.agencySignature!;
     for (const part of ['RFC 9421', '@target-uri', 'content-digest', 'created', 'keyid', 'alg="ed25519"', 'nonce', '300 s'])
       expect(scheme.description).toContain(part);
+  });
+
+  it('documents Idempotency-Key, its refusals and the mitigation review state', () => {
+    for (const [p, method] of [
+      ['/v1/submissions', 'post'],
+      ['/v1/webhook-endpoints', 'post'],
+      ['/v1/webhook-endpoints/{id}/rotate-secret', 'post'],
+      ['/v1/submissions/{id}/findings/{fid}/response', 'post'],
+    ] as const) {
+      const op = doc.paths[p]![method]! as unknown as { parameters: Array<{ name: string; in: string }>; responses: Record<string, { description: string }> };
+      expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'Idempotency-Key', in: 'header' })]));
+      expect(op.responses['422']!.description).toMatch(/idempotency-key-reused/);
+      expect(op.responses['409']!.description).toMatch(/idempotency-key-in-use/);
+    }
+    const list = doc.paths['/v1/submissions/{id}/findings']!.get! as unknown as { parameters: Array<{ name: string }> };
+    expect(list.parameters.map((x) => x.name)).toEqual(expect.arrayContaining(['pageSize', 'nextPageToken']));
+    expect(Object.keys(doc.components.schemas.FindingListItem!.properties ?? {})).toEqual(
+      expect.arrayContaining(['findingId', 'agencyId', 'severity', 'title', 'response', 'note', 'mitigation']),
+    );
+    expect(Object.keys(doc.components.schemas.Submission!.properties ?? {})).toContain('mitigationsAwaitingConfirmation');
   });
 
   it('generates request bodies from the strict zod schemas', () => {

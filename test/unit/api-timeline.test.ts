@@ -246,6 +246,21 @@ describe('buildTimeline', () => {
   });
 });
 
+describe('buildTimeline mitigation reviews', () => {
+  it('attributes a mitigation review on the submission to the reviewing agency, without its note', () => {
+    nextId = 0;
+    const history = temporal.api.history.v1.History.fromObject({
+      events: [
+        ...(temporal.api.history.v1.History.toObject(parentHistory(), { enums: String, bytes: String, longs: Number }).events ?? []).slice(0, 1),
+        vendorUpdate(30, 'nsa-cmd-9', 'confirmMitigation', { agencyId: 'nsa', findingId: 'nsa-f1', note: 'SECRET REVIEW NOTE' }),
+      ],
+    });
+    const entry = buildTimeline({ submissionId: 's1', submission: history }).entries.at(-1)!;
+    expect(entry).toMatchObject({ actor: 'agency:nsa', agencyId: 'nsa', kind: 'mitigation-review', summary: 'confirmed the mitigation of finding nsa-f1' });
+    expect(JSON.stringify(entry)).not.toMatch(/SECRET/);
+  });
+});
+
 describe('buildTimeline dates', () => {
   it('dates updates and grants by their workflow task, and status changes by their own time, so causes precede effects', () => {
     nextId = 0;

@@ -6,6 +6,7 @@ import {
   CLEARANCE_NOTICES,
   FINDING_RESPONSES,
   type FindingResponseKind,
+  type MitigationReview,
   SEVERITIES,
   type Severity,
   SUBMISSION_STATUSES,
@@ -20,6 +21,8 @@ import {
   deriveClearanceNotice,
   findingRefusal,
   holdClock,
+  mitigationReviewRefusal,
+  mitigationsAwaitingConfirmation,
   nextReminder,
   resolveSettings,
   resumeClock,
@@ -187,18 +190,46 @@ describe('reminders', () => {
 });
 
 describe('advisory clearance notice', () => {
-  const f = (severity: Severity, response?: FindingResponseKind) => ({ severity, ...(response ? { response } : {}) });
+  const f = (severity: Severity, response?: FindingResponseKind, mitigation?: MitigationReview) => ({
+    severity,
+    ...(response ? { response } : {}),
+    ...(mitigation ? { mitigation } : {}),
+  });
   it('CONCERNS_NOTED for an unresolved CRITICAL or HIGH finding', () => {
     expect(deriveClearanceNotice(['FINDINGS_SUBMITTED'], [f('HIGH', 'ACKNOWLEDGED')])).toBe('CONCERNS_NOTED');
     expect(deriveClearanceNotice(['FINDINGS_SUBMITTED'], [f('CRITICAL', 'RISK_ACCEPTED')])).toBe('CONCERNS_NOTED');
     expect(deriveClearanceNotice(['DID_NOT_COMPLETE'], [f('CRITICAL')])).toBe('CONCERNS_NOTED');
   });
   it('CLEAR_WITH_RECOMMENDATIONS when findings remain but none is a serious unresolved one', () => {
-    expect(deriveClearanceNotice(['FINDINGS_SUBMITTED'], [f('HIGH', 'MITIGATED'), f('LOW')])).toBe('CLEAR_WITH_RECOMMENDATIONS');
+    expect(deriveClearanceNotice(['FINDINGS_SUBMITTED'], [f('HIGH', 'MITIGATED', 'CONFIRMED'), f('LOW')])).toBe('CLEAR_WITH_RECOMMENDATIONS');
   });
   it('CLEAR when nothing is left open', () => {
     expect(deriveClearanceNotice(['NO_FINDINGS', 'DECLINED'], [])).toBe('CLEAR');
-    expect(deriveClearanceNotice(['FINDINGS_SUBMITTED'], [f('CRITICAL', 'MITIGATED')])).toBe('CLEAR');
+    expect(deriveClearanceNotice(['FINDINGS_SUBMITTED'], [f('CRITICAL', 'MITIGATED', 'CONFIRMED')])).toBe('CLEAR');
+  });
+  it('a MITIGATED claim counts only once the reporting agency confirmed it', () => {
+    expect(deriveClearanceNotice(['FINDINGS_SUBMITTED'], [f('HIGH', 'MITIGATED', 'AWAITING_CONFIRMATION')])).toBe('CONCERNS_NOTED');
+    expect(deriveClearanceNotice(['FINDINGS_SUBMITTED'], [f('HIGH', 'MITIGATED', 'REJECTED')])).toBe('CONCERNS_NOTED');
+    expect(deriveClearanceNotice(['FINDINGS_SUBMITTED'], [f('LOW', 'MITIGATED', 'AWAITING_CONFIRMATION')])).toBe('CLEAR_WITH_RECOMMENDATIONS');
+    // Runs started before verified mitigations take the vendor's word.
+    expect(deriveClearanceNotice(['FINDINGS_SUBMITTED'], [f('HIGH', 'MITIGATED', 'AWAITING_CONFIRMATION')], false)).toBe('CLEAR');
+    expect(
+      mitigationsAwaitingConfirmation([
+        { findingId: 'nsa-f1', response: 'MITIGATED', mitigation: 'AWAITING_CONFIRMATION' },
+        { findingId: 'nsa-f2', response: 'MITIGATED', mitigation: 'CONFIRMED' },
+        { findingId: 'cisa-f1', response: 'ACKNOWLEDGED' },
+      ]),
+    ).toEqual(['nsa-f1']);
+  });
+  it('only the reporting agency reviews a claimed mitigation, once', () => {
+    const finding = { findingId: 'nsa-f1', agencyId: 'nsa', response: 'MITIGATED' as const, mitigation: 'AWAITING_CONFIRMATION' as const };
+    const ctx = { status: 'CLEARANCE_ISSUED' as const, finding, findingId: 'nsa-f1', signerAgencyId: 'nsa' };
+    expect(mitigationReviewRefusal('confirmMitigation', ctx)).toBeUndefined();
+    expect(mitigationReviewRefusal('confirmMitigation', { ...ctx, signerAgencyId: 'cisa' })?.type).toBe(FAILURES.wrongAgency.type);
+    expect(mitigationReviewRefusal('confirmMitigation', { ...ctx, finding: undefined })?.type).toBe(FAILURES.unknownReference.type);
+    expect(mitigationReviewRefusal('confirmMitigation', { ...ctx, finding: { ...finding, response: 'DISPUTED' } })?.type).toBe(FAILURES.notAllowedInState.type);
+    expect(mitigationReviewRefusal('confirmMitigation', { ...ctx, finding: { ...finding, mitigation: 'CONFIRMED' } })?.reason).toMatch(/already confirmed/);
+    expect(mitigationReviewRefusal('rejectMitigation', { ...ctx, status: 'CLOSED' })?.type).toBe(FAILURES.notAllowedInState.type);
   });
   it('NOT_ASSESSED when no agency completed', () => {
     expect(deriveClearanceNotice(['DECLINED', 'DID_NOT_COMPLETE', 'WITHDRAWN'], [f('LOW')])).toBe('NOT_ASSESSED');

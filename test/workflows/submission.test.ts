@@ -21,7 +21,10 @@ import {
   agencyWorkflowId,
   changeReleaseDateUpdate,
   clocksQuery,
+  confirmMitigationUpdate,
   declareReleasedUpdate,
+  findingResponsesQuery,
+  rejectMitigationUpdate,
   findingsSummaryQuery,
   respondToFindingUpdate,
   respondToInfoRequestUpdate,
@@ -127,6 +130,72 @@ function statusTrail(submissionId: string): string[] {
     .map((e) => String(e.data.status));
 }
 
+it('verified mitigations: a MITIGATED claim keeps CONCERNS_NOTED until the reporting agency confirms; another agency is refused', async () => {
+  const now = await ts.env.currentTimeMs();
+  const input = submissionInput(now, 20, { requestedAgencies: ['nsa', 'cisa'] });
+  const handle = await start(input);
+  const id = input.submissionId;
+  await waitForStatus(client, id, 'UNDER_ASSESSMENT');
+  for (const a of ['nsa', 'cisa']) await acceptAndStart(id, a);
+  const high = await agency<{ findingId: string }>(id, 'nsa', submitFindingUpdate, { finding: finding('HIGH', 'SECRET-NSA') });
+  for (const a of ['nsa', 'cisa']) await agency(id, a, completeAssessmentUpdate);
+  expect((await waitForStatus(client, id, 'CLEARANCE_ISSUED')).notice).toBe('CONCERNS_NOTED');
+
+  // Nothing claimed yet: there is nothing to confirm.
+  const review = (agencyId: string, update: { name: string }, body: object = {}) =>
+    handle.executeUpdate(update.name, { args: [{ agencyId, findingId: high.findingId, ...body }], updateId: `review-${(cmd += 1)}` });
+  await expectRefused(review('nsa', confirmMitigationUpdate), FAILURES.notAllowedInState.type, /has not reported finding "nsa-f1" MITIGATED/);
+
+  await handle.executeUpdate(respondToFindingUpdate, { args: [{ findingId: high.findingId, response: 'MITIGATED', note: 'Retrained refusals' }] });
+  const claimed = await handle.query(submissionStateQuery);
+  expect(claimed).toMatchObject({ notice: 'CONCERNS_NOTED', mitigationsAwaitingConfirmation: ['nsa-f1'] });
+  expect(await handle.query(findingsSummaryQuery)).toMatchObject({ unresolvedCriticalOrHigh: 1, mitigationsAwaitingConfirmation: ['nsa-f1'] });
+  // Events go out through the publish activity, after the update returned: wait for the re-issued notice.
+  const lastNotice = (notice: string, awaiting: string[]) =>
+    waitFor(
+      async () =>
+        eventsOf(id)
+          .filter((e) => e.type === SUBMISSION_EVENT_TYPES.clearanceIssued)
+          .at(-1)?.data,
+      (d) => d?.notice === notice && JSON.stringify(d?.mitigationsAwaitingConfirmation) === JSON.stringify(awaiting),
+      `the notice ${notice} naming ${awaiting.join(', ') || 'no'} mitigation awaiting confirmation`,
+    );
+  await lastNotice('CONCERNS_NOTED', ['nsa-f1']);
+
+  // Only the reporting agency reviews its finding.
+  await expectRefused(review('cisa', confirmMitigationUpdate), FAILURES.wrongAgency.type, /only the reporting agency/);
+  await expectRefused(
+    handle.executeUpdate(confirmMitigationUpdate, { args: [{ agencyId: 'nsa', findingId: 'nsa-f9' }] }),
+    FAILURES.unknownReference.type,
+    /no finding "nsa-f9"/,
+  );
+  // A rejection keeps the finding open; the vendor claims again; the agency confirms.
+  await expect(review('nsa', rejectMitigationUpdate, { reason: 'Still reproducible' })).resolves.toMatchObject({
+    mitigation: 'REJECTED',
+    notice: 'CONCERNS_NOTED',
+  });
+  expect((await handle.query(findingResponsesQuery)).find((r) => r.findingId === high.findingId)).toMatchObject({
+    response: 'MITIGATED',
+    note: 'Retrained refusals',
+    mitigation: 'REJECTED',
+    mitigationReviewNote: 'Still reproducible',
+  });
+  expect((await handle.query(submissionStateQuery)).mitigationsAwaitingConfirmation).toEqual([]);
+  await handle.executeUpdate(respondToFindingUpdate, { args: [{ findingId: high.findingId, response: 'MITIGATED' }] });
+  expect((await handle.query(submissionStateQuery)).mitigationsAwaitingConfirmation).toEqual(['nsa-f1']);
+  await expect(review('nsa', confirmMitigationUpdate, { note: 'Re-tested' })).resolves.toEqual({
+    findingId: 'nsa-f1',
+    mitigation: 'CONFIRMED',
+    notice: 'CLEAR',
+  });
+  expect(await handle.query(submissionStateQuery)).toMatchObject({ notice: 'CLEAR', mitigationsAwaitingConfirmation: [] });
+  await lastNotice('CLEAR', []);
+  await expectRefused(review('nsa', confirmMitigationUpdate), FAILURES.notAllowedInState.type, /already confirmed/);
+  // Sensitive notes stay in workflow state, never in events.
+  expect(JSON.stringify(eventsOf(id))).not.toMatch(/Retrained|Still reproducible|Re-tested/);
+  expectCleanSequence(id);
+});
+
 it('happy path: six agencies assess in parallel, findings go to the vendor, clearance, release, close', async () => {
   const now = await ts.env.currentTimeMs();
   const input = submissionInput(now, 20);
@@ -158,6 +227,9 @@ it('happy path: six agencies assess in parallel, findings go to the vendor, clea
 
   await handle.executeUpdate(respondToFindingUpdate, { args: [{ findingId: high.findingId, response: 'MITIGATED' }] });
   await handle.executeUpdate(respondToFindingUpdate, { args: [{ findingId: low.findingId, response: 'ACKNOWLEDGED' }] });
+  // The vendor's MITIGATED is a claim: the notice counts it once the reporting agency confirms.
+  expect((await handle.query(submissionStateQuery)).notice).toBe('CONCERNS_NOTED');
+  await handle.executeUpdate(confirmMitigationUpdate, { args: [{ agencyId: 'nsa', findingId: high.findingId }], updateId: 'confirm-nsa-f1' });
   expect((await handle.query(submissionStateQuery)).notice).toBe('CLEAR_WITH_RECOMMENDATIONS');
 
   const released = await handle.executeUpdate(declareReleasedUpdate, { args: [{}] });

@@ -13,6 +13,7 @@ import {
   CreateSubmissionRequest,
   FindingResponse,
   FindingSummaryView,
+  MitigationReview,
   Severity,
   Submission,
   SubmissionStatus,
@@ -86,10 +87,61 @@ export const FindingDetail = z
     submittedAt: Time,
     response: FindingResponse.optional(),
     respondedAt: Time.optional(),
+    /** The vendor's note with its response. */
     note: z.string().optional(),
+    /** Once the vendor reported MITIGATED: whether the reporting agency confirmed it (only CONFIRMED counts in the notice). */
+    mitigation: MitigationReview.optional(),
+    mitigationReviewedAt: Time.optional(),
+    /** The agency's note when it confirmed, or its reason when it rejected, the mitigation. */
+    mitigationReviewNote: z.string().optional(),
   })
-  .meta({ description: 'One finding with its sensitive detail (only for its vendor and ops)' });
+  .meta({ description: 'One finding with its sensitive detail, the vendor response and note, and the mitigation review (only for its vendor and ops)' });
 export type FindingDetail = z.infer<typeof FindingDetail>;
+
+export const FindingListItem = z
+  .object({
+    findingId: z.string(),
+    agencyId: z.string(),
+    severity: Severity,
+    domain: z.string(),
+    title: z.string(),
+    modelVersionTested: z.string(),
+    thirdPartyVulnerability: z.boolean(),
+    submittedAt: Time,
+    response: FindingResponse.optional(),
+    respondedAt: Time.optional(),
+    note: z.string().optional(),
+    mitigation: MitigationReview.optional(),
+    mitigationReviewedAt: Time.optional(),
+  })
+  .meta({
+    description:
+      'A finding in a list: its title, the vendor response and note, and the mitigation review state (detail and recommendation in the finding itself)',
+  });
+export type FindingListItem = z.infer<typeof FindingListItem>;
+export const FindingList = z.object({ items: z.array(FindingListItem), nextPageToken: z.string().optional() });
+
+export const InfoRequestListItem = z.object({ requestId: z.string(), agencyId: z.string(), requestedAt: Time, respondedAt: Time.optional() });
+export const InfoRequestList = z.object({ items: z.array(InfoRequestListItem), nextPageToken: z.string().optional() });
+export const InfoRequestDetail = z
+  .object({
+    requestId: z.string(),
+    agencyId: z.string(),
+    requestedAt: Time,
+    respondedAt: Time.optional(),
+    /** What the agency asks (sensitive). */
+    question: z.string(),
+    /** The vendor's answer, once given. */
+    response: z.string().optional(),
+  })
+  .meta({ description: "An agency's information request with its question and the vendor's answer (only for its vendor)" });
+export type InfoRequestDetail = z.infer<typeof InfoRequestDetail>;
+
+/** Page through a submission's findings or information requests, in the order they arrived. */
+export const PageQuery = z.strictObject({
+  pageSize: z.coerce.number().int().min(1).max(500).optional(),
+  nextPageToken: z.string().max(200).optional(),
+});
 
 export const AccessVerifyResponse = z.discriminatedUnion('valid', [
   z.object({ valid: z.literal(true), grantId: z.string(), submissionId: z.string(), agencyId: z.string(), scope: z.string(), expiresAt: Time }),

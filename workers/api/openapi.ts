@@ -46,6 +46,11 @@ export const OPENAPI_SCHEMAS: Record<string, z.ZodType> = {
   SubmissionCreated: H.SubmissionCreated,
   CommandResult: H.CommandResult,
   FindingDetail: H.FindingDetail,
+  FindingListItem: H.FindingListItem,
+  FindingList: H.FindingList,
+  InfoRequestListItem: H.InfoRequestListItem,
+  InfoRequestList: H.InfoRequestList,
+  InfoRequestDetail: H.InfoRequestDetail,
   Clocks: H.Clocks,
   FindingsSummary: H.FindingsSummary,
   OpsSubmission: H.OpsSubmission,
@@ -158,12 +163,41 @@ export const API_OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    path: `${sub}/findings`,
+    operationId: 'listFindings',
+    summary: "List the submission's findings: title, severity, the vendor's response and note, and whether the reporting agency confirmed a claimed mitigation",
+    tag: 'vendor',
+    security: 'vendorOrOps',
+    response: 'FindingList',
+    query: H.PageQuery,
+  },
+  {
+    method: 'get',
     path: `${sub}/findings/{fid}`,
     operationId: 'getFinding',
-    summary: 'Fetch a finding with its details',
+    summary: "Fetch a finding with its details, the vendor's response and note, and the agency's mitigation review",
     tag: 'vendor',
     security: 'vendorOrOps',
     response: 'FindingDetail',
+  },
+  {
+    method: 'get',
+    path: `${sub}/info-requests`,
+    operationId: 'listInfoRequests',
+    summary: "List the agencies' information requests, answered or not",
+    tag: 'vendor',
+    security: 'vendor',
+    response: 'InfoRequestList',
+    query: H.PageQuery,
+  },
+  {
+    method: 'get',
+    path: `${sub}/info-requests/{rid}`,
+    operationId: 'getInfoRequest',
+    summary: "Read an information request's question and the vendor's answer",
+    tag: 'vendor',
+    security: 'vendor',
+    response: 'InfoRequestDetail',
   },
   {
     method: 'post',
@@ -296,6 +330,7 @@ export const API_OPERATIONS: Operation[] = [
     response: 'WebhookEndpointWithSecret',
     status: 201,
     errors: [409],
+    idempotent: true,
   },
   {
     method: 'get',
@@ -336,6 +371,7 @@ export const API_OPERATIONS: Operation[] = [
     request: 'RotateWebhookSecretRequest',
     response: 'WebhookEndpointWithSecret',
     errors: [409],
+    idempotent: true,
   },
   {
     method: 'get',
@@ -480,7 +516,8 @@ function parameters(op: Operation): Json[] {
       name: 'Idempotency-Key',
       in: 'header',
       required: false,
-      description: 'A retried request with the same key has no second effect',
+      description:
+        'Makes a retry safe: the first answer (any status below 500) is stored for 24 hours per vendor and key, and a retry with the same key and the same request (method, path, JSON body) gets it again, with `Idempotent-Replayed: true`, and has no second effect. The same key on another request is refused (422 `idempotency-key-reused`); a retry while the first request still runs gets 409 `idempotency-key-in-use`.',
       schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$' },
     });
   }
@@ -551,6 +588,14 @@ export function openApiDocument(options: { serverUrl?: string; extraOperations?:
     }
     for (const code of op.errors ?? []) {
       responses[String(code)] = problemResponse(code === 409 ? 'Not allowed in the current state' : code === 503 ? 'Not ready' : 'Refused');
+    }
+    if (op.idempotent) {
+      responses['409'] = problemResponse(
+        op.errors?.includes(409)
+          ? 'Not allowed in the current state; or (`idempotency-key-in-use`) the first request with this Idempotency-Key is still running'
+          : 'The first request with this Idempotency-Key is still running (`idempotency-key-in-use`)',
+      );
+      responses['422'] = problemResponse('Invalid input; or (`idempotency-key-reused`) the Idempotency-Key was first used for another request');
     }
     (paths[op.path] ??= {})[op.method] = {
       operationId: op.operationId,

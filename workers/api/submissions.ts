@@ -8,7 +8,9 @@ import {
   agencyWorkflowId,
   changeReleaseDateUpdate,
   declareReleasedUpdate,
+  findingResponsesQuery,
   findingsSummaryQuery,
+  infoRequestsQuery,
   respondToFindingUpdate,
   respondToInfoRequestUpdate,
   resubmitUpdate,
@@ -17,7 +19,8 @@ import {
   withdrawUpdate,
   type SubmissionInput,
 } from '../../workflows/submission/contract';
-import { findingDetailQuery, type FindingRecord } from '../../workflows/assessment/contract';
+import type { FindingSummary } from '../../wire/submission';
+import { findingDetailQuery, findingRecordsQuery, infoRequestDetailQuery, type FindingRecord } from '../../workflows/assessment/contract';
 import { SA } from '../../workflows/shared/search-attributes';
 import {
   AccessVerifyRequest,
@@ -27,13 +30,18 @@ import {
   DeclareReleaseRequest,
   FindingResponseRequest,
   type FindingDetail,
+  type FindingListItem,
+  type InfoRequestDetail,
   InfoRequestResponseRequest,
+  PageQuery,
   ResubmitRequest,
   VendorSubmissionListQuery,
   WithdrawRequest,
 } from './http-schemas';
 import { metrics } from '../../infra/metrics';
+import { IdempotencyKeys } from '../../clients/idempotency';
 import { authenticate, vendorScope } from './auth';
+import { idempotencyKey, idempotentRoute } from './idempotency';
 import type { ApiContext } from './context';
 import { findSubmission, listSubmissions, SUBMISSION_KIND } from './lookup';
 import { HttpProblem, isHttpProblem, parseOr422, problemErrorHandler, problemFromUpdateFailure, problems } from './problems';
@@ -41,20 +49,6 @@ import type { submissionWorkflow } from '../../workflows/submission/workflow';
 
 /** Body caps per route: commands are small; an information-request answer may be long. */
 export const BODY_LIMITS = { command: 64 * 1024, infoResponse: 256 * 1024 } as const;
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
-
-function idempotencyKey(request: FastifyRequest): string | undefined {
-  const value = request.headers['idempotency-key'];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
-    throw problems.invalid(
-      [{ path: 'Idempotency-Key', message: 'printable ASCII without spaces, 1-128 characters' }],
-      'The Idempotency-Key header is not valid.',
-    );
-  }
-  return value;
-}
 
 /** A new submission id, or the same id for the same vendor and idempotency key (so a retried POST starts nothing new). */
 export function newSubmissionId(vendorId: string, key?: string): string {
@@ -102,8 +96,8 @@ function isEnded(e: unknown): boolean {
   return name === 'WorkflowNotFoundError' || /already completed|workflow execution already/i.test(message);
 }
 
-/** Reads the full finding (with its sensitive text) from the agency child that holds it. */
-export async function readFinding(ctx: ApiContext, submissionId: string, findingId: string): Promise<FindingRecord> {
+/** Reads the full finding (with its sensitive text) from the agency child that holds it, with the vendor's response, its note and the mitigation review. */
+export async function readFinding(ctx: ApiContext, submissionId: string, findingId: string): Promise<FindingDetail> {
   if (!ID_PATTERN.test(findingId)) throw problems.notFound('finding');
   const parent = ctx.client.workflow.getHandle(submissionWorkflowId(submissionId));
   const summary = await parent.query(findingsSummaryQuery);
@@ -111,7 +105,80 @@ export async function readFinding(ctx: ApiContext, submissionId: string, finding
   if (!finding) throw problems.notFound('finding');
   const detail = await ctx.client.workflow.getHandle(agencyWorkflowId(submissionId, finding.agencyId)).query(findingDetailQuery, findingId);
   if (!detail) throw problems.notFound('finding');
-  return detail;
+  const review = (await parent.query(findingResponsesQuery)).find((r) => r.findingId === findingId);
+  const { note: _unused, ...record } = detail;
+  return { ...record, ...withoutIds(review), ...responseOf(finding) };
+}
+
+function withoutIds<T extends { findingId: string; agencyId: string }>(r: T | undefined): Omit<T, 'findingId' | 'agencyId'> | Record<string, never> {
+  if (!r) return {};
+  const { findingId: _f, agencyId: _a, ...rest } = r;
+  return rest;
+}
+
+/** The response fields as the submission holds them (the agency child does not know them). */
+function responseOf(f: FindingSummary): Partial<FindingDetail> {
+  return {
+    ...(f.response ? { response: f.response } : {}),
+    ...(f.respondedAt ? { respondedAt: f.respondedAt } : {}),
+    ...(f.mitigation ? { mitigation: f.mitigation } : {}),
+    ...(f.mitigationReviewedAt ? { mitigationReviewedAt: f.mitigationReviewedAt } : {}),
+  };
+}
+
+/** An opaque page token: the offset of the next item. */
+function pageOf<T>(items: readonly T[], q: { pageSize?: number | undefined; nextPageToken?: string | undefined }): { page: T[]; nextPageToken?: string } {
+  let offset = 0;
+  if (q.nextPageToken !== undefined) {
+    const m = /^o(\d{1,9})$/.exec(Buffer.from(q.nextPageToken, 'base64url').toString('utf8'));
+    if (!m) throw problems.invalid([{ path: 'nextPageToken', message: 'not a token this list returned' }], 'The query is not valid.');
+    offset = Number(m[1]);
+  }
+  const size = q.pageSize ?? 100;
+  const page = items.slice(offset, offset + size);
+  return { page, ...(offset + size < items.length ? { nextPageToken: Buffer.from(`o${offset + size}`).toString('base64url') } : {}) };
+}
+
+/** A page of the submission's findings with their titles, the vendor's responses and notes, and the mitigation reviews. */
+async function listFindings(ctx: ApiContext, submissionId: string, q: { pageSize?: number; nextPageToken?: string }) {
+  const parent = ctx.client.workflow.getHandle(submissionWorkflowId(submissionId));
+  const [summary, responses] = await Promise.all([parent.query(findingsSummaryQuery), parent.query(findingResponsesQuery)]);
+  const { page, nextPageToken } = pageOf(summary.findings, q);
+  // One query per agency on the page (not per finding) for the titles.
+  const records = new Map<string, FindingRecord>();
+  await Promise.all(
+    [...new Set(page.map((f) => f.agencyId))].map(async (agencyId) => {
+      for (const r of await ctx.client.workflow.getHandle(agencyWorkflowId(submissionId, agencyId)).query(findingRecordsQuery)) records.set(r.findingId, r);
+    }),
+  );
+  const items: FindingListItem[] = page.map((f) => {
+    const review = responses.find((r) => r.findingId === f.findingId);
+    return {
+      findingId: f.findingId,
+      agencyId: f.agencyId,
+      severity: f.severity,
+      domain: f.domain,
+      title: records.get(f.findingId)?.title ?? '',
+      modelVersionTested: f.modelVersionTested,
+      thirdPartyVulnerability: f.thirdPartyVulnerability,
+      submittedAt: f.submittedAt,
+      ...responseOf(f),
+      ...(review?.note ? { note: review.note } : {}),
+    };
+  });
+  return { items, ...(nextPageToken ? { nextPageToken } : {}) };
+}
+
+/** One information request with its question (from the asking agency's assessment) and the vendor's answer. */
+async function readInfoRequest(ctx: ApiContext, submissionId: string, requestId: string): Promise<InfoRequestDetail> {
+  if (!ID_PATTERN.test(requestId)) throw problems.notFound('information request');
+  const requests = await ctx.client.workflow.getHandle(submissionWorkflowId(submissionId)).query(infoRequestsQuery);
+  const request = requests.find((r) => r.requestId === requestId);
+  if (!request) throw problems.notFound('information request');
+  const detail = await ctx.client.workflow.getHandle(agencyWorkflowId(submissionId, request.agencyId)).query(infoRequestDetailQuery, requestId);
+  if (!detail) throw problems.notFound('information request');
+  const { requestId: id, agencyId, requestedAt, respondedAt, question, response } = detail;
+  return { requestId: id, agencyId, requestedAt, ...(respondedAt ? { respondedAt } : {}), question, ...(response !== undefined ? { response } : {}) };
 }
 
 /**
@@ -124,7 +191,8 @@ export function submissionRoutes(ctx: ApiContext) {
     app.setErrorHandler(problemErrorHandler(ctx.logger.child({ component: 'api' })));
     const vendorOnly = authenticate(ctx.authenticator, ['vendor']);
     const vendorOrOps = authenticate(ctx.authenticator, ['vendor', 'ops']);
-    const cmd = { preHandler: vendorOnly, bodyLimit: BODY_LIMITS.command };
+    const idempotent = idempotentRoute(new IdempotencyKeys(ctx.client, ctx.taskQueue));
+    const cmd = { preHandler: [vendorOnly, idempotent.preHandler], onSend: idempotent.onSend, bodyLimit: BODY_LIMITS.command };
 
     app.post('/v1/submissions', cmd, async (request, reply) => {
       const vendorId = vendorScope(request)!;
@@ -193,7 +261,7 @@ export function submissionRoutes(ctx: ApiContext) {
 
     app.post<{ Params: Params }>(
       '/v1/submissions/:id/info-requests/:rid/response',
-      { preHandler: vendorOnly, bodyLimit: BODY_LIMITS.infoResponse },
+      { preHandler: [vendorOnly, idempotent.preHandler], onSend: idempotent.onSend, bodyLimit: BODY_LIMITS.infoResponse },
       async (request) => {
         const body = parseOr422(InfoRequestResponseRequest, request.body);
         const requestId = request.params.rid ?? '';
@@ -219,6 +287,25 @@ export function submissionRoutes(ctx: ApiContext) {
       );
     });
 
+    app.get<{ Params: Params }>('/v1/submissions/:id/findings', { preHandler: vendorOrOps }, async (request) => {
+      const q = parseOr422(PageQuery, request.query, 'query');
+      const owned = await findSubmission(ctx.client, request.params.id, request.principal);
+      return listFindings(ctx, owned.submissionId, q);
+    });
+
+    // Questions and answers are between the asking agency and the vendor: vendor only.
+    app.get<{ Params: Params }>('/v1/submissions/:id/info-requests', { preHandler: vendorOnly }, async (request) => {
+      const q = parseOr422(PageQuery, request.query, 'query');
+      const owned = await findSubmission(ctx.client, request.params.id, request.principal);
+      const { page, nextPageToken } = pageOf(await owned.handle.query(infoRequestsQuery), q);
+      return { items: page, ...(nextPageToken ? { nextPageToken } : {}) };
+    });
+
+    app.get<{ Params: Params }>('/v1/submissions/:id/info-requests/:rid', { preHandler: vendorOnly }, async (request): Promise<InfoRequestDetail> => {
+      const owned = await findSubmission(ctx.client, request.params.id, request.principal);
+      return readInfoRequest(ctx, owned.submissionId, request.params.rid ?? '');
+    });
+
     app.get<{ Params: Params }>('/v1/submissions/:id/findings/:fid', { preHandler: vendorOrOps }, async (request): Promise<FindingDetail> => {
       const owned = await findSubmission(ctx.client, request.params.id, request.principal);
       return readFinding(ctx, owned.submissionId, request.params.fid ?? '');
@@ -241,7 +328,8 @@ export function submissionRoutes(ctx: ApiContext) {
       );
     });
 
-    app.post('/v1/access/verify', cmd, async (request: FastifyRequest, reply: FastifyReply) => {
+    // A read that happens to be a POST: no Idempotency-Key handling.
+    app.post('/v1/access/verify', { preHandler: vendorOnly, bodyLimit: BODY_LIMITS.command }, async (request: FastifyRequest, reply: FastifyReply) => {
       const { token } = parseOr422(AccessVerifyRequest, request.body);
       const result = await ctx.accessBroker.verify(token);
       if (!result.valid && result.reason !== 'expired' && result.reason !== 'revoked') return reply.send(result);

@@ -24,7 +24,9 @@ import {
   vendorWorkflowId,
   type WebhookEndpoint,
 } from '../../workflows/webhooks/contract';
+import { IdempotencyKeys } from '../../clients/idempotency';
 import { authenticate, vendorScope, type Authenticator } from './auth';
+import { idempotentRoute } from './idempotency';
 import { parseOr422, problemErrorHandler, problemForFailure, problems, type HttpProblem } from './problems';
 
 export interface WebhookRoutesContext {
@@ -114,6 +116,16 @@ export function webhookEndpointRoutes(ctx: WebhookRoutesContext) {
     app.setErrorHandler(problemErrorHandler(ctx.logger.child({ component: 'api' })));
     const vendorOnly = authenticate(ctx.authenticator, ['vendor']);
     const cmd = { preHandler: vendorOnly, bodyLimit: WEBHOOK_BODY_LIMIT };
+    // POSTs take an Idempotency-Key. The signing secret is never stored with the answer: a replay derives it again
+    // from the endpoint id and the secret version the first answer named.
+    const idempotent = idempotentRoute(new IdempotencyKeys(ctx.client, ctx.taskQueue), {
+      redact: ({ secret: _secret, ...rest }) => rest,
+      restore: (body) =>
+        typeof body.id === 'string' && typeof body.secretVersion === 'number'
+          ? { ...body, secret: deriveWebhookSecret(ctx.masterKey, body.id, body.secretVersion) }
+          : body,
+    });
+    const post = { preHandler: [vendorOnly, idempotent.preHandler], onSend: idempotent.onSend, bodyLimit: WEBHOOK_BODY_LIMIT };
     type ById = { Params: { id: string } };
 
     app.get('/v1/webhook-endpoints', { preHandler: vendorOnly }, async (request) => {
@@ -123,7 +135,7 @@ export function webhookEndpointRoutes(ctx: WebhookRoutesContext) {
       return { items: items.map(endpointBody) };
     });
 
-    app.post('/v1/webhook-endpoints', cmd, async (request, reply) => {
+    app.post('/v1/webhook-endpoints', post, async (request, reply) => {
       const body = parseOr422(CreateWebhookEndpointRequest, request.body);
       checkUrl(body.url);
       const vendorId = vendorOf(request);
@@ -168,7 +180,7 @@ export function webhookEndpointRoutes(ctx: WebhookRoutesContext) {
       return reply.code(204).send();
     });
 
-    app.post<ById>('/v1/webhook-endpoints/:id/rotate-secret', cmd, async (request) => {
+    app.post<ById>('/v1/webhook-endpoints/:id/rotate-secret', post, async (request) => {
       const body = parseOr422(RotateWebhookSecretRequest, request.body ?? {});
       const vendorId = vendorOf(request);
       const endpointId = endpointIdOf(request);
@@ -184,7 +196,7 @@ export function webhookEndpointRoutes(ctx: WebhookRoutesContext) {
       return { items: await listDeliveries(ctx.client, { vendorId, endpointId, limit: 100 }) };
     });
 
-    app.post<ById>('/v1/webhook-endpoints/:id/replay', cmd, async (request) => {
+    app.post<ById>('/v1/webhook-endpoints/:id/replay', post, async (request) => {
       const body = parseOr422(ReplayWebhookRequest, request.body ?? {});
       const vendorId = vendorOf(request);
       const endpointId = endpointIdOf(request);

@@ -3,7 +3,7 @@ import type { AcceptedCommand } from '../../events/command-intake';
 import { RejectionCode } from '../../events/schemas';
 import { findInCauses } from '../../infra/error-causes';
 import { FAILURES, failureOfType } from '../../workflows/shared/failures';
-import { agencyWorkflowId } from '../../workflows/submission/contract';
+import { agencyWorkflowId, submissionWorkflowId } from '../../workflows/submission/contract';
 
 /** What happened to one command. `deadLetter` marks refusals ops should see (anything not a business outcome). */
 export type CommandOutcome =
@@ -53,6 +53,22 @@ export async function classifyTemporalError(client: Client, command: AcceptedCom
   }
   if (name === 'CaseNotFoundError') {
     return { kind: 'rejected', code: FAILURES.caseNotFound.code, reason: 'No such case, or not one this agency may act on', deadLetter: true };
+  }
+  if (name === 'WorkflowNotFoundError' && command.entry.command?.kind === 'submission-update') {
+    // No such submission, or one that has ended: an agency learns no more than that it cannot act on it.
+    try {
+      const description = await client.workflow.getHandle(submissionWorkflowId(command.envelope.subject)).describe();
+      if (description.status.name !== 'RUNNING') {
+        return { kind: 'rejected', code: 'ended', reason: 'The submission has ended and takes no more commands', deadLetter: false };
+      }
+      throw new TransientError('The submission exists but did not take the update; retrying');
+    } catch (d) {
+      if (d instanceof TransientError) throw d;
+      if (errorName(d) === 'WorkflowNotFoundError') {
+        return { kind: 'rejected', code: 'not-found', reason: 'No such submission, or not one this agency may act on', deadLetter: true };
+      }
+      throw new TransientError(`Temporal did not answer: ${(d as Error).message}`);
+    }
   }
   if (name === 'WorkflowNotFoundError') {
     // No such assessment: the agency was not invited. An assessment that has ended is a different answer.

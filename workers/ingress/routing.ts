@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { applyAgencyCaseCommand, openOrJoinCase } from '../../clients/cases';
 import type { AcceptedCommand } from '../../events/command-intake';
-import { agencyWorkflowId } from '../../workflows/submission/contract';
+import { agencyWorkflowId, submissionWorkflowId } from '../../workflows/submission/contract';
 import { classifyTemporalError, type CommandOutcome } from './outcomes';
 
 /** Opens or joins a clearinghouse case for a verified `gov.preflight.case.open.v1` command; returns ids/statuses. */
@@ -44,7 +44,8 @@ function thinResult(value: unknown): Record<string, string | number | boolean | 
 }
 
 /**
- * Applies a verified command in Temporal: an update on `submission/<id>/agency/<agencyId>` whose update id is the
+ * Applies a verified command in Temporal: an update on `submission/<id>/agency/<agencyId>` (or, for the commands on
+ * the submission itself such as mitigation reviews, on `submission/<id>`) whose update id is the
  * command id, so a redelivered or replayed command returns the first outcome instead of acting twice. Throws
  * TransientError when Temporal could not answer, so the caller retries without committing the offset.
  */
@@ -66,7 +67,8 @@ export async function applyCommand(client: Client, command: AcceptedCommand, ope
       });
       return { kind: 'accepted', result: { caseId: result.caseId, state: result.state } };
     }
-    const workflowId = agencyWorkflowId(command.envelope.subject, command.agencyId);
+    const workflowId =
+      target.kind === 'submission-update' ? submissionWorkflowId(command.envelope.subject) : agencyWorkflowId(command.envelope.subject, command.agencyId);
     const result: unknown = await client.workflow
       .getHandle(workflowId)
       .executeUpdate(target.updateName, { args: [command.data], updateId: command.envelope.id });

@@ -116,6 +116,8 @@ export interface FindingRecord extends FindingSummary, FindingInput {
 
 export const agencyStateQuery = defineQuery<AgencyAssessmentView>('agencyState');
 export const findingDetailQuery = defineQuery<FindingRecord | null, [string]>('findingDetail');
+/** Every finding of this assessment with its text (for the vendor API's findings list). */
+export const findingRecordsQuery = defineQuery<FindingRecord[]>('findingRecords');
 
 /** An info request with its question and the vendor's answer (sensitive); for the agency/vendor API. */
 export interface InfoRequestRecord extends InfoRequestSummary {

@@ -9,6 +9,7 @@ import {
   declineInvitationUpdate,
   endAssessmentSignal,
   findingDetailQuery,
+  findingRecordsQuery,
   infoRequestDetailQuery,
   infoResponseSignal,
   requestInfoUpdate,
@@ -51,6 +52,7 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
   setHandler(agencyStateQuery, () => a.view());
   setHandler(infoRequestDetailQuery, (requestId: string) => a.infoRequestDetail(requestId));
   setHandler(findingDetailQuery, (findingId: string) => a.findingDetail(findingId));
+  setHandler(findingRecordsQuery, () => a.findings.map((f) => ({ ...f })));
 
   setHandler(
     acceptInvitationUpdate,

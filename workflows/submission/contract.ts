@@ -14,7 +14,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { AgencyAlert } from '../assessment/contract';
-import type { AgencyStatus, ClearanceNotice, EndReason, FindingResponseKind, Severity, SubmissionStatus } from '../../wire/enums';
+import type { AgencyStatus, ClearanceNotice, EndReason, FindingResponseKind, MitigationReview, Severity, SubmissionStatus } from '../../wire/enums';
 import type {
   AccessGrantRef,
   AccessWindowChangedData,
@@ -29,9 +29,12 @@ import type {
   AgencyProgress,
   ChangeReleaseDateInput,
   ClocksView,
+  ConfirmMitigationInput,
   DeclareReleasedInput,
   FindingSummary,
+  InfoRequestSummary,
   RespondToFindingInput,
+  RejectMitigationInput,
   RespondToInfoRequestInput,
   ScreeningIssue,
   SubmissionDetails,
@@ -140,13 +143,43 @@ export const withdrawUpdate = defineUpdate<WithdrawResult, [WithdrawInput]>('wit
 export const declareReleasedUpdate = defineUpdate<DeclareReleasedResult, [DeclareReleasedInput]>('declareReleased');
 
 // ---------------------------------------------------------------------------------------------------------------
+// Agency updates on the submission workflow: mitigation reviews. They act on a finding the vendor responded to, which
+// may be long after the agency's own assessment ended, so they go to the submission (which lives until it closes),
+// with the verified signer as `agencyId`; only the agency that reported the finding may review it.
+
+/**
+ * Patch id: since this change a vendor's MITIGATED is a claim, counted by the notice once the reporting agency
+ * confirms it. Runs started before it keep counting MITIGATED at once.
+ */
+export const VERIFIED_MITIGATIONS_PATCH = 'submission-verified-mitigations';
+
+export interface MitigationReviewResult {
+  findingId: string;
+  mitigation: MitigationReview;
+  /** The advisory notice after the review, once one has been issued. */
+  notice?: ClearanceNotice;
+}
+
+export const confirmMitigationUpdate = defineUpdate<MitigationReviewResult, [ConfirmMitigationInput]>('confirmMitigation');
+export const rejectMitigationUpdate = defineUpdate<MitigationReviewResult, [RejectMitigationInput]>('rejectMitigation');
+
+/** Agency command type → update name on the submission workflow `submission/<ce_subject>` (the ingress uses this table). */
+export const AGENCY_SUBMISSION_COMMAND_UPDATES = {
+  'gov.preflight.finding.confirm-mitigation.v1': confirmMitigationUpdate.name,
+  'gov.preflight.finding.reject-mitigation.v1': rejectMitigationUpdate.name,
+} as const;
+export type AgencySubmissionCommandType = keyof typeof AGENCY_SUBMISSION_COMMAND_UPDATES;
+
+// ---------------------------------------------------------------------------------------------------------------
 // Views (query results)
 
 export interface FindingsSummaryView {
   total: number;
   bySeverity: Record<Severity, number>;
-  /** CRITICAL/HIGH findings with no response, or a response other than MITIGATED. */
+  /** CRITICAL/HIGH findings not counted as mitigated (no response, another response, or a claim not yet confirmed). */
   unresolvedCriticalOrHigh: number;
+  /** Findings reported MITIGATED that await their reporting agency's confirmation. */
+  mitigationsAwaitingConfirmation: string[];
   findings: FindingSummary[];
 }
 
@@ -163,6 +196,24 @@ export const submissionStateQuery = defineQuery<SubmissionView>('submissionState
 export const findingResponseQuery = defineQuery<FindingResponseView | null, [string]>('findingResponse');
 export const clocksQuery = defineQuery<ClocksView>('clocks');
 export const findingsSummaryQuery = defineQuery<FindingsSummaryView>('findingsSummary');
+
+/** The vendor's response to one finding and the agency's review of it, with their notes (sensitive: vendor API only). */
+export interface FindingResponseView {
+  findingId: string;
+  agencyId: string;
+  response?: FindingResponseKind;
+  respondedAt?: string;
+  /** The vendor's note to the agency. */
+  note?: string;
+  mitigation?: MitigationReview;
+  mitigationReviewedAt?: string;
+  /** The agency's note when it confirmed, or its reason when it rejected, the mitigation. */
+  mitigationReviewNote?: string;
+}
+/** Every finding's response and review, in submission order. */
+export const findingResponsesQuery = defineQuery<FindingResponseView[]>('findingResponses');
+/** Every information request of the submission, answered or not (ids and times; the question stays with the agency's assessment). */
+export const infoRequestsQuery = defineQuery<InfoRequestSummary[]>('infoRequests');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Patches (workflow command changes; each guards a new shape so histories of the old one still replay)

@@ -324,37 +324,91 @@ export function nextReminder(
 // ---------------------------------------------------------------------------------------------------------------
 // Findings and the advisory clearance notice
 
-export function isResolved(finding: Pick<FindingSummary, 'response'>): boolean {
-  return finding.response === 'MITIGATED';
+/**
+ * Whether the notice counts a finding as mitigated. With verified mitigations (every run since
+ * `VERIFIED_MITIGATIONS_PATCH`) the vendor's MITIGATED is a claim until the reporting agency confirms it; runs started
+ * before take the vendor's word (`verified: false`).
+ */
+export function isResolved(finding: Pick<FindingSummary, 'response' | 'mitigation'>, verified = true): boolean {
+  return finding.response === 'MITIGATED' && (!verified || finding.mitigation === 'CONFIRMED');
 }
 
-export function summarizeFindings(findings: readonly FindingSummary[]): FindingsSummaryView {
+/** Findings reported MITIGATED that still await their reporting agency's confirmation. */
+export function mitigationsAwaitingConfirmation(findings: readonly Pick<FindingSummary, 'findingId' | 'response' | 'mitigation'>[]): string[] {
+  return findings.filter((f) => f.response === 'MITIGATED' && f.mitigation === 'AWAITING_CONFIRMATION').map((f) => f.findingId);
+}
+
+export function summarizeFindings(findings: readonly FindingSummary[], verified = true): FindingsSummaryView {
   const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   for (const f of findings) bySeverity[f.severity] += 1;
   return {
     total: findings.length,
     bySeverity,
-    unresolvedCriticalOrHigh: findings.filter((f) => (f.severity === 'CRITICAL' || f.severity === 'HIGH') && !isResolved(f)).length,
+    unresolvedCriticalOrHigh: findings.filter((f) => (f.severity === 'CRITICAL' || f.severity === 'HIGH') && !isResolved(f, verified)).length,
+    mitigationsAwaitingConfirmation: verified ? mitigationsAwaitingConfirmation(findings) : [],
     findings: findings.map((f) => ({ ...f })),
   };
 }
 
 /**
  * The advisory release-clearance notice, from agency statuses, findings and vendor responses:
- * - CONCERNS_NOTED: a CRITICAL or HIGH finding the vendor has not reported MITIGATED (even from an agency that did not
- *   complete: a concern is never hidden behind "not assessed");
+ * - CONCERNS_NOTED: a CRITICAL or HIGH finding not counted as mitigated (even from an agency that did not complete:
+ *   a concern is never hidden behind "not assessed");
  * - NOT_ASSESSED: no agency completed an assessment;
- * - CLEAR_WITH_RECOMMENDATIONS: some finding is not yet mitigated;
+ * - CLEAR_WITH_RECOMMENDATIONS: some finding is not yet counted as mitigated;
  * - CLEAR: otherwise.
+ * A finding counts as mitigated once the vendor reported MITIGATED and the reporting agency confirmed it (`isResolved`).
  * It is advice to the vendor; nothing in Preflight approves, blocks or holds a release on it.
  */
 export function deriveClearanceNotice(
   agencyStatuses: readonly AgencyStatus[],
-  findings: readonly Pick<FindingSummary, 'severity' | 'response'>[],
+  findings: readonly Pick<FindingSummary, 'severity' | 'response' | 'mitigation'>[],
+  verified = true,
 ): ClearanceNotice {
-  if (findings.some((f) => (f.severity === 'CRITICAL' || f.severity === 'HIGH') && !isResolved(f))) return 'CONCERNS_NOTED';
+  if (findings.some((f) => (f.severity === 'CRITICAL' || f.severity === 'HIGH') && !isResolved(f, verified))) return 'CONCERNS_NOTED';
   const completed = agencyStatuses.some((s) => s === 'FINDINGS_SUBMITTED' || s === 'NO_FINDINGS');
   if (!completed) return 'NOT_ASSESSED';
-  if (findings.some((f) => !isResolved(f))) return 'CLEAR_WITH_RECOMMENDATIONS';
+  if (findings.some((f) => !isResolved(f, verified))) return 'CLEAR_WITH_RECOMMENDATIONS';
   return 'CLEAR';
+}
+
+export type MitigationReviewCommand = 'confirmMitigation' | 'rejectMitigation';
+
+/**
+ * Refuses a mitigation review the signer may not make now: the finding must exist and be the signer's own (another
+ * agency gets the same answer as for an unknown finding's owner: wrong agency), the vendor must have reported it
+ * MITIGATED, and a confirmed mitigation is not reviewed again.
+ */
+export function mitigationReviewRefusal(
+  command: MitigationReviewCommand,
+  ctx: {
+    status: SubmissionStatus;
+    finding: Pick<FindingSummary, 'findingId' | 'agencyId' | 'response' | 'mitigation'> | undefined;
+    findingId: unknown;
+    signerAgencyId: unknown;
+  },
+): Refusal | undefined {
+  const { finding } = ctx;
+  if (!finding) return { type: FAILURES.unknownReference.type, reason: `There is no finding "${String(ctx.findingId)}" on this submission.` };
+  if (typeof ctx.signerAgencyId !== 'string' || ctx.signerAgencyId !== finding.agencyId) {
+    return {
+      type: FAILURES.wrongAgency.type,
+      reason: `Finding "${finding.findingId}" was reported by another agency; only the reporting agency may review its mitigation.`,
+    };
+  }
+  if (isSubmissionEnded(ctx.status))
+    return { type: FAILURES.notAllowedInState.type, reason: `Mitigations can no longer be reviewed: the submission is ${ctx.status}.` };
+  if (finding.response !== 'MITIGATED' || finding.mitigation === undefined) {
+    return { type: FAILURES.notAllowedInState.type, reason: `The vendor has not reported finding "${finding.findingId}" MITIGATED.` };
+  }
+  if (finding.mitigation === 'CONFIRMED') {
+    return { type: FAILURES.notAllowedInState.type, reason: `The mitigation of finding "${finding.findingId}" is already confirmed.` };
+  }
+  if (command === 'rejectMitigation' && finding.mitigation === 'REJECTED') {
+    return {
+      type: FAILURES.notAllowedInState.type,
+      reason: `The mitigation of finding "${finding.findingId}" is already rejected; the vendor may claim it again.`,
+    };
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@ import {
   SUBMISSION_EVENT_TYPES,
   type ChangeReleaseDateResult,
   type FindingResponseView,
+  type MitigationReviewResult,
   type ResubmitInput,
   type ResubmitResult,
   type SubmissionEventMap,
@@ -17,10 +18,13 @@ import {
   computeAccessWindow,
   deriveClearanceNotice,
   isAgencyTerminal,
+  mitigationReviewRefusal,
+  mitigationsAwaitingConfirmation,
   resolveSettings,
   screenSubmission,
   validateReleaseDateChange,
   vendorCommandRefusal,
+  type MitigationReviewCommand,
   type Refusal,
   type VendorCommand,
 } from './rules';
@@ -34,8 +38,10 @@ import type {
   AgencyProgress,
   ChangeReleaseDateInput,
   ClocksView,
+  ConfirmMitigationInput,
   FindingSummary,
   InfoRequestSummary,
+  RejectMitigationInput,
   RespondToFindingInput,
   RespondToInfoRequestInput,
   ScreeningIssue,
@@ -85,12 +91,16 @@ export class SubmissionState {
   readonly agencies = new Map<string, AgencyState>();
   readonly findings: FindingSummary[] = [];
   readonly findingNotes = new Map<string, string>();
+  /** The reporting agency's note (confirmed) or reason (rejected) per finding, for the vendor. */
+  readonly mitigationReviewNotes = new Map<string, string>();
   readonly infoRequests: InfoRequestSummary[] = [];
   readonly activeGrants: AccessGrantRef[] = [];
   readonly revokedGrantIds: string[] = [];
   withdrawal: { reason?: string } | undefined;
   release: { releasedAtMs: number } | undefined;
   notice: ClearanceNotice | undefined;
+  /** The mitigations awaiting confirmation when the notice was last issued. */
+  noticeAwaiting: string[] = [];
   noticeIssuedAt: string | undefined;
   trigger: ConsolidationTrigger | undefined;
   acknowledgedAt: string | undefined;
@@ -105,8 +115,11 @@ export class SubmissionState {
   private readonly invited = new Set<string>();
   private readonly announcedGrants = new Set<string>();
   private readonly announcedEnds = new Set<string>();
+  /** False for runs started before `VERIFIED_MITIGATIONS_PATCH`: they count the vendor's MITIGATED at once. */
+  readonly verifiedMitigations: boolean;
 
-  constructor(input: SubmissionInput) {
+  constructor(input: SubmissionInput, options: { verifiedMitigations: boolean } = { verifiedMitigations: true }) {
+    this.verifiedMitigations = options.verifiedMitigations;
     this.submissionId = input.submissionId;
     this.vendorId = input.vendorId;
     this.settings = resolveSettings(input.settings);
@@ -204,7 +217,19 @@ export class SubmissionState {
     return deriveClearanceNotice(
       this.agencyList().map((a) => a.status),
       this.findings,
+      this.verifiedMitigations,
     );
+  }
+
+  awaitingConfirmation(): string[] {
+    return this.verifiedMitigations ? mitigationsAwaitingConfirmation(this.findings) : [];
+  }
+
+  /** Re-issues an issued notice when its value, or the mitigations it says await confirmation, changed. */
+  private refreshNotice(): void {
+    if (!this.notice) return;
+    const awaiting = this.awaitingConfirmation();
+    if (this.currentNotice() !== this.notice || awaiting.join() !== this.noticeAwaiting.join()) this.issueNotice(this.trigger ?? 'ALL_AGENCIES_DONE');
   }
 
   view(): SubmissionView {
@@ -222,6 +247,7 @@ export class SubmissionState {
       ...(resubmitBy ? { resubmitBy } : {}),
       openInfoRequests: this.infoRequests.filter((r) => !r.respondedAt).map((r) => ({ ...r })),
       ...(notice ? { notice } : {}),
+      mitigationsAwaitingConfirmation: this.awaitingConfirmation(),
       ...(noticeIssuedAt ? { noticeIssuedAt } : {}),
       ...(trigger ? { consolidationTrigger: trigger } : {}),
       ...(acknowledgedAt ? { acknowledgedAt } : {}),
@@ -367,17 +393,77 @@ export class SubmissionState {
 
   respondToFinding({ findingId, response, note }: RespondToFindingInput): void {
     const finding = this.findings.find((f) => f.findingId === findingId)!;
+    const confirmedBefore = finding.response === 'MITIGATED' && finding.mitigation === 'CONFIRMED';
     finding.response = response;
     finding.respondedAt = iso(Date.now());
     if (note) this.findingNotes.set(findingId, note);
+    // MITIGATED is a claim the reporting agency confirms; a repeated claim keeps a confirmation, any other response drops it.
+    if (response !== 'MITIGATED') {
+      delete finding.mitigation;
+      delete finding.mitigationReviewedAt;
+      this.mitigationReviewNotes.delete(findingId);
+    } else if (!confirmedBefore) {
+      finding.mitigation = 'AWAITING_CONFIRMATION';
+      delete finding.mitigationReviewedAt;
+      this.mitigationReviewNotes.delete(findingId);
+    }
     const { submissionId, vendorId } = this;
     this.publish(SUBMISSION_EVENT_TYPES.findingResponded, { submissionId, vendorId, agencyId: finding.agencyId, findingId, response, at: finding.respondedAt });
     this.notify(AGENCY_INBOX_EVENT_TYPES.findingResponded, { submissionId, agencyId: finding.agencyId, findingId, response, at: finding.respondedAt });
     // MITIGATED is the vendor's claim; the agency that reported the finding hears of it to check it.
     if (response === 'MITIGATED')
       this.notify(AGENCY_INBOX_EVENT_TYPES.mitigationClaimed, { submissionId, agencyId: finding.agencyId, findingId, at: finding.respondedAt });
-    // The notice follows the vendor's responses once issued (e.g. a HIGH finding reported MITIGATED).
-    if (this.notice && this.currentNotice() !== this.notice) this.issueNotice(this.trigger ?? 'ALL_AGENCIES_DONE');
+    if (this.verifiedMitigations) {
+      this.refreshNotice();
+    } else if (this.notice && this.currentNotice() !== this.notice) {
+      // Runs started before verified mitigations: the notice follows the vendor's responses alone.
+      this.issueNotice(this.trigger ?? 'ALL_AGENCIES_DONE');
+    }
+  }
+
+  validateMitigationReview(command: MitigationReviewCommand, i: ConfirmMitigationInput | RejectMitigationInput): void {
+    const findingId = i?.findingId;
+    reject(
+      mitigationReviewRefusal(command, {
+        status: this.status,
+        finding: this.findings.find((f) => f.findingId === findingId),
+        findingId,
+        signerAgencyId: i?.agencyId,
+      }),
+    );
+  }
+
+  /** The reporting agency confirms (or rejects) the vendor's MITIGATED claim; the notice follows. */
+  reviewMitigation(command: MitigationReviewCommand, i: ConfirmMitigationInput | RejectMitigationInput): MitigationReviewResult {
+    const finding = this.findings.find((f) => f.findingId === i.findingId)!;
+    finding.mitigation = command === 'confirmMitigation' ? 'CONFIRMED' : 'REJECTED';
+    finding.mitigationReviewedAt = iso(Date.now());
+    const text = 'reason' in i ? i.reason : i.note;
+    if (text) this.mitigationReviewNotes.set(finding.findingId, text);
+    else this.mitigationReviewNotes.delete(finding.findingId);
+    if (this.verifiedMitigations) this.refreshNotice();
+    return { findingId: finding.findingId, mitigation: finding.mitigation, ...(this.notice ? { notice: this.notice } : {}) };
+  }
+
+  /** Every finding's response and review with their notes (the vendor API's findings). */
+  findingResponses(): FindingResponseView[] {
+    return this.findings.map((f) => this.responseView(f));
+  }
+
+  private responseView(f: FindingSummary): FindingResponseView {
+    const { findingId } = f;
+    const note = this.findingNotes.get(findingId);
+    const reviewNote = this.mitigationReviewNotes.get(findingId);
+    return {
+      findingId,
+      agencyId: f.agencyId,
+      ...(f.response ? { response: f.response } : {}),
+      ...(f.respondedAt ? { respondedAt: f.respondedAt } : {}),
+      ...(note ? { note } : {}),
+      ...(f.mitigation ? { mitigation: f.mitigation } : {}),
+      ...(f.mitigationReviewedAt ? { mitigationReviewedAt: f.mitigationReviewedAt } : {}),
+      ...(reviewNote ? { mitigationReviewNote: reviewNote } : {}),
+    };
   }
 
   validateAcknowledge(): void {
@@ -500,7 +586,9 @@ export class SubmissionState {
   issueNotice(why: ConsolidationTrigger): void {
     const notice = this.currentNotice();
     const at = iso(Date.now());
+    const awaiting = this.awaitingConfirmation();
     this.notice = notice;
+    this.noticeAwaiting = awaiting;
     this.noticeIssuedAt = at;
     this.trigger = why;
     this.publish(SUBMISSION_EVENT_TYPES.clearanceIssued, {
@@ -509,6 +597,7 @@ export class SubmissionState {
       notice,
       trigger: why,
       agencies: this.agencyList().map(({ agencyId, status: s }) => ({ agencyId, status: s })),
+      ...(this.verifiedMitigations ? { mitigationsAwaitingConfirmation: awaiting } : {}),
       at,
     });
   }
@@ -565,18 +654,10 @@ export class SubmissionState {
     return this.activeGrants.filter((g) => isAgencyTerminal(this.agencyStatus(g.agencyId)));
   }
 
-  /** The vendor's response to a finding with its note; null for an unknown finding. */
+  /** The vendor's response to a finding with its note and the agency's review; null for an unknown finding. */
   findingResponse(findingId: string): FindingResponseView | null {
     const f = this.findings.find((x) => x.findingId === findingId);
-    if (!f) return null;
-    const note = this.findingNotes.get(findingId);
-    return {
-      findingId,
-      agencyId: f.agencyId,
-      ...(f.response ? { response: f.response } : {}),
-      ...(f.respondedAt ? { respondedAt: f.respondedAt } : {}),
-      ...(note ? { note } : {}),
-    };
+    return f ? this.responseView(f) : null;
   }
 
   granted(grant: AccessGrantRef): void {

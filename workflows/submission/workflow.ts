@@ -19,15 +19,20 @@ import {
   agencyWorkflowId,
   changeReleaseDateUpdate,
   clocksQuery,
+  confirmMitigationUpdate,
   declareReleasedUpdate,
   findingResponseQuery,
+  findingResponsesQuery,
+  infoRequestsQuery,
   findingsSummaryQuery,
+  rejectMitigationUpdate,
   REVOKE_ON_ASSESSMENT_END_PATCH,
   respondToFindingUpdate,
   respondToInfoRequestUpdate,
   resubmitUpdate,
   submissionStateQuery,
   withdrawUpdate,
+  VERIFIED_MITIGATIONS_PATCH,
   type SubmissionInput,
   type SubmissionOutcome,
   type SubmissionActivities,
@@ -57,13 +62,16 @@ const { revokeAccess } = proxyActivities<SubmissionActivities>({
  */
 export async function submissionWorkflow(input: SubmissionInput): Promise<SubmissionOutcome> {
   const { submissionId, vendorId } = input;
-  const state = new SubmissionState(input);
+  // Decided once, at the start: a run keeps the notice rules it began with.
+  const state = new SubmissionState(input, { verifiedMitigations: patched(VERIFIED_MITIGATIONS_PATCH) });
   const { settings } = state;
   const children = new Map<string, ChildWorkflowHandle<typeof agencyAssessmentWorkflow>>();
 
   setHandler(submissionStateQuery, () => state.view());
-  setHandler(findingsSummaryQuery, () => summarizeFindings(state.findings));
+  setHandler(findingsSummaryQuery, () => summarizeFindings(state.findings, state.verifiedMitigations));
   setHandler(findingResponseQuery, (findingId: string) => state.findingResponse(findingId));
+  setHandler(findingResponsesQuery, () => state.findingResponses());
+  setHandler(infoRequestsQuery, () => state.infoRequests.map((r) => ({ ...r })));
   // Workflow time stands still between tasks; a read-only query may look at the real clock (never earlier).
   setHandler(clocksQuery, () => state.clocks(Math.max(Date.now(), workflowInfo().unsafe.now())));
 
@@ -110,6 +118,14 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
     },
     { validator: (i) => state.validateFindingResponse(i) },
   );
+
+  // Agency commands on the submission: the reporting agency reviews a vendor's MITIGATED claim.
+  setHandler(confirmMitigationUpdate, (i) => state.reviewMitigation('confirmMitigation', i), {
+    validator: (i) => state.validateMitigationReview('confirmMitigation', i),
+  });
+  setHandler(rejectMitigationUpdate, (i) => state.reviewMitigation('rejectMitigation', i), {
+    validator: (i) => state.validateMitigationReview('rejectMitigation', i),
+  });
 
   setHandler(acknowledgeUpdate, (_input) => ({ acknowledgedAt: state.acknowledge() }), { validator: (_input) => state.validateAcknowledge() });
 
