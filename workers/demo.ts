@@ -1,16 +1,21 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import type { KeyObject } from 'node:crypto';
+import type { Producer } from 'kafkajs';
 import { sendAgencyCommand } from '../events/agency-client';
-import { createKafka } from '../events/kafka';
+import { agencyKafka, readAgencyKafkaLogin } from '../events/agency-login';
+import { decodeEvent, tailTopic } from '../events/consumer';
+import { headersToStrings } from '../events/envelope';
 import { importPrivateKey } from '../events/signing';
+import { agencyInboxTopic } from '../events/topics';
+import { signRequest } from '../infra/http-signatures';
 import { loadConfig, type Config } from '../infra/config';
-import { devCredentialPaths, readDevSecrets } from '../stack/dev-credentials';
+import { agencyKafkaLoginFile, devCredentialPaths, readDevSecrets } from '../stack/dev-credentials';
 import { createLogger } from '../infra/logger';
 import type { SubmissionView } from '../wire/submission';
 import { DAY_MS } from '../workflows/shared/time';
 import { formatTimeline, type Timeline } from '../clients/timeline';
-import { expectedEndpoints } from '../stack/servers';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const step = (line: string) => say(`\n== ${line}`);
@@ -73,6 +78,60 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+type DemoAgencyId = 'nsa' | 'cisa';
+
+/**
+ * One agency as it really works: its Kafka login (its inbox, and the command topic on the SASL listener) and its
+ * signing key (signed commands, and RFC 9421-signed reads of the agency API). Nothing of the vendor's or of ops.
+ */
+interface DemoAgency {
+  id: DemoAgencyId;
+  /** Its inbox as read so far: type, subject and thin data of each event. */
+  inbox: Array<{ type: string; subject: string; data: Record<string, unknown> }>;
+  send(type: string, subject: string, data?: Record<string, unknown>): Promise<string>;
+  get(route: string): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+async function startAgency(id: DemoAgencyId, dataDir: string, api: string, key: KeyObject, logger: ReturnType<typeof createLogger>): Promise<DemoAgency> {
+  const login = readAgencyKafkaLogin(agencyKafkaLoginFile(dataDir, id));
+  const kafka = agencyKafka(login, logger, `preflight-demo-${id}`);
+  const inbox: DemoAgency['inbox'] = [];
+  const tail = await tailTopic(
+    kafka,
+    agencyInboxTopic(id),
+    (message) => {
+      const headers = headersToStrings(message.headers);
+      const event = { type: headers.ce_type ?? '?', subject: headers.ce_subject ?? '', data: decodeEvent(message).data as Record<string, unknown> };
+      inbox.push(event);
+      if (!event.type.startsWith('gov.preflight.agency.')) return;
+      const detail = ['status', 'findingId', 'grantId', 'expiresAt', 'hoursBefore']
+        .filter((k) => event.data[k] !== undefined)
+        .map((k) => `${k}=${String(event.data[k])}`);
+      say(`   [${id} inbox] ${event.type.replace('gov.preflight.agency.', '').replace(/\.v\d+$/, '')} ${detail.join(' ')}`);
+    },
+    { groupPrefix: `${id}.demo` },
+  );
+  const producer: Producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  return {
+    id,
+    inbox,
+    send: async (type, subject, data = {}) => (await sendAgencyCommand(producer, { agencyId: id, type, subject, data }, key)).id,
+    get: async (route) => {
+      const url = api + route;
+      const res = await fetch(url, { headers: { ...(await signRequest({ method: 'GET', url, keyId: id, privateKey: key })), accept: 'application/json' } });
+      const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+      if (!res.ok) throw new DemoError(`${id}: GET ${route} → ${res.status} ${String(json.title ?? '')}: ${String(json.detail ?? '')}`);
+      return json;
+    },
+    close: async () => {
+      await tail.stop().catch(() => undefined);
+      await producer.disconnect().catch(() => undefined);
+    },
+  };
+}
+
 /**
  * `npm run demo`: against a running `npm start`, the parties act out one evaluation — a vendor registers a webhook
  * endpoint and submits a model; NSA and CISA accept and assess through signed Kafka commands; NSA asks for
@@ -109,10 +168,16 @@ export async function runDemo(config: Config): Promise<void> {
   say('api ready: Temporal and Kafka reachable');
 
   const receiver = await startReceiver();
-  const kafka = createKafka(config.kafka, logger, expectedEndpoints(config).kafka, 'demo');
-  const producer = kafka.producer();
-  await producer.connect();
+  const agencies: Partial<Record<DemoAgencyId, DemoAgency>> = {};
   try {
+    for (const agencyId of ['nsa', 'cisa'] as const) {
+      agencies[agencyId] = await startAgency(agencyId, dataDir, api, importPrivateKey(secrets.agencyKeys[agencyId]!), logger).catch((e: unknown) => {
+        throw new DemoError(`${agencyId} cannot log in to Kafka with its own login (${(e as Error).message}); is "npm start" running on the same data dir?`);
+      });
+    }
+    const nsa = agencies.nsa!;
+    const cisa = agencies.cisa!;
+
     step('Vendor acme registers a webhook endpoint (a local receiver)');
     const endpoint = await vendor('POST', '/v1/webhook-endpoints', { url: receiver.url, description: 'demo receiver' }).catch((e: unknown) => {
       throw new DemoError(
@@ -133,45 +198,62 @@ export async function runDemo(config: Config): Promise<void> {
     const id = String(created.submissionId);
     say(`submission ${id} (${String(created.status)})`);
     const state = async () => (await vendor('GET', `/v1/submissions/${id}`)) as unknown as SubmissionView;
-    const agencyStatus = async (agencyId: string) => (await state()).agencies.find((a) => a.agencyId === agencyId)?.status;
-    const waitAgency = (agencyId: string, status: string) =>
-      until(`${agencyId} ${status}`, async () => ((await agencyStatus(agencyId)) === status ? true : undefined));
-    const s1 = await until('screening and access provisioning', async () => {
-      const s = await state();
-      return s.status === 'UNDER_ASSESSMENT' ? s : undefined;
-    });
-    say(`screened, access granted; window ${s1.window?.opensAt} → ${s1.window?.closesAt}; agencies invited`);
-
-    const keys = { nsa: importPrivateKey(secrets.agencyKeys.nsa!), cisa: importPrivateKey(secrets.agencyKeys.cisa!) };
-    const agency = async (agencyId: 'nsa' | 'cisa', type: string, data: Record<string, unknown> = {}) => {
-      const sent = await sendAgencyCommand(producer, { agencyId, type, subject: id, data }, keys[agencyId]);
-      say(`${agencyId.toUpperCase()} sends ${type} (signed, ce_id ${sent.id})`);
+    const inboxHas = (a: DemoAgency, type: string) =>
+      until(`${type} in the ${a.id} inbox`, async () => a.inbox.find((e) => e.subject === id && e.type === type));
+    // Each agency follows its own assessment through its own signed API.
+    const waitAgency = (a: DemoAgency, status: string) =>
+      until(`${a.id} ${status}`, async () => ((await a.get(`/v1/agency/assessments/${id}`)).status === status ? true : undefined));
+    const agency = async (a: DemoAgency, type: string, data: Record<string, unknown> = {}) => {
+      const commandId = await a.send(type, id, data);
+      say(`${a.id.toUpperCase()} sends ${type} (signed, ce_id ${commandId}, with its own Kafka login)`);
     };
 
+    step('Each agency learns of the invitation and of its access grant from its own inbox');
+    for (const a of [nsa, cisa]) {
+      await inboxHas(a, 'gov.preflight.agency.invited.v1');
+      await inboxHas(a, 'gov.preflight.agency.access-granted.v1');
+    }
+
+    step("Each agency fetches its access token (signed request); the vendor's model gateway verifies it");
+    const tokens: Partial<Record<DemoAgencyId, string>> = {};
+    for (const a of [nsa, cisa]) {
+      const token = await a.get(`/v1/agency/assessments/${id}/access-token`);
+      tokens[a.id] = String(token.token);
+      const verified = await vendor('POST', '/v1/access/verify', { token: tokens[a.id] });
+      say(`${a.id.toUpperCase()} token for grant ${String(token.grantId)}: gateway check → valid=${String(verified.valid)} (${String(verified.scope ?? '')})`);
+    }
+
     step('Agencies accept and start, through signed commands on preflight.agency-commands.v1');
-    await agency('nsa', 'gov.preflight.assessment.accept.v1');
-    await agency('cisa', 'gov.preflight.assessment.accept.v1');
-    await waitAgency('nsa', 'ACCEPTED');
-    await waitAgency('cisa', 'ACCEPTED');
-    await agency('nsa', 'gov.preflight.assessment.start.v1');
-    await agency('cisa', 'gov.preflight.assessment.start.v1');
-    await waitAgency('nsa', 'IN_PROGRESS');
-    await waitAgency('cisa', 'IN_PROGRESS');
+    await agency(nsa, 'gov.preflight.assessment.accept.v1');
+    await agency(cisa, 'gov.preflight.assessment.accept.v1');
+    await waitAgency(nsa, 'ACCEPTED');
+    await waitAgency(cisa, 'ACCEPTED');
+    await agency(nsa, 'gov.preflight.assessment.start.v1');
+    await agency(cisa, 'gov.preflight.assessment.start.v1');
+    await waitAgency(nsa, 'IN_PROGRESS');
+    await waitAgency(cisa, 'IN_PROGRESS');
 
     step('NSA requests information; its review clock pauses');
-    await agency('nsa', 'gov.preflight.assessment.request-info.v1', { question: 'Which abuse classifiers run in front of the API, and at which thresholds?' });
-    const requestId = await until('the information request', async () => (await state()).openInfoRequests[0]?.requestId);
-    say(`information request ${requestId} is open`);
+    await agency(nsa, 'gov.preflight.assessment.request-info.v1', { question: 'Which abuse classifiers run in front of the API, and at which thresholds?' });
+    const requestId = await until('the information request', async () => {
+      const list = (await vendor('GET', `/v1/submissions/${id}/info-requests`)) as { items?: Array<{ requestId: string }> };
+      return list.items?.[0]?.requestId;
+    });
+    const question = await vendor('GET', `/v1/submissions/${id}/info-requests/${requestId}`);
+    say(`the vendor reads request ${requestId}: "${String(question.question)}"`);
 
-    step('Vendor answers the information request');
+    step('Vendor answers the information request; NSA is told in its inbox and reads the answer');
     await vendor('POST', `/v1/submissions/${id}/info-requests/${requestId}/response`, {
       response: 'Classifier stack v3 (cyber, CBRN) runs on every request; thresholds are in the attached model card.',
     });
-    await waitAgency('nsa', 'IN_PROGRESS');
-    say('answered; NSA review clock resumes');
+    await inboxHas(nsa, 'gov.preflight.agency.info-request-answered.v1');
+    const answered = await nsa.get(`/v1/agency/assessments/${id}/info-requests/${requestId}`);
+    say(`NSA reads the answer: "${String(answered.response ?? JSON.stringify(answered))}"`);
+    await waitAgency(nsa, 'IN_PROGRESS');
+    say('NSA review clock resumes');
 
     step('Agencies submit findings and complete');
-    await agency('nsa', 'gov.preflight.finding.submit.v1', {
+    await agency(nsa, 'gov.preflight.finding.submit.v1', {
       finding: {
         severity: 'HIGH',
         domain: 'offensive-cyber',
@@ -182,7 +264,7 @@ export async function runDemo(config: Config): Promise<void> {
         thirdPartyVulnerability: false,
       },
     });
-    await agency('cisa', 'gov.preflight.finding.submit.v1', {
+    await agency(cisa, 'gov.preflight.finding.submit.v1', {
       finding: {
         severity: 'MEDIUM',
         domain: 'critical-infrastructure',
@@ -193,31 +275,45 @@ export async function runDemo(config: Config): Promise<void> {
         thirdPartyVulnerability: false,
       },
     });
-    await until('both findings', async () => ((await state()).agencies.every((a) => a.findingsCount > 0) ? true : undefined));
-    await agency('nsa', 'gov.preflight.assessment.complete.v1');
-    await agency('cisa', 'gov.preflight.assessment.complete.v1');
+    for (const a of [nsa, cisa]) {
+      await until(`the ${a.id} finding`, async () =>
+        ((await a.get(`/v1/agency/assessments/${id}/findings`)).items as unknown[] | undefined)?.length ? true : undefined,
+      );
+    }
+    await agency(nsa, 'gov.preflight.assessment.complete.v1');
+    await agency(cisa, 'gov.preflight.assessment.complete.v1');
+    for (const a of [nsa, cisa]) await inboxHas(a, 'gov.preflight.agency.access-revoked.v1');
+    for (const a of [nsa, cisa]) {
+      const verified = await vendor('POST', '/v1/access/verify', { token: tokens[a.id] });
+      say(`${a.id.toUpperCase()} finished: its token now checks valid=${String(verified.valid)} (${String(verified.reason ?? '')})`);
+    }
     const issued = await until('the clearance notice', async () => {
       const s = await state();
       return s.status === 'CLEARANCE_ISSUED' ? s : undefined;
     });
     say(`advisory clearance notice: ${issued.notice} (advisory only: Preflight never approves, blocks or delays a release)`);
 
-    step('Vendor reads the findings and responds');
-    const summary = (await call('GET', `/ops/submissions/${id}`, secrets.opsToken)) as { findings: { findings: Array<{ findingId: string }> } };
-    const claims: Array<{ findingId: string; agencyId: 'nsa' | 'cisa' }> = [];
-    for (const { findingId } of summary.findings.findings) {
-      const f = await vendor('GET', `/v1/submissions/${id}/findings/${findingId}`);
+    step('Vendor lists the findings and responds');
+    const findings = (await vendor('GET', `/v1/submissions/${id}/findings`)) as {
+      items: Array<{ findingId: string; agencyId: DemoAgencyId; severity: string; title: string }>;
+    };
+    const claims: Array<{ findingId: string; agency: DemoAgency }> = [];
+    for (const f of findings.items) {
       const response = f.severity === 'HIGH' ? 'MITIGATED' : 'ACKNOWLEDGED';
-      await vendor('POST', `/v1/submissions/${id}/findings/${findingId}/response`, { response, note: 'Tracked in the release safety plan.' });
-      say(`${findingId} (${String(f.severity)}, ${String(f.agencyId)}): "${String(f.title)}" → ${response}`);
-      if (response === 'MITIGATED') claims.push({ findingId, agencyId: f.agencyId as 'nsa' | 'cisa' });
+      await vendor('POST', `/v1/submissions/${id}/findings/${f.findingId}/response`, { response, note: 'Tracked in the release safety plan.' });
+      say(`${f.findingId} (${f.severity}, ${f.agencyId}): "${f.title}" → ${response}`);
+      if (response === 'MITIGATED') claims.push({ findingId: f.findingId, agency: agencies[f.agencyId]! });
     }
     const claimed = await state();
     say(`notice ${claimed.notice}: mitigations awaiting the reporting agency's confirmation: ${claimed.mitigationsAwaitingConfirmation.join(', ') || 'none'}`);
 
-    step('The reporting agency confirms each claimed mitigation (signed command)');
-    for (const { findingId, agencyId } of claims) {
-      await agency(agencyId, 'gov.preflight.finding.confirm-mitigation.v1', { findingId, note: 'Re-tested on the updated checkpoint.' });
+    step('The reporting agency reads the response in its inbox and API, and confirms the claimed mitigation (signed command)');
+    for (const { findingId, agency: a } of claims) {
+      await inboxHas(a, 'gov.preflight.agency.mitigation-claimed.v1');
+      const f = await a.get(`/v1/agency/assessments/${id}/findings/${findingId}`);
+      const response = f.vendorResponse as { response: string; note?: string } | undefined;
+      say(`${a.id.toUpperCase()} reads ${findingId}: response ${String(response?.response)}, note "${response?.note ?? ''}"`);
+      await agency(a, 'gov.preflight.finding.confirm-mitigation.v1', { findingId, note: 'Re-tested on the updated checkpoint.' });
     }
     await until('the mitigations confirmed', async () => ((await state()).mitigationsAwaitingConfirmation.length === 0 ? true : undefined));
     await vendor('POST', `/v1/submissions/${id}/acknowledge`, { note: 'Thank you.' });
@@ -237,7 +333,7 @@ export async function runDemo(config: Config): Promise<void> {
     say(`Console:  ${api}/console/#token=${encodeURIComponent(secrets.opsToken)}&submission=${id}`);
     say(`CLI:      npx preflight submissions history ${id}`);
   } finally {
-    await producer.disconnect().catch(() => undefined);
+    for (const a of Object.values(agencies)) await a.close();
     await receiver.close();
   }
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createKafka } from '../../events/kafka';
 import { TOPICS } from '../../events/topics';
-import { ensureDevCredentials } from '../../stack/dev-credentials';
+import { agencyKafkaLoginFile, ensureDevCredentials } from '../../stack/dev-credentials';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import { createLogger } from '../../infra/logger';
 import { startApiServer } from '../../workers/api/server';
@@ -47,6 +47,10 @@ describe('the demo', () => {
     expect(fs.readFileSync(again.opsTokenFile, 'utf8')).toBe(fs.readFileSync(creds.opsTokenFile, 'utf8'));
     expect(fs.statSync(creds.opsTokenFile).mode & 0o077).toBe(0);
     expect(fs.readFileSync(creds.vendorKeyFile, 'utf8')).not.toContain(fs.readFileSync(creds.vendorKeyFiles.acme!, 'utf8').trim());
+    // The agencies' Kafka logins on this broker, as `preflight start` writes them for its local broker.
+    for (const agencyId of ['nsa', 'cisa']) {
+      fs.copyFileSync(agencyKafkaLoginFile(process.env.PREFLIGHT_TEST_DATA_DIR!, agencyId), agencyKafkaLoginFile(dataDir, agencyId));
+    }
 
     const config = testConfig({
       PREFLIGHT_DATA_DIR: dataDir,
@@ -97,6 +101,14 @@ describe('the demo', () => {
 
     expect(printed).toContain('Vendor acme registers a webhook endpoint');
     expect(printed).toMatch(/advisory clearance notice: CONCERNS_NOTED/);
+    // Each agency through its own interfaces: its inbox, its signed API, its commands with its own login.
+    expect(printed).toMatch(/\[nsa inbox\] invited/);
+    expect(printed).toMatch(/\[cisa inbox\] access-granted grantId=\S+ expiresAt=/);
+    expect(printed).toMatch(/NSA token for grant \S+: gateway check → valid=true/);
+    expect(printed).toMatch(/NSA reads the answer: "Classifier stack v3/);
+    expect(printed).toMatch(/CISA finished: its token now checks valid=false/);
+    expect(printed).toMatch(/NSA reads nsa-f1: response MITIGATED, note "Tracked in the release safety plan\."/);
+    expect(printed).toMatch(/notice now CLEAR/);
     expect(printed).toMatch(/\[webhook receiver\] gov\.preflight\.clearance\.issued\.v1 .*signature ok/);
     expect(printed).not.toContain('BAD SIGNATURE');
     // The timeline at the end: who did what, and the state it led to.
