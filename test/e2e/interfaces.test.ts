@@ -6,15 +6,14 @@ import type { Client } from '@temporalio/client';
 import { Command } from 'commander';
 import type { Kafka, Producer } from 'kafkajs';
 import { chromium } from 'playwright-core';
-import { LocalAccessBroker } from '../../clients/access-broker';
 import { ensureVendorWorkflow } from '../../clients/endpoints';
 import { sendAgencyCommand } from '../../events/agency-client';
 import { buildAgencyRegistry, DEFAULT_AGENCY_REGISTRY } from '../../events/agency-registry';
 import { createKafka } from '../../events/kafka';
 import { generateAgencyKeyPair, importPrivateKey } from '../../events/signing';
 import type { Config } from '../../infra/config';
+import { signRequest } from '../../infra/http-signatures';
 import { createLogger } from '../../infra/logger';
-import { resolveMasterKey } from '../../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import type { SubmissionView } from '../../wire/submission';
 import { runIngress } from '../../workers/ingress/index';
@@ -45,6 +44,8 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
   const keys: Record<string, KeyObject> = {};
   let submissionId = '';
   let endpointId = '';
+  /** NSA's model-access token, fetched by NSA through its own signed agency API while its grant was live. */
+  let nsaToken = '';
 
   const call = async (method: string, url: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
     const res = await fetch(api.url + url, {
@@ -110,6 +111,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     api = await startTestApi(config, logger, {
       vendorKeys: { [VENDOR_KEY]: VENDOR, [OTHER_VENDOR_KEY]: OTHER_VENDOR, [ORPHAN_VENDOR_KEY]: ORPHAN_VENDOR },
       opsTokens: { [OPS_TOKEN]: 'e2e-ops' },
+      agencyRegistry: registry,
     });
     stops.push(() => api.stop());
     client = await connectClient(config.temporal, stack.temporalAddress, deploymentDataConverter(config));
@@ -180,6 +182,10 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     expect([huge.status, huge.json.code]).toEqual([413, 'too-large']);
 
     await until('assessment to start', async () => ((await state()).status === 'UNDER_ASSESSMENT' ? true : undefined));
+    const tokenUrl = `${api.url}/v1/agency/assessments/${submissionId}/access-token`;
+    const fetched = await fetch(tokenUrl, { headers: await signRequest({ method: 'GET', url: tokenUrl, keyId: 'nsa', privateKey: keys.nsa! }) });
+    expect(fetched.status).toBe(200);
+    nsaToken = String(((await fetched.json()) as { token: string }).token);
     // The release date is the vendor's: 90 days out is accepted, and the window stays capped at 30 days.
     const early = await vendor('POST', `/v1/submissions/${submissionId}/release-date`, {
       plannedReleaseAt: new Date(Date.now() + 90 * 24 * 3600_000).toISOString(),
@@ -307,14 +313,8 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
   });
 
   it('leaks nothing to another vendor, an agency or nobody, and audits every refusal', async () => {
-    const s = await state();
-    const grant = s.activeGrants[0] ?? { grantId: `${submissionId}.nsa.g1`, agencyId: 'nsa', expiresAt: new Date(Date.now() + 86_400_000).toISOString() };
-    const agencyToken = new LocalAccessBroker({ masterKey: resolveMasterKey(config.masterKey, config.stack.dataDir) }).tokenFor({
-      grantId: grant.grantId,
-      submissionId,
-      agencyId: 'nsa',
-      expiresAt: grant.expiresAt,
-    });
+    const agencyToken = nsaToken;
+    expect(agencyToken).not.toBe('');
     const id = submissionId;
     const routes: Array<[string, string, unknown?]> = [
       ['GET', '/v1/submissions'],
