@@ -133,10 +133,12 @@ async function startAgency(id: DemoAgencyId, dataDir: string, api: string, key: 
 }
 
 /**
- * `npm run demo`: against a running `npm start`, the parties act out one evaluation — a vendor registers a webhook
- * endpoint and submits a model; NSA and CISA accept and assess through signed Kafka commands; NSA asks for
- * information and the vendor answers; both submit findings; the vendor reads and responds to them; the advisory
- * clearance notice is issued; the timeline is printed.
+ * `npm run demo`: against a running `npm start`, the parties act out one evaluation, each only through its own
+ * interfaces — the vendor with its vendor key; NSA and CISA with their signing keys and Kafka logins (inbox, signed
+ * commands, the signed agency API); ops with the ops token, for the timeline at the end. The vendor registers a
+ * webhook endpoint and submits a model; the agencies learn of it from their inboxes, fetch their access tokens, accept
+ * and assess; NSA asks and reads the vendor's answer; both submit findings and finish (their tokens stop working);
+ * the vendor lists the findings and responds; NSA confirms the claimed mitigation; the timeline is printed.
  */
 export async function runDemo(config: Config): Promise<void> {
   const logger = createLogger({ level: 'error' });
