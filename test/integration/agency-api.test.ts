@@ -27,7 +27,9 @@ const logger = createLogger({ level: 'error' });
 const VENDOR_KEY = 'pfv_agencyapi_' + crypto.randomBytes(24).toString('base64url');
 const VENDOR = unique('agencyapi-vendor');
 const AGENCIES = ['nsa', 'cisa', 'dod'] as const;
-type AgencyId = (typeof AGENCIES)[number];
+/** Every agency of the registry: the pairwise refusals cover each against each. */
+const EVERY_AGENCY = ['nsa', 'cisa', 'dod', 'treasury', 'nist', 'dhs'] as const;
+type AgencyId = (typeof EVERY_AGENCY)[number];
 
 interface Answer {
   status: number;
@@ -103,10 +105,10 @@ describe('agency API: signed reads, per-agency access tokens, object-level autho
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agency-api-'));
     config = testConfig({ PREFLIGHT_TASK_QUEUE: unique('agency-api'), PREFLIGHT_DATA_DIR: dataDir, PREFLIGHT_API_TEMPORAL_TIMEOUT_MS: '10000' });
     const stack = testStack();
-    const agencies = agencyKeys([...AGENCIES]);
+    const agencies = agencyKeys([...EVERY_AGENCY]);
     keys = agencies.keys;
     keyFiles = {};
-    for (const id of AGENCIES) {
+    for (const id of EVERY_AGENCY) {
       keyFiles[id] = path.join(dataDir, `${id}.key.pem`);
       fs.writeFileSync(keyFiles[id]!, keys[id]!.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     }
@@ -130,7 +132,7 @@ describe('agency API: signed reads, per-agency access tokens, object-level autho
     stops.push(() => client.connection.close());
 
     shared = await submit([...AGENCIES]);
-    for (const id of AGENCIES) solo[id] = await submit([id]);
+    for (const id of EVERY_AGENCY) solo[id] = await submit([id]);
     for (const s of [shared, ...Object.values(solo)]) {
       await until(`${s} under assessment`, async () => ((await view(s)).status === 'UNDER_ASSESSMENT' ? true : undefined), 120_000);
     }
@@ -270,7 +272,7 @@ describe('agency API: signed reads, per-agency access tokens, object-level autho
 
   it('pairwise: every agency × every other agency’s assessment, objects and token is 404 and audited', async () => {
     // Objects to aim at: each solo assessment gets a question, so ids like `<agency>-ir-1` exist.
-    for (const id of AGENCIES) {
+    for (const id of EVERY_AGENCY) {
       await command(id, solo[id]!, 'gov.preflight.assessment.accept.v1', {});
       await until(`${id} accepted its own`, async () => ((await agencyStatus(solo[id]!, id)) === 'ACCEPTED' ? true : undefined));
       await command(id, solo[id]!, 'gov.preflight.assessment.start.v1', {});
@@ -279,11 +281,11 @@ describe('agency API: signed reads, per-agency access tokens, object-level autho
       await until(`${id} asked`, async () => ((await agencyStatus(solo[id]!, id)) === 'INFO_REQUESTED' ? true : undefined));
     }
     const refused: Array<{ caller: string; path: string }> = [];
-    for (const caller of AGENCIES) {
+    for (const caller of EVERY_AGENCY) {
       const listed = await asAgency(caller, '/v1/agency/assessments');
       expect(listed.status).toBe(200);
       const ids = (listed.json.items as Array<{ submissionId: string }>).map((i) => i.submissionId);
-      for (const owner of AGENCIES) {
+      for (const owner of EVERY_AGENCY) {
         const sid = solo[owner]!;
         const routes = [
           `/v1/agency/assessments/${sid}`,
@@ -312,7 +314,7 @@ describe('agency API: signed reads, per-agency access tokens, object-level autho
       const unknown = await asAgency(caller, '/v1/agency/assessments/sub-000000000000000000000000');
       expect([unknown.status, unknown.json.code]).toEqual([404, 'not-found']);
     }
-    expect(refused.length).toBe(3 * 2 * 6);
+    expect(refused.length).toBe(EVERY_AGENCY.length * (EVERY_AGENCY.length - 1) * 6);
     const audit = api.ctx.audit.recent(1000);
     for (const r of refused) {
       expect(audit).toEqual(
