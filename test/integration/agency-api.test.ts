@@ -7,6 +7,11 @@ import { Command } from 'commander';
 import { createSigner, httpbis } from 'http-message-signatures';
 import type { Kafka, Producer } from 'kafkajs';
 import { sendAgencyCommand } from '../../events/agency-client';
+import { agencyKafka, readAgencyKafkaLogin } from '../../events/agency-login';
+import { tailTopic } from '../../events/consumer';
+import { headersToStrings } from '../../events/envelope';
+import { agencyInboxTopic } from '../../events/topics';
+import { agencyKafkaLoginFile } from '../../stack/dev-credentials';
 import { createKafka } from '../../events/kafka';
 import type { Config } from '../../infra/config';
 import { signRequest } from '../../infra/http-signatures';
@@ -348,7 +353,7 @@ describe('agency API: signed reads, per-agency access tokens, object-level autho
     expect([forged.status, forged.json.code]).toEqual([401, 'bad-signature']);
     const stale = await http('GET', url, await signedHeaders('nsa', url, { created: new Date(Date.now() - 10 * 60_000) }));
     expect([stale.status, stale.json.code]).toEqual([401, 'stale-signature']);
-    const unknown = await http('GET', url, await signRequest({ method: 'GET', url, keyId: 'treasury', privateKey: keys.nsa! }));
+    const unknown = await http('GET', url, await signRequest({ method: 'GET', url, keyId: 'nasa', privateKey: keys.nsa! }));
     expect([unknown.status, unknown.json.code]).toEqual([401, 'unknown-key']);
     // Signed for one path, sent to another.
     const moved = await http('GET', `${api.url}/v1/agency/assessments`, await signedHeaders('nsa', url));
@@ -417,12 +422,28 @@ describe('agency API: signed reads, per-agency access tokens, object-level autho
     await expect(verify(nsaToken)).resolves.toMatchObject({ valid: true });
     await expect(verify(cisaToken)).resolves.toMatchObject({ valid: true });
 
+    // nsa follows its inbox with its own Kafka login: the cancellation's revocation reaches it too.
+    const inbox: Array<{ type?: string; subject?: string }> = [];
+    const login = readAgencyKafkaLogin(agencyKafkaLoginFile(process.env.PREFLIGHT_TEST_DATA_DIR!, 'nsa'));
+    const tail = await tailTopic(
+      agencyKafka(login, logger),
+      agencyInboxTopic('nsa'),
+      (m) => {
+        const h = headersToStrings(m.headers);
+        inbox.push({ type: h.ce_type, subject: h.ce_subject });
+      },
+      { groupPrefix: 'nsa.agency-api-test' },
+    );
+    stops.push(() => tail.stop());
     await client.workflow.getHandle(submissionWorkflowId(solo.nsa!)).cancel();
     await until('the cancelled submission to end', async () => {
       const d = await client.workflow.getHandle(submissionWorkflowId(solo.nsa!)).describe();
       return d.status.name !== 'RUNNING' ? d.status.name : undefined;
     });
     await expect(verify(nsaToken)).resolves.toEqual({ valid: false, reason: 'revoked' });
+    await until('the revocation in the nsa inbox', async () =>
+      inbox.some((e) => e.subject === solo.nsa && e.type === 'gov.preflight.agency.access-revoked.v1') ? true : undefined,
+    );
     expect((await client.workflow.getHandle(submissionWorkflowId(solo.nsa!)).query('submissionState')) as SubmissionView).toMatchObject({ activeGrants: [] });
 
     // A terminated run never gets to revoke: its last state still lists the grant, and it verifies as revoked anyway.

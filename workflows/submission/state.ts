@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, log, patched, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, log, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   SUBMISSION_EVENT_SOURCE,
   SUBMISSION_EVENT_TYPES,
@@ -135,11 +135,15 @@ export class SubmissionState {
         idPrefix: '/inbox',
       });
       // Best effort: an inbox event that cannot be published (a contract error; Kafka outages are retried) is dropped
-      // with a warning, and never fails or holds up the submission.
-      void this.inbox.keepSending((err, event) => {
-        log.warn('agency inbox event dropped', { submissionId: this.submissionId, eventId: event.id, type: event.type, error: (err as Error).name });
-        return undefined;
-      });
+      // with a warning, and never fails or holds up the submission. The sender is not cancelled with the workflow: the
+      // revocations a cancellation makes still reach the agencies (`published` waits for them).
+      const inbox = this.inbox;
+      void CancellationScope.nonCancellable(() =>
+        inbox.keepSending((err, event) => {
+          log.warn('agency inbox event dropped', { submissionId: this.submissionId, eventId: event.id, type: event.type, error: (err as Error).name });
+          return undefined;
+        }),
+      );
     }
   }
 
@@ -158,6 +162,11 @@ export class SubmissionState {
   async published(): Promise<void> {
     await this.outbox.flush();
     if (this.inbox) await condition(() => this.inbox!.idle);
+  }
+
+  /** Runs with the agency inbox (patch `agency-inbox-v1`): their last events go out even while being cancelled. */
+  get hasInbox(): boolean {
+    return this.inbox !== undefined;
   }
 
   setStatus(to: SubmissionStatus, reason?: EndReason): void {

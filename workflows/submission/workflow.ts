@@ -330,7 +330,10 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
   } catch (err) {
     // Any failure: access never outlives the workflow.
     await revokeAll();
-    await state.published();
+    // With the inbox, the events of the revocations (and any status events queued) are published even during a
+    // cancellation; runs before it published only what a cancelled scope still could.
+    if (state.hasInbox) await CancellationScope.nonCancellable(() => state.published());
+    else await state.published();
     throw err;
   }
 }
