@@ -1,3 +1,5 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { isEventError } from '../events/errors';
 import { metrics } from '../infra/metrics';
 import { SUBMISSION_EVENT_TYPES } from '../workflows/submission/contract';
 import type { EventPublisher } from '../events/publisher';
@@ -22,7 +24,16 @@ export function createPublisherActivities(deps: { publisher: EventPublisher; age
     async publishEvent(stream: EventStream, event: StatusEvent): Promise<void> {
       if (!EVENT_STREAMS.includes(stream)) throw new TypeError(`unknown event stream "${String(stream)}"`);
       if (!Number.isInteger(event.sequence) || event.sequence < 1) throw new TypeError(`event ${event.id}: sequence must be a positive integer`);
-      await deps.publisher.publish(stream, stream === 'agency-inbox' ? completeInboxEvent(event, deps.agencyDomains) : event);
+      try {
+        await deps.publisher.publish(stream, stream === 'agency-inbox' ? completeInboxEvent(event, deps.agencyDomains) : event);
+      } catch (err) {
+        // The inbox is best effort: an event no retry can publish (no inbox topic for that agency, a contract error)
+        // fails for good, and the workflow drops it instead of retrying it without end.
+        if (stream === 'agency-inbox' && isEventError(err) && !err.retriable) {
+          throw ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: true });
+        }
+        throw err;
+      }
       // Counted once it is on Kafka; a retry after a lost completion may count a change twice, never zero times.
       if (event.type === SUBMISSION_EVENT_TYPES.submissionStatusChanged && typeof event.data.status === 'string')
         metrics.lifecycleTransitions.inc({ to: event.data.status });

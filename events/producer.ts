@@ -67,10 +67,29 @@ export function createKafkaEventPublisher(kafka: Kafka, logger: Logger): KafkaEv
       connecting = undefined;
       throw e;
     }));
+  // The inbox topics this cluster has, re-read at most every 30 s: an inbox event for an agency without one (an id
+  // outside the registry) is refused for good instead of being retried without end.
+  let inboxTopics: { names: Set<string>; at: number } | undefined;
+  const inboxExists = async (topic: string): Promise<boolean> => {
+    if (inboxTopics?.names.has(topic)) return true;
+    if (!inboxTopics || Date.now() - inboxTopics.at > 30_000) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        inboxTopics = { names: new Set(await admin.listTopics()), at: Date.now() };
+      } finally {
+        await admin.disconnect();
+      }
+    }
+    return inboxTopics.names.has(topic);
+  };
   return {
     connect,
     async publish(stream, event) {
       const { topic, message } = encodeStatusEvent(stream, event);
+      if (topic !== STREAM_TOPICS[stream] && !(await inboxExists(topic))) {
+        throw new EventContractError('no-agency-inbox', `No inbox topic ${topic} for ${event.type} ${event.id}: the agency is not set up on this cluster`);
+      }
       try {
         await connect();
         await producer.send({ topic, acks: -1, messages: [message] });

@@ -18,6 +18,7 @@ import { headersToStrings } from '../../events/envelope';
 import { agencyInboxTopic } from '../../events/topics';
 import type { Config } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
+import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import { agencyKafkaLoginFile } from '../../stack/dev-credentials';
 import { AGENCY_INBOX_EVENT_TYPES as T } from '../../workflows/shared/agency-inbox';
 import { registerAgencyCommands } from '../../workers/cli/agency';
@@ -280,4 +281,43 @@ it('every agency is refused every other agency’s inbox (TOPIC_AUTHORIZATION_FA
   }
   expect(unexpected).toEqual([]);
   expect(refusals).toHaveLength(AGENCIES.length * (AGENCIES.length - 1));
+});
+
+it('a submission naming an agency the cluster has no inbox for still ends: that inbox event is refused, not retried forever', async () => {
+  const created = await fetch(`${api.url}/v1/submissions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${VENDOR_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: { name: 'frontier-9', version: '9.0.1', versionHash: 'sha256:' + 'fe'.repeat(32) },
+      plannedReleaseAt: new Date(Date.now() + 20 * 24 * 3600_000).toISOString(),
+      accessMethod: 'API',
+      contacts: [{ name: 'Pat Vendor', email: 'pat@vendor.example' }],
+      requestedAgencies: ['nsa', 'no-such-agency'],
+    }),
+  });
+  expect(created.status).toBe(201);
+  const submissionId = String(((await created.json()) as { submissionId: string }).submissionId);
+  const view = async () =>
+    (await (await fetch(`${api.url}/v1/submissions/${submissionId}`, { headers: { authorization: `Bearer ${VENDOR_KEY}` } })).json()) as { status: string };
+  await eventually('under assessment', async () => ((await view()).status === 'UNDER_ASSESSMENT' ? true : undefined), 120_000);
+  const withdrawn = await fetch(`${api.url}/v1/submissions/${submissionId}/withdraw`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${VENDOR_KEY}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  expect(withdrawn.status).toBe(200);
+  const client = await connectClient(config.temporal, testStack().temporalAddress, deploymentDataConverter(config));
+  try {
+    const ended = await eventually(
+      'the submission workflow to complete',
+      async () => {
+        const d = await client.workflow.getHandle(`submission/${submissionId}`).describe();
+        return d.status.name === 'RUNNING' ? undefined : d.status.name;
+      },
+      150_000,
+    );
+    expect(ended).toBe('COMPLETED');
+  } finally {
+    await client.connection.close();
+  }
 });
