@@ -39,6 +39,7 @@ export const EnvSchema = z.object({
 
   PREFLIGHT_TEMPORAL_PORT: port.default(7233),
   PREFLIGHT_TEMPORAL_UI_PORT: port.default(8233),
+  PREFLIGHT_TEMPORAL_HTTP_PORT: port.optional(),
   PREFLIGHT_KAFKA_PORT: port.default(9092),
   PREFLIGHT_KAFKA_CONTROLLER_PORT: port.default(9093),
   PREFLIGHT_KAFKA_SASL_PORT: port.default(9094),
@@ -64,6 +65,7 @@ export const EnvSchema = z.object({
   PREFLIGHT_UI_ORIGINS: z.string().optional(),
 
   TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_HTTP_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_API_KEY: optionalString,
   TEMPORAL_TLS: flag,
@@ -84,6 +86,11 @@ export const EnvSchema = z.object({
 export interface TemporalConfig {
   /** host:port; undefined means "run the local dev server". */
   address: string | undefined;
+  /**
+   * The frontend's HTTP API (`http(s)://host:port`), which quick reads such as `preflight submissions list` use to
+   * answer without loading the gRPC client; undefined: the local stack's, if any, else gRPC only.
+   */
+  httpAddress: string | undefined;
   namespace: string;
   apiKey: string | undefined;
   tls: { enabled: boolean; certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
@@ -105,6 +112,8 @@ export interface StackConfig {
   cacheDir: string;
   temporalPort: number;
   temporalUiPort: number;
+  /** The dev server's HTTP API (Temporal's convention: the gRPC port + 10 unless set). */
+  temporalHttpPort: number;
   kafkaPort: number;
   kafkaControllerPort: number;
   /** The local broker's SASL/SCRAM listener for agency principals, where ACLs apply. */
@@ -168,6 +177,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const bad = brokers.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b));
     if (bad !== undefined) throw new ConfigError(`Invalid configuration: KAFKA_BROKERS: "${bad}" is not host:port`, 'KAFKA_BROKERS');
   }
+  if (e.PREFLIGHT_TEMPORAL_HTTP_PORT === undefined && e.PREFLIGHT_TEMPORAL_PORT + 10 > 65535) {
+    throw new ConfigError(
+      `Invalid configuration: PREFLIGHT_TEMPORAL_HTTP_PORT: set it, since PREFLIGHT_TEMPORAL_PORT ${e.PREFLIGHT_TEMPORAL_PORT} + 10 is not a port`,
+      'PREFLIGHT_TEMPORAL_HTTP_PORT',
+    );
+  }
+  if (e.TEMPORAL_HTTP_ADDRESS && !/^https?:\/\/[^\s/]+(:\d{1,5})?\/?$/.test(e.TEMPORAL_HTTP_ADDRESS)) {
+    throw new ConfigError(
+      `Invalid configuration: TEMPORAL_HTTP_ADDRESS: "${e.TEMPORAL_HTTP_ADDRESS}" is not an http(s)://host:port URL`,
+      'TEMPORAL_HTTP_ADDRESS',
+    );
+  }
   if (e.TEMPORAL_ADDRESS && !/^[^\s:]+:\d{1,5}$/.test(e.TEMPORAL_ADDRESS)) {
     throw new ConfigError(`Invalid configuration: TEMPORAL_ADDRESS: "${e.TEMPORAL_ADDRESS}" is not host:port`, 'TEMPORAL_ADDRESS');
   }
@@ -190,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           : [`http://${hostPort(e.PREFLIGHT_HOST, e.PREFLIGHT_TEMPORAL_UI_PORT)}`],
     temporal: {
       address: e.TEMPORAL_ADDRESS,
+      httpAddress: e.TEMPORAL_HTTP_ADDRESS?.replace(/\/+$/, ''),
       namespace: e.TEMPORAL_NAMESPACE,
       apiKey: e.TEMPORAL_API_KEY,
       tls: {
@@ -214,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cacheDir: path.resolve(e.PREFLIGHT_CACHE_DIR ?? defaultCacheDir(env)),
       temporalPort: e.PREFLIGHT_TEMPORAL_PORT,
       temporalUiPort: e.PREFLIGHT_TEMPORAL_UI_PORT,
+      temporalHttpPort: e.PREFLIGHT_TEMPORAL_HTTP_PORT ?? e.PREFLIGHT_TEMPORAL_PORT + 10,
       kafkaPort: e.PREFLIGHT_KAFKA_PORT,
       kafkaControllerPort: e.PREFLIGHT_KAFKA_CONTROLLER_PORT,
       kafkaSaslPort: e.PREFLIGHT_KAFKA_SASL_PORT,

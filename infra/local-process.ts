@@ -98,6 +98,7 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 export async function freeStackPorts(): Promise<Record<string, string>> {
   return {
     PREFLIGHT_TEMPORAL_PORT: String(await freePort()),
+    PREFLIGHT_TEMPORAL_HTTP_PORT: String(await freePort()),
     PREFLIGHT_KAFKA_PORT: String(await freePort()),
     PREFLIGHT_KAFKA_CONTROLLER_PORT: String(await freePort()),
     PREFLIGHT_KAFKA_SASL_PORT: String(await freePort()),

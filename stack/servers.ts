@@ -2,11 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import type * as TemporalClient from '@temporalio/client';
 import type * as KafkaModule from '../events/kafka';
 import { SA, SEARCH_ATTRIBUTE_CLI_TYPES } from '../workflows/shared/search-attributes';
 import type { Config, StackConfig } from '../infra/config';
-import { isAlive, portOpen, spawnServer, stopPid, waitForPortClosed, waitUntilReady } from '../infra/local-process';
+import { hostPort, isAlive, portOpen, spawnServer, stopPid, waitForPortClosed, waitUntilReady } from '../infra/local-process';
 import type { Provisioned } from './provision';
 
 export interface StackServer {
@@ -17,6 +17,8 @@ export interface StackServer {
   logFile: string;
   /** Temporal only: the Web UI. */
   uiUrl?: string;
+  /** Temporal only: the frontend's HTTP API (`http://host:port`). */
+  httpUrl?: string;
   /** Kafka only: the SASL/SCRAM listener for agency principals. */
   saslAddress?: string;
   /** Where the server keeps its data (Kafka: properties and log dirs). */
@@ -164,6 +166,8 @@ async function startTemporal(options: StartStackOptions, logDir: string): Promis
   const binary = options.provisioned.temporal;
   if (!binary) throw new Error('The Temporal CLI was not provisioned');
   await ensurePortFree(stack.host, stack.temporalPort, 'PREFLIGHT_TEMPORAL_PORT');
+  await ensurePortFree(stack.host, stack.temporalHttpPort, 'PREFLIGHT_TEMPORAL_HTTP_PORT');
+  const httpPort = stack.temporalHttpPort;
   if (!options.headless) await ensurePortFree(stack.host, stack.temporalUiPort, 'PREFLIGHT_TEMPORAL_UI_PORT');
   const args = [
     'server',
@@ -172,6 +176,8 @@ async function startTemporal(options: StartStackOptions, logDir: string): Promis
     stack.host,
     '--port',
     String(stack.temporalPort),
+    '--http-port',
+    String(httpPort),
     '--namespace',
     options.namespace,
     '--log-format',
@@ -209,7 +215,7 @@ async function startTemporal(options: StartStackOptions, logDir: string): Promis
   const child = spawnServer({ name: 'temporal', command: binary, args, logFile, detached: options.detached });
   const address = `${stack.host}:${stack.temporalPort}`;
   await waitUntilReady('Temporal dev server', () => temporalHealthy(address), { timeoutMs: stack.startTimeoutMs, child, logFile });
-  const server: StackServer = { name: 'temporal', pid: child.pid!, address, logFile };
+  const server: StackServer = { name: 'temporal', pid: child.pid!, address, httpUrl: `http://${hostPort(stack.host, httpPort)}`, logFile };
   if (!options.headless) server.uiUrl = `http://${stack.host}:${stack.temporalUiPort}`;
   return { server, child };
 }
@@ -305,6 +311,8 @@ export function splitAddress(address: string): [string, number] {
 export async function temporalHealthy(address: string, timeoutMs = 3000): Promise<boolean> {
   const [host, port] = splitAddress(address);
   if (!(await portOpen(host, port))) return false;
+  // Loaded here: commands that only read the stack's state (the CLI's quick reads) do not pay for the gRPC client.
+  const { Connection } = require('@temporalio/client') as typeof TemporalClient;
   const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
   try {
     await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.getSystemInfo({}));
@@ -315,10 +323,14 @@ export async function temporalHealthy(address: string, timeoutMs = 3000): Promis
 }
 
 /** Where Temporal and Kafka are expected: configured servers, else the local stack's addresses. */
-export function expectedEndpoints(config: Config): { temporal: string; kafka: string[] } {
+export function expectedEndpoints(config: Config): { temporal: string; temporalHttp: string | undefined; kafka: string[] } {
   const state = readStackState(config.stack.dataDir);
+  const local = state?.servers.find((s) => s.name === 'temporal');
   return {
-    temporal: config.temporal.address ?? state?.servers.find((s) => s.name === 'temporal')?.address ?? `${config.stack.host}:${config.stack.temporalPort}`,
+    temporal: config.temporal.address ?? local?.address ?? `${config.stack.host}:${config.stack.temporalPort}`,
+    temporalHttp:
+      config.temporal.httpAddress ??
+      (config.temporal.address === undefined ? (local?.httpUrl ?? `http://${hostPort(config.stack.host, config.stack.temporalHttpPort)}`) : undefined),
     kafka: config.kafka.brokers ?? [state?.servers.find((s) => s.name === 'kafka')?.address ?? `${config.stack.host}:${config.stack.kafkaPort}`],
   };
 }

@@ -31,6 +31,9 @@ export default async function globalSetup(): Promise<void> {
   await prepareKafka(config, stack, logger);
   process.stderr.write(`Test stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   process.env.PREFLIGHT_TEST_TEMPORAL_ADDRESS = stack.temporalAddress;
+  // The frontend's HTTP API: the local dev server's (started with PREFLIGHT_TEMPORAL_HTTP_PORT), or an external one's if given.
+  const httpAddress = config.temporal.address ? config.temporal.httpAddress : `http://${config.stack.host}:${config.stack.temporalHttpPort}`;
+  if (httpAddress) process.env.PREFLIGHT_TEST_TEMPORAL_HTTP_ADDRESS = httpAddress;
   process.env.PREFLIGHT_TEST_KAFKA_BROKERS = stack.kafkaBrokers.join(',');
   process.env.PREFLIGHT_TEST_DATA_DIR = dataDir;
   process.env.PREFLIGHT_TEST_MASTER_KEY = env.PREFLIGHT_MASTER_KEY;

@@ -17,6 +17,15 @@ describe('configuration', () => {
     expect(config.temporal.address).toBe('temporal.internal:7233');
     expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
     expect(config.temporal.namespace).toBe('preflight');
+    expect(config.temporal.httpAddress).toBeUndefined();
+    expect(loadConfig({ TEMPORAL_ADDRESS: 't:7233', TEMPORAL_HTTP_ADDRESS: 'https://t.example:7243/' }).temporal.httpAddress).toBe('https://t.example:7243');
+  });
+
+  it("puts the local dev server's HTTP API beside its gRPC port unless told otherwise", () => {
+    expect(loadConfig({}).stack.temporalHttpPort).toBe(7243);
+    expect(loadConfig({ PREFLIGHT_TEMPORAL_PORT: '17233' }).stack.temporalHttpPort).toBe(17243);
+    expect(loadConfig({ PREFLIGHT_TEMPORAL_PORT: '17233', PREFLIGHT_TEMPORAL_HTTP_PORT: '18000' }).stack.temporalHttpPort).toBe(18000);
+    expect(() => loadConfig({ PREFLIGHT_TEMPORAL_PORT: '65530' })).toThrow(/PREFLIGHT_TEMPORAL_HTTP_PORT/);
   });
 
   it.each([
@@ -28,6 +37,8 @@ describe('configuration', () => {
     ['PREFLIGHT_LOG_LEVEL', 'loud'],
     ['KAFKA_BROKERS', 'no-port-here'],
     ['TEMPORAL_ADDRESS', 'http://x'],
+    ['TEMPORAL_HTTP_ADDRESS', 'temporal.internal:7243'],
+    ['PREFLIGHT_TEMPORAL_HTTP_PORT', '65536'],
     ['KAFKA_SSL', 'maybe'],
     ['PREFLIGHT_MASTER_KEY', 'short'],
     ['KAFKA_SASL_MECHANISM', 'kerberos'],

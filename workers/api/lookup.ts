@@ -1,12 +1,13 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
-import { ID_PATTERN, type SubmissionStatus } from '../../wire/enums';
+import { ID_PATTERN } from '../../wire/enums';
 import { submissionWorkflowId } from '../../workflows/submission/contract';
 import { SA } from '../../workflows/shared/search-attributes';
+import { SUBMISSION_KIND, visibilityQuery, type SubmissionFilter, type SubmissionListItem, type SubmissionPage } from './submission-list';
 import type { Principal } from './auth';
 import { problems } from './problems';
 
-export const SUBMISSION_KIND = 'submission';
+export { SUBMISSION_KIND, visibilityQuery, type SubmissionFilter, type SubmissionListItem, type SubmissionPage } from './submission-list';
 
 export interface OwnedSubmission {
   submissionId: string;
@@ -46,44 +47,12 @@ export async function findSubmission(client: Client, submissionId: string, princ
   return { submissionId, vendorId, handle, description, running: description.status.name === 'RUNNING' };
 }
 
-export interface SubmissionFilter {
-  vendor?: string;
-  status?: SubmissionStatus;
-  agency?: string;
-  releaseFrom?: string;
-  releaseTo?: string;
-}
-
-const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-
-/** The visibility query for a filter; values were validated by the callers' schemas and are quoted anyway. */
-export function visibilityQuery(filter: SubmissionFilter): string {
-  const clauses = [`${SA.kind.name} = ${quote(SUBMISSION_KIND)}`, `WorkflowType = 'submissionWorkflow'`];
-  if (filter.vendor) clauses.push(`${SA.vendor.name} = ${quote(filter.vendor)}`);
-  if (filter.status) clauses.push(`${SA.status.name} = ${quote(filter.status)}`);
-  if (filter.agency) clauses.push(`${SA.agencies.name} = ${quote(filter.agency)}`);
-  if (filter.releaseFrom) clauses.push(`${SA.releaseAt.name} >= ${quote(filter.releaseFrom)}`);
-  if (filter.releaseTo) clauses.push(`${SA.releaseAt.name} <= ${quote(filter.releaseTo)}`);
-  return clauses.join(' AND ');
-}
-
-export interface SubmissionListItem {
-  submissionId: string;
-  vendorId: string;
-  status: string;
-  agencies: string[];
-  plannedReleaseAt?: string;
-  startedAt: string;
-  closedAt?: string;
-  running: boolean;
-}
-
 /** One page of submissions from Temporal visibility (eventually consistent: a new submission shows within a second). */
 export async function listSubmissions(
   client: Client,
   filter: SubmissionFilter,
   page: { pageSize?: number; nextPageToken?: string } = {},
-): Promise<{ items: SubmissionListItem[]; nextPageToken?: string }> {
+): Promise<SubmissionPage> {
   const response = await client.workflowService.listWorkflowExecutions({
     namespace: client.options.namespace,
     query: visibilityQuery(filter),

@@ -4,6 +4,8 @@ import type * as HttpSchemas from '../api/http-schemas';
 import type * as Lookup from '../api/lookup';
 import type * as Ops from '../api/ops';
 import type * as Problems from '../api/problems';
+import type * as SubmissionList from '../api/submission-list';
+import type * as Servers from '../../stack/servers';
 import type * as Timeline from '../../clients/timeline';
 import type { Config } from '../../infra/config';
 import type * as SubmissionContract from '../../workflows/submission/contract';
@@ -29,6 +31,25 @@ export async function withTemporal<T>(io: CliIo, run: (client: Client) => Promis
       throw err;
     }
   });
+}
+
+/**
+ * The list through the Temporal frontend's HTTP API when its address is known (the local stack's, or
+ * TEMPORAL_HTTP_ADDRESS) and no client certificate is required: it answers without loading the gRPC client.
+ * Undefined when that path is not available or fails; the caller then reads through gRPC, which also gives the
+ * precise error when Temporal is down.
+ */
+async function listOverHttp(config: Config, filter: SubmissionList.SubmissionFilter, pageSize: number): Promise<SubmissionList.SubmissionPage | undefined> {
+  const { expectedEndpoints } = require('../../stack/servers') as typeof Servers;
+  const base = expectedEndpoints(config).temporalHttp;
+  if (!base || config.temporal.tls.certPath) return undefined;
+  const { listSubmissionsOverHttp, VisibilityHttpError } = require('../api/submission-list') as typeof SubmissionList;
+  try {
+    return await listSubmissionsOverHttp(base, config.temporal.namespace, filter, { pageSize }, { apiKey: config.temporal.apiKey });
+  } catch (err) {
+    if (err instanceof VisibilityHttpError) return undefined;
+    throw err;
+  }
 }
 
 function table(items: Lookup.SubmissionListItem[]): string {
@@ -67,7 +88,6 @@ export function registerSubmissionCommands(program: Command, io: CliIo = {}): vo
     .option('--json', 'print JSON')
     .action(async (opts: { status?: string; vendor?: string; agency?: string; releaseFrom?: string; releaseTo?: string; limit: string; json?: boolean }) => {
       const { OpsSubmissionListQuery } = require('../api/http-schemas') as typeof HttpSchemas;
-      const { listSubmissions } = require('../api/lookup') as typeof Lookup;
       const parsed = OpsSubmissionListQuery.safeParse({
         ...(opts.status ? { status: opts.status } : {}),
         ...(opts.vendor ? { vendor: opts.vendor } : {}),
@@ -81,7 +101,12 @@ export function registerSubmissionCommands(program: Command, io: CliIo = {}): vo
         throw new CliError(`--${String(issue.path[0] ?? 'option').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`, 2);
       }
       const { pageSize, nextPageToken: _t, ...filter } = parsed.data;
-      const page = await withTemporal(io, (client) => listSubmissions(client, filter, { pageSize: pageSize ?? 100 }));
+      const config = (io.config ?? configOrExit)();
+      const page =
+        (await listOverHttp(config, filter, pageSize ?? 100)) ??
+        (await withTemporal({ ...io, config: () => config }, (client) =>
+          (require('../api/lookup') as typeof Lookup).listSubmissions(client, filter, { pageSize: pageSize ?? 100 }),
+        ));
       print(opts.json, page, () => table(page.items));
     });
 
