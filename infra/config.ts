@@ -17,6 +17,10 @@ export class ConfigError extends Error {
   }
 }
 
+/** Kafka broker versions the local stack can run (the first is the default); `stack/provision.ts` fetches each. */
+export const KAFKA_BROKER_VERSIONS = ['3.9.2', '4.4.0'] as const;
+export type KafkaBrokerVersion = (typeof KAFKA_BROKER_VERSIONS)[number];
+
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z.string().trim().min(1).optional();
 const flag = z.stringbool().default(false);
@@ -41,6 +45,7 @@ export const EnvSchema = z.object({
   PREFLIGHT_TEMPORAL_UI_PORT: port.default(8233),
   PREFLIGHT_TEMPORAL_HTTP_PORT: port.optional(),
   PREFLIGHT_KAFKA_PORT: port.default(9092),
+  PREFLIGHT_KAFKA_VERSION: z.enum(KAFKA_BROKER_VERSIONS).default(KAFKA_BROKER_VERSIONS[0]),
   PREFLIGHT_KAFKA_CONTROLLER_PORT: port.default(9093),
   PREFLIGHT_KAFKA_SASL_PORT: port.default(9094),
   PREFLIGHT_API_PORT: port.default(8080),
@@ -115,6 +120,8 @@ export interface StackConfig {
   /** The dev server's HTTP API (Temporal's convention: the gRPC port + 10 unless set). */
   temporalHttpPort: number;
   kafkaPort: number;
+  /** The local broker's version. */
+  kafkaVersion: KafkaBrokerVersion;
   kafkaControllerPort: number;
   /** The local broker's SASL/SCRAM listener for agency principals, where ACLs apply. */
   kafkaSaslPort: number;
@@ -238,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       temporalUiPort: e.PREFLIGHT_TEMPORAL_UI_PORT,
       temporalHttpPort: e.PREFLIGHT_TEMPORAL_HTTP_PORT ?? e.PREFLIGHT_TEMPORAL_PORT + 10,
       kafkaPort: e.PREFLIGHT_KAFKA_PORT,
+      kafkaVersion: e.PREFLIGHT_KAFKA_VERSION,
       kafkaControllerPort: e.PREFLIGHT_KAFKA_CONTROLLER_PORT,
       kafkaSaslPort: e.PREFLIGHT_KAFKA_SASL_PORT,
       kafkaHeap: e.PREFLIGHT_KAFKA_HEAP,

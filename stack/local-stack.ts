@@ -60,13 +60,19 @@ export async function bringUpStack(config: Config, options: BringUpOptions): Pro
     const localKafka = reusedKafka
       ? {
           saslBrokers: [reusedKafka.saslAddress],
-          libDir: (await provision({ cacheDir: config.stack.cacheDir, kafka: true })).kafka!.libDir,
+          libDir: (await provision({ cacheDir: config.stack.cacheDir, kafka: true, kafkaVersion: config.stack.kafkaVersion })).kafka!.libDir,
           markerFile: markerFile(reusedKafka.dataPath),
         }
       : undefined;
     return { temporalAddress: temporalAddress!, kafkaBrokers: kafkaBrokers!, uiUrl, started: [], localKafka, stop: async () => undefined };
   }
-  const provisioned = await provision({ cacheDir: config.stack.cacheDir, temporal: needTemporal, kafka: needKafka || Boolean(reusedKafka), progress: say });
+  const provisioned = await provision({
+    cacheDir: config.stack.cacheDir,
+    temporal: needTemporal,
+    kafka: needKafka || Boolean(reusedKafka),
+    kafkaVersion: config.stack.kafkaVersion,
+    progress: say,
+  });
   const stack = await startStack({
     stack: config.stack,
     namespace: config.temporal.namespace,

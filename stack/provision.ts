@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { KafkaBrokerVersion } from '../infra/config';
 
 /** Pinned versions of everything the local stack runs. Changing one re-provisions into a new cache folder. */
 export const VERSIONS = {
@@ -17,9 +18,23 @@ export const VERSIONS = {
   temporalCliSource: '1.5.1',
   temporalServerSource: '1.29.1',
   temporalTestServer: '1.38.0',
+  /** The default broker; `PREFLIGHT_KAFKA_VERSION` selects another of {@link KAFKA_VERSIONS}. */
   kafka: '3.9.2',
   slf4j: '1.7.36',
 } as const;
+
+/**
+ * The Kafka broker versions the local stack can run (the integration suite passes on each), and how each logs: 3.x
+ * through reload4j (log4j 1 properties), 4.x through log4j 2.
+ */
+export const KAFKA_VERSIONS: Readonly<Record<KafkaBrokerVersion, { artifacts: readonly string[]; log4j: 1 | 2 }>> = {
+  '3.9.2': { artifacts: ['org.apache.kafka:kafka_2.13:3.9.2', `org.slf4j:slf4j-reload4j:1.7.36`], log4j: 1 },
+  '4.4.0': {
+    artifacts: ['org.apache.kafka:kafka_2.13:4.4.0', 'org.slf4j:slf4j-api:2.0.17', 'org.apache.logging.log4j:log4j-slf4j2-impl:2.25.5'],
+    log4j: 2,
+  },
+};
+export type KafkaVersion = KafkaBrokerVersion;
 
 const MIN_GO = [1, 25] as const;
 
@@ -62,8 +77,8 @@ export class ProvisionError extends Error {
 export interface Provisioned {
   /** Path of the `temporal` CLI binary (dev server). */
   temporal?: string;
-  /** Classpath entries (directory with jars) for the Kafka broker, and the log4j configuration file. */
-  kafka?: { libDir: string; log4jConfig: string };
+  /** Classpath entries (directory with jars) for the Kafka broker, and its logging configuration (log4j 1 or 2). */
+  kafka?: { libDir: string; log4jConfig: string; log4j: 1 | 2; version: string };
   /** Classpath directory for Temporal's Java time-skipping test server. */
   testServer?: { libDir: string };
 }
@@ -72,6 +87,8 @@ export interface ProvisionOptions {
   cacheDir: string;
   temporal?: boolean;
   kafka?: boolean;
+  /** Which broker to fetch; {@link VERSIONS}.kafka when omitted. */
+  kafkaVersion?: KafkaVersion;
   testServer?: boolean;
   /** Progress lines for a person watching a first run; silent when omitted. */
   progress?: (line: string) => void;
@@ -101,7 +118,7 @@ export async function provision(options: ProvisionOptions): Promise<Provisioned>
   fs.mkdirSync(options.cacheDir, { recursive: true });
   // pip (or Go) and Maven run side by side; the Maven fetches one after the other, as they share one local repository.
   const javaArtifacts = async () => {
-    const kafka = options.kafka ? await provisionKafka(options.cacheDir, find, say) : undefined;
+    const kafka = options.kafka ? await provisionKafka(options.cacheDir, options.kafkaVersion ?? VERSIONS.kafka, find, say) : undefined;
     const testServer = options.testServer ? await provisionTestServer(options.cacheDir, find, say) : undefined;
     return { kafka, testServer };
   };
@@ -246,39 +263,49 @@ async function embedsServer(binary: string, serverVersion: string): Promise<bool
   return check.code === 0 && check.stdout.includes(`Server ${serverVersion}`);
 }
 
-async function provisionKafka(cacheDir: string, find: (c: string) => string | undefined, say: (l: string) => void) {
-  const dir = path.join(cacheDir, `kafka-${VERSIONS.kafka}`);
-  const log4jConfig = path.join(dir, 'log4j.properties');
-  const installed = find('kafka-server-start.sh');
+async function provisionKafka(cacheDir: string, version: KafkaVersion, find: (c: string) => string | undefined, say: (l: string) => void) {
+  const spec = KAFKA_VERSIONS[version];
+  const dir = path.join(cacheDir, `kafka-${version}`);
+  // A broker installed on the PATH is used as it is, for the default version only (its version is not checked).
+  const installed = version === VERSIONS.kafka ? find('kafka-server-start.sh') : undefined;
   let libDir: string;
   if (installed) {
     libDir = path.join(path.dirname(installed), '..', 'libs');
     fs.mkdirSync(dir, { recursive: true });
   } else {
-    libDir = await fetchMavenClasspath(
-      dir,
-      [`org.apache.kafka:kafka_2.13:${VERSIONS.kafka}`, `org.slf4j:slf4j-reload4j:${VERSIONS.slf4j}`],
-      `Kafka ${VERSIONS.kafka} broker`,
-      'set KAFKA_BROKERS to a running Kafka cluster',
-      find,
-      say,
-    );
+    libDir = await fetchMavenClasspath(dir, [...spec.artifacts], `Kafka ${version} broker`, 'set KAFKA_BROKERS to a running Kafka cluster', find, say);
   }
+  const log4j: 1 | 2 = installed ? 1 : spec.log4j;
+  const log4jConfig = path.join(dir, log4j === 1 ? 'log4j.properties' : 'log4j2.properties');
   fs.writeFileSync(
     log4jConfig,
-    [
-      'log4j.rootLogger=INFO, stdout',
-      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
-      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
-      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
-      'log4j.logger.kafka=INFO',
-      'log4j.logger.org.apache.kafka=INFO',
-      'log4j.logger.state.change.logger=WARN',
-      'log4j.logger.kafka.controller=WARN',
-      '',
-    ].join('\n'),
+    log4j === 1
+      ? [
+          'log4j.rootLogger=INFO, stdout',
+          'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+          'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+          'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+          'log4j.logger.kafka=INFO',
+          'log4j.logger.org.apache.kafka=INFO',
+          'log4j.logger.state.change.logger=WARN',
+          'log4j.logger.kafka.controller=WARN',
+          '',
+        ].join('\n')
+      : [
+          'appender.stdout.type=Console',
+          'appender.stdout.name=STDOUT',
+          'appender.stdout.layout.type=PatternLayout',
+          'appender.stdout.layout.pattern=[%d] %p %m (%c)%n',
+          'rootLogger.level=INFO',
+          'rootLogger.appenderRef.stdout.ref=STDOUT',
+          'logger.statechange.name=state.change.logger',
+          'logger.statechange.level=WARN',
+          'logger.controller.name=kafka.controller',
+          'logger.controller.level=WARN',
+          '',
+        ].join('\n'),
   );
-  return { libDir, log4jConfig };
+  return { libDir, log4jConfig, log4j, version };
 }
 
 async function provisionTestServer(cacheDir: string, find: (c: string) => string | undefined, say: (l: string) => void) {

@@ -239,7 +239,7 @@ async function startKafka(options: StartStackOptions, logDir: string): Promise<{
     '-XX:+UseG1GC',
     '-XX:TieredStopAtLevel=1',
     '-Djava.awt.headless=true',
-    `-Dlog4j.configuration=file:${kafka.log4jConfig}`,
+    kafka.log4j === 1 ? `-Dlog4j.configuration=file:${kafka.log4jConfig}` : `-Dlog4j2.configurationFile=${kafka.log4jConfig}`,
     `-Dkafka.logs.dir=${logDir}`,
     '-cp',
     classpath,

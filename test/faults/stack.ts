@@ -128,7 +128,7 @@ export class PreflightProcess implements Killable {
 
 /** Provisions (or finds cached) the Temporal CLI and Kafka and returns the two servers, not yet started. */
 export async function faultServers(config: Config): Promise<{ temporal: ServerProcess; kafka: ServerProcess }> {
-  const provisioned = await provision({ cacheDir: config.stack.cacheDir, temporal: true, kafka: true });
+  const provisioned = await provision({ cacheDir: config.stack.cacheDir, temporal: true, kafka: true, kafkaVersion: config.stack.kafkaVersion });
   return { temporal: new ServerProcess('temporal', config, provisioned), kafka: new ServerProcess('kafka', config, provisioned) };
 }
 

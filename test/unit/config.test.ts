@@ -7,6 +7,8 @@ describe('configuration', () => {
     expect(config.kafka.brokers).toBeUndefined();
     expect(config.stack.temporalPort).toBe(7233);
     expect(config.stack.kafkaPort).toBe(9092);
+    expect(config.stack.kafkaVersion).toBe('3.9.2');
+    expect(loadConfig({ PREFLIGHT_KAFKA_VERSION: '4.4.0' }).stack.kafkaVersion).toBe('4.4.0');
     expect(config.temporal.namespace).toBe('default');
     expect(config.metricsPort).toBeUndefined();
     expect(loadConfig({ PREFLIGHT_METRICS_PORT: '9464' }).metricsPort).toBe(9464);
@@ -39,6 +41,7 @@ describe('configuration', () => {
     ['TEMPORAL_ADDRESS', 'http://x'],
     ['TEMPORAL_HTTP_ADDRESS', 'temporal.internal:7243'],
     ['PREFLIGHT_TEMPORAL_HTTP_PORT', '65536'],
+    ['PREFLIGHT_KAFKA_VERSION', '3.8.0'],
     ['KAFKA_SSL', 'maybe'],
     ['PREFLIGHT_MASTER_KEY', 'short'],
     ['KAFKA_SASL_MECHANISM', 'kerberos'],

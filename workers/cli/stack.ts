@@ -24,11 +24,12 @@ export function registerStackCommands(program: Command): void {
         cacheDir: config.stack.cacheDir,
         temporal: !config.temporal.address,
         kafka: !config.kafka.brokers,
+        kafkaVersion: config.stack.kafkaVersion,
         testServer: opts.testServer,
         progress: say,
       });
       if (result.temporal) say(`temporal: ${result.temporal}`);
-      if (result.kafka) say(`kafka: ${result.kafka.libDir}`);
+      if (result.kafka) say(`kafka ${result.kafka.version}: ${result.kafka.libDir}`);
       if (result.testServer) say(`test server: ${result.testServer.libDir}`);
       if (!result.temporal && !result.kafka && !result.testServer) say('Nothing to provision: TEMPORAL_ADDRESS and KAFKA_BROKERS point at external servers.');
       say(`Provisioned in ${((Date.now() - started) / 1000).toFixed(1)} s (cache: ${config.stack.cacheDir})`);
