@@ -284,7 +284,7 @@ describe('the ops console in Chromium', () => {
     expect(await page.locator('.agency-card[data-agency="cisa"] h3').textContent()).toContain('DECLINED');
     const findings = page.locator('#findings tbody tr');
     expect(await findings.count()).toBe(2);
-    expect(await findings.nth(0).textContent()).toMatch(/nsa-f1NSAHIGH.*MITIGATED.*awaiting confirmation/);
+    expect(await findings.nth(0).textContent()).toMatch(/nsa-f1NSAHIGH.*MITIGATED.*AWAITING CONFIRMATION/);
     expect(await findings.nth(1).textContent()).toMatch(/nsa-f2NSAMEDIUM.*no response yet/);
     expect(await page.locator('#findings').textContent()).not.toContain('SENSITIVE-DETAIL');
     expect(await page.locator('#grants tbody tr', { hasText: 'revoked' }).count()).toBeGreaterThanOrEqual(1);

@@ -145,7 +145,7 @@ function table(headers, rows, empty = 'Nothing to show.') {
         ${rows.map(
           (r) =>
             html`<tr>
-              ${r.map((c) => html`<td>${c}</td>`)}
+              ${r.map((c, i) => html`<td class="${headers[i]?.endsWith('#') ? 'num' : ''}">${c}</td>`)}
             </tr>`,
         )}
       </tbody>
@@ -356,10 +356,8 @@ async function submissionPage(id) {
           fmt(f.submittedAt),
           f.response ? html`${pill(f.response)} <span class="muted">${fmt(f.respondedAt)}</span>` : html`<span class="muted">no response yet</span>`,
           f.mitigation
-            ? html`${pill(f.mitigation)} <span class="muted">${fmt(f.mitigationReviewedAt)}</span>`
-            : f.response === 'MITIGATED'
-              ? pill('AWAITING_CONFIRMATION', 'awaiting confirmation')
-              : html`<span class="muted">—</span>`,
+            ? html`${pill(f.mitigation)}${f.mitigationReviewedAt ? html` <span class="muted">${fmt(f.mitigationReviewedAt)}</span>` : ''}`
+            : html`<span class="muted">—</span>`,
         ]),
         'No findings.',
       )}
@@ -601,7 +599,7 @@ const CASE_ACTIONS = [
     title: 'Add a party to notify',
     fields: [
       ['partyId', 'Party id', 'text', null, true],
-      ['kind', 'Kind', 'select', ['VENDOR', 'AGENCY', 'OTHER'], true],
+      ['kind', 'Kind (e.g. vendor, agency)', 'text', null, true],
       ['name', 'Name'],
       ['contactName', 'Contact name'],
       ['contactEmail', 'Contact email', 'email'],
@@ -619,7 +617,7 @@ const CASE_ACTIONS = [
       ['overrideReason', 'Override reason (publishing before the embargo ends)'],
     ],
   },
-  { action: 'close', title: 'Close the case', fields: [['reason', 'Reason', 'text', null, true]] },
+  { action: 'close', title: 'Close the case', fields: [['reason', 'Reason', 'select', ['RESOLVED', 'REJECTED'], true]] },
 ];
 
 /** The JSON body of an action form (contacts and override are nested as the ops API takes them). */
@@ -1021,6 +1019,12 @@ document.addEventListener('submit', (ev) => {
 });
 
 document.addEventListener('click', (ev) => {
+  // The skip link moves the focus without touching the address (the hash is the page's route).
+  if (ev.target.closest('a.skip')) {
+    ev.preventDefault();
+    $('#main').focus();
+    return;
+  }
   const toggle = ev.target.closest('#toggle-deliveries');
   if (toggle) {
     location.hash = toggle.dataset.href;
