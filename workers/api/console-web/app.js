@@ -364,7 +364,7 @@ async function submissionPage(id) {
     </div>
     <h2 id="grants-h">Access grants</h2>
     <div id="grants">
-      ${table(['Grant', 'Agency', 'State', 'Expires'], st.activeGrants.map((g) => [g.grantId, g.agencyId.toUpperCase(), pill('OPEN', 'live'), fmt(g.expiresAt)]).concat(st.revokedGrantIds.map((g) => [g, (grantEntries.find((e) => e.refs && e.refs.grantId === g) || {}).agencyId || '—', pill('CLOSED', 'revoked'), '—'])), 'No access grants.')}
+      ${table(['Grant', 'Agency', 'State', 'Expires'], st.activeGrants.map((g) => [g.grantId, g.agencyId.toUpperCase(), pill('OPEN', 'live'), fmt(g.expiresAt)]).concat(st.revokedGrantIds.map((g) => [g, ((grantEntries.find((e) => e.refs && e.refs.grantId === g) || {}).agencyId || '—').toUpperCase(), pill('CLOSED', 'revoked'), '—'])), 'No access grants.')}
     </div>
     <h2 id="timeline-h">Timeline</h2>
     <div class="picture" id="picture">${raw(picture(timeline, overview, now))}</div>
