@@ -117,6 +117,10 @@ export async function getDelivery(client: Client, workflowId: string): Promise<D
 export interface StartDeliveryOptions {
   taskQueue: string;
   policy?: Partial<DeliveryPolicy>;
+  /** Called once with the number of matching deliveries, before the first replay (progress displays). */
+  onMatched?(total: number): void;
+  /** Called with each outcome as it happens. */
+  onEach?(outcome: ReplayOutcome): void;
 }
 
 /** Search attributes of a delivery: opaque ids and its status only. */
@@ -138,10 +142,15 @@ export type ReplayOutcome = { workflowId: string; result: 'started' | 'in-progre
  */
 export async function replayDeliveries(client: Client, filter: DeliveryFilter, options: StartDeliveryOptions): Promise<ReplayOutcome[]> {
   const matches = await listDeliveries(client, filter);
+  options.onMatched?.(matches.length);
   const outcomes: ReplayOutcome[] = [];
+  const record = (outcome: ReplayOutcome) => {
+    outcomes.push(outcome);
+    options.onEach?.(outcome);
+  };
   for (const match of matches) {
     if (match.execution === 'RUNNING') {
-      outcomes.push({ workflowId: match.workflowId, result: 'in-progress' });
+      record({ workflowId: match.workflowId, result: 'in-progress' });
       continue;
     }
     try {
@@ -164,10 +173,10 @@ export async function replayDeliveries(client: Client, filter: DeliveryFilter, o
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         typedSearchAttributes: deliverySearchAttributes(input),
       });
-      outcomes.push({ workflowId: match.workflowId, result: 'started' });
+      record({ workflowId: match.workflowId, result: 'started' });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) outcomes.push({ workflowId: match.workflowId, result: 'in-progress' });
-      else outcomes.push({ workflowId: match.workflowId, result: 'failed', error: (err as Error).message.slice(0, 300) });
+      if (err instanceof WorkflowExecutionAlreadyStartedError) record({ workflowId: match.workflowId, result: 'in-progress' });
+      else record({ workflowId: match.workflowId, result: 'failed', error: (err as Error).message.slice(0, 300) });
     }
   }
   return outcomes;

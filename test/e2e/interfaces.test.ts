@@ -290,19 +290,20 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       await page.goto(`${api.url}/console/#token=${OPS_TOKEN}&submission=${submissionId}`);
-      await page.waitForSelector('body[data-ready]', { timeout: 30_000 });
+      await page.waitForSelector('body[data-ready="true"], body[data-ready="error"]', { timeout: 30_000 });
       expect(await page.getAttribute('body', 'data-ready')).toBe('true');
       expect(page.url()).not.toContain(OPS_TOKEN);
-      await expect(page.locator('#submissions tbody tr', { hasText: submissionId }).count()).resolves.toBe(1);
+      // The old console's link opens the submission page of the new one.
+      expect(page.url()).toContain(`#/submissions/${submissionId}`);
       const svg = page.locator('#picture svg');
       await expect(svg.count()).resolves.toBe(1);
       const labels = await svg.locator('text').allTextContents();
       expect(labels).toEqual(expect.arrayContaining(['Access window', 'NSA', 'CISA']));
-      expect(labels.find((l) => l.startsWith('FINDINGS_SUBMITTED'))).toMatch(/^FINDINGS_SUBMITTED · [\d.]+ s active, [\d.]+ s on hold$/);
+      expect(labels.find((l) => l.startsWith('FINDINGS SUBMITTED'))).toMatch(/^FINDINGS SUBMITTED · [\d.]+ h active, [\d.]+ h on hold$/);
       expect(labels.some((l) => l.startsWith('DECLINED'))).toBe(true);
-      // A hold, a finding diamond and the notice star are drawn.
+      // A hold, a finding diamond (colour = severity HIGH) and the notice star are drawn.
       expect(await svg.locator('rect[fill="url(#hold)"]').count()).toBe(1);
-      expect(await svg.locator('path[fill="#d0342c"]').count()).toBe(1);
+      expect(await svg.locator('path[fill="#c0261e"]').count()).toBe(1);
       expect(labels.some((l) => l.includes('★'))).toBe(true);
       await expect(page.locator('#entries tbody tr').count()).resolves.toBeGreaterThan(10);
       fs.mkdirSync('test-results', { recursive: true });

@@ -61,6 +61,8 @@ describe('the OpenAPI document', () => {
       'PATCH /v1/webhook-endpoints/{id}',
       'DELETE /v1/webhook-endpoints/{id}',
       'POST /v1/webhook-endpoints/{id}/rotate-secret',
+      'GET /v1/webhook-endpoints/{id}/deliveries',
+      'POST /v1/webhook-endpoints/{id}/replay',
     ]) {
       expect(routes).toContain(route);
     }
@@ -121,5 +123,21 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(create.properties ?? {})).toEqual(
       expect.arrayContaining(['model', 'plannedReleaseAt', 'accessMethod', 'contacts', 'requestedAgencies']),
     );
+  });
+
+  it('describes the console reads and bulk replays, ops only', () => {
+    for (const [method, route] of [
+      ['get', '/ops/overview'],
+      ['get', '/ops/submissions/{id}/agencies'],
+      ['get', '/ops/deliveries'],
+      ['post', '/ops/bulk-replays'],
+      ['get', '/ops/bulk-replays'],
+      ['get', '/ops/bulk-replays/{id}'],
+    ] as const) {
+      const op = doc.paths[route]?.[method];
+      expect([route, op?.security]).toEqual([route, [{ opsToken: [] }]]);
+    }
+    expect(Object.keys(doc.paths['/ops/bulk-replays']!.post!.responses)).toEqual(expect.arrayContaining(['202', '401', '403', '422']));
+    expect(doc.components.schemas.BulkReplayRequest).toBeDefined();
   });
 });

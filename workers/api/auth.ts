@@ -136,6 +136,9 @@ export interface AuditEntry {
   keyIds?: string[];
   /** How the caller authenticated when it matters (`bearer`, or `session` for the Temporal UI's cookie). */
   credential?: 'bearer' | 'session';
+  /** Named ops actions (bulk replays): the id of what was acted on, and a one-line account (ids and counts only). */
+  target?: string;
+  detail?: string;
 }
 
 /**

@@ -172,3 +172,80 @@ export async function replayDeadLetter(
     await producer.disconnect();
   }
 }
+
+/** Which dead letters a bulk replay takes: by reason, agency and dead-letter time (all optional, all must match). */
+export interface DeadLetterSelection {
+  reason?: string;
+  agencyId?: string;
+  /** ISO-8601, inclusive. */
+  since?: string;
+  /** ISO-8601, exclusive. */
+  until?: string;
+}
+
+export function matchesDeadLetter(item: DeadLetterItem, s: DeadLetterSelection): boolean {
+  if (s.reason !== undefined && item.reason !== s.reason) return false;
+  if (s.agencyId !== undefined && item.agencyId !== s.agencyId) return false;
+  const at = Date.parse(item.time);
+  if (s.since !== undefined && !(at >= Date.parse(s.since))) return false;
+  if (s.until !== undefined && !(at < Date.parse(s.until))) return false;
+  return true;
+}
+
+export type BulkDeadLetterOutcome = { ref: string; result: 'replayed' | 'skipped' | 'failed'; detail?: string };
+
+/**
+ * Replays every dead letter matching `selection` among the newest `scan` of each partition, oldest first: one read of
+ * the topic and one producer for the lot, each re-produced exactly as {@link replayDeadLetter} does. `onMatched` gets
+ * the number matched before the first is sent; `onEach` gets each outcome as it happens (for a progress display).
+ */
+export async function replayDeadLetters(
+  kafka: Kafka,
+  selection: DeadLetterSelection,
+  keys: PayloadKey[],
+  options: { scan?: number; limit?: number; onMatched?(total: number): void; onEach?(outcome: BulkDeadLetterOutcome): void } = {},
+): Promise<BulkDeadLetterOutcome[]> {
+  const scan = BigInt(options.scan ?? 5000);
+  const read = await readRange(kafka, ({ low, high }) => (high - scan > low ? high - scan : low), { timeoutMs: 60_000 });
+  const matched = read
+    .map((r) => ({ ...r, item: toItem(r.partition, r.message) }))
+    .filter((r) => matchesDeadLetter(r.item, selection))
+    .sort((a, b) => (a.item.time < b.item.time ? -1 : a.item.time > b.item.time ? 1 : 0))
+    .slice(0, options.limit ?? 5000);
+  options.onMatched?.(matched.length);
+  const outcomes: BulkDeadLetterOutcome[] = [];
+  const note = (o: BulkDeadLetterOutcome) => {
+    outcomes.push(o);
+    options.onEach?.(o);
+  };
+  if (matched.length === 0) return outcomes;
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    for (const { partition, message, item } of matched) {
+      const ref = `${partition}:${message.offset}`;
+      const info = readDeadLetter(message.headers);
+      if (!info || !REPLAYABLE.has(info.topic)) {
+        note({ ref, result: 'skipped', detail: `from ${item.originalTopic}, which is not replayed` });
+        continue;
+      }
+      let value: Buffer | null;
+      try {
+        value = originalValue(message, keys);
+      } catch (e) {
+        note({ ref, result: 'skipped', detail: `cannot be unsealed (${(e as Error).message})` });
+        continue;
+      }
+      try {
+        await producer.send({ topic: info.topic, acks: -1, messages: [{ key: message.key, value, headers: originalHeaders(message.headers) }] });
+        metrics.deadLettersReplayed.inc();
+        note({ ref, result: 'replayed' });
+      } catch (e) {
+        note({ ref, result: 'failed', detail: (e as Error).message.slice(0, 200) });
+      }
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return outcomes;
+}

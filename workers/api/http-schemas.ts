@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AgencyId, EventTime as Time, Id, text } from '../../wire/common';
+import { CASE_STATES, CLEARANCE_NOTICES, DELIVERY_STATUSES, ENDPOINT_ID_PATTERN, SUBMISSION_STATUSES } from '../../wire/enums';
 import {
   AccessWindowView,
   AgencyClockView,
@@ -250,8 +251,13 @@ export const AuditEntry = z
     payloads: z.number().int().optional(),
     keyIds: z.array(z.string()).optional(),
     credential: z.enum(['bearer', 'session']).optional(),
+    target: z.string().optional().describe('named ops actions: the id acted on, e.g. a bulk replay job'),
+    detail: z.string().optional().describe('named ops actions: a one-line account with ids and counts only'),
   })
-  .meta({ description: 'One audited request: a refusal, or a codec call by ops (namespace, payload count and key ids, never contents)' });
+  .meta({
+    description:
+      'One audited request: a refusal, a codec call by ops (namespace, payload count and key ids, never contents), or a named ops action such as a bulk replay',
+  });
 export const AuditList = z.object({ items: z.array(AuditEntry) });
 
 /** The most payloads one codec request may carry. */
@@ -351,3 +357,131 @@ export const AgencyAccessToken = z
     description:
       "The bearer token of the signing agency's live access grant for the model, for the vendor's gateway. A new grant (and token) replaces it when the window moves; it is revoked when the assessment ends.",
   });
+
+// ---------------------------------------------------------------------------------------------------------------
+// The console's ops reads and bulk replays (workers/api/console.ts)
+
+const Counts = <K extends readonly [string, ...string[]]>(keys: K) =>
+  z.object(Object.fromEntries(keys.map((k) => [k, z.number().int()])) as Record<K[number], z.ZodNumber>);
+
+export const OverviewQuery = z.strictObject({
+  /** Only this vendor's submissions, assessments and deliveries (cases and dead letters are never per vendor). */
+  vendor: Id.optional(),
+});
+
+export const Overview = z
+  .object({
+    generatedAt: Time,
+    vendor: z.string().optional(),
+    submissions: z.object({ total: z.number().int(), byStatus: Counts(SUBMISSION_STATUSES) }),
+    windowsClosingSoon: z.array(
+      z.object({ submissionId: z.string(), vendorId: z.string().optional(), closesAt: Time, remainingDays: z.number(), openAgencies: z.array(z.string()) }),
+    ),
+    agencies: z.object({
+      onHold: z.array(
+        z.object({ submissionId: z.string(), agencyId: z.string(), status: AgencyStatus, activeDays: z.number(), onHoldDays: z.number(), deadline: Time }),
+      ),
+      overdue: z.array(
+        z.object({ submissionId: z.string(), agencyId: z.string(), status: AgencyStatus, activeDays: z.number(), onHoldDays: z.number(), deadline: Time }),
+      ),
+      /** Running assessments read; `capped` when there were more than the overview reads. */
+      scanned: z.number().int(),
+      capped: z.boolean(),
+      unreachable: z.number().int(),
+    }),
+    notices: z.object({ byKind: Counts(CLEARANCE_NOTICES), scanned: z.number().int(), capped: z.boolean() }),
+    endpoints: z.array(
+      z.object({
+        vendorId: z.string().optional(),
+        endpointId: z.string(),
+        failed: z.number().int(),
+        disabled: z.number().int(),
+        lastAt: Time,
+      }),
+    ),
+    deadLetters: z.object({ waiting: z.number().int().optional(), unavailable: z.string().optional() }),
+    cases: z.object({ total: z.number().int(), byState: Counts(CASE_STATES) }),
+  })
+  .meta({ description: 'The console overview: counts from Temporal visibility, the open assessments read once each, and the dead-letter topic size' });
+
+export const SubmissionAgencyCard = z
+  .object({
+    agencyId: z.string(),
+    status: AgencyStatus,
+    running: z.boolean(),
+    deadline: Time.optional(),
+    deadlineMissed: z.boolean(),
+    clock: AgencyClockView.optional(),
+    infoRequests: z.array(z.object({ requestId: z.string(), requestedAt: Time, respondedAt: Time.optional() })),
+    findings: z.array(FindingSummaryView),
+  })
+  .meta({ description: "One agency's assessment of a submission as the console shows it: no finding or question text" });
+export const SubmissionAgencyCards = z.object({ items: z.array(SubmissionAgencyCard) });
+
+export const OpsDeliveryListQuery = z.strictObject({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  endpoint: z.string().regex(ENDPOINT_ID_PATTERN, 'an endpoint id').optional(),
+  vendor: Id.optional(),
+  since: Time.optional(),
+  until: Time.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+export const OpsDelivery = z.object({
+  workflowId: z.string(),
+  eventId: z.string(),
+  endpointId: z.string(),
+  vendorId: z.string().optional(),
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  startedAt: Time,
+  closedAt: Time.optional(),
+  execution: z.string(),
+});
+export const OpsDeliveryList = z.object({ items: z.array(OpsDelivery) });
+
+export const DeadLetterFilter = z.strictObject({
+  reason: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/, 'a dead-letter reason such as "invalid-signature"')
+    .optional(),
+  agencyId: AgencyId.optional(),
+  since: Time.optional(),
+  until: Time.optional(),
+});
+export const DeliveryReplayFilter = z.strictObject({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  endpoint: z.string().regex(ENDPOINT_ID_PATTERN, 'an endpoint id').optional(),
+  vendor: Id.optional(),
+  since: Time.optional(),
+  until: Time.optional(),
+});
+export const BulkReplayRequest = z
+  .discriminatedUnion('target', [
+    z.strictObject({ target: z.literal('dead-letters'), filter: DeadLetterFilter.default({}), limit: z.number().int().min(1).max(5000).optional() }),
+    z.strictObject({ target: z.literal('deliveries'), filter: DeliveryReplayFilter.default({}), limit: z.number().int().min(1).max(5000).optional() }),
+  ])
+  .meta({ description: 'Replay every dead letter or delivery matching a filter, as one named, audited job' });
+export const BulkReplayJob = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    target: z.enum(['dead-letters', 'deliveries']),
+    filter: z.record(z.string(), z.string()),
+    operator: z.string(),
+    state: z.enum(['matching', 'running', 'done', 'failed']),
+    startedAt: Time,
+    endedAt: Time.optional(),
+    total: z.number().int().optional(),
+    replayed: z.number().int(),
+    skipped: z.number().int(),
+    failed: z.number().int(),
+    error: z.string().optional(),
+    items: z.array(z.object({ ref: z.string(), result: z.enum(['replayed', 'skipped', 'failed']), detail: z.string().optional() })),
+  })
+  .meta({ description: "A bulk replay and its progress (kept by the api process that runs it, for the process's lifetime)" });
+export const BulkReplayJobList = z.object({ items: z.array(BulkReplayJob) });
+
+export const WebhookReplayResult = z
+  .object({
+    items: z.array(z.object({ workflowId: z.string(), result: z.enum(['started', 'in-progress', 'failed']), error: z.string().optional() })),
+  })
+  .meta({ description: 'Per matching delivery: a new run started, one still running (left alone), or the error' });

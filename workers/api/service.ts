@@ -28,7 +28,7 @@ import {
   type AuditLog,
   type Authenticator,
 } from './auth';
-import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_JS } from './console-page';
+import { consoleRoutes } from './console';
 import type { ApiContext } from './context';
 import { visibilityQuery } from './lookup';
 import { opsRoutes } from './ops';
@@ -136,7 +136,7 @@ export interface InterfaceOptions {
 
 /**
  * Registers everything issue "interfaces" adds to the api's fastify instance: the refusal audit (root hook), the
- * vendor submission routes, the ops routes, `/openapi.json`, `/readyz`, `/metrics` and the console under `/console`.
+ * vendor submission routes, the ops routes, `/openapi.json`, `/readyz`, `/metrics` and the console under `/console` with its ops reads and bulk replays (`console.ts`).
  * Call it on the root instance before `listen`; `/healthz` and the webhook-endpoint routes are registered elsewhere.
  */
 export async function registerInterfaces(app: FastifyInstance, ctx: ApiContext, options: InterfaceOptions = {}): Promise<void> {
@@ -168,16 +168,7 @@ export async function registerInterfaces(app: FastifyInstance, ctx: ApiContext, 
     return reply.type(contentType).send(body);
   });
 
-  const securityHeaders = {
-    'content-security-policy':
-      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-  };
-  app.get('/console', async (_request, reply) => reply.redirect('/console/', 302));
-  app.get('/console/', async (_request, reply) => reply.headers(securityHeaders).type('text/html; charset=utf-8').send(CONSOLE_HTML));
-  app.get('/console/console.js', async (_request, reply) => reply.headers(securityHeaders).type('text/javascript; charset=utf-8').send(CONSOLE_JS));
-  app.get('/console/console.css', async (_request, reply) => reply.headers(securityHeaders).type('text/css; charset=utf-8').send(CONSOLE_CSS));
+  await app.register(consoleRoutes(ctx));
 }
 
 /** Where the api finds its credential files: SHA-256 hashes only (see stack/dev-credentials.ts for the local default). */
