@@ -136,6 +136,11 @@ export interface AuditEntry {
   keyIds?: string[];
   /** How the caller authenticated when it matters (`bearer`, or `session` for the Temporal UI's cookie). */
   credential?: 'bearer' | 'session';
+  /** Case actions by operators: the case, the action, whether the case took it, and an override's reason. */
+  caseId?: string;
+  action?: string;
+  outcome?: 'applied' | 'refused';
+  overrideReason?: string;
 }
 
 /**
