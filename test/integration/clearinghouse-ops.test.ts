@@ -199,5 +199,10 @@ describe('operator actions on the ops API', () => {
     expect(marked).toMatchObject({ status: 200, body: { state: 'DUPLICATE', duplicateOf: primary.caseId } });
     expect((await getCase(client, primary.caseId, { kind: 'ops' })).duplicates).toEqual([dup.caseId]);
     expect((await call('POST', `${path}/triage`, { severity: 'LOW' })).body).toMatchObject({ status: 409, code: 'not-allowed-in-state' });
+    // A duplicate cannot be anyone's primary: the operator is told which case to use instead.
+    const third = await openCase('shell command injection');
+    const chained = await call('POST', `/ops/cases/${third.fingerprint}/duplicate`, { primaryCaseId: dup.caseId });
+    expect(chained).toMatchObject({ status: 409, body: { code: 'not-allowed-in-state', detail: expect.stringContaining(`a duplicate of ${primary.caseId}`) } });
+    expect((await getCase(client, third.caseId, { kind: 'ops' })).state).toBe('OPEN');
   });
 });

@@ -192,6 +192,11 @@ export function caseRoutes(ctx: CaseContext) {
           throw e;
         });
         if (!found) throw problems.invalid([{ path: 'primaryCaseId', message: `no case ${primary}` }], `No case ${primary} to be the primary.`);
+        if (found.state === 'CLOSED' || found.state === 'DUPLICATE') {
+          throw problems.conflict(
+            `The primary case ${primary} is ${found.state}${found.duplicateOf ? ` (a duplicate of ${found.duplicateOf})` : ''}; mark this case a duplicate of a live case.`,
+          );
+        }
         return { action: 'duplicate', input: { primaryCaseId: primary } };
       }),
     );
