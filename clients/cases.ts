@@ -4,6 +4,12 @@ import type { Logger } from '../infra/logger';
 import type { clearinghouseCaseWorkflow } from '../workflows/clearinghouse/workflow';
 import { type CaseState, OPAQUE_ID_PATTERN, type Severity } from '../wire/enums';
 import {
+  addCasePartyUpdate,
+  closeCaseUpdate,
+  markDuplicateUpdate,
+  markRemediatingUpdate,
+  publishCaseUpdate,
+  triageCaseUpdate,
   CASE_COMMAND_TYPES,
   CASE_KIND,
   CASE_WORKFLOW_TYPE,
@@ -12,7 +18,13 @@ import {
   reportCaseUpdate,
   reportExploitationUpdate,
   setPartyStatusUpdate,
+  type AddCasePartyInput,
   type AgencyCaseView,
+  type CaseActor,
+  type CloseCaseInput,
+  type MarkDuplicateInput,
+  type PublishCaseInput,
+  type TriageCaseInput,
   type CasePolicy,
   type CaseReportInput,
   type CaseReportResult,
@@ -125,6 +137,50 @@ export async function applyAgencyCaseCommand(client: Client, command: AgencyCase
     return { caseId: view.caseId, state: view.state };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new CaseNotFoundError(command.caseId);
+    throw err;
+  }
+}
+
+// ---- operator actions ----------------------------------------------------------------------------------------
+
+/** One operator action on a case, as the ops API and CLI send it (the actor is added from the caller). */
+export type OpsCaseAction =
+  | { action: 'triage'; input: Omit<TriageCaseInput, 'actor'> }
+  | { action: 'add-party'; input: Omit<AddCasePartyInput, 'actor'> }
+  | { action: 'remediating'; input: Record<string, never> }
+  | { action: 'exploitation'; input: Omit<ReportExploitationInput, 'actor'> }
+  | { action: 'duplicate'; input: Omit<MarkDuplicateInput, 'actor'> }
+  | { action: 'publish'; input: Omit<PublishCaseInput, 'actor'> }
+  | { action: 'close'; input: Omit<CloseCaseInput, 'actor'> };
+
+/**
+ * Applies an operator's action as the case's update (the workflow's validators decide; a refusal raises
+ * WorkflowUpdateFailedError whose cause carries the failure type and a sentence). Returns the new case view.
+ * Raises CaseNotFoundError for a missing case.
+ */
+export async function applyOpsCaseAction(client: Client, caseId: string, operatorId: string, op: OpsCaseAction): Promise<CaseView> {
+  if (!isCaseId(caseId)) throw new CaseNotFoundError(String(caseId).slice(0, 80));
+  const actor: CaseActor = { kind: 'ops', operatorId };
+  const handle = client.workflow.getHandle(caseId);
+  try {
+    switch (op.action) {
+      case 'triage':
+        return await handle.executeUpdate(triageCaseUpdate, { args: [{ ...op.input, actor }] });
+      case 'add-party':
+        return await handle.executeUpdate(addCasePartyUpdate, { args: [{ ...op.input, actor }] });
+      case 'remediating':
+        return await handle.executeUpdate(markRemediatingUpdate, { args: [{ actor }] });
+      case 'exploitation':
+        return await handle.executeUpdate(reportExploitationUpdate, { args: [{ ...op.input, actor }] });
+      case 'duplicate':
+        return await handle.executeUpdate(markDuplicateUpdate, { args: [{ ...op.input, actor }] });
+      case 'publish':
+        return await handle.executeUpdate(publishCaseUpdate, { args: [{ ...op.input, actor }] });
+      case 'close':
+        return await handle.executeUpdate(closeCaseUpdate, { args: [{ ...op.input, actor }] });
+    }
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CaseNotFoundError(caseId);
     throw err;
   }
 }

@@ -293,6 +293,12 @@ export const CATALOG: readonly CatalogEntry[] = [
     state: 'REMEDIATING',
     embargoUntil: '2026-08-01T12:00:00.000Z',
   }),
+  caseEvent(
+    CASE_EVENT_TYPES.advisoryPublished,
+    C.CaseAdvisoryPublished,
+    'The case was published: its CSAF 2.0 document (id and version here) is read with GET /ops/cases/{fingerprint}/csaf.',
+    { ...CASE, state: 'PUBLISHED', documentId: 'PREFLIGHT-CASE-0F1E2D3C4B5A69788796A5B4C3D2E1F0', version: '1', publishedAt: T0 },
+  ),
   caseEvent(CASE_EVENT_TYPES.reminder, C.CaseReminder, 'A disclosure deadline or remediation due date approaches or is reached.', {
     ...CASE,
     state: 'REMEDIATING',

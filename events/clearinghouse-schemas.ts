@@ -3,6 +3,7 @@
  * `preflight.clearinghouse-events.v1`. Declared in `wire/clearinghouse.ts`; named here for the catalog.
  */
 export {
+  CaseAdvisoryPublished,
   CaseEmbargoLifted,
   CaseExploitationReported,
   CaseId,

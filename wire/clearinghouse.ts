@@ -82,6 +82,16 @@ export const CaseReminder = z.strictObject({
   partyId: OpaqueId.optional(),
 });
 
+/** A case was published: the CSAF 2.0 document's id and version (the document itself is read on the ops API). */
+export const CaseAdvisoryPublished = z.strictObject({
+  ...base,
+  /** The CSAF `document.tracking.id`, derived from the case id. */
+  documentId: z.string().min(1).max(64),
+  /** The CSAF `document.tracking.version`. */
+  version: z.string().min(1).max(32),
+  publishedAt: EventTime,
+});
+
 export type CaseOpenedData = z.infer<typeof CaseOpened>;
 export type CaseReporterJoinedData = z.infer<typeof CaseReporterJoined>;
 export type CaseStatusChangedData = z.infer<typeof CaseStatusChanged>;
@@ -89,6 +99,7 @@ export type CasePartyStatusChangedData = z.infer<typeof CasePartyStatusChanged>;
 export type CaseExploitationReportedData = z.infer<typeof CaseExploitationReported>;
 export type CaseEmbargoLiftedData = z.infer<typeof CaseEmbargoLifted>;
 export type CaseReminderData = z.infer<typeof CaseReminder>;
+export type CaseAdvisoryPublishedData = z.infer<typeof CaseAdvisoryPublished>;
 export type CaseEventData =
   | CaseOpenedData
   | CaseReporterJoinedData
@@ -96,4 +107,5 @@ export type CaseEventData =
   | CasePartyStatusChangedData
   | CaseExploitationReportedData
   | CaseEmbargoLiftedData
-  | CaseReminderData;
+  | CaseReminderData
+  | CaseAdvisoryPublishedData;

@@ -102,6 +102,9 @@ export type CaseState = (typeof CASE_STATES)[number];
 
 export const PARTY_STATUSES = ['AFFECTED', 'NOT_AFFECTED', 'UNKNOWN'] as const;
 export type PartyStatus = (typeof PARTY_STATUSES)[number];
+/** What an affected party of a case is: an agency party must be a registered agency id. */
+export const PARTY_KINDS = ['agency', 'vendor', 'maintainer', 'coordinator', 'other'] as const;
+export type PartyKind = (typeof PARTY_KINDS)[number];
 
 export const CASE_CLOSE_REASONS = ['RESOLVED', 'REJECTED'] as const;
 export type CaseCloseReason = (typeof CASE_CLOSE_REASONS)[number];

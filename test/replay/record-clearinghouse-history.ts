@@ -4,6 +4,7 @@
  */
 import { record, saveBinaryHistory } from './history-files';
 import {
+  addCasePartyUpdate,
   caseWorkflowId,
   closeCaseUpdate,
   markRemediatingUpdate,
@@ -18,7 +19,7 @@ const DAY = 24 * 3600 * 1000;
 
 /** The file name for the current workflow shape; earlier shapes' files stay, and every one is replayed. */
 const taskQueue = 'record-clearinghouse';
-const SHAPE = process.env.PREFLIGHT_HISTORY_SHAPE ?? 'v4';
+const SHAPE = process.env.PREFLIGHT_HISTORY_SHAPE ?? 'v5';
 let releaseAt: string | undefined;
 
 record(
@@ -39,6 +40,12 @@ record(
     await handle.executeUpdate(reportCaseUpdate, { args: [{ ...base, reportId: 'r1', agencyId: 'nsa', submissionId: 'sub-1', plannedReleaseAt: releaseAt }] });
     await handle.executeUpdate(reportCaseUpdate, { args: [{ ...base, reportId: 'r2', agencyId: 'cisa' }] });
     await handle.executeUpdate(triageCaseUpdate, { args: [{ actor: { kind: 'ops', operatorId: 'op' }, severity: 'CRITICAL', parties: ['acme'] }] });
+    // v5: an operator adds an agency party with contacts (the addCaseParty update).
+    if (SHAPE >= 'v5') {
+      await handle.executeUpdate(addCasePartyUpdate, {
+        args: [{ actor: { kind: 'ops', operatorId: 'op' }, partyId: 'cisa', kind: 'agency', contacts: [{ email: 'vuln@cisa.example.gov' }] }],
+      });
+    }
     await env.sleep(2 * DAY);
     await handle.executeUpdate(reportExploitationUpdate, { args: [{ actor: { kind: 'agency', agencyId: 'nsa' } }] });
     await handle

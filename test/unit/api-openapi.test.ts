@@ -77,6 +77,19 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/healthz']!.get!.responses['503']).toBeUndefined();
   });
 
+  it('describes the ops case actions with their bodies and precise refusals, and the CSAF document', () => {
+    for (const action of ['triage', 'parties', 'status', 'exploitation', 'duplicate', 'publish', 'close']) {
+      const op = doc.paths[`/ops/cases/{fingerprint}/${action}`]!.post!;
+      expect(op.security).toEqual([{ opsToken: [] }]);
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '401', '404', '409', '415', '422']));
+    }
+    const schemas = (doc.components as unknown as { schemas: Record<string, { properties?: Record<string, { pattern?: string; enum?: string[] }> }> }).schemas;
+    expect(schemas.CaseTriageRequest!.properties!.cweId!.pattern).toBe('^CWE-[1-9]\\d{0,5}$');
+    expect(schemas.CasePartyRequest!.properties!.kind!.enum).toEqual(['agency', 'vendor', 'maintainer', 'coordinator', 'other']);
+    expect(schemas.CasePublishRequest!.properties!.override).toBeDefined();
+    expect(doc.paths['/ops/cases/{fingerprint}/csaf']!.get!.responses['404']).toBeDefined();
+  });
+
   it('describes the agency API with its signature scheme, 401 reasons and 404 for what is not the caller’s', () => {
     const agencyRoutes = API_OPERATIONS.filter((o) => o.tag === 'agency').map((o) => `${o.method.toUpperCase()} ${o.path}`);
     expect(agencyRoutes).toEqual([
@@ -87,11 +100,15 @@ describe('the OpenAPI document', () => {
       'GET /v1/agency/assessments/{sid}/findings',
       'GET /v1/agency/assessments/{sid}/findings/{fid}',
       'GET /v1/agency/assessments/{sid}/access-token',
+      'GET /v1/agency/cases/{fingerprint}',
     ]);
     const token = doc.paths['/v1/agency/assessments/{sid}/access-token']!.get!;
     expect(token.security).toEqual([{ agencySignature: [] }]);
     expect(Object.keys(token.responses)).toEqual(expect.arrayContaining(['200', '401', '404', '409']));
     expect(JSON.stringify(token.responses['401'])).toContain('replayed-nonce');
+    const agencyCase = doc.paths['/v1/agency/cases/{fingerprint}']!.get!;
+    expect(agencyCase.security).toEqual([{ agencySignature: [] }]);
+    expect(Object.keys(agencyCase.responses)).toEqual(expect.arrayContaining(['200', '401', '404']));
     const scheme = (doc.components as unknown as { securitySchemes: Record<string, { description: string }> }).securitySchemes.agencySignature!;
     for (const part of ['RFC 9421', '@target-uri', 'content-digest', 'created', 'keyid', 'alg="ed25519"', 'nonce', '300 s'])
       expect(scheme.description).toContain(part);

@@ -1,6 +1,7 @@
 import { DAY_MS, HOUR_MS } from '../../workflows/shared/time';
 import {
   agencyCaseView,
+  applyAddParty,
   applyPublish,
   applyReport,
   applyReportExploitation,
@@ -15,6 +16,7 @@ import {
   nextAlarmAt,
   remediationDueAt,
   resolvePolicy,
+  validateAddParty,
   validateClose,
   validatePublish,
   validateReport,
@@ -163,6 +165,57 @@ describe('transitions', () => {
     applyPublish(data, policy, { actor: ops, advisoryRef: 'CVE-2026-0001' }, at(20));
     expect(data.state).toBe('PUBLISHED');
     validateClose(data, { actor: ops, reason: 'RESOLVED' });
+  });
+
+  it('publishes under embargo only with an override and a reason, recorded on the case; announces the CSAF document when asked', () => {
+    const data = caseWithReports('nsa');
+    applySetModelRelease(data, { actor: ops, submissionId: 's1', releaseAt: at(20) }, T0);
+    applyTriage(data, policy, { actor: ops, severity: 'HIGH', parties: ['acme'] }, at(1));
+    expect(() => validatePublish(data, { actor: ops, override: { reason: '  ' } }, Date.parse(at(5)))).toThrow(/override.reason/);
+    expect(() => validatePublish(data, { actor: ops, override: 'because' }, Date.parse(at(5)))).toThrow(/override/);
+    const input = { actor: ops, override: { reason: 'Exploited widely; vendor agreed to early disclosure' } };
+    expect(() => validatePublish(data, { ...input, actor: { kind: 'agency', agencyId: 'nsa' } }, Date.parse(at(5)))).toThrow(/operators/);
+    validatePublish(data, input, Date.parse(at(5)));
+    const events = applyPublish(data, policy, input, at(5), true);
+    expect(data.publishOverride).toEqual({ reason: input.override.reason, by: 'ops:op-1', at: at(5), embargoUntil: at(20) });
+    expect(events.map((e) => e.type)).toEqual([CASE_EVENT_TYPES.statusChanged, CASE_EVENT_TYPES.advisoryPublished]);
+    expect(events[1]!.data).toEqual({
+      caseId: data.caseId,
+      state: 'PUBLISHED',
+      documentId: 'PREFLIGHT-CASE-0123456789ABCDEF0123456789ABCDEF',
+      version: '1',
+      publishedAt: at(5),
+    });
+    // Without the announcement (cases from before it), only the status event, as before.
+    const old = caseWithReports('nsa');
+    applyTriage(old, policy, { actor: ops, severity: 'HIGH', parties: ['acme'] }, at(1));
+    expect(applyPublish(old, policy, { actor: ops }, at(2)).map((e) => e.type)).toEqual([CASE_EVENT_TYPES.statusChanged]);
+    expect(old.publishOverride).toBeUndefined();
+  });
+
+  it('an operator adds parties with contacts once the case is triaged; each gets its due date by severity', () => {
+    const data = caseWithReports('nsa');
+    const party = { actor: ops, partyId: 'cisa', kind: 'agency', name: 'CISA', contacts: [{ name: 'Desk', email: 'vuln@cisa.example.gov', role: 'PSIRT' }] };
+    expect(() => validateAddParty(data, party)).toThrow(/triage the case/);
+    applyTriage(data, policy, { actor: ops, severity: 'CRITICAL' }, at(1));
+    expect(() => validateAddParty(data, { ...party, actor: { kind: 'agency', agencyId: 'cisa' } })).toThrow(/operators/);
+    expect(() => validateAddParty(data, { ...party, kind: 'friend' })).toThrow(/kind must be one of/);
+    expect(() => validateAddParty(data, { ...party, contacts: [{ email: 'not-an-address' }] })).toThrow(/e-mail/);
+    expect(() => validateAddParty(data, { ...party, contacts: [{ phone: '1' }] })).toThrow(/not a contact field/);
+    validateAddParty(data, party);
+    const first = applyAddParty(data, policy, party as never, at(2));
+    expect(data.state).toBe('PARTIES_NOTIFIED');
+    expect(first).toEqual([expect.objectContaining({ type: CASE_EVENT_TYPES.statusChanged, data: expect.objectContaining({ partyIds: ['cisa'] }) })]);
+    expect(data.parties[0]).toMatchObject({ partyId: 'cisa', kind: 'agency', name: 'CISA', status: 'UNKNOWN', notifiedAt: at(2), remediationDueAt: at(9) });
+    const second = applyAddParty(data, policy, { ...party, partyId: 'treasury', contacts: [] } as never, at(3));
+    expect(second).toEqual([expect.objectContaining({ type: CASE_EVENT_TYPES.partyStatusChanged, data: expect.objectContaining({ partyId: 'treasury' }) })]);
+    // Adding a party again changes its contacts, not its dates; another agency does not see them.
+    expect(applyAddParty(data, policy, { ...party, contacts: [] } as never, at(4))).toEqual([]);
+    expect(data.parties[0]).toMatchObject({ notifiedAt: at(2), contacts: [] });
+    applyAddParty(data, policy, party as never, at(4));
+    const asTreasury = agencyCaseView(caseView(data, policy, Date.parse(at(4))), 'treasury');
+    expect(asTreasury.parties.find((p) => p.partyId === 'cisa')).not.toHaveProperty('contacts');
+    expect(agencyCaseView(caseView(data, policy, Date.parse(at(4))), 'cisa').parties[0]!.contacts).toHaveLength(1);
   });
 });
 

@@ -1,7 +1,9 @@
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ID_PATTERN } from '../../wire/enums';
+import { FINGERPRINT_PATTERN, ID_PATTERN } from '../../wire/enums';
+import { getCase, isCaseNotFoundError } from '../../clients/cases';
+import { caseWorkflowId, type AgencyCaseView } from '../../workflows/clearinghouse/contract';
 import { findingResponseQuery, agencyWorkflowId, submissionStateQuery, submissionWorkflowId } from '../../workflows/submission/contract';
 import { agencyStateQuery, findingDetailQuery, infoRequestDetailQuery } from '../../workflows/assessment/contract';
 import { SA } from '../../workflows/shared/search-attributes';
@@ -87,7 +89,8 @@ const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'
 
 /**
  * The agency API (`/v1/agency/...`): reads for an agency, authenticated by its signature. Every read is of the
- * caller's own assessment (`submission/<id>/agency/<caller>`); anything else is 404 and audited.
+ * caller's own assessment (`submission/<id>/agency/<caller>`) or of a clearinghouse case it reported or is a party to
+ * (`/v1/agency/cases/<fingerprint>`, its {@link AgencyCaseView}); anything else is 404 and audited.
  */
 export function agencyRoutes(ctx: ApiContext) {
   return async function plugin(app: FastifyInstance): Promise<void> {
@@ -114,6 +117,18 @@ export function agencyRoutes(ctx: ApiContext) {
         if (items.length >= LIST_LIMIT) break;
       }
       return { items };
+    });
+
+    // A case the agency reported or is a party to, as that agency may read it; any other case is 404 (and audited).
+    app.get<{ Params: { fingerprint: string } }>('/v1/agency/cases/:fingerprint', signed, async (request): Promise<AgencyCaseView> => {
+      const agencyId = agencyOf(request);
+      if (!FINGERPRINT_PATTERN.test(request.params.fingerprint)) throw problems.notFound('case');
+      try {
+        return (await getCase(ctx.client, caseWorkflowId(request.params.fingerprint), { kind: 'agency', agencyId }, { logger: ctx.logger })) as AgencyCaseView;
+      } catch (e) {
+        if (isCaseNotFoundError(e)) throw problems.notFound('case');
+        throw e;
+      }
     });
 
     app.get<{ Params: Params }>('/v1/agency/assessments/:sid', signed, async (request): Promise<AgencyAssessmentBody> => {

@@ -139,6 +139,11 @@ export interface AuditEntry {
   /** Named ops actions (bulk replays): the id of what was acted on, and a one-line account (ids and counts only). */
   target?: string;
   detail?: string;
+  /** Case actions by operators: the case, the action, whether the case took it, and an override's reason. */
+  caseId?: string;
+  action?: string;
+  outcome?: 'applied' | 'refused';
+  overrideReason?: string;
 }
 
 /**

@@ -5,7 +5,16 @@
  */
 import { z } from 'zod';
 import { AgencyId, EventTime as Time, Id, text } from '../../wire/common';
-import { CASE_STATES, CLEARANCE_NOTICES, DELIVERY_STATUSES, ENDPOINT_ID_PATTERN, SUBMISSION_STATUSES } from '../../wire/enums';
+import {
+  CASE_CLOSE_REASONS,
+  CASE_STATES,
+  CLEARANCE_NOTICES,
+  DELIVERY_STATUSES,
+  ENDPOINT_ID_PATTERN,
+  PARTY_KINDS,
+  PARTY_STATUSES,
+  SUBMISSION_STATUSES,
+} from '../../wire/enums';
 import {
   AccessWindowView,
   AgencyClockView,
@@ -253,6 +262,10 @@ export const AuditEntry = z
     credential: z.enum(['bearer', 'session']).optional(),
     target: z.string().optional().describe('named ops actions: the id acted on, e.g. a bulk replay job'),
     detail: z.string().optional().describe('named ops actions: a one-line account with ids and counts only'),
+    caseId: z.string().optional().describe('Case actions: the case acted on'),
+    action: z.string().optional().describe('Case actions: triage, add-party, remediating, exploitation, duplicate, publish, close'),
+    outcome: z.enum(['applied', 'refused']).optional().describe('Case actions: whether the case took the action'),
+    overrideReason: z.string().optional().describe('Publish under embargo: the operator’s reason for the override'),
   })
   .meta({
     description:
@@ -485,3 +498,80 @@ export const WebhookReplayResult = z
     items: z.array(z.object({ workflowId: z.string(), result: z.enum(['started', 'in-progress', 'failed']), error: z.string().optional() })),
   })
   .meta({ description: 'Per matching delivery: a new run started, one still running (left alone), or the error' });
+// ---- clearinghouse case actions (ops) --------------------------------------------------------------------------
+
+const CaseSeverity = Severity;
+const CweIdStrict = z.string().regex(/^CWE-[1-9]\d{0,5}$/, 'a CWE id: CWE-<digits>, e.g. CWE-79');
+const CaseText = (max: number) => z.string().trim().min(1).max(max);
+
+export const CaseTriageRequest = z
+  .strictObject({ severity: CaseSeverity, cweId: CweIdStrict.optional(), affectedProduct: CaseText(200).optional() })
+  .meta({ description: 'Triage a case: its severity (which sets every party’s remediation due date), CWE and affected product' });
+export const CaseContact = z.strictObject({ name: CaseText(200).optional(), email: z.email().max(200).optional(), role: CaseText(200).optional() });
+export const CasePartyRequest = z
+  .strictObject({
+    partyId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'an id of letters, digits and . _ : - (at most 128)'),
+    kind: z.enum(PARTY_KINDS),
+    name: CaseText(200).optional(),
+    contacts: z.array(CaseContact).max(20),
+  })
+  .meta({ description: 'Add an affected party (an agency party must be a registered agency id); it gets a remediation due date by severity' });
+export const CaseStatusRequest = z
+  .strictObject({ state: z.enum(['REMEDIATING']) })
+  .meta({ description: 'Move a PARTIES_NOTIFIED case to REMEDIATING (publish, duplicate and close have their own routes)' });
+export const CaseExploitationRequest = z
+  .strictObject({ observedAt: Time.optional() })
+  .meta({ description: 'Exploitation in the wild was reported: the disclosure deadline becomes 7 days from now' });
+export const CaseDuplicateRequest = z
+  .strictObject({ primaryCaseId: z.string().regex(/^(case\/)?[0-9a-f]{32}$/, 'a case id (case/<32 hex>) or its fingerprint') })
+  .meta({ description: 'Mark the case a duplicate of another; its reports move to the primary' });
+export const CasePublishRequest = z
+  .strictObject({
+    advisoryRef: CaseText(256).optional(),
+    override: z.strictObject({ reason: CaseText(1000) }).optional(),
+  })
+  .meta({
+    description:
+      'Publish the case (CSAF 2.0 document at /csaf). Refused (409 embargoed) while the embargo holds, unless override.reason is given; the override is audited',
+  });
+export const CaseCloseRequest = z
+  .strictObject({ reason: z.enum(CASE_CLOSE_REASONS) })
+  .meta({ description: 'Close the case: RESOLVED (after publication) or REJECTED (not a vulnerability)' });
+
+const CaseParty = z.object({
+  partyId: z.string(),
+  kind: z.enum(PARTY_KINDS).optional(),
+  name: z.string().optional(),
+  contacts: z.array(z.object({ name: z.string().optional(), email: z.string().optional(), role: z.string().optional() })).optional(),
+  status: z.enum(PARTY_STATUSES),
+  notifiedAt: Time,
+  updatedAt: Time,
+  remediationDueAt: Time.optional(),
+  remediatedAt: Time.optional(),
+});
+export const OpsCase = z
+  .looseObject({
+    caseId: z.string(),
+    state: z.enum(CASE_STATES),
+    openedAt: Time,
+    updatedAt: Time,
+    affectedProduct: z.string().optional(),
+    weakness: z.string().optional(),
+    cweId: z.string().optional(),
+    severity: CaseSeverity.optional(),
+    reporters: z.array(z.string()),
+    parties: z.array(CaseParty),
+    publishedAt: Time.optional(),
+    advisoryRef: z.string().optional(),
+    publishOverride: z.object({ reason: z.string(), by: z.string(), at: Time, embargoUntil: Time }).optional(),
+    closedAt: Time.optional(),
+    closeReason: z.enum(CASE_CLOSE_REASONS).optional(),
+    duplicateOf: z.string().optional(),
+    embargoUntil: Time.optional(),
+    embargoActive: z.boolean(),
+    disclosureDeadline: Time,
+  })
+  .meta({ description: 'A clearinghouse case as ops see it (sensitive: includes the reports, as a finding is)' });
+export const AgencyCase = z
+  .looseObject({ caseId: z.string(), state: z.enum(CASE_STATES), reporters: z.array(z.string()), parties: z.array(CaseParty), embargoActive: z.boolean() })
+  .meta({ description: 'A case as one agency (a reporter or party) reads it: its own reports in full, others’ only who and when' });

@@ -86,6 +86,15 @@ export const OPENAPI_SCHEMAS: Record<string, z.ZodType> = {
   BulkReplayRequest: H.BulkReplayRequest,
   BulkReplayJob: H.BulkReplayJob,
   BulkReplayJobList: H.BulkReplayJobList,
+  CaseTriageRequest: H.CaseTriageRequest,
+  CasePartyRequest: H.CasePartyRequest,
+  CaseStatusRequest: H.CaseStatusRequest,
+  CaseExploitationRequest: H.CaseExploitationRequest,
+  CaseDuplicateRequest: H.CaseDuplicateRequest,
+  CasePublishRequest: H.CasePublishRequest,
+  CaseCloseRequest: H.CaseCloseRequest,
+  OpsCase: H.OpsCase,
+  AgencyCase: H.AgencyCase,
 };
 
 const sub = '/v1/submissions/{id}';
@@ -318,6 +327,15 @@ export const API_OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    path: '/v1/agency/cases/{fingerprint}',
+    operationId: 'agencyGetCase',
+    summary: 'A clearinghouse case the signing agency reported or is a party to: its own reports in full, others’ only who and when; 404 for any other case',
+    tag: 'agency',
+    security: 'agency',
+    response: 'AgencyCase',
+  },
+  {
+    method: 'get',
     path: '/v1/webhook-endpoints',
     operationId: 'listWebhookEndpoints',
     summary: "List the caller's webhook endpoints",
@@ -439,6 +457,78 @@ export const API_OPERATIONS: Operation[] = [
     security: 'ops',
     response: 'application/json',
   },
+  {
+    method: 'get',
+    path: '/ops/cases',
+    operationId: 'opsListCases',
+    summary: 'List clearinghouse cases (ids and enums only); ?agencyId= shows what that agency may see',
+    tag: 'ops',
+    security: 'ops',
+    response: 'application/json',
+  },
+  {
+    method: 'get',
+    path: '/ops/cases/{fingerprint}',
+    operationId: 'opsGetCase',
+    summary: 'Read one case (sensitive)',
+    tag: 'ops',
+    security: 'ops',
+    response: 'OpsCase',
+  },
+  {
+    method: 'get',
+    path: '/ops/cases/{fingerprint}/csaf',
+    operationId: 'opsCaseCsaf',
+    summary: 'The CSAF 2.0 document (csaf_vex, publisher category coordinator) of a published case',
+    description:
+      'Built deterministically from the case: `document.tracking.id` is `PREFLIGHT-CASE-<FINGERPRINT>`, version 1 at publication and 2 once closed as resolved. 404 `not-published` before publication; validates against the OASIS CSAF 2.0 JSON schema.',
+    tag: 'ops',
+    security: 'ops',
+    response: 'application/json',
+  },
+  ...(
+    [
+      ['triage', 'opsTriageCase', 'Triage: severity (sets the parties’ remediation due dates), CWE id (CWE-<digits>), affected product', 'CaseTriageRequest'],
+      [
+        'parties',
+        'opsAddCaseParty',
+        'Add an affected party with contacts; it is notified and gets its remediation due date by severity (422 for an agency id outside the registry)',
+        'CasePartyRequest',
+      ],
+      ['status', 'opsSetCaseStatus', 'Move a PARTIES_NOTIFIED case to REMEDIATING', 'CaseStatusRequest'],
+      [
+        'exploitation',
+        'opsReportCaseExploitation',
+        'Exploitation in the wild reported: the disclosure deadline becomes 7 days from now',
+        'CaseExploitationRequest',
+      ],
+      [
+        'duplicate',
+        'opsMarkCaseDuplicate',
+        'Mark the case a duplicate of another existing case (422 if there is none); its reports move there',
+        'CaseDuplicateRequest',
+      ],
+      [
+        'publish',
+        'opsPublishCase',
+        'Publish the case; 409 `embargoed` while the embargo holds unless `override.reason` is given (the override is audited and kept on the case)',
+        'CasePublishRequest',
+      ],
+      ['close', 'opsCloseCase', 'Close the case: RESOLVED after publication, or REJECTED', 'CaseCloseRequest'],
+    ] as const
+  ).map(([action, operationId, summary, request]): Operation => ({
+    method: 'post',
+    path: `/ops/cases/{fingerprint}/${action}`,
+    operationId,
+    summary,
+    description:
+      'Audited (operator, case, action, outcome) in GET /ops/audit and the log. 409 with a sentence a person understands when the case’s state does not allow it (`not-allowed-in-state`, `embargoed`), 422 for a schema violation or an input the case refuses, 404 for an unknown case; a refused action changes nothing. Answers the case as it is after the action.',
+    tag: 'ops',
+    security: 'ops',
+    request,
+    response: 'OpsCase',
+    errors: [409, 415],
+  })),
   {
     method: 'get',
     path: '/ops/dead-letters',

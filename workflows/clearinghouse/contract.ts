@@ -4,8 +4,9 @@
  * and event data are declared once, as zod schemas in `wire/clearinghouse.ts`, and imported here as types.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import { CASE_ID_PATTERN, FINGERPRINT_PATTERN, type CaseCloseReason, type CaseState, type PartyStatus, type Severity } from '../../wire/enums';
+import { CASE_ID_PATTERN, FINGERPRINT_PATTERN, type CaseCloseReason, type CaseState, type PartyKind, type PartyStatus, type Severity } from '../../wire/enums';
 import type {
+  CaseAdvisoryPublishedData,
   CaseEmbargoLiftedData,
   CaseExploitationReportedData,
   CaseOpenedData,
@@ -105,6 +106,8 @@ export interface TriageCaseInput {
   actor: CaseActor;
   severity: Severity;
   cweId?: string;
+  /** The affected product as the operator names it for publication (the case id stays the reports' fingerprint). */
+  affectedProduct?: string;
   /** Affected parties to notify (opaque ids: vendors, maintainers, agencies), initially UNKNOWN. */
   parties?: string[];
 }
@@ -115,6 +118,25 @@ export interface SetPartyStatusInput {
   status: PartyStatus;
   /** The party reports its fix is in place. */
   remediated?: boolean;
+}
+
+/** A contact at an affected party (sensitive: stays in codec-encrypted workflow payloads and the ops API). */
+export interface PartyContact {
+  name?: string;
+  email?: string;
+  role?: string;
+}
+
+/**
+ * An operator adds an affected party to a triaged case (or changes its name and contacts): the party is notified
+ * now and gets its remediation due date by the case severity. Adding the same party again keeps its status and dates.
+ */
+export interface AddCasePartyInput {
+  actor: CaseActor;
+  partyId: string;
+  kind: PartyKind;
+  name?: string;
+  contacts: PartyContact[];
 }
 
 export interface ReportExploitationInput {
@@ -131,6 +153,8 @@ export interface PublishCaseInput {
   actor: CaseActor;
   /** Public advisory reference, e.g. a CVE id or advisory URL; public once published. */
   advisoryRef?: string;
+  /** Publish while the embargo still holds: only an operator, only with a reason (recorded on the case). */
+  override?: { reason: string };
 }
 
 export interface CloseCaseInput {
@@ -159,6 +183,10 @@ export interface SetModelReleaseInput {
 
 export interface CaseParty {
   partyId: string;
+  /** Set when an operator added the party with {@link addCasePartyUpdate} (absent for ids given at triage). */
+  kind?: PartyKind;
+  name?: string;
+  contacts?: PartyContact[];
   status: PartyStatus;
   notifiedAt: string;
   updatedAt: string;
@@ -184,6 +212,8 @@ export interface CaseView {
   remediatingAt?: string;
   publishedAt?: string;
   advisoryRef?: string;
+  /** Set when the case was published under embargo by an operator's override. */
+  publishOverride?: { reason: string; by: string; at: string; embargoUntil: string };
   closedAt?: string;
   closeReason?: CaseCloseReason;
   duplicateOf?: string;
@@ -222,6 +252,7 @@ export const CASE_COMMAND_TYPES = {
 
 export const reportCaseUpdate = defineUpdate<CaseReportResult, [CaseReportInput]>('reportCase');
 export const triageCaseUpdate = defineUpdate<CaseView, [TriageCaseInput]>('triageCase');
+export const addCasePartyUpdate = defineUpdate<CaseView, [AddCasePartyInput]>('addCaseParty');
 export const setPartyStatusUpdate = defineUpdate<CaseView, [SetPartyStatusInput]>('setPartyStatus');
 export const reportExploitationUpdate = defineUpdate<CaseView, [ReportExploitationInput]>('reportExploitation');
 export const markRemediatingUpdate = defineUpdate<CaseView, [MarkRemediatingInput]>('markRemediating');
@@ -283,7 +314,11 @@ export const CASE_EVENT_TYPES = {
   exploitationReported: 'gov.preflight.case.exploitation-reported.v1',
   embargoLifted: 'gov.preflight.case.embargo-lifted.v1',
   reminder: 'gov.preflight.case.reminder.v1',
+  advisoryPublished: 'gov.preflight.case.advisory-published.v1',
 } as const;
+
+/** Cases that published before the advisory-published event replay without it. */
+export const CASE_ADVISORY_EVENT_PATCH = 'clearinghouse-advisory-published-event';
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[keyof typeof CASE_EVENT_TYPES];
 
 /** The data each case event type carries. */
@@ -295,6 +330,7 @@ export interface CaseEventMap {
   [CASE_EVENT_TYPES.exploitationReported]: CaseExploitationReportedData;
   [CASE_EVENT_TYPES.embargoLifted]: CaseEmbargoLiftedData;
   [CASE_EVENT_TYPES.reminder]: CaseReminderData;
+  [CASE_EVENT_TYPES.advisoryPublished]: CaseAdvisoryPublishedData;
 }
 
 /** A case event on the stream 'clearinghouse'. */

@@ -4,13 +4,23 @@
  * stays a thin shell around them.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { CASE_CLOSE_REASONS, OPAQUE_ID_PATTERN, PARTY_STATUSES, SEVERITIES, type CaseState, type Severity } from '../../wire/enums';
+import {
+  CASE_CLOSE_REASONS,
+  OPAQUE_ID_PATTERN,
+  PARTY_KINDS,
+  PARTY_STATUSES,
+  SEVERITIES,
+  type CaseState,
+  type PartyKind,
+  type Severity,
+} from '../../wire/enums';
 import { type CaseStatusChangedData } from '../../wire/clearinghouse';
 import { DAY_MS, HOUR_MS, iso, isIsoTime } from '../shared/time';
 import {
   CASE_EVENT_TYPES,
   DEFAULT_CASE_POLICY,
   isCaseId,
+  type AddCasePartyInput,
   type AgencyCaseView,
   type CaseActor,
   type CaseEventMap,
@@ -31,6 +41,7 @@ import {
   type TriageCaseInput,
 } from './contract';
 import { FAILURES } from '../shared/failures';
+import { CSAF_INITIAL_VERSION, csafDocumentId } from './csaf';
 
 /** Mutable case state held by the workflow; derived clocks are computed by {@link caseView}. */
 export type CaseData = Omit<CaseView, 'embargoUntil' | 'embargoActive' | 'disclosureDeadline' | 'policy'>;
@@ -41,7 +52,19 @@ export type PendingCaseEvent = { [Type in CaseEventType]: { type: Type; data: Ca
 const LIVE_STATES: readonly CaseState[] = ['OPEN', 'TRIAGED', 'PARTIES_NOTIFIED', 'REMEDIATING'];
 const TERMINAL_STATES: readonly CaseState[] = ['CLOSED', 'DUPLICATE'];
 const CWE_PATTERN = /^CWE-[1-9]\d{0,5}$/;
-const LIMITS = { product: 200, weakness: 500, summary: 8000, reportId: 128, advisoryRef: 256, parties: 100 } as const;
+const LIMITS = {
+  product: 200,
+  weakness: 500,
+  summary: 8000,
+  reportId: 128,
+  advisoryRef: 256,
+  parties: 100,
+  partyName: 200,
+  contacts: 20,
+  contactField: 200,
+  overrideReason: 1000,
+} as const;
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function invalid(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: FAILURES.caseInvalidInput.type, nonRetryable: true });
@@ -197,6 +220,12 @@ export function agencyCaseView(view: CaseView, agencyId: string): AgencyCaseView
   return {
     ...rest,
     reports: reports.map((r) => (r.agencyId === agencyId ? r : { agencyId: r.agencyId, source: r.source, reportedAt: r.reportedAt, redacted: true as const })),
+    // Another party's contacts are the operators' business, not another agency's.
+    parties: rest.parties.map((p) => {
+      if (p.partyId === agencyId) return p;
+      const { contacts: _contacts, ...party } = p;
+      return party;
+    }),
   };
 }
 
@@ -349,6 +378,7 @@ export function validateTriage(data: CaseData, input: unknown): asserts input is
     if (typeof input.cweId !== 'string') throw invalid('cweId must look like CWE-79');
     normalizeCweId(input.cweId);
   }
+  checkText(input.affectedProduct, 'affectedProduct', LIMITS.product, false);
   if (input.parties !== undefined) {
     if (!Array.isArray(input.parties) || input.parties.length > LIMITS.parties) throw invalid(`parties must be a list of at most ${LIMITS.parties} ids`);
     input.parties.forEach((p, i) => checkOpaqueId(p, `parties[${i}]`));
@@ -378,6 +408,7 @@ export function applyTriage(data: CaseData, policy: CasePolicy, input: TriageCas
   const severityChanged = data.severity !== input.severity;
   data.severity = input.severity;
   if (input.cweId) data.cweId = normalizeCweId(input.cweId);
+  if (input.affectedProduct) data.affectedProduct = input.affectedProduct.trim();
   if (data.state === 'OPEN') {
     data.state = 'TRIAGED';
     data.triagedAt = now;
@@ -403,6 +434,50 @@ export function applyTriage(data: CaseData, policy: CasePolicy, input: TriageCas
   // Parties added after notification are told one by one; those in the notification event already were.
   if (!wasTriaged) changed.push(...added);
   for (const party of changed) events.push(partyEvent(data, party));
+  data.updatedAt = now;
+  return events;
+}
+
+export function validateAddParty(data: CaseData, input: unknown): asserts input is AddCasePartyInput {
+  if (!isObject(input)) throw invalid('party input must be an object');
+  checkActor(input.actor);
+  requireOperator(input.actor, 'add a party');
+  checkOpaqueId(input.partyId, 'partyId');
+  if (!PARTY_KINDS.includes(input.kind as PartyKind)) throw invalid(`kind must be one of ${PARTY_KINDS.join(', ')}`);
+  checkText(input.name, 'name', LIMITS.partyName, false);
+  if (!Array.isArray(input.contacts) || input.contacts.length > LIMITS.contacts) throw invalid(`contacts must be a list of at most ${LIMITS.contacts}`);
+  input.contacts.forEach((c: unknown, i) => {
+    if (!isObject(c)) throw invalid(`contacts[${i}] must be an object`);
+    for (const key of Object.keys(c)) if (!['name', 'email', 'role'].includes(key)) throw invalid(`contacts[${i}].${key} is not a contact field`);
+    checkText(c.name, `contacts[${i}].name`, LIMITS.contactField, false);
+    checkText(c.role, `contacts[${i}].role`, LIMITS.contactField, false);
+    checkText(c.email, `contacts[${i}].email`, LIMITS.contactField, false);
+    if (c.email !== undefined && !EMAIL_PATTERN.test(c.email as string)) throw invalid(`contacts[${i}].email is not an e-mail address`);
+  });
+  if (data.state === 'OPEN') throw transition('triage the case (severity) before adding parties: their remediation due dates follow the severity');
+  if (!isLive(data.state)) throw transition(`a ${data.state} case takes no new parties`);
+  if (!data.parties.some((p) => p.partyId === input.partyId) && data.parties.length >= LIMITS.parties) {
+    throw invalid(`a case has at most ${LIMITS.parties} parties`);
+  }
+}
+
+/** Adds the party (notified now, due date by severity) or updates its kind, name and contacts. */
+export function applyAddParty(data: CaseData, policy: CasePolicy, input: AddCasePartyInput, now: string): PendingCaseEvent[] {
+  const events: PendingCaseEvent[] = [];
+  const wasTriaged = data.state === 'TRIAGED';
+  let party = data.parties.find((p) => p.partyId === input.partyId);
+  const added = party === undefined;
+  party ??= addParty(data, policy, input.partyId, now);
+  party.kind = input.kind;
+  if (input.name !== undefined) party.name = input.name;
+  party.contacts = input.contacts.map((c) => ({
+    ...(c.name ? { name: c.name } : {}),
+    ...(c.email ? { email: c.email } : {}),
+    ...(c.role ? { role: c.role } : {}),
+  }));
+  events.push(...notifyIfReady(data, policy, now));
+  // The notification event names the first parties; a party added later is told by its own event.
+  if (added && !wasTriaged) events.push(partyEvent(data, party));
   data.updatedAt = now;
   return events;
 }
@@ -480,26 +555,45 @@ export function validatePublish(data: CaseData, input: unknown, nowMs: number): 
   checkActor(input.actor);
   requireOperator(input.actor, 'publish a case');
   checkText(input.advisoryRef, 'advisoryRef', LIMITS.advisoryRef, false);
+  if (input.override !== undefined) {
+    if (!isObject(input.override)) throw invalid('override must be an object with a reason');
+    checkText(input.override.reason, 'override.reason', LIMITS.overrideReason, true);
+  }
   if (data.state !== 'PARTIES_NOTIFIED' && data.state !== 'REMEDIATING') {
     throw transition(`only a PARTIES_NOTIFIED or REMEDIATING case can be published (it is ${data.state})`);
   }
   const embargo = embargoUntil(data);
-  if (embargo !== undefined && nowMs < Date.parse(embargo)) {
+  if (embargo !== undefined && nowMs < Date.parse(embargo) && input.override === undefined) {
     throw ApplicationFailure.create({
-      message: `the case is under embargo until the model's release at ${embargo}`,
+      message: `the case is under embargo until the model's release at ${embargo}; publish after that, or give an override with a reason`,
       type: FAILURES.caseEmbargoed.type,
       nonRetryable: true,
     });
   }
 }
 
-export function applyPublish(data: CaseData, policy: CasePolicy, input: PublishCaseInput, now: string): PendingCaseEvent[] {
+/**
+ * Publishes the case. An override is recorded only when the embargo still held; with `announce` (cases started after
+ * the advisory event existed) the CSAF document's id and version go out as `advisory-published`.
+ */
+export function applyPublish(data: CaseData, policy: CasePolicy, input: PublishCaseInput, now: string, announce = false): PendingCaseEvent[] {
   const previous = data.state;
+  const embargo = embargoUntil(data);
+  if (input.override && embargo !== undefined && Date.parse(now) < Date.parse(embargo)) {
+    data.publishOverride = { reason: input.override.reason, by: actorLabel(input.actor), at: now, embargoUntil: embargo };
+  }
   data.state = 'PUBLISHED';
   data.publishedAt = now;
   if (input.advisoryRef) data.advisoryRef = input.advisoryRef;
   data.updatedAt = now;
-  return [statusChanged(data, policy, previous)];
+  const events = [statusChanged(data, policy, previous)];
+  if (announce) {
+    events.push({
+      type: CASE_EVENT_TYPES.advisoryPublished,
+      data: { caseId: data.caseId, state: data.state, documentId: csafDocumentId(data.caseId), version: CSAF_INITIAL_VERSION, publishedAt: now },
+    });
+  }
+  return events;
 }
 
 export function validateClose(data: CaseData, input: unknown): asserts input is CloseCaseInput {

@@ -1,6 +1,8 @@
 import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';
 import {
+  CASE_ADVISORY_EVENT_PATCH,
+  addCasePartyUpdate,
   caseStateQuery,
   closeCaseUpdate,
   isCaseId,
@@ -19,6 +21,7 @@ import {
   type CaseActivities,
 } from './contract';
 import {
+  applyAddParty,
   applyClose,
   applyLinkDuplicate,
   applyMarkRemediating,
@@ -28,6 +31,7 @@ import {
   applySetPartyStatus,
   applyTriage,
   resolvePolicy,
+  validateAddParty,
   validateClose,
   validateLinkDuplicate,
   validateMarkRemediating,
@@ -86,6 +90,7 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     });
 
   command(triageCaseUpdate, (data, _p, triage) => validateTriage(data, triage), applyTriage);
+  command(addCasePartyUpdate, (data, _p, party) => validateAddParty(data, party), applyAddParty);
   command(setPartyStatusUpdate, (data, _p, change) => validateSetPartyStatus(data, change), applySetPartyStatus);
   command(reportExploitationUpdate, (data, _p, report) => validateReportExploitation(data, report), applyReportExploitation);
   command(
@@ -93,7 +98,12 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     (data, _p, change) => validateMarkRemediating(data, change),
     (data, p, _change, now) => applyMarkRemediating(data, p, now),
   );
-  command(publishCaseUpdate, (data, _p, publication) => validatePublish(data, publication, Date.now()), applyPublish);
+  command(
+    publishCaseUpdate,
+    (data, _p, publication) => validatePublish(data, publication, Date.now()),
+    // Cases that published before the advisory-published event existed replay without it.
+    (data, p, publication, now) => applyPublish(data, p, publication, now, patched(CASE_ADVISORY_EVENT_PATCH)),
+  );
   command(closeCaseUpdate, (data, _p, close) => validateClose(data, close), applyClose);
   setHandler(
     markDuplicateUpdate,
