@@ -299,7 +299,12 @@ it('three agencies report one weakness; the operator triages, parties answer, a 
   const documentId = `PREFLIGHT-CASE-${fingerprint.toUpperCase()}`;
   expect(csaf.json).toMatchObject({
     document: { category: 'csaf_vex', publisher: { category: 'coordinator' }, tracking: { id: documentId, version: '1' } },
-    vulnerabilities: [{ cwe: { id: 'CWE-1427' }, product_status: { known_affected: ['CSAFPID-0002'], known_not_affected: ['CSAFPID-0001'] } }],
+    vulnerabilities: [
+      {
+        notes: expect.arrayContaining([expect.objectContaining({ title: 'Weakness (CWE)', text: expect.stringContaining('CWE-1427') })]),
+        product_status: { known_affected: ['CSAFPID-0002'], known_not_affected: ['CSAFPID-0001'] },
+      },
+    ],
   });
   const announced = await eventually('the advisory-published event', async () =>
     caseEvents.find((e) => e.subject === caseId && e.type === CASE_EVENT_TYPES.advisoryPublished),

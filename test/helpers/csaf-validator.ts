@@ -1,37 +1,34 @@
 /**
- * An independent check of Preflight's CSAF documents: the official OASIS CSAF 2.0 JSON schema (and the FIRST CVSS
- * schemas it references), checked into `test/fixtures/csaf-2.0/` (see SOURCE.md there), compiled by ajv for JSON
- * Schema draft 2020-12 with ajv-formats (date-time, uri, email). Nothing of Preflight's own code takes part.
+ * An independent check of Preflight's CSAF documents: the Secvisogram CSAF validator library
+ * (`@secvisogram/csaf-validator-lib`), run in its own Node process (`csaf-validate.mjs`): the official OASIS CSAF 2.0
+ * JSON schema in its strict form, and the mandatory tests of CSAF 2.0 section 6.1. Nothing of Preflight's own code
+ * takes part.
  */
-import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
 
-const DIR = path.join(__dirname, '..', 'fixtures', 'csaf-2.0');
-
-function load(file: string): Record<string, unknown> {
-  return JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as Record<string, unknown>;
+export interface CsafError {
+  test: string;
+  instancePath: string;
+  message: string;
 }
 
-let validate: (((doc: unknown) => boolean) & { errors?: ErrorObject[] | null }) | undefined;
+interface LibraryResult {
+  isValid: boolean;
+  tests: Array<{ name: string; isValid: boolean; errors: Array<{ instancePath: string; message: string }> }>;
+}
 
-/** Validates a document against the CSAF 2.0 schema; returns the schema errors (none when valid). */
-export function csafSchemaErrors(doc: unknown): ErrorObject[] {
-  if (!validate) {
-    const ajv = new Ajv2020({ strict: false, allErrors: true });
-    addFormats(ajv);
-    // The CVSS schemas declare draft-04/-07; ajv cannot mix those with 2020-12 in one instance, so they are added
-    // under the URIs the CSAF schema references, without their `$schema` (their keywords mean the same in 2020-12).
-    for (const [file, uri] of [
-      ['cvss-v2.0.json', 'https://www.first.org/cvss/cvss-v2.0.json'],
-      ['cvss-v3.0.json', 'https://www.first.org/cvss/cvss-v3.0.json'],
-      ['cvss-v3.1.json', 'https://www.first.org/cvss/cvss-v3.1.json'],
-    ] as const) {
-      const { $schema: _s, $id: _i, id: _id, ...schema } = load(file);
-      ajv.addSchema(schema, uri);
-    }
-    validate = ajv.compile(load('csaf_json_schema.json'));
-  }
-  return validate(doc) ? [] : [...(validate.errors ?? [])];
+/** Validates a document; returns every failed test's errors (none when valid). */
+export function csafSchemaErrors(doc: unknown): CsafError[] {
+  const run = spawnSync(process.execPath, [path.join(__dirname, 'csaf-validate.mjs')], {
+    input: JSON.stringify(doc),
+    encoding: 'utf8',
+    timeout: 60_000,
+    cwd: path.join(__dirname, '..', '..'),
+  });
+  if (run.status !== 0) throw new Error(`the CSAF validator did not run (exit ${run.status}): ${run.stderr || run.error?.message}`);
+  const result = JSON.parse(run.stdout) as LibraryResult;
+  const errors = result.tests.flatMap((t) => t.errors.map((e) => ({ test: t.name, instancePath: e.instancePath, message: e.message })));
+  if (!result.isValid && errors.length === 0) return [{ test: 'validator', instancePath: '', message: 'invalid without a reported error' }];
+  return errors;
 }

@@ -43,7 +43,7 @@ function publishedCase(over: Partial<CaseView> = {}): CaseView {
 }
 
 describe('CSAF 2.0 document of a published case', () => {
-  it('validates against the official OASIS CSAF 2.0 schema', () => {
+  it('validates against the official OASIS CSAF 2.0 schema and the mandatory tests (Secvisogram validator)', () => {
     const doc = buildCsafDocument(publishedCase());
     expect(csafSchemaErrors(doc)).toEqual([]);
     expect(doc!.document).toMatchObject({
@@ -65,7 +65,10 @@ describe('CSAF 2.0 document of a published case', () => {
       under_investigation: ['CSAFPID-0003'],
       fixed: ['CSAFPID-0004'],
     });
-    expect(vuln.cwe).toEqual({ id: 'CWE-1427', name: 'prompt injection' });
+    // The catalog's name for a CWE id is not on the case, so the id is a note rather than `cwe` (CSAF test 6.1.11).
+    expect(vuln.cwe).toBeUndefined();
+    expect(vuln.notes).toContainEqual({ category: 'details', title: 'Weakness (CWE)', text: 'CWE-1427 (clearinghouse triage).' });
+    expect(vuln.threats).toContainEqual(expect.objectContaining({ category: 'impact', product_ids: ['CSAFPID-0002'] }));
     expect(vuln.remediations).toEqual([
       expect.objectContaining({ category: 'vendor_fix', product_ids: ['CSAFPID-0004'] }),
       expect.objectContaining({ category: 'none_available', product_ids: ['CSAFPID-0001'] }),

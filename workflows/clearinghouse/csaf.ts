@@ -116,11 +116,26 @@ export function buildCsafDocument(view: CaseView): CsafDocument | undefined {
     release_date: view.publishedAt,
     product_status: status,
   };
-  if (view.cweId) vulnerability.cwe = { id: view.cweId, name: view.weakness ?? view.cweId };
-  if (remediations.length > 0) vulnerability.remediations = remediations;
-  if (severity && fixedOrAffected.length > 0) {
-    vulnerability.threats = [{ category: 'impact', details: `Severity ${severity} (clearinghouse triage).`, product_ids: fixedOrAffected.map((p) => p.id) }];
+  // CSAF's `cwe` must carry the catalog's own name for the id (mandatory test 6.1.11), which the case does not hold:
+  // the triaged CWE id goes into a note instead.
+  if (view.cweId) {
+    (vulnerability.notes as Array<Record<string, string>>).push({
+      category: 'details',
+      title: 'Weakness (CWE)',
+      text: `${view.cweId} (clearinghouse triage).`,
+    });
   }
+  if (remediations.length > 0) vulnerability.remediations = remediations;
+  const threats: Array<Record<string, unknown>> = [];
+  if (severity && fixedOrAffected.length > 0) {
+    threats.push({ category: 'impact', details: `Severity ${severity} (clearinghouse triage).`, product_ids: fixedOrAffected.map((p) => p.id) });
+  }
+  // A VEX document states why each product is not affected (mandatory test 6.1.27.9).
+  const notAffected = products.filter((p) => statusOf(p.party) === 'known_not_affected');
+  if (notAffected.length > 0) {
+    threats.push({ category: 'impact', details: 'The party reports its product is not affected.', product_ids: notAffected.map((p) => p.id) });
+  }
+  if (threats.length > 0) vulnerability.threats = threats;
   if (view.advisoryRef && /^CVE-\d{4}-\d{4,}$/.test(view.advisoryRef)) vulnerability.cve = view.advisoryRef;
   return {
     document: {
