@@ -53,17 +53,15 @@ export interface SetCaseModelReleaseInput {
   releaseAt: string;
 }
 
-/** The case activities workflows call, plus `setCaseModelRelease`, which is registered but called by no workflow. */
-export function createClearinghouseActivities(
-  deps: ClearinghouseDeps,
-): CaseActivities & { setCaseModelRelease: (input: SetCaseModelReleaseInput) => Promise<void> } {
+/** The case activities workflows call. */
+export function createClearinghouseActivities(deps: ClearinghouseDeps): CaseActivities {
   const fingerprintKey = deriveFingerprintKey(deps.masterKey);
   const logger = deps.logger.child({ component: 'clearinghouse' });
-  /** The embargo follows the model's planned release, which the submission workflow knows. */
+  /** The embargo follows the model's release (declared, else planned), which the submission workflow knows. */
   const plannedReleaseOf = async (submissionId: string): Promise<string | undefined> => {
     try {
       const view = await deps.temporalClient.workflow.getHandle(submissionWorkflowId(submissionId)).query(submissionStateQuery);
-      return view.plannedReleaseAt;
+      return view.releasedAt ?? view.plannedReleaseAt;
     } catch (err) {
       logger.warn({ submissionId, error: (err as Error).name }, 'planned release not known; the case opens without an embargo');
       return undefined;
@@ -137,9 +135,28 @@ export function createClearinghouseActivities(
 
     /** Tells a case the planned (or actual) release of a model tied to it, which moves its embargo. */
     async setCaseModelRelease(input: SetCaseModelReleaseInput): Promise<void> {
-      await deps.temporalClient.workflow.getHandle(input.caseId).executeUpdate(setModelReleaseUpdate, {
-        args: [{ actor: { kind: 'system', component: 'submission' }, submissionId: input.submissionId, releaseAt: input.releaseAt }],
-      });
+      try {
+        await deps.temporalClient.workflow.getHandle(input.caseId).executeUpdate(setModelReleaseUpdate, {
+          args: [{ actor: { kind: 'system', component: 'submission' }, submissionId: input.submissionId, releaseAt: input.releaseAt }],
+          // The same date pushed again (an activity retry) is the same update.
+          updateId: `release/${input.submissionId}/${input.releaseAt}`,
+        });
+      } catch (err) {
+        // A case that has ended, or refuses the date, will refuse it again.
+        if (err instanceof WorkflowNotFoundError) {
+          throw ApplicationFailure.create({ message: `no open case ${input.caseId}`, type: FAILURES.caseNotFound.type, nonRetryable: true });
+        }
+        if (err instanceof WorkflowUpdateFailedError) {
+          const cause = err.cause as ApplicationFailure | undefined;
+          throw ApplicationFailure.create({
+            message: `the case refused the release date: ${cause?.message ?? err.message}`,
+            type: cause?.type ?? FAILURES.caseInvalidTransition.type,
+            nonRetryable: true,
+          });
+        }
+        throw err;
+      }
+      logger.info({ caseId: input.caseId, submissionId: input.submissionId, releaseAt: input.releaseAt }, 'model release pushed to its case');
     },
   };
 }

@@ -237,6 +237,7 @@ async function finding(ctx: ApiContext, submissionId: string, handle: WorkflowHa
     recommendedMitigation,
     thirdPartyVulnerability,
     submittedAt,
+    caseRouting,
   } = detail;
   return {
     findingId: id,
@@ -249,6 +250,7 @@ async function finding(ctx: ApiContext, submissionId: string, handle: WorkflowHa
     recommendedMitigation,
     thirdPartyVulnerability,
     submittedAt,
+    ...(caseRouting ? { caseRouting } : {}),
     ...(response?.response && response.respondedAt
       ? { vendorResponse: { response: response.response, respondedAt: response.respondedAt, ...(response.note ? { note: response.note } : {}) } }
       : {}),

@@ -271,6 +271,8 @@ export interface CaseActivities {
   currentModelReleases: (submissionIds: string[]) => Promise<ModelRelease[]>;
   /** Hands a duplicate's reports to its primary case. */
   linkDuplicateCase: (input: { primaryCaseId: string; link: LinkDuplicateInput }) => Promise<void>;
+  /** Tells a case the current release of a model tied to it (pushed by the submission when it changes). */
+  setCaseModelRelease: (input: { caseId: string; submissionId: string; releaseAt: string }) => Promise<void>;
 }
 
 /** Event stream and types on `preflight.clearinghouse-events.v1`. Data is thin: ids, enums, states, times. */

@@ -70,6 +70,9 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
   const followReleases = patched('clearinghouse-follow-model-releases');
   // Cases recorded before the loop woke on changes made while it awaited the release refresh replay without it.
   const wakeOnChangesDuringRefresh = patched('clearinghouse-wake-on-changes-during-refresh');
+  // Since the submission pushes its model's release to the case (declared, else planned), the case no longer polls
+  // it; cases recorded before replay with their refresh.
+  const pollReleases = !patched('clearinghouse-releases-pushed');
   const kase = new ClearinghouseCase(caseId, policy);
 
   setHandler(caseStateQuery, () => kase.view());
@@ -141,7 +144,7 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     let now = Date.now();
     if (kase.ended(now)) break;
     let alarms = kase.alarms();
-    const embargoing = followReleases && kase.embargoing(alarms);
+    const embargoing = followReleases && pollReleases && kase.embargoing(alarms);
     const refreshDueAt = kase.releaseRefreshDueAt();
     if (embargoing && (now >= refreshDueAt || (kase.embargoLiftDue(alarms, now) && now - kase.releasesReadAt > 60_000))) {
       await refreshReleases();
