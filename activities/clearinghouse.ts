@@ -7,6 +7,7 @@ import {
   linkDuplicateUpdate,
   setModelReleaseUpdate,
   type CaseActivities,
+  type CasePolicy,
   type CaseReportInput,
   type CaseReportResult,
   type LinkDuplicateInput,
@@ -14,6 +15,7 @@ import {
   type OpenClearinghouseCaseInput,
 } from '../workflows/clearinghouse/contract';
 import { FAILURES } from '../workflows/shared/failures';
+import { DOMAIN_PATTERN } from '../wire/enums';
 
 import { submissionStateQuery, submissionWorkflowId } from '../workflows/submission/contract';
 
@@ -34,6 +36,7 @@ export function findingReport(input: OpenClearinghouseCaseInput): CaseReportInpu
     submissionId: input.submissionId,
     findingId: input.findingId,
     ...(f.cweId ? { cweId: f.cweId } : {}),
+    ...(f.domain && DOMAIN_PATTERN.test(f.domain) ? { domain: f.domain } : {}),
     ...(f.severity ? { severity: f.severity } : {}),
     ...(f.detail?.trim() ? { summary: clip(f.detail, 8000) } : {}),
     ...(input.plannedReleaseAt ? { plannedReleaseAt: input.plannedReleaseAt } : {}),
@@ -45,6 +48,10 @@ export interface ClearinghouseDeps {
   temporalClient: Client;
   masterKey: Buffer;
   logger: Logger;
+  /** The agencies whose registry domains include a domain (the agency registry); none when absent. */
+  agenciesInDomain?: (domain: string) => string[];
+  /** Periods of a case a finding opens (e.g. the report cap); the defaults when absent. */
+  casePolicy?: Partial<CasePolicy>;
 }
 
 export interface SetCaseModelReleaseInput {
@@ -75,7 +82,12 @@ export function createClearinghouseActivities(deps: ClearinghouseDeps): CaseActi
       const taskQueue = Context.current().info.taskQueue;
       let result: CaseReportResult;
       try {
-        result = await openOrJoinCase(deps.temporalClient, report, { taskQueue, fingerprintKey });
+        result = await openOrJoinCase(deps.temporalClient, report, {
+          taskQueue,
+          fingerprintKey,
+          ...(deps.agenciesInDomain ? { agenciesInDomain: deps.agenciesInDomain } : {}),
+          ...(deps.casePolicy ? { policy: deps.casePolicy } : {}),
+        });
       } catch (err) {
         // A refused report will be refused again: fail now instead of retrying.
         if (err instanceof WorkflowUpdateFailedError) {

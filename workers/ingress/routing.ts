@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { applyAgencyCaseCommand, openOrJoinCase } from '../../clients/cases';
+import { applyAgencyCaseCommand, openOrJoinCase, type OpenOrJoinCaseOptions } from '../../clients/cases';
 import type { AcceptedCommand } from '../../events/command-intake';
 import { agencyWorkflowId, submissionWorkflowId } from '../../workflows/submission/contract';
 import { classifyTemporalError, type CommandOutcome } from './outcomes';
@@ -11,7 +11,7 @@ export type CaseOpener = (client: Client, command: AcceptedCommand) => Promise<R
  * The default case opener: the clearinghouse's update-with-start on `case/<fingerprint>`, with the report id = the
  * command id, so a redelivered command joins nothing twice.
  */
-export function clearinghouseCaseOpener(options: { taskQueue: string; fingerprintKey: Buffer }): CaseOpener {
+export function clearinghouseCaseOpener(options: OpenOrJoinCaseOptions): CaseOpener {
   return async (client, command) => {
     const { agencyId: _stated, ...body } = command.data;
     const result = await openOrJoinCase(

@@ -2,6 +2,7 @@ import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxy
 import type { UpdateDefinition } from '@temporalio/common';
 import {
   caseStateQuery,
+  CASE_DOMAIN_OFFERS_PATCH,
   closeCaseUpdate,
   isCaseId,
   linkDuplicateUpdate,
@@ -73,7 +74,8 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
   // Since the submission pushes its model's release to the case (declared, else planned), the case no longer polls
   // it; cases recorded before replay with their refresh.
   const pollReleases = !patched('clearinghouse-releases-pushed');
-  const kase = new ClearinghouseCase(caseId, policy);
+  // Cases recorded before reports' domains offered the case to matching agencies replay without offers.
+  const kase = new ClearinghouseCase(caseId, policy, { offersByDomain: patched(CASE_DOMAIN_OFFERS_PATCH) });
 
   setHandler(caseStateQuery, () => kase.view());
   setHandler(reportCaseUpdate, (report) => kase.report(report), { validator: (report) => kase.validateReport(report) });
