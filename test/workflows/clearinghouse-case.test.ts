@@ -291,7 +291,7 @@ describe('clearinghouseCaseWorkflow (time skipping)', () => {
     expect(view.reports.some((r) => 'offerTo' in r)).toBe(false);
     const offers = await waitFor('the offers', () => {
       const found = published.filter(
-        (p) => p.stream === 'agency-inbox' && p.event.subject === caseId && p.event.type === 'gov.preflight.agency.case-offered.v1',
+        (p) => p.stream === 'agency-inbox' && p.event.subject === caseId && (p.event.type as string) === 'gov.preflight.agency.case-offered.v1',
       );
       return found.length === 2 ? found : undefined;
     });
