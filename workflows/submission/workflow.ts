@@ -3,6 +3,7 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -178,7 +179,12 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
       pushingReleases = false;
     }
   }
-  if (pushReleases) void pushReleasesToCases();
+  if (pushReleases) {
+    // A cancelled run stops pushing quietly (the cancellation is the run's outcome, not this loop's).
+    void pushReleasesToCases().catch((err: unknown) => {
+      if (!isCancellation(err)) log.warn('release pushes stopped', { submissionId, error: (err as Error).name });
+    });
+  }
 
   async function grantFor(agencyId: string): Promise<void> {
     state.granted(await grantAccess(state.nextGrant(agencyId)));
