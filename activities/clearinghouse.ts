@@ -7,6 +7,7 @@ import {
   linkDuplicateUpdate,
   setModelReleaseUpdate,
   type CaseActivities,
+  type CasePolicy,
   type CaseReportInput,
   type CaseReportResult,
   type LinkDuplicateInput,
@@ -14,6 +15,7 @@ import {
   type OpenClearinghouseCaseInput,
 } from '../workflows/clearinghouse/contract';
 import { FAILURES } from '../workflows/shared/failures';
+import { DOMAIN_PATTERN } from '../wire/enums';
 
 import { submissionStateQuery, submissionWorkflowId } from '../workflows/submission/contract';
 
@@ -34,6 +36,7 @@ export function findingReport(input: OpenClearinghouseCaseInput): CaseReportInpu
     submissionId: input.submissionId,
     findingId: input.findingId,
     ...(f.cweId ? { cweId: f.cweId } : {}),
+    ...(f.domain && DOMAIN_PATTERN.test(f.domain) ? { domain: f.domain } : {}),
     ...(f.severity ? { severity: f.severity } : {}),
     ...(f.detail?.trim() ? { summary: clip(f.detail, 8000) } : {}),
     ...(input.plannedReleaseAt ? { plannedReleaseAt: input.plannedReleaseAt } : {}),
@@ -45,6 +48,10 @@ export interface ClearinghouseDeps {
   temporalClient: Client;
   masterKey: Buffer;
   logger: Logger;
+  /** The agencies whose registry domains include a domain (the agency registry); none when absent. */
+  agenciesInDomain?: (domain: string) => string[];
+  /** Periods of a case a finding opens (e.g. the report cap); the defaults when absent. */
+  casePolicy?: Partial<CasePolicy>;
 }
 
 export interface SetCaseModelReleaseInput {
@@ -53,17 +60,15 @@ export interface SetCaseModelReleaseInput {
   releaseAt: string;
 }
 
-/** The case activities workflows call, plus `setCaseModelRelease`, which is registered but called by no workflow. */
-export function createClearinghouseActivities(
-  deps: ClearinghouseDeps,
-): CaseActivities & { setCaseModelRelease: (input: SetCaseModelReleaseInput) => Promise<void> } {
+/** The case activities workflows call. */
+export function createClearinghouseActivities(deps: ClearinghouseDeps): CaseActivities {
   const fingerprintKey = deriveFingerprintKey(deps.masterKey);
   const logger = deps.logger.child({ component: 'clearinghouse' });
-  /** The embargo follows the model's planned release, which the submission workflow knows. */
+  /** The embargo follows the model's release (declared, else planned), which the submission workflow knows. */
   const plannedReleaseOf = async (submissionId: string): Promise<string | undefined> => {
     try {
       const view = await deps.temporalClient.workflow.getHandle(submissionWorkflowId(submissionId)).query(submissionStateQuery);
-      return view.plannedReleaseAt;
+      return view.releasedAt ?? view.plannedReleaseAt;
     } catch (err) {
       logger.warn({ submissionId, error: (err as Error).name }, 'planned release not known; the case opens without an embargo');
       return undefined;
@@ -77,7 +82,12 @@ export function createClearinghouseActivities(
       const taskQueue = Context.current().info.taskQueue;
       let result: CaseReportResult;
       try {
-        result = await openOrJoinCase(deps.temporalClient, report, { taskQueue, fingerprintKey });
+        result = await openOrJoinCase(deps.temporalClient, report, {
+          taskQueue,
+          fingerprintKey,
+          ...(deps.agenciesInDomain ? { agenciesInDomain: deps.agenciesInDomain } : {}),
+          ...(deps.casePolicy ? { policy: deps.casePolicy } : {}),
+        });
       } catch (err) {
         // A refused report will be refused again: fail now instead of retrying.
         if (err instanceof WorkflowUpdateFailedError) {
@@ -137,9 +147,28 @@ export function createClearinghouseActivities(
 
     /** Tells a case the planned (or actual) release of a model tied to it, which moves its embargo. */
     async setCaseModelRelease(input: SetCaseModelReleaseInput): Promise<void> {
-      await deps.temporalClient.workflow.getHandle(input.caseId).executeUpdate(setModelReleaseUpdate, {
-        args: [{ actor: { kind: 'system', component: 'submission' }, submissionId: input.submissionId, releaseAt: input.releaseAt }],
-      });
+      try {
+        await deps.temporalClient.workflow.getHandle(input.caseId).executeUpdate(setModelReleaseUpdate, {
+          args: [{ actor: { kind: 'system', component: 'submission' }, submissionId: input.submissionId, releaseAt: input.releaseAt }],
+          // The same date pushed again (an activity retry) is the same update.
+          updateId: `release/${input.submissionId}/${input.releaseAt}`,
+        });
+      } catch (err) {
+        // A case that has ended, or refuses the date, will refuse it again.
+        if (err instanceof WorkflowNotFoundError) {
+          throw ApplicationFailure.create({ message: `no open case ${input.caseId}`, type: FAILURES.caseNotFound.type, nonRetryable: true });
+        }
+        if (err instanceof WorkflowUpdateFailedError) {
+          const cause = err.cause as ApplicationFailure | undefined;
+          throw ApplicationFailure.create({
+            message: `the case refused the release date: ${cause?.message ?? err.message}`,
+            type: cause?.type ?? FAILURES.caseInvalidTransition.type,
+            nonRetryable: true,
+          });
+        }
+        throw err;
+      }
+      logger.info({ caseId: input.caseId, submissionId: input.submissionId, releaseAt: input.releaseAt }, 'model release pushed to its case');
     },
   };
 }

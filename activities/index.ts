@@ -7,6 +7,7 @@ import type { EventPublisher } from '../events/publisher';
 import { createPublisherActivities, type AgencyDomains } from './publisher';
 import { createWebhookActivities } from './webhooks';
 import { createClearinghouseActivities } from './clearinghouse';
+import type { CasePolicy } from '../workflows/clearinghouse/contract';
 
 /** What activities need from the outside world; each process wires real implementations, tests wire fakes. */
 export interface ActivityDeps {
@@ -25,6 +26,10 @@ export interface ActivityDeps {
   accessBroker: AccessBroker;
   /** An agency's assessment domains (the agency registry), named in its invitation; none when absent. */
   agencyDomains?: AgencyDomains;
+  /** The agencies whose registry domains include a domain: a third-party finding's case is offered to them. */
+  agenciesInDomain?: (domain: string) => string[];
+  /** Periods of a clearinghouse case a finding opens (e.g. the report cap); the defaults when absent. */
+  casePolicy?: Partial<CasePolicy>;
 }
 
 /** All activities the Preflight worker registers. */

@@ -33,7 +33,7 @@ import {
   type SetPartyStatusInput,
 } from '../workflows/clearinghouse/contract';
 import { FAILURES } from '../workflows/shared/failures';
-import { agencyCaseView, checkReport } from '../workflows/clearinghouse/rules';
+import { agencyCaseView, agencyMayReadCase, checkReport } from '../workflows/clearinghouse/rules';
 
 import { SA } from '../workflows/shared/search-attributes';
 import { caseIdFor, deriveFingerprintKey } from './case-fingerprint';
@@ -45,6 +45,8 @@ export interface OpenOrJoinCaseOptions {
   fingerprintKey: Buffer;
   /** Periods for a case this report opens (ignored when it joins an existing case). */
   policy?: Partial<CasePolicy>;
+  /** The agencies whose registry domains include a domain: a report naming its domain offers the case to them. */
+  agenciesInDomain?: (domain: string) => string[];
 }
 
 const MAX_REDIRECTS = 3;
@@ -58,6 +60,16 @@ const MAX_REDIRECTS = 3;
  */
 export async function openOrJoinCase(client: Client, input: CaseReportInput, opts: OpenOrJoinCaseOptions): Promise<CaseReportResult> {
   checkReport(input);
+  // Preflight, not the reporter, says which agencies the weakness's domain reaches.
+  const { offerTo: _stated, ...body } = input;
+  const offerTo =
+    body.domain && opts.agenciesInDomain
+      ? opts
+          .agenciesInDomain(body.domain)
+          .filter((a) => a !== body.agencyId)
+          .slice(0, 100)
+      : [];
+  input = { ...body, ...(offerTo.length ? { offerTo } : {}) };
   let caseId: string;
   try {
     caseId = caseIdFor(input, opts.fingerprintKey);
@@ -252,7 +264,8 @@ export async function listCases(client: Client, filter: { agencyId?: string; sta
 }
 
 /**
- * Reads one case for a caller: ops get the whole case; an agency that reported or is a party gets its
+ * Reads one case for a caller: ops get the whole case; an agency that reported, is a party or was offered the case
+ * (its registry domains match the weakness's domain) gets its
  * {@link AgencyCaseView}; any other agency gets CaseNotFoundError, exactly as for a missing case, and the refusal is
  * audited.
  */
@@ -268,8 +281,7 @@ export async function getCase(client: Client, caseId: string, caller: CaseCaller
     throw err;
   }
   if (caller.kind === 'agency') {
-    const allowed = view.reporters.includes(caller.agencyId) || view.parties.some((p) => p.partyId === caller.agencyId);
-    if (!allowed) {
+    if (!agencyMayReadCase(view, caller.agencyId)) {
       opts.logger?.warn({ audit: 'case-read-refused', caseId, agencyId: caller.agencyId }, 'agency refused a case it is not part of');
       throw new CaseNotFoundError(caseId);
     }

@@ -13,7 +13,7 @@ import {
   SUBMISSION_EVENT_TYPES,
   withdrawUpdate,
 } from '../workflows/submission/contract';
-import { AGENCY_STATUS_UPDATES, submitFindingUpdate } from '../workflows/assessment/contract';
+import { AGENCY_STATUS_UPDATES, agencyReportSignal, submitFindingUpdate } from '../workflows/assessment/contract';
 import type { AgencyStatus } from '../wire/enums';
 import { iso, SECOND_MS } from '../workflows/shared/time';
 
@@ -85,6 +85,7 @@ const EVENT = {
   activityScheduled: 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED',
   activityFailed: 'EVENT_TYPE_ACTIVITY_TASK_FAILED',
   taskStarted: 'EVENT_TYPE_WORKFLOW_TASK_STARTED',
+  signaled: 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED',
 } as const;
 
 // Numeric values of the EventType enum (temporal/api/enums/v1/event_type.proto), so this module needs no proto runtime.
@@ -97,6 +98,7 @@ const EVENT_TYPE_NUMBERS: Record<number, string> = {
   10: EVENT.activityScheduled,
   13: EVENT.activityFailed,
   21: EVENT.canceled,
+  26: EVENT.signaled,
   27: EVENT.terminated,
   28: EVENT.continued,
   41: EVENT.updateAccepted,
@@ -312,12 +314,46 @@ export function buildTimeline(input: TimelineInput): Timeline {
             agencyId,
             refs: { grantId: str(g.grantId) ?? '' },
           });
+        } else if (name === 'setCaseModelRelease') {
+          const r = obj(first);
+          entries.push({
+            ...base,
+            at: taskTime ?? at,
+            actor: 'system',
+            kind: 'case-release',
+            summary: `told case ${str(r.caseId) ?? '?'} the model's release: ${str(r.releaseAt) ?? '?'}`,
+            refs: { caseId: str(r.caseId) ?? '', releaseAt: str(r.releaseAt) ?? '' },
+          });
         } else if (name === 'publishEvent') {
           const statusEvent = obj(second);
           // Publishing is chained, so it is scheduled later than the change: the event's own (workflow) time is when it happened.
           const entry = statusEntry(str(statusEvent.type) ?? '', obj(statusEvent.data), str(statusEvent.time) ?? taskTime ?? at);
           if (entry) entries.push({ ...base, ...entry, refs: { ...(entry.refs ?? {}), eventId: str(statusEvent.id) ?? '' } });
         }
+        break;
+      }
+      case EVENT.signaled: {
+        // An agency's third-party finding reached its clearinghouse case, or failed to (reported by the assessment).
+        const a = event.workflowExecutionSignaledEventAttributes;
+        if (a?.signalName !== agencyReportSignal.name) break;
+        const report = obj(args(a.input)[0]);
+        if (report.kind !== 'CASE_ROUTING') break;
+        const routing = obj(report.routing);
+        const agencyId = str(report.agencyId) ?? '?';
+        const findingId = str(report.findingId) ?? '?';
+        const routed = routing.status === 'ROUTED';
+        entries.push({
+          ...base,
+          at: str(report.at) ?? at,
+          actor: 'system',
+          kind: routed ? 'case-routed' : 'case-routing-failed',
+          summary: routed
+            ? `${agencyId}: finding ${findingId} reached clearinghouse case ${str(routing.caseId) ?? '?'} (${str(routing.outcome) ?? '?'})`
+            : `${agencyId}: finding ${findingId} did not reach the clearinghouse: ${str(routing.reason) ?? 'unknown reason'}`,
+          agencyId,
+          status: str(routing.status),
+          refs: { findingId, ...(str(routing.caseId) ? { caseId: str(routing.caseId)! } : {}) },
+        });
         break;
       }
       case EVENT.completed:

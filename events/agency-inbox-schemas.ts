@@ -3,6 +3,7 @@ export {
   AgencyAccessGranted,
   AgencyAccessRevoked,
   AgencyAssessmentEnded,
+  AgencyCaseOffered,
   AgencyCaseUpdated,
   AgencyDeadlineMissed,
   AgencyDeadlineReminder,

@@ -111,3 +111,12 @@ export function registrySnippet(agencyId: string, publicKey: string): string {
   const entry = { id: agencyId, name: known?.name ?? agencyId, domains: known?.domains ?? ['<domain>'], publicKeys: [publicKey] };
   return JSON.stringify(entry, null, 2);
 }
+
+/** The agencies whose registry domains include `domain` (domain routing of clearinghouse cases). */
+export function agenciesInDomain(registry: AgencyRegistry): (domain: string) => string[] {
+  return (domain) =>
+    registry
+      .list()
+      .filter((a) => a.domains.includes(domain))
+      .map((a) => a.id);
+}

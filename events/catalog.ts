@@ -385,6 +385,13 @@ export const CATALOG: readonly CatalogEntry[] = [
     { ...CASE, agencyId: 'nsa', caseEvent: CASE_EVENT_TYPES.statusChanged, state: 'TRIAGED', at: T0 },
     'caseId',
   ),
+  inboxEvent(
+    AGENCY_INBOX_EVENT_TYPES.caseOffered,
+    I.AgencyCaseOffered,
+    "A clearinghouse case offered to the agency because its registry domains include the weakness's domain; the agency may read the case (key: the case id).",
+    { ...CASE, agencyId: 'nsa', domain: 'offensive-cyber', state: 'OPEN', at: T0 },
+    'caseId',
+  ),
 
   entry({
     type: WEBHOOK_EVENT_TYPES.endpointDisabled,

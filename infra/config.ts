@@ -65,6 +65,7 @@ export const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64-encoded 32-byte key (openssl rand -base64 32)')
     .optional(),
   PREFLIGHT_AGENCY_REGISTRY: optionalString,
+  PREFLIGHT_CASE_MAX_REPORTS: z.coerce.number().int().min(1).max(10_000).optional(),
   PREFLIGHT_PAYLOAD_KEYS: z.string().optional(),
   PREFLIGHT_WEBHOOK_ALLOWLIST: z.string().optional(),
   PREFLIGHT_UI_ORIGINS: z.string().optional(),
@@ -141,6 +142,8 @@ export interface Config {
   apiTemporalTimeoutMs: number;
   masterKey: string | undefined;
   agencyRegistryPath: string | undefined;
+  /** The cap on reports a new clearinghouse case records (its policy's `maxReports`); undefined: the default, 200. */
+  caseMaxReports: number | undefined;
   /** Payload encryption keys, first one encrypts; empty means one key derived from the master key. */
   payloadKeys: Array<{ id: string; key: string }>;
   /** CIDRs webhook delivery may reach despite the SSRF guard; for local development and tests only. */
@@ -208,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiTemporalTimeoutMs: e.PREFLIGHT_API_TEMPORAL_TIMEOUT_MS,
     masterKey: e.PREFLIGHT_MASTER_KEY,
     agencyRegistryPath: e.PREFLIGHT_AGENCY_REGISTRY,
+    caseMaxReports: e.PREFLIGHT_CASE_MAX_REPORTS,
     webhookAllowlist: webhookAllowlist(e.PREFLIGHT_WEBHOOK_ALLOWLIST),
     payloadKeys: parsePayloadKeys(e.PREFLIGHT_PAYLOAD_KEYS),
     uiOrigins:

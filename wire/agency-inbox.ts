@@ -59,6 +59,19 @@ export const AgencyCaseUpdated = z.strictObject({
   at: Time,
 });
 
+/**
+ * A clearinghouse case offered to the agency because its registry domains include the weakness's domain: the agency
+ * may read the case through its own channel and act on it.
+ */
+export const AgencyCaseOffered = z.strictObject({
+  caseId: z.string().regex(CASE_ID_PATTERN, 'case/<32 lowercase hex>'),
+  agencyId: Id,
+  /** The weakness's domain that matched one of the agency's registry domains. */
+  domain: Domain,
+  state: z.enum(CASE_STATES),
+  at: Time,
+});
+
 export type AgencyInvitedData = z.infer<typeof AgencyInvited>;
 export type AgencyAccessGrantedData = z.infer<typeof AgencyAccessGranted>;
 export type AgencyAccessRevokedData = z.infer<typeof AgencyAccessRevoked>;
@@ -70,3 +83,4 @@ export type AgencyFindingRespondedData = z.infer<typeof AgencyFindingResponded>;
 export type AgencyMitigationClaimedData = z.infer<typeof AgencyMitigationClaimed>;
 export type AgencyAssessmentEndedData = z.infer<typeof AgencyAssessmentEnded>;
 export type AgencyCaseUpdatedData = z.infer<typeof AgencyCaseUpdated>;
+export type AgencyCaseOfferedData = z.infer<typeof AgencyCaseOffered>;

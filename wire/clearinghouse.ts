@@ -3,7 +3,7 @@
  * `preflight.clearinghouse-events.v1` (thin: ids, enums, states, times). Workflows import the types only.
  */
 import { z } from 'zod';
-import { CweId, EventTime } from './common';
+import { CweId, Domain, EventTime } from './common';
 import { CASE_CLOSE_REASONS, CASE_ID_PATTERN, CASE_REMINDER_KINDS, CASE_REMINDER_PHASES, CASE_STATES, OPAQUE_ID_PATTERN, PARTY_STATUSES } from './enums';
 import { Severity } from './submission';
 
@@ -22,6 +22,11 @@ export const OpenCaseCommand = z.strictObject({
   affectedProduct: z.string().min(1).max(200),
   /** The weakness in words, e.g. "prompt injection", or with a CWE id, e.g. "CWE-1427". */
   weakness: z.string().min(1).max(500),
+  /**
+   * The weakness's domain (an agency registry domain such as "critical-infrastructure"): the case is offered to the
+   * agencies whose registry domains include it.
+   */
+  domain: Domain.optional(),
   /** A CWE id if the reporter knows it ("CWE-79"); wins over the words in `weakness` for de-duplication. */
   cweId: CweId.optional(),
   /** The reporter's view of severity; triage sets the case severity. */

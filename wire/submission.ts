@@ -303,6 +303,23 @@ export const Clocks = z.object({
   agencies: z.array(AgencyClockView),
 });
 
+/**
+ * Where a third-party finding's report to the clearinghouse stands: PENDING while the report is on its way (the
+ * assessment does not end before it settles), ROUTED with the case that holds it, or FAILED with the reason the case
+ * (or the clearinghouse) gave.
+ */
+export const CaseRoutingView = z.object({
+  status: z.enum(['PENDING', 'ROUTED', 'FAILED']),
+  /** The case that holds the report (the primary, when the case it reached is a duplicate). */
+  caseId: z.string().optional(),
+  outcome: z.enum(['OPENED', 'JOINED', 'ALREADY_REPORTED', 'REDIRECTED', 'CASE_CLOSED']).optional(),
+  /** With FAILED: why, in words, and the failure type (e.g. `CaseTooManyReports`). */
+  reason: z.string().optional(),
+  failureType: z.string().optional(),
+  at: Time.optional(),
+});
+export type CaseRouting = z.infer<typeof CaseRoutingView>;
+
 /** A finding without its sensitive text: what the parent keeps and what summaries show. */
 export const FindingSummaryView = z.object({
   findingId: z.string(),

@@ -2,7 +2,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { AgencyDomains } from '../activities/publisher';
-import { loadAgencyRegistry, type AgencyRegistry } from '../events/agency-registry';
+import { agenciesInDomain, loadAgencyRegistry, type AgencyRegistry } from '../events/agency-registry';
 import { LocalAccessBroker, temporalGrantLiveness } from '../clients/access-broker';
 import { createKafka } from '../events/kafka';
 import { createKafkaEventPublisher } from '../events/producer';
@@ -52,20 +52,24 @@ export async function runWorker(config: Config, logger: Logger, options: WorkerO
   };
 }
 
-/** Domains from the configured agency registry; the built-in one when it cannot be read (domains only, no keys). */
-function agencyDomainsOf(config: Config): AgencyDomains {
-  let registry: AgencyRegistry;
+/** The configured agency registry; the built-in one when it cannot be read (domains only, no keys). */
+function registryOf(config: Config): AgencyRegistry {
   try {
-    registry = loadAgencyRegistry(config.agencyRegistryPath);
+    return loadAgencyRegistry(config.agencyRegistryPath);
   } catch {
-    registry = loadAgencyRegistry(undefined);
+    return loadAgencyRegistry(undefined);
   }
+}
+
+/** An agency's domains, from the registry. */
+function agencyDomainsOf(registry: AgencyRegistry): AgencyDomains {
   return (agencyId) => registry.get(agencyId)?.domains ?? [];
 }
 
 /** The real dependencies of every activity, wired once per worker process. */
 export async function buildActivityDeps(config: Config, logger: Logger, endpoints: Endpoints): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
   const masterKey = resolveMasterKey(config.masterKey, config.stack.dataDir);
+  const registry = registryOf(config);
   const temporalClient = await connectClient(config.temporal, endpoints.temporalAddress, deploymentDataConverter(config));
   const publisher = createKafkaEventPublisher(createKafka(config.kafka, logger, endpoints.kafkaBrokers, 'publisher'), logger);
   await publisher.connect();
@@ -76,7 +80,9 @@ export async function buildActivityDeps(config: Config, logger: Logger, endpoint
     publisher,
     webhookAllowlist: config.webhookAllowlist,
     accessBroker: new LocalAccessBroker({ masterKey, isGrantLive: temporalGrantLiveness(temporalClient) }),
-    agencyDomains: agencyDomainsOf(config),
+    agencyDomains: agencyDomainsOf(registry),
+    agenciesInDomain: agenciesInDomain(registry),
+    ...(config.caseMaxReports !== undefined ? { casePolicy: { maxReports: config.caseMaxReports } } : {}),
   };
   return {
     deps,

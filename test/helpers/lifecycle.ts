@@ -76,6 +76,7 @@ export function lifecycleTestActivities() {
   const accessBroker = new RecordingAccessBroker();
   const alerts: unknown[] = [];
   const caseReports: { submissionId: string; findingId: string; agencyId: string }[] = [];
+  const releasePushes: { caseId: string; submissionId: string; releaseAt: string }[] = [];
   const logger = createLogger({ level: 'silent' });
   const lifecycle = createLifecycleActivities({ logger, accessBroker });
   const activities = {
@@ -90,8 +91,12 @@ export function lifecycleTestActivities() {
       caseReports.push({ submissionId: input.submissionId, findingId: input.findingId, agencyId: input.agencyId });
       return { caseId: `case/test-${input.findingId}`, outcome: 'OPENED' };
     },
+    // The release pushed to each case a finding reached (ids and dates only).
+    async setCaseModelRelease(input: { caseId: string; submissionId: string; releaseAt: string }) {
+      releasePushes.push(input);
+    },
   };
-  return { activities, publisher, accessBroker, alerts, caseReports };
+  return { activities, publisher, accessBroker, alerts, caseReports, releasePushes };
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -11,6 +11,7 @@ import {
   publishCaseUpdate,
   reportCaseUpdate,
   reportExploitationUpdate,
+  setModelReleaseUpdate,
   setPartyStatusUpdate,
   triageCaseUpdate,
 } from '../../workflows/clearinghouse/contract';
@@ -19,7 +20,7 @@ const DAY = 24 * 3600 * 1000;
 
 /** The file name for the current workflow shape; earlier shapes' files stay, and every one is replayed. */
 const taskQueue = 'record-clearinghouse';
-const SHAPE = process.env.PREFLIGHT_HISTORY_SHAPE ?? 'v5';
+const SHAPE = process.env.PREFLIGHT_HISTORY_SHAPE ?? 'v6';
 let releaseAt: string | undefined;
 
 record(
@@ -37,7 +38,20 @@ record(
     const handle = await env.client.workflow.start('clearinghouseCaseWorkflow', { workflowId: caseId, taskQueue, args: [{ caseId }] });
     releaseAt = new Date((await env.currentTimeMs()) + 10 * DAY).toISOString();
     const base = { source: 'AGENCY_COMMAND' as const, affectedProduct: 'Example Gateway 1.0', weakness: 'prompt injection' };
-    await handle.executeUpdate(reportCaseUpdate, { args: [{ ...base, reportId: 'r1', agencyId: 'nsa', submissionId: 'sub-1', plannedReleaseAt: releaseAt }] });
+    // Since `clearinghouse-domain-offers` the report's domain offers the case to cisa and dhs (the registry's match).
+    await handle.executeUpdate(reportCaseUpdate, {
+      args: [
+        {
+          ...base,
+          reportId: 'r1',
+          agencyId: 'nsa',
+          submissionId: 'sub-1',
+          plannedReleaseAt: releaseAt,
+          domain: 'critical-infrastructure',
+          offerTo: ['cisa', 'dhs'],
+        },
+      ],
+    });
     await handle.executeUpdate(reportCaseUpdate, { args: [{ ...base, reportId: 'r2', agencyId: 'cisa' }] });
     await handle.executeUpdate(triageCaseUpdate, { args: [{ actor: { kind: 'ops', operatorId: 'op' }, severity: 'CRITICAL', parties: ['acme'] }] });
     // v5: an operator adds an agency party with contacts (the addCaseParty update).
@@ -52,7 +66,11 @@ record(
       .executeUpdate(setPartyStatusUpdate, { args: [{ actor: { kind: 'agency', agencyId: 'acme' }, partyId: 'acme', status: 'AFFECTED' }] })
       .catch(() => undefined);
     await handle.executeUpdate(markRemediatingUpdate, { args: [{ actor: { kind: 'ops', operatorId: 'op' } }] });
-    await env.sleep(9 * DAY);
+    // Since `clearinghouse-releases-pushed` the submission pushes its release (here: declared a day later than planned).
+    await handle.executeUpdate(setModelReleaseUpdate, {
+      args: [{ actor: { kind: 'system', component: 'submission' }, submissionId: 'sub-1', releaseAt: new Date(Date.parse(releaseAt) + DAY).toISOString() }],
+    });
+    await env.sleep(10 * DAY);
     await handle.executeUpdate(publishCaseUpdate, { args: [{ actor: { kind: 'ops', operatorId: 'op' }, advisoryRef: 'ADV-1' }] });
     await handle.executeUpdate(closeCaseUpdate, { args: [{ actor: { kind: 'ops', operatorId: 'op' }, reason: 'RESOLVED' }] });
     await handle.result();

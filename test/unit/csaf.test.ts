@@ -33,6 +33,8 @@ function publishedCase(over: Partial<CaseView> = {}): CaseView {
     publishedAt: '2026-08-02T12:00:00.000Z',
     advisoryRef: 'https://advisories.example.gov/pf-1',
     duplicates: [],
+    domains: [],
+    offeredTo: [],
     modelReleases: [{ submissionId: 'sub-1', releaseAt: '2026-08-01T12:00:00.000Z' }],
     embargoUntil: '2026-08-01T12:00:00.000Z',
     embargoActive: false,

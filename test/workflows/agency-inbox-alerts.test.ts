@@ -41,6 +41,9 @@ beforeAll(async () => {
       async openClearinghouseCase() {
         return { caseId: 'case/test', outcome: 'OPENED' };
       },
+      async setCaseModelRelease() {
+        return undefined;
+      },
     },
   });
   running = worker.run();

@@ -11,6 +11,7 @@ import {
   publishCaseUpdate,
   reportCaseUpdate,
   reportExploitationUpdate,
+  setModelReleaseUpdate,
   setPartyStatusUpdate,
   triageCaseUpdate,
   type CasePolicy,
@@ -20,6 +21,7 @@ import {
 } from '../../workflows/clearinghouse/contract';
 import type { CaseWorkflowActivities } from '../../workflows/clearinghouse/workflow';
 import { createClearinghouseActivities } from '../../activities/clearinghouse';
+import { agencyMayReadCase } from '../../workflows/clearinghouse/rules';
 import { createLogger } from '../../infra/logger';
 import { encodeStatusEvent } from '../../events/producer';
 
@@ -35,6 +37,7 @@ let worker: Worker;
 let running: Promise<void>;
 const published: Array<{ stream: string; event: CaseStatusEvent }> = [];
 const currentReleases = new Map<string, string>();
+let releaseReads = 0;
 
 /** A timer fires at its due time or a moment after it (workflow task latency), never before. */
 function expectFiredAt(time: string, due: number): void {
@@ -52,6 +55,7 @@ beforeAll(async () => {
     linkDuplicateCase: real.linkDuplicateCase,
     // Stands in for the submission workflows: the release each test says a model has now.
     async currentModelReleases(submissionIds) {
+      releaseReads += 1;
       return submissionIds.filter((id) => currentReleases.has(id)).map((id) => ({ submissionId: id, releaseAt: currentReleases.get(id)! }));
     },
   };
@@ -246,32 +250,57 @@ describe('clearinghouseCaseWorkflow (time skipping)', () => {
     expect(JSON.stringify(eventsOf(caseId))).not.toContain('sensitive detail');
   });
 
-  it('follows the model release: a later planned date holds the embargo, an early declared release lifts it', async () => {
+  it('follows the release the submission pushes: a later planned date holds the embargo, an early declared release lifts it; no polling', async () => {
     const now = await ts.env.currentTimeMs();
     const planned = new Date(now + 10 * DAY).toISOString();
     const later = new Date(now + 15 * DAY).toISOString();
-    currentReleases.set('sub-later', planned);
+    // What a poll would read, were there one: the case must not follow it.
+    currentReleases.set('sub-later', new Date(now + 2 * DAY).toISOString());
     const moved = await openCase(undefined, report('nsa', { submissionId: 'sub-later', plannedReleaseAt: planned }));
-    currentReleases.set('sub-early', new Date(now + 20 * DAY).toISOString());
     const early = await openCase(undefined, report('nsa', { submissionId: 'sub-early', plannedReleaseAt: new Date(now + 20 * DAY).toISOString() }));
+    const push = (handle: typeof moved.handle, submissionId: string, releaseAt: string) =>
+      handle.executeUpdate(setModelReleaseUpdate, { args: [{ actor: { kind: 'system', component: 'submission' }, submissionId, releaseAt }] });
 
     await ts.env.sleep(3 * DAY);
-    // The vendor moves one release by five days and releases the other model today.
-    currentReleases.set('sub-later', later);
+    expect((await moved.handle.query(caseStateQuery)).embargoUntil).toBe(planned);
+    // The vendor moves one release by five days and releases the other model today; the submissions push both.
+    await push(moved.handle, 'sub-later', later);
     const releasedAt = new Date(await ts.env.currentTimeMs()).toISOString();
-    currentReleases.set('sub-early', releasedAt);
+    await push(early.handle, 'sub-early', releasedAt);
 
-    await ts.env.sleep(DAY + HOUR);
+    await ts.env.sleep(HOUR);
     const earlyLift = await waitFor('the early lift', () => eventsOf(early.caseId).find((e) => e.type === CASE_EVENT_TYPES.embargoLifted));
     expect(earlyLift.data.embargoUntil).toBe(releasedAt);
     expect((await early.handle.query(caseStateQuery)).embargoActive).toBe(false);
 
-    await ts.env.sleep(7 * DAY);
+    await ts.env.sleep(8 * DAY);
     expect((await moved.handle.query(caseStateQuery)).embargoUntil).toBe(later);
     expect(eventsOf(moved.caseId).some((e) => e.type === CASE_EVENT_TYPES.embargoLifted)).toBe(false);
     await ts.env.sleep(5 * DAY);
     const lift = await waitFor('the later lift', () => eventsOf(moved.caseId).find((e) => e.type === CASE_EVENT_TYPES.embargoLifted));
     expectFiredAt(lift.time, Date.parse(later));
+    expect(releaseReads).toBe(0);
+  });
+
+  it("offers the case to the agencies a report's domain matched, once each, never to its reporters", async () => {
+    const { caseId, handle } = await openCase(undefined, report('nsa', { domain: 'critical-infrastructure', offerTo: ['cisa', 'dhs', 'nsa'] }));
+    await handle.executeUpdate(reportCaseUpdate, { args: [report('dhs', { domain: 'critical-infrastructure', offerTo: ['cisa', 'dhs'] })] });
+    const view = await handle.query(caseStateQuery);
+    expect(view.domains).toEqual(['critical-infrastructure']);
+    expect(view.offeredTo.map((o) => o.agencyId)).toEqual(['cisa', 'dhs']);
+    expect(view.reports.some((r) => 'offerTo' in r)).toBe(false);
+    const offers = await waitFor('the offers', () => {
+      const found = published.filter(
+        (p) => p.stream === 'agency-inbox' && p.event.subject === caseId && (p.event.type as string) === 'gov.preflight.agency.case-offered.v1',
+      );
+      return found.length === 2 ? found : undefined;
+    });
+    expect(offers.map((o) => o.event.data)).toEqual([
+      expect.objectContaining({ caseId, agencyId: 'cisa', domain: 'critical-infrastructure', state: 'OPEN' }),
+      expect.objectContaining({ caseId, agencyId: 'dhs', domain: 'critical-infrastructure', state: 'OPEN' }),
+    ]);
+    expect(agencyMayReadCase(view, 'cisa')).toBe(true);
+    expect(agencyMayReadCase(view, 'treasury')).toBe(false);
   });
 
   it('uses configured periods', async () => {

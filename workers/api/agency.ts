@@ -252,6 +252,7 @@ async function finding(ctx: ApiContext, submissionId: string, handle: WorkflowHa
     recommendedMitigation,
     thirdPartyVulnerability,
     submittedAt,
+    caseRouting,
   } = detail;
   return {
     findingId: id,
@@ -264,6 +265,7 @@ async function finding(ctx: ApiContext, submissionId: string, handle: WorkflowHa
     recommendedMitigation,
     thirdPartyVulnerability,
     submittedAt,
+    ...(caseRouting ? { caseRouting } : {}),
     ...(response?.response && response.respondedAt
       ? { vendorResponse: { response: response.response, respondedAt: response.respondedAt, ...(response.note ? { note: response.note } : {}) } }
       : {}),

@@ -22,6 +22,7 @@ import {
   Clocks,
   CreateSubmissionRequest,
   FindingResponse,
+  CaseRoutingView,
   FindingSummaryView,
   MitigationReview,
   Severity,
@@ -104,8 +105,16 @@ export const FindingDetail = z
     mitigationReviewedAt: Time.optional(),
     /** The agency's note when it confirmed, or its reason when it rejected, the mitigation. */
     mitigationReviewNote: z.string().optional(),
+    /**
+     * A third-party finding's report to the clearinghouse: PENDING, ROUTED with its case id, or FAILED with the
+     * reason. Shown to ops and the reporting agency, never to the vendor.
+     */
+    caseRouting: CaseRoutingView.optional(),
   })
-  .meta({ description: 'One finding with its sensitive detail, the vendor response and note, and the mitigation review (only for its vendor and ops)' });
+  .meta({
+    description:
+      'One finding with its sensitive detail, the vendor response and note, the mitigation review, and (ops only) its clearinghouse case routing (only for its vendor and ops)',
+  });
 export type FindingDetail = z.infer<typeof FindingDetail>;
 
 export const FindingListItem = z

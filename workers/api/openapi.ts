@@ -191,7 +191,8 @@ export const API_OPERATIONS: Operation[] = [
     method: 'get',
     path: `${sub}/findings/{fid}`,
     operationId: 'getFinding',
-    summary: "Fetch a finding with its details, the vendor's response and note, and the agency's mitigation review",
+    summary:
+      "Fetch a finding with its details, the vendor's response and note, and the agency's mitigation review; for ops, also a third-party finding's clearinghouse case routing (case id, or the refusal reason)",
     tag: 'vendor',
     security: 'vendorOrOps',
     response: 'FindingDetail',
@@ -310,7 +311,7 @@ export const API_OPERATIONS: Operation[] = [
     method: 'get',
     path: `${assessment}/findings/{fid}`,
     operationId: 'agencyGetFinding',
-    summary: "Read one finding with the vendor's response and note",
+    summary: "Read one finding with the vendor's response and note, and a third-party finding's clearinghouse case routing (case id, or the refusal reason)",
     tag: 'agency',
     security: 'agency',
     response: 'AgencyFinding',

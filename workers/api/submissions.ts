@@ -308,7 +308,11 @@ export function submissionRoutes(ctx: ApiContext) {
 
     app.get<{ Params: Params }>('/v1/submissions/:id/findings/:fid', { preHandler: vendorOrOps }, async (request): Promise<FindingDetail> => {
       const owned = await findSubmission(ctx.client, request.params.id, request.principal);
-      return readFinding(ctx, owned.submissionId, request.params.fid ?? '');
+      const found = await readFinding(ctx, owned.submissionId, request.params.fid ?? '');
+      // Which clearinghouse case holds a third-party finding is for ops and the reporting agency, not the vendor.
+      if (request.principal?.kind === 'ops') return found;
+      const { caseRouting: _routing, ...forVendor } = found;
+      return forVendor;
     });
 
     app.post<{ Params: Params }>('/v1/submissions/:id/acknowledge', cmd, async (request) => {

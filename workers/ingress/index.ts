@@ -1,6 +1,6 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { deriveFingerprintKey } from '../../clients/case-fingerprint';
-import { loadAgencyRegistry, type AgencyRegistry } from '../../events/agency-registry';
+import { agenciesInDomain, loadAgencyRegistry, type AgencyRegistry } from '../../events/agency-registry';
 import { DEFAULT_MAX_COMMAND_BYTES } from '../../events/command-intake';
 import { createKafka } from '../../events/kafka';
 import { commandTopicTimestampType, TOPICS } from '../../events/topics';
@@ -65,7 +65,12 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
   const registry = options.registry ?? loadAgencyRegistry(config.agencyRegistryPath);
   const openCase =
     options.openCase ??
-    clearinghouseCaseOpener({ taskQueue: config.taskQueue, fingerprintKey: deriveFingerprintKey(resolveMasterKey(config.masterKey, config.stack.dataDir)) });
+    clearinghouseCaseOpener({
+      taskQueue: config.taskQueue,
+      fingerprintKey: deriveFingerprintKey(resolveMasterKey(config.masterKey, config.stack.dataDir)),
+      agenciesInDomain: agenciesInDomain(registry),
+      ...(config.caseMaxReports !== undefined ? { policy: { maxReports: config.caseMaxReports } } : {}),
+    });
   const kafka = createKafka(config.kafka, logger, options.kafkaBrokers ?? config.kafka.brokers, 'ingress');
   // The deployment's encrypting converter: command bodies (finding details) are sensitive in Temporal payloads.
   const client = await connectClient(config.temporal, options.temporalAddress, deploymentDataConverter(config));

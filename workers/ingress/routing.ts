@@ -1,9 +1,8 @@
 import type { Client } from '@temporalio/client';
-import { applyAgencyCaseCommand, openOrJoinCase } from '../../clients/cases';
+import { applyAgencyCaseCommand, openOrJoinCase, type OpenOrJoinCaseOptions } from '../../clients/cases';
 import type { AcceptedCommand } from '../../events/command-intake';
 import { agencyWorkflowId, submissionWorkflowId } from '../../workflows/submission/contract';
 import { classifyTemporalError, type CommandOutcome } from './outcomes';
-import type { CasePolicy } from '../../workflows/clearinghouse/contract';
 
 /** Opens or joins a clearinghouse case for a verified `gov.preflight.case.open.v1` command; returns ids/statuses. */
 export type CaseOpener = (client: Client, command: AcceptedCommand) => Promise<Record<string, string | number | boolean | null>>;
@@ -12,7 +11,7 @@ export type CaseOpener = (client: Client, command: AcceptedCommand) => Promise<R
  * The default case opener: the clearinghouse's update-with-start on `case/<fingerprint>`, with the report id = the
  * command id, so a redelivered command joins nothing twice. `policy` sets the periods of the cases it opens.
  */
-export function clearinghouseCaseOpener(options: { taskQueue: string; fingerprintKey: Buffer; policy?: Partial<CasePolicy> }): CaseOpener {
+export function clearinghouseCaseOpener(options: OpenOrJoinCaseOptions): CaseOpener {
   return async (client, command) => {
     const { agencyId: _stated, ...body } = command.data;
     const result = await openOrJoinCase(

@@ -23,6 +23,7 @@ import type { AgencyStatus } from '../../wire/enums';
 import type {
   AcceptInvitationInput,
   AgencyClockView,
+  CaseRouting,
   CompleteAssessmentInput,
   DeclineInvitationInput,
   FindingInput,
@@ -112,7 +113,12 @@ export interface AgencyAssessmentView {
 /** Full finding, with sensitive text; only the agency child's `findingDetailQuery` returns it (vendor/agency API). */
 export interface FindingRecord extends FindingSummary, FindingInput {
   note?: string;
+  /** A third-party finding's report to the clearinghouse (runs since `assessment-durable-case-routing`). */
+  caseRouting?: CaseRouting;
 }
+
+/** The patch under which a third-party finding's case report is tracked and awaited before the assessment ends. */
+export const DURABLE_CASE_ROUTING_PATCH = 'assessment-durable-case-routing';
 
 export const agencyStateQuery = defineQuery<AgencyAssessmentView>('agencyState');
 export const findingDetailQuery = defineQuery<FindingRecord | null, [string]>('findingDetail');
@@ -158,7 +164,8 @@ export type AgencyReport =
   | { kind: 'STATUS'; agencyId: string; status: AgencyStatus; previousStatus: AgencyStatus; at: string; clock: ReviewClock; infoRequestId?: string }
   | { kind: 'FINDING'; agencyId: string; at: string; finding: FindingSummary }
   | { kind: 'REMINDER'; agencyId: string; at: string; deadline: string; hoursBefore: number }
-  | { kind: 'DEADLINE_MISSED'; agencyId: string; at: string; deadline: string; status: AgencyStatus };
+  | { kind: 'DEADLINE_MISSED'; agencyId: string; at: string; deadline: string; status: AgencyStatus }
+  | { kind: 'CASE_ROUTING'; agencyId: string; at: string; findingId: string; routing: CaseRouting };
 
 export const agencyReportSignal = defineSignal<[AgencyReport]>('agencyReport');
 export const windowChangedSignal = defineSignal<[{ windowClosesAt: string }]>('windowChanged');

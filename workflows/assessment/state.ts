@@ -1,6 +1,7 @@
 import { ApplicationFailure, getExternalWorkflowHandle, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { AgencyStatus } from '../../wire/enums';
-import type { FindingInput } from '../../wire/submission';
+import type { CaseRouting, FindingInput } from '../../wire/submission';
+import type { CaseReportResult } from '../clearinghouse/contract';
 import { FAILURES } from '../shared/failures';
 import { SA } from '../shared/search-attributes';
 import { iso, msToDays } from '../shared/time';
@@ -53,6 +54,8 @@ export class AgencyAssessment {
   readonly remindersSent: number[] = [];
   readonly findings: FindingRecord[] = [];
   readonly infoRequests: InfoRequestRecord[] = [];
+  /** Third-party findings whose case report has not settled yet; the assessment does not end before they do. */
+  routesPending = 0;
   readonly #parent: ReturnType<typeof getExternalWorkflowHandle>;
   readonly #modelVersion: string;
   #reporting: Promise<void> = Promise.resolve();
@@ -182,6 +185,34 @@ export class AgencyAssessment {
         FAILURES.invalidInput.type,
       );
     }
+  }
+
+  /** A third-party finding's report to the clearinghouse is on its way. */
+  routeStarted(findingId: string): void {
+    const record = this.findings.find((f) => f.findingId === findingId);
+    if (record) record.caseRouting = { status: 'PENDING' };
+    this.routesPending += 1;
+  }
+
+  /** The report reached its case: the case id goes on the finding and to the submission's timeline. */
+  routed(findingId: string, result: CaseReportResult): void {
+    const caseId = result.outcome === 'REDIRECTED' && result.primaryCaseId ? result.primaryCaseId : result.caseId;
+    this.settleRoute(findingId, { status: 'ROUTED', caseId, outcome: result.outcome, at: iso(Date.now()) });
+  }
+
+  /** The report failed for good (refused by the case, or out of retries): the reason goes on the finding. */
+  routeFailed(findingId: string, err: unknown): void {
+    const cause = (err as { cause?: { message?: string; type?: string } }).cause;
+    const reason = cause?.message || (err as Error).message || 'the clearinghouse could not be reached';
+    const failureType = cause?.type ?? (err as { type?: string }).type;
+    this.settleRoute(findingId, { status: 'FAILED', reason: reason.slice(0, 500), ...(failureType ? { failureType } : {}), at: iso(Date.now()) });
+  }
+
+  private settleRoute(findingId: string, routing: CaseRouting): void {
+    const record = this.findings.find((f) => f.findingId === findingId);
+    if (record) record.caseRouting = routing;
+    this.routesPending -= 1;
+    this.report({ kind: 'CASE_ROUTING', agencyId: this.agencyId, at: routing.at ?? iso(Date.now()), findingId, routing });
   }
 
   infoAnswered(requestId: string, response: string, respondedAt: string): void {

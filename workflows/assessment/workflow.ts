@@ -16,6 +16,7 @@ import {
   startAssessmentUpdate,
   submitFindingUpdate,
   windowChangedSignal,
+  DURABLE_CASE_ROUTING_PATCH,
   type AgencyAssessmentInput,
   type AgencyAssessmentResult,
   type AgencyAlert,
@@ -48,6 +49,8 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
   const a = new AgencyAssessment(input);
   // Runs recorded before a moved window kept the reminders already sent replay without it (they sent them again).
   const remindOncePerOffset = patched('assessment-reminders-once-per-offset');
+  // Runs recorded before it reported a third-party finding without waiting for the outcome; they replay that way.
+  const durableRouting = patched(DURABLE_CASE_ROUTING_PATCH);
 
   setHandler(agencyStateQuery, () => a.view());
   setHandler(infoRequestDetailQuery, (requestId: string) => a.infoRequestDetail(requestId));
@@ -99,8 +102,18 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
     submitFindingUpdate,
     ({ finding }) => {
       const { findingId } = a.submitFinding(finding);
-      if (finding.thirdPartyVulnerability) {
-        // The clearinghouse opens or joins the case for this vulnerability; that never holds up or fails the finding.
+      if (finding.thirdPartyVulnerability && durableRouting) {
+        // The clearinghouse opens or joins the case for this vulnerability. The finding is accepted at once; the
+        // report is tracked, and the assessment does not end before it reached its case or failed for good.
+        a.routeStarted(findingId);
+        void openClearinghouseCase({ submissionId, findingId, agencyId, finding }).then(
+          (result) => a.routed(findingId, result),
+          (err: unknown) => {
+            log.warn('clearinghouse case not opened', { submissionId, findingId, error: (err as Error).name });
+            a.routeFailed(findingId, err);
+          },
+        );
+      } else if (finding.thirdPartyVulnerability) {
         void openClearinghouseCase({ submissionId, findingId, agencyId, finding }).catch((err: unknown) =>
           log.warn('clearinghouse case not opened', { submissionId, findingId, error: (err as Error).name }),
         );
@@ -166,6 +179,9 @@ export async function agencyAssessmentWorkflow(input: AgencyAssessmentInput): Pr
     if (Date.now() >= deadline + DEADLINE_BACKSTOP_MS) await missDeadline();
   }
 
+  // Completion, the window close and a withdrawal all wait here for the findings' case reports to settle (bounded
+  // by the activity's retry policy).
+  if (durableRouting) await condition(() => a.routesPending === 0);
   await a.reported();
   return a.result();
 }

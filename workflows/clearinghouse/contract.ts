@@ -45,7 +45,15 @@ export interface CaseReportInput extends CaseReportBody {
   /** The reporting agency (verified signer, or the agency that submitted the finding). */
   agencyId: string;
   source: CaseReportSource;
+  /**
+   * The agencies whose registry domains match the report's `domain`, looked up by Preflight (never by the reporter);
+   * the case is offered to those not already part of it (since `clearinghouse-domain-offers`).
+   */
+  offerTo?: string[];
 }
+
+/** The patch under which a case offers itself to the agencies whose registry domains match a report's domain. */
+export const CASE_DOMAIN_OFFERS_PATCH = 'clearinghouse-domain-offers';
 
 /** A report as the case records it. */
 export interface CaseReportRecord extends CaseReportInput {
@@ -220,6 +228,10 @@ export interface CaseView {
   duplicates: string[];
   exploitation?: { reportedAt: string; observedAt?: string; reportedBy: string };
   modelReleases: Array<{ submissionId: string; releaseAt: string }>;
+  /** The weakness domains the reports named (registry domains). */
+  domains: string[];
+  /** Agencies the case was offered to because their registry domains match; they may read the case view. */
+  offeredTo: Array<{ agencyId: string; domain: string; offeredAt: string }>;
   embargoUntil?: string;
   embargoActive: boolean;
   disclosureDeadline: string;
@@ -282,6 +294,8 @@ export interface OpenClearinghouseCaseInput {
     affectedProduct?: string;
     weakness?: string;
     cweId?: string;
+    /** The finding's domain: the case is offered to the agencies whose registry domains include it. */
+    domain?: string;
   };
   /** The model's planned release: the case embargo lasts until then. */
   plannedReleaseAt?: string;
@@ -302,6 +316,8 @@ export interface CaseActivities {
   currentModelReleases: (submissionIds: string[]) => Promise<ModelRelease[]>;
   /** Hands a duplicate's reports to its primary case. */
   linkDuplicateCase: (input: { primaryCaseId: string; link: LinkDuplicateInput }) => Promise<void>;
+  /** Tells a case the current release of a model tied to it (pushed by the submission when it changes). */
+  setCaseModelRelease: (input: { caseId: string; submissionId: string; releaseAt: string }) => Promise<void>;
 }
 
 /** Event stream and types on `preflight.clearinghouse-events.v1`. Data is thin: ids, enums, states, times. */

@@ -13,6 +13,7 @@ import {
   type CaseState,
   type PartyKind,
   type Severity,
+  DOMAIN_PATTERN,
 } from '../../wire/enums';
 import { type CaseStatusChangedData } from '../../wire/clearinghouse';
 import { DAY_MS, HOUR_MS, iso, isIsoTime } from '../shared/time';
@@ -167,6 +168,8 @@ export function newCase(caseId: string, openedAt: string): CaseData {
     parties: [],
     duplicates: [],
     modelReleases: [],
+    domains: [],
+    offeredTo: [],
   };
 }
 
@@ -207,6 +210,8 @@ export function caseView(data: CaseData, policy: CasePolicy, nowMs: number): Cas
     parties: data.parties.map((p) => ({ ...p })),
     duplicates: [...data.duplicates],
     modelReleases: data.modelReleases.map((r) => ({ ...r })),
+    domains: [...(data.domains ?? [])],
+    offeredTo: (data.offeredTo ?? []).map((o) => ({ ...o })),
     embargoUntil: embargo,
     embargoActive: embargo !== undefined && nowMs < Date.parse(embargo),
     disclosureDeadline: disclosureDeadline(data, policy),
@@ -284,6 +289,13 @@ export function checkReport(input: unknown): asserts input is CaseReportInput {
   checkText(input.summary, 'summary', LIMITS.summary, false);
   checkOpaqueId(input.submissionId, 'submissionId', false);
   checkOpaqueId(input.findingId, 'findingId', false);
+  if (input.domain !== undefined && (typeof input.domain !== 'string' || !DOMAIN_PATTERN.test(input.domain))) {
+    throw invalid('domain must be a registry domain such as "critical-infrastructure"');
+  }
+  if (input.offerTo !== undefined) {
+    if (!Array.isArray(input.offerTo) || input.offerTo.length > 100) throw invalid('offerTo must be a list of at most 100 agency ids');
+    for (const agencyId of input.offerTo) checkOpaqueId(agencyId, 'offerTo');
+  }
   checkIso(input.plannedReleaseAt, 'plannedReleaseAt', false);
   if (input.exploited !== undefined && typeof input.exploited !== 'boolean') throw invalid('exploited must be true or false');
   if (input.source === 'FINDING' && (input.submissionId === undefined || input.findingId === undefined)) {
@@ -335,6 +347,7 @@ function addReport(data: CaseData, policy: CasePolicy, record: CaseReportRecord)
     data.cweId = normalizeCweId(record.cweId);
   }
   if (!data.reporters.includes(record.agencyId)) data.reporters.push(record.agencyId);
+  if (record.domain && !data.domains.includes(record.domain)) data.domains.push(record.domain);
   if (record.plannedReleaseAt) upsertRelease(data, record.submissionId ?? `report:${record.reportId}`, record.plannedReleaseAt);
   if (record.exploited) events.push(...recordExploitation(data, policy, record.reportedAt, `agency:${record.agencyId}`, undefined));
   return events;
@@ -351,7 +364,9 @@ export function applyReport(
   if (data.reports.some((r) => r.reportId === input.reportId)) return { outcome: 'ALREADY_REPORTED', events: [] };
   const first = data.reports.length === 0;
   const reportersBefore = data.reporters.length;
-  const record: CaseReportRecord = { ...input, reportedAt: now };
+  // Who the report's domain matched is the case's business (its offers), not part of the report.
+  const { offerTo: _offerTo, ...report } = input;
+  const record: CaseReportRecord = { ...report, reportedAt: now };
   const events = addReport(data, policy, record);
   data.updatedAt = now;
   const view = { caseId: data.caseId, state: data.state, reporterCount: data.reporters.length };
@@ -792,4 +807,27 @@ export function nextAlarmAt(alarms: CaseAlarm[], fired: ReadonlySet<string>): nu
     if (next === undefined || alarm.at < next) next = alarm.at;
   }
   return next;
+}
+
+// ---- domain routing ---------------------------------------------------------------------------------------------
+
+/**
+ * Offers the case to the agencies a report's domain matched that are not already part of it (reporters, parties,
+ * earlier offers); returns the agencies newly offered. The report's own agency never gets an offer.
+ */
+export function applyDomainOffer(data: CaseData, report: CaseReportInput, now: string): Array<{ agencyId: string; domain: string }> {
+  if (!report.domain || !report.offerTo?.length) return [];
+  const offered: Array<{ agencyId: string; domain: string }> = [];
+  for (const agencyId of report.offerTo) {
+    if (agencyId === report.agencyId || data.reporters.includes(agencyId) || data.parties.some((p) => p.partyId === agencyId)) continue;
+    if (data.offeredTo.some((o) => o.agencyId === agencyId) || data.offeredTo.length >= 100) continue;
+    data.offeredTo.push({ agencyId, domain: report.domain, offeredAt: now });
+    offered.push({ agencyId, domain: report.domain });
+  }
+  return offered;
+}
+
+/** Whether an agency may read the case (its agency view): a reporter, a party, or an agency the case was offered to. */
+export function agencyMayReadCase(view: Pick<CaseView, 'reporters' | 'parties'> & { offeredTo?: CaseView['offeredTo'] }, agencyId: string): boolean {
+  return view.reporters.includes(agencyId) || view.parties.some((p) => p.partyId === agencyId) || (view.offeredTo ?? []).some((o) => o.agencyId === agencyId);
 }

@@ -11,6 +11,7 @@ import {
   type MarkDuplicateInput,
 } from './contract';
 import {
+  applyDomainOffer,
   applyModelReleases,
   applyMarkDuplicate,
   applyReport,
@@ -57,10 +58,13 @@ export class ClearinghouseCase {
   // openOrJoinCase sets the search attributes at start; a case started without them (tests) keeps none.
   private readonly indexed = workflowInfo().typedSearchAttributes.get(SA.kind) !== undefined;
   private shownAttributes = '';
+  /** Whether reports' domains offer the case to matching agencies (runs since `clearinghouse-domain-offers`). */
+  private readonly offersByDomain: boolean;
 
-  constructor(caseId: string, policy: CasePolicy) {
+  constructor(caseId: string, policy: CasePolicy, opts: { offersByDomain?: boolean } = {}) {
     this.caseId = caseId;
     this.policy = policy;
+    this.offersByDomain = opts.offersByDomain ?? false;
     this.data = newCase(caseId, nowIso());
     this.outbox = new Outbox<CaseEventMap>({ stream: 'clearinghouse', source: CASE_EVENT_SOURCE, subject: caseId });
     if (patched(AGENCY_INBOX_CASE_PATCH)) {
@@ -124,8 +128,19 @@ export class ClearinghouseCase {
 
   report(report: CaseReportInput): CaseReportResult {
     const { data } = this;
-    const { outcome, events } = applyReport(data, this.policy, report, nowIso());
+    const now = nowIso();
+    const { outcome, events } = applyReport(data, this.policy, report, now);
     this.emit(events);
+    if (this.offersByDomain && (outcome === 'OPENED' || outcome === 'JOINED')) {
+      // Each agency whose registry domains match hears of the case in its inbox, once; it may then read the case.
+      for (const offer of applyDomainOffer(data, report, now)) {
+        this.inbox?.publish(
+          AGENCY_INBOX_EVENT_TYPES.caseOffered,
+          { caseId: this.caseId, agencyId: offer.agencyId, domain: offer.domain, state: data.state, at: now },
+          now,
+        );
+      }
+    }
     return {
       caseId: this.caseId,
       outcome,

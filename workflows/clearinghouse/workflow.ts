@@ -4,6 +4,7 @@ import {
   CASE_ADVISORY_EVENT_PATCH,
   addCasePartyUpdate,
   caseStateQuery,
+  CASE_DOMAIN_OFFERS_PATCH,
   closeCaseUpdate,
   isCaseId,
   linkDuplicateUpdate,
@@ -74,7 +75,11 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
   const followReleases = patched('clearinghouse-follow-model-releases');
   // Cases recorded before the loop woke on changes made while it awaited the release refresh replay without it.
   const wakeOnChangesDuringRefresh = patched('clearinghouse-wake-on-changes-during-refresh');
-  const kase = new ClearinghouseCase(caseId, policy);
+  // Since the submission pushes its model's release to the case (declared, else planned), the case no longer polls
+  // it; cases recorded before replay with their refresh.
+  const pollReleases = !patched('clearinghouse-releases-pushed');
+  // Cases recorded before reports' domains offered the case to matching agencies replay without offers.
+  const kase = new ClearinghouseCase(caseId, policy, { offersByDomain: patched(CASE_DOMAIN_OFFERS_PATCH) });
 
   setHandler(caseStateQuery, () => kase.view());
   setHandler(reportCaseUpdate, (report) => kase.report(report), { validator: (report) => kase.validateReport(report) });
@@ -151,7 +156,7 @@ export async function clearinghouseCaseWorkflow(input: CaseWorkflowInput): Promi
     let now = Date.now();
     if (kase.ended(now)) break;
     let alarms = kase.alarms();
-    const embargoing = followReleases && kase.embargoing(alarms);
+    const embargoing = followReleases && pollReleases && kase.embargoing(alarms);
     const refreshDueAt = kase.releaseRefreshDueAt();
     if (embargoing && (now >= refreshDueAt || (kase.embargoLiftDue(alarms, now) && now - kase.releasesReadAt > 60_000))) {
       await refreshReleases();

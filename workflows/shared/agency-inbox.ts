@@ -8,12 +8,14 @@
  * ids derived from the assessment and the alert (`submission/<id>/agency/<agencyId>/reminder/<hoursBefore>`). Either
  * way a retried activity or a replayed workflow sends the same id again, and consumers de-duplicate by id. A
  * clearinghouse case tells each agency that reported it of every change, through an inbox outbox of its own (ids
- * `case/<fingerprint>/inbox/<n>`, key: the case id).
+ * `case/<fingerprint>/inbox/<n>`, key: the case id), and offers a case to each agency whose registry domains match a
+ * report's domain through the same outbox.
  */
 import type {
   AgencyAccessGrantedData,
   AgencyAccessRevokedData,
   AgencyAssessmentEndedData,
+  AgencyCaseOfferedData,
   AgencyCaseUpdatedData,
   AgencyDeadlineMissedData,
   AgencyDeadlineReminderData,
@@ -38,6 +40,7 @@ export const AGENCY_INBOX_EVENT_TYPES = {
   mitigationClaimed: 'gov.preflight.agency.mitigation-claimed.v1',
   assessmentEnded: 'gov.preflight.agency.assessment-ended.v1',
   caseUpdated: 'gov.preflight.agency.case-updated.v1',
+  caseOffered: 'gov.preflight.agency.case-offered.v1',
 } as const;
 export type AgencyInboxEventType = (typeof AGENCY_INBOX_EVENT_TYPES)[keyof typeof AGENCY_INBOX_EVENT_TYPES];
 
@@ -54,6 +57,7 @@ export interface AgencyInboxEventMap {
   [AGENCY_INBOX_EVENT_TYPES.mitigationClaimed]: AgencyMitigationClaimedData;
   [AGENCY_INBOX_EVENT_TYPES.assessmentEnded]: AgencyAssessmentEndedData;
   [AGENCY_INBOX_EVENT_TYPES.caseUpdated]: AgencyCaseUpdatedData;
+  [AGENCY_INBOX_EVENT_TYPES.caseOffered]: AgencyCaseOfferedData;
 }
 
 /** The patch under which the submission workflow publishes agency inbox events (histories before it publish none). */

@@ -153,6 +153,13 @@ export const declareReleasedUpdate = defineUpdate<DeclareReleasedResult, [Declar
  */
 export const VERIFIED_MITIGATIONS_PATCH = 'submission-verified-mitigations';
 
+/**
+ * Patch id: since this change the submission pushes the model's release (the declared one, else the current planned
+ * date) to every clearinghouse case holding one of its third-party findings, whenever it changes; the cases no longer
+ * poll it. Runs started before it push nothing.
+ */
+export const PUSH_RELEASE_TO_CASES_PATCH = 'submission-push-release-to-cases';
+
 export interface MitigationReviewResult {
   findingId: string;
   mitigation: MitigationReview;

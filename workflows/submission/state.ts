@@ -98,6 +98,8 @@ export class SubmissionState {
   readonly revokedGrantIds: string[] = [];
   withdrawal: { reason?: string } | undefined;
   release: { releasedAtMs: number } | undefined;
+  /** Cases holding this submission's third-party findings, with the release last pushed to each. */
+  readonly linkedCases = new Map<string, string | undefined>();
   notice: ClearanceNotice | undefined;
   /** The mitigations awaiting confirmation when the notice was last issued. */
   noticeAwaiting: string[] = [];
@@ -549,6 +551,9 @@ export class SubmissionState {
           at: r.at,
         });
         break;
+      case 'CASE_ROUTING':
+        if (r.routing.caseId && !this.linkedCases.has(r.routing.caseId)) this.linkedCases.set(r.routing.caseId, undefined);
+        break;
       case 'DEADLINE_MISSED':
         this.publish(SUBMISSION_EVENT_TYPES.assessmentDeadlineMissed, {
           submissionId,
@@ -560,6 +565,22 @@ export class SubmissionState {
         });
         break;
     }
+  }
+
+  /** The model's release as the cases follow it: the declared release, else the current planned date. */
+  currentRelease(): string {
+    return iso(this.release ? this.release.releasedAtMs : this.plannedReleaseMs);
+  }
+
+  /** The linked cases that have not been told the current release yet. */
+  releasesToPush(): Array<{ caseId: string; releaseAt: string }> {
+    if (!Number.isFinite(this.release?.releasedAtMs ?? this.plannedReleaseMs)) return [];
+    const releaseAt = this.currentRelease();
+    return [...this.linkedCases].filter(([, pushed]) => pushed !== releaseAt).map(([caseId]) => ({ caseId, releaseAt }));
+  }
+
+  releasePushed(caseId: string, releaseAt: string): void {
+    this.linkedCases.set(caseId, releaseAt);
   }
 
   /** Tells an invited agency once that its assessment reached a terminal status. */

@@ -3,6 +3,7 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -33,6 +34,7 @@ import {
   submissionStateQuery,
   withdrawUpdate,
   VERIFIED_MITIGATIONS_PATCH,
+  PUSH_RELEASE_TO_CASES_PATCH,
   type SubmissionInput,
   type SubmissionOutcome,
   type SubmissionActivities,
@@ -43,6 +45,7 @@ import { DAY_MS, iso } from '../shared/time';
 import { agencyReportSignal, type AssessmentEndReason, endAssessmentSignal, infoResponseSignal, windowChangedSignal } from '../assessment/contract';
 import type { ConsolidationTrigger, EndReason } from '../../wire/enums';
 import { FAILURES } from '../shared/failures';
+import type { CaseActivities } from '../clearinghouse/contract';
 
 const { grantAccess } = proxyActivities<SubmissionActivities>({
   startToCloseTimeout: '1 minute',
@@ -53,6 +56,12 @@ const { grantAccess } = proxyActivities<SubmissionActivities>({
 const { revokeAccess } = proxyActivities<SubmissionActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '5 minutes' },
+});
+
+// A case that cannot take the date (closed, gone) is told nothing more; the next change is pushed again.
+const { setCaseModelRelease } = proxyActivities<CaseActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
 /**
@@ -66,6 +75,9 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
   const state = new SubmissionState(input, { verifiedMitigations: patched(VERIFIED_MITIGATIONS_PATCH) });
   const { settings } = state;
   const children = new Map<string, ChildWorkflowHandle<typeof agencyAssessmentWorkflow>>();
+  // Runs recorded before it left the cases to poll the release date; they replay without pushing it.
+  const pushReleases = patched(PUSH_RELEASE_TO_CASES_PATCH);
+  let pushingReleases = false;
 
   setHandler(submissionStateQuery, () => state.view());
   setHandler(findingsSummaryQuery, () => summarizeFindings(state.findings, state.verifiedMitigations));
@@ -151,6 +163,29 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
 
   setHandler(agencyReportSignal, (r) => state.onAgencyReport(r));
 
+  /** Keeps the cases of this submission's third-party findings on the model's current release. */
+  async function pushReleasesToCases(): Promise<void> {
+    for (;;) {
+      await condition(() => state.releasesToPush().length > 0);
+      pushingReleases = true;
+      for (const { caseId, releaseAt } of state.releasesToPush()) {
+        try {
+          await setCaseModelRelease({ caseId, submissionId, releaseAt });
+        } catch (err) {
+          log.warn('model release not pushed to its case', { submissionId, caseId, error: (err as Error).name });
+        }
+        state.releasePushed(caseId, releaseAt);
+      }
+      pushingReleases = false;
+    }
+  }
+  if (pushReleases) {
+    // A cancelled run stops pushing quietly (the cancellation is the run's outcome, not this loop's).
+    void pushReleasesToCases().catch((err: unknown) => {
+      if (!isCancellation(err)) log.warn('release pushes stopped', { submissionId, error: (err as Error).name });
+    });
+  }
+
   async function grantFor(agencyId: string): Promise<void> {
     state.granted(await grantAccess(state.nextGrant(agencyId)));
   }
@@ -179,6 +214,7 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
     await revokeAll();
     state.end(to, reason);
     await state.published();
+    if (pushReleases) await condition(() => !pushingReleases && state.releasesToPush().length === 0);
     await condition(allHandlersFinished);
     return state.outcome(to, reason);
   }
