@@ -60,7 +60,7 @@ export const OPENAPI_SCHEMAS: Record<string, z.ZodType> = {
   DeadLetterList: H.DeadLetterList,
   DeadLetterReplayRequest: H.DeadLetterReplayRequest,
   DeadLetterReplayResult: H.DeadLetterReplayResult,
-  AuditEntry: H.AuditEntry,
+  AuditRecord: H.AuditRecord,
   AuditList: H.AuditList,
   CodecPayloads: H.CodecPayloads,
   OpsSession: H.OpsSession,
@@ -433,9 +433,12 @@ export const API_OPERATIONS: Operation[] = [
     method: 'get',
     path: '/ops/audit',
     operationId: 'opsAudit',
-    summary: 'The newest audited requests: refusals, and codec calls by ops (this api process)',
+    summary:
+      'The audit trail, newest first: every command, refusal, read of finding details or answers and codec call, from the ' +
+      'Kafka audit topic (the same from every api replica)',
     tag: 'ops',
     security: 'ops',
+    query: H.AuditQuery,
     response: 'AuditList',
   },
   {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import type { Client } from '@temporalio/client';
@@ -9,7 +10,8 @@ import { hostPort } from '../../infra/local-process';
 import { collectProcessMetrics } from '../../infra/metrics';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import type { AgencyRegistry } from '../../events/agency-registry';
-import type { Authenticator } from './auth';
+import type { AuditTrail, Authenticator } from './auth';
+import { KafkaAuditTrail } from '../../events/audit-trail';
 import { caseRoutes } from './cases';
 import { codecRoutes } from './codec';
 import { opsSessionKey, opsSessionRoutes } from './ops-session';
@@ -30,6 +32,10 @@ export interface ApiServerOptions {
   agencyRegistry?: AgencyRegistry;
   host?: string;
   port?: number;
+  /** Replaces config.audit.writerId (tests that restart an api and resume its chain). */
+  auditWriterId?: string;
+  /** Replaces config.audit.topic (tests with a topic of their own). */
+  auditTopic?: string;
 }
 
 /**
@@ -41,7 +47,7 @@ export interface ApiServerOptions {
 export async function createApiServer(
   config: Config,
   logger: Logger,
-  deps: { client: Client; kafka?: Kafka; authenticator?: Authenticator; agencyRegistry?: AgencyRegistry },
+  deps: { client: Client; kafka?: Kafka; authenticator?: Authenticator; agencyRegistry?: AgencyRegistry; audit?: AuditTrail },
 ): Promise<{ app: FastifyInstance; ctx: ApiContext }> {
   const ctx = buildInterfaceContext(config, logger, deps);
   const app = Fastify({
@@ -83,7 +89,6 @@ export async function createApiServer(
       authenticator: ctx.authenticator,
       sessionKey,
       uiOrigins: config.uiOrigins,
-      audit: ctx.audit,
       logger,
     }),
   );
@@ -103,9 +108,15 @@ export async function startApiServer(
   collectProcessMetrics();
   const client = await connectClient(config.temporal, options.temporalAddress, deploymentDataConverter(config));
   const kafka = createKafka(config.kafka, logger, options.kafkaBrokers ?? config.kafka.brokers, 'api');
+  const audit = new KafkaAuditTrail(
+    kafka,
+    { topic: options.auditTopic ?? config.audit.topic, retentionMs: config.audit.retentionMs, replication: config.kafka.topicReplication },
+    logger,
+  );
   const { app, ctx } = await createApiServer(config, logger, {
     client,
     kafka,
+    audit,
     ...(options.authenticator ? { authenticator: options.authenticator } : {}),
     ...(options.agencyRegistry ? { agencyRegistry: options.agencyRegistry } : {}),
   });
@@ -114,12 +125,22 @@ export async function startApiServer(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? config.apiPort);
   const url = `http://${hostPort(host, port)}`;
-  log.info({ url }, 'api listening');
+  // The chain is resumed before the api says it listens; a request arriving meanwhile waits for it.
+  const writer = options.auditWriterId ?? config.audit.writerId ?? `api@${os.hostname()}:${port}`;
+  try {
+    await audit.start(writer);
+  } catch (e) {
+    await app.close();
+    await client.connection.close();
+    throw new Error(`the audit trail did not start: ${(e as Error).message}`, { cause: e });
+  }
+  log.info({ url, auditWriter: writer }, 'api listening');
   return {
     url,
     ctx,
     async stop() {
       await app.close();
+      await audit.stop();
       await client.connection.close();
       log.info('api stopped');
     },
