@@ -236,6 +236,12 @@ export const VendorSubmissionListQuery = z.strictObject({
   nextPageToken: z.string().max(4096).optional(),
 });
 
+/** `pageSize` like every list; `limit` is its old name, still accepted. */
+export const DeadLetterListQuery = z.strictObject({
+  pageSize: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'At most this many per partition, newest first (default 100)' }),
+  limit: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'The old name of pageSize', deprecated: true }),
+});
+
 export { AuditRecord };
 export const AuditList = z
   .object({

@@ -417,6 +417,7 @@ export const API_OPERATIONS: Operation[] = [
     summary: 'List dead letters',
     tag: 'ops',
     security: 'ops',
+    query: H.DeadLetterListQuery,
     response: 'DeadLetterList',
   },
   {
@@ -581,10 +582,15 @@ export function openApiDocument(options: { serverUrl?: string; extraOperations?:
       responses['403'] = problemResponse('This credential may not use this route');
     }
     if (op.path.includes('{')) responses['404'] = problemResponse('Unknown, or not visible to the caller (the two are indistinguishable)');
-    if (op.request) {
+    // Any method but GET may carry a body, and the api parses one whenever it is sent (json-body.ts).
+    if (op.method !== 'get') {
+      responses['400'] = problemResponse(
+        'The body is not JSON (`invalid-json`), or holds a forbidden key (`forbidden-key`: `__proto__` or `constructor.prototype`)',
+      );
       responses['413'] = problemResponse('Body too large');
-      responses['422'] = problemResponse('Invalid input');
+      responses['415'] = problemResponse('A body of another media type than application/json (`text/plain` included)');
     }
+    if (op.request) responses['422'] = problemResponse('Invalid input');
     // Routes that call Temporal answer 503 with Retry-After when it does not answer within the request's deadline.
     if (op.security !== 'none' && !WITHOUT_TEMPORAL.has(op.operationId)) {
       responses['503'] = problemResponse('Temporal did not answer in time; retry after Retry-After seconds');

@@ -15,6 +15,7 @@ import { KafkaAuditTrail } from '../../events/audit-trail';
 import { caseRoutes } from './cases';
 import { codecRoutes } from './codec';
 import { opsSessionKey, opsSessionRoutes } from './ops-session';
+import { installJsonBodyParser } from './json-body';
 import { problemErrorHandler, problems, sendProblem } from './problems';
 import { buildInterfaceContext, registerInterfaces } from './service';
 import { webhookEndpointRoutes } from './webhook-endpoints';
@@ -42,7 +43,8 @@ export interface ApiServerOptions {
  * The whole api on one fastify instance: `/healthz`, the vendor API (submissions and webhook endpoints), the ops API
  * (submissions, dead letters, audit, clearinghouse cases, the UI session), `/openapi.json`, `/readyz`, `/metrics`, the
  * console and the remote payload codec for the Temporal Web UI (`/codec`).
- * Every error is `application/problem+json`; JSON bodies are capped and `__proto__`/`constructor` keys refused.
+ * Every error is `application/problem+json`; JSON bodies are capped, other media types 415 and `__proto__`/`constructor.prototype`
+ * keys refused with 400 (json-body.ts).
  */
 export async function createApiServer(
   config: Config,
@@ -58,6 +60,7 @@ export async function createApiServer(
     requestIdHeader: false,
     return503OnClosing: true,
   });
+  installJsonBodyParser(app);
   app.setErrorHandler(problemErrorHandler(ctx.logger));
   // One deadline for every Temporal call a request makes: a request whose workflow has no worker polling, or a
   // Temporal that does not answer, gets 503 with Retry-After instead of waiting for as long as that lasts. The
