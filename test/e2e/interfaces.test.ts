@@ -287,7 +287,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
   });
 
   it('shows the timeline picture in the console (headless Chromium)', async () => {
-    const browser = await chromium.launch({ executablePath: process.env.PREFLIGHT_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+    const browser = await chromium.launch({ executablePath: process.env.PREFLIGHT_CHROMIUM, args: ['--no-sandbox'] });
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       await page.goto(`${api.url}/console/#token=${OPS_TOKEN}&submission=${submissionId}`);
