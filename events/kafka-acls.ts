@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type AclEntry, type Kafka } from 'kafkajs';
-import { AGENCY_INBOX_RETENTION_MS, agencyInboxTopic, TOPICS } from './topics';
+import { AGENCY_INBOX_RETENTION_MS, AUDIT_TOPIC, agencyInboxTopic, TOPICS } from './topics';
 
 export { agencyInboxTopic };
 
@@ -88,4 +88,38 @@ export async function ensureAgencyTopicsAndAcls(kafka: Kafka, agencyIds: string[
  */
 export function agencyKafkaPassword(masterKey: Buffer, agencyId: string): string {
   return crypto.createHmac('sha256', masterKey).update(`kafka-scram/v1/${agencyId}`).digest('base64url');
+}
+
+/**
+ * The ACL entries of the audit topic on a cluster where Preflight's processes have principals of their own: the api's
+ * principal writes (idempotently) and reads (it resumes its chain and serves `GET /ops/audit` from the topic); ops
+ * tooling (`preflight audit verify|export`) reads. Nobody else has an entry, so with
+ * `allow.everyone.if.no.acl.found=false` every other principal (each agency) is refused.
+ */
+/** Consumer groups that read the audit topic: the api's copy and the CLI's reads. */
+export const AUDIT_GROUP_PREFIX = 'preflight-audit-';
+
+export function auditTopicAcls(options: { apiPrincipal: string; readerPrincipals: string[]; topic?: string }): AclEntry[] {
+  const topic = options.topic ?? AUDIT_TOPIC;
+  const entry = (principal: string, operation: AclOperationTypes, resourceType = AclResourceTypes.TOPIC, resourceName = topic): AclEntry => ({
+    principal,
+    host: '*',
+    operation,
+    permissionType: AclPermissionTypes.ALLOW,
+    resourceType,
+    resourceName,
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+  });
+  return [
+    entry(options.apiPrincipal, AclOperationTypes.WRITE),
+    entry(options.apiPrincipal, AclOperationTypes.READ),
+    entry(options.apiPrincipal, AclOperationTypes.DESCRIBE),
+    entry(options.apiPrincipal, AclOperationTypes.IDEMPOTENT_WRITE, AclResourceTypes.CLUSTER, 'kafka-cluster'),
+    ...options.readerPrincipals.flatMap((p) => [entry(p, AclOperationTypes.READ), entry(p, AclOperationTypes.DESCRIBE)]),
+    // The throwaway consumer groups the api and the CLI read the topic with.
+    ...[options.apiPrincipal, ...options.readerPrincipals].flatMap((p) => [
+      { ...entry(p, AclOperationTypes.READ, AclResourceTypes.GROUP, AUDIT_GROUP_PREFIX), resourcePatternType: ResourcePatternTypes.PREFIXED },
+      { ...entry(p, AclOperationTypes.DELETE, AclResourceTypes.GROUP, AUDIT_GROUP_PREFIX), resourcePatternType: ResourcePatternTypes.PREFIXED },
+    ]),
+  ];
 }

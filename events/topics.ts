@@ -13,6 +13,13 @@ export const TOPICS = {
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 
 /**
+ * The api's audit trail (see `audit-trail.ts`): one partition, `cleanup.policy=delete` with `retention.ms=-1` unless
+ * `PREFLIGHT_AUDIT_RETENTION_MS` says otherwise, created by `ensureAuditTopic` (the name is `PREFLIGHT_AUDIT_TOPIC`'s
+ * default). Not in `TOPICS`: its partition count and retention are its own.
+ */
+export const AUDIT_TOPIC = 'preflight.audit.v1';
+
+/**
  * Each agency's inbox: its inbox events and the replies to its commands, readable by that agency alone. The AsyncAPI
  * channel address, with `{agencyId}` as its parameter.
  */

@@ -59,6 +59,19 @@ export const EnvSchema = z.object({
     .default('512m'),
   PREFLIGHT_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
   PREFLIGHT_TOPIC_REPLICATION: z.coerce.number().int().min(1).max(10).default(1),
+  PREFLIGHT_AUDIT_TOPIC: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name')
+    .default('preflight.audit.v1'),
+  PREFLIGHT_AUDIT_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === -1 || n >= 3_600_000, '-1 (keep forever) or at least 3600000 (one hour)')
+    .default(-1),
+  PREFLIGHT_AUDIT_WRITER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'letters, digits and . _ : @ -, at most 128')
+    .optional(),
 
   PREFLIGHT_MASTER_KEY: z
     .string()
@@ -156,6 +169,16 @@ export interface Config {
   temporal: TemporalConfig;
   kafka: KafkaConfig;
   stack: StackConfig;
+  audit: AuditConfig;
+}
+
+export interface AuditConfig {
+  /** The api's audit trail topic (one partition). */
+  topic: string;
+  /** The topic's `retention.ms` when the api creates it: -1 keeps every record. */
+  retentionMs: number;
+  /** This api process's chain in the trail; undefined: `api@<hostname>:<port>`. Never shared by two live processes. */
+  writerId: string | undefined;
 }
 
 /** Parses the environment once; throws ConfigError naming the first bad variable. */
@@ -241,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       topicPartitions: e.PREFLIGHT_TOPIC_PARTITIONS,
       topicReplication: e.PREFLIGHT_TOPIC_REPLICATION,
     },
+    audit: { topic: e.PREFLIGHT_AUDIT_TOPIC, retentionMs: e.PREFLIGHT_AUDIT_RETENTION_MS, writerId: e.PREFLIGHT_AUDIT_WRITER_ID },
     stack: {
       host: e.PREFLIGHT_HOST,
       dataDir: path.resolve(e.PREFLIGHT_DATA_DIR),

@@ -1,5 +1,6 @@
 import { loadAgencyRegistry } from '../events/agency-registry';
 import { createKafka } from '../events/kafka';
+import { ensureAuditTopic } from '../events/audit-trail';
 import { ensureAgencyTopicsAndAcls } from '../events/kafka-acls';
 import { ensureTopics, warmUpGroupCoordinator } from '../events/topics';
 import type { Config } from '../infra/config';
@@ -21,6 +22,8 @@ export async function prepareKafka(
 ): Promise<{ createdTopics: string[]; newPrincipals: string[] }> {
   const kafka = createKafka(config.kafka, logger, stack.kafkaBrokers, 'setup');
   const createdTopics = await ensureTopics(kafka, { partitions: config.kafka.topicPartitions, replication: config.kafka.topicReplication });
+  const audit = { topic: config.audit.topic, retentionMs: config.audit.retentionMs, replication: config.kafka.topicReplication };
+  if (await ensureAuditTopic(kafka, audit)) createdTopics.push(config.audit.topic);
   const agencyIds = loadAgencyRegistry(config.agencyRegistryPath)
     .list()
     .map((a) => a.id);

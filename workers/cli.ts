@@ -10,6 +10,7 @@ import type * as Start from './start';
 import type * as WorkerProcess from './worker';
 import { CliError, configOrExit } from './cli/common';
 import { registerAgencyCommands } from './cli/agency';
+import { registerAuditCommands } from './cli/audit';
 import { registerCaseCommands } from './cli/cases';
 import { registerDeadLetterCommands } from './cli/dead-letters';
 import { registerDeliveryCommands } from './cli/deliveries';
@@ -93,6 +94,7 @@ export function buildProgram(): Command {
   registerDeliveryCommands(program);
   registerCaseCommands(program);
   registerAgencyCommands(program);
+  registerAuditCommands(program);
 
   program
     .command('demo')

@@ -384,8 +384,8 @@ describe('the ops console in Chromium', () => {
     await go(page, `#/audit`);
     const rows = page.locator('#view tbody tr', { hasText: job });
     expect(await rows.allTextContents()).toEqual([
-      expect.stringMatching(/ops:console-opsPOST \/ops\/bulk-replays.*bulk-replay-deliveries-done \(200\).*replayed/),
-      expect.stringMatching(/ops:console-opsPOST \/ops\/bulk-replays.*bulk-replay-deliveries-started \(202\)/),
+      expect.stringMatching(/ops:console-opsbulk replay of deliveries ended\/ops\/bulk-replays\/.*ok.*replayed=[1-9]/),
+      expect.stringMatching(/ops:console-opsPOST \/ops\/bulk-replays.*ok \(202\).*bulkReplay=/),
     ]);
     await page.close();
   });
@@ -408,8 +408,8 @@ describe('the ops console in Chromium', () => {
     expect(await page.locator('#view', { hasText: job }).count()).toBe(1);
     await go(page, '#/audit');
     expect(await page.locator('#view tbody tr', { hasText: job }).allTextContents()).toEqual([
-      expect.stringMatching(/bulk-replay-dead-letters-done \(200\)/),
-      expect.stringMatching(/bulk-replay-dead-letters-started \(202\)/),
+      expect.stringMatching(/bulk replay of dead-letters ended.*ok.*replayed=[1-9]/),
+      expect.stringMatching(/POST \/ops\/bulk-replays.*ok \(202\).*bulkReplay=/),
     ]);
     await shot(page, 'audit-1280');
     await page.close();

@@ -19,6 +19,7 @@ import type { SubmissionView } from '../../wire/submission';
 import { runIngress } from '../../workers/ingress/index';
 import { startWorker } from '../../workers/worker';
 import { registerSubmissionCommands } from '../../workers/cli/submissions';
+import type { AuditRecord } from '../../events/audit';
 import { startTestApi, type TestApi } from '../helpers/interfaces-api';
 import { eventually as until, startGroupAtEnd } from '../helpers/agency-events';
 import { testConfig, testStack, unique } from '../helpers/stack-env';
@@ -286,7 +287,7 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
   });
 
   it('shows the timeline picture in the console (headless Chromium)', async () => {
-    const browser = await chromium.launch({ executablePath: process.env.PREFLIGHT_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+    const browser = await chromium.launch({ executablePath: process.env.PREFLIGHT_CHROMIUM, args: ['--no-sandbox'] });
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       await page.goto(`${api.url}/console/#token=${OPS_TOKEN}&submission=${submissionId}`);
@@ -391,8 +392,22 @@ describe('interfaces end to end: vendor API, agency Kafka commands, ops CLI and 
     expect(refusals.length).toBe(routes.length * 3 - 3);
     // The endpoint is still acme's, unchanged.
     expect((await vendor('GET', `/v1/webhook-endpoints/${endpointId}`)).json).toMatchObject({ id: endpointId, description: 'sweep target', secretVersion: 1 });
-    const audit = await call('GET', '/ops/audit?limit=1000', { token: OPS_TOKEN });
-    const entries = audit.json.items as Array<{ method: string; path: string; status: number; principal: string }>;
+    // The whole trail of refusals, page by page, flattened to method, path, status and principal.
+    const entries: Array<{ method: string; path: string; status: number; principal: string }> = [];
+    let cursor = '';
+    do {
+      const audit = await call('GET', `/ops/audit?outcome=refused&pageSize=1000${cursor ? `&cursor=${cursor}` : ''}`, { token: OPS_TOKEN });
+      expect(audit.status).toBe(200);
+      for (const r of audit.json.items as AuditRecord[]) {
+        entries.push({
+          method: r.action.split(' ')[0]!,
+          path: r.target ?? '',
+          status: r.status ?? 0,
+          principal: r.actor.id === '-' ? r.actor.kind : `${r.actor.kind}:${r.actor.id}`,
+        });
+      }
+      cursor = (audit.json.nextCursor as string | undefined) ?? '';
+    } while (cursor);
     for (const r of refusals) {
       expect(entries).toContainEqual(expect.objectContaining({ method: r.method, path: r.path, status: r.status }));
     }

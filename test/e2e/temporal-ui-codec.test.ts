@@ -69,7 +69,7 @@ describe('Temporal Web UI decrypts through the codec endpoint for ops only', () 
     const { workflowId } = await submitCanaryFinding(client, config.taskQueue, CANARY);
     const { runId } = await client.workflow.getHandle(workflowId).describe();
     historyUrl = `${stack.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
-    browser = await chromium.launch({ executablePath: process.env.PREFLIGHT_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+    browser = await chromium.launch({ executablePath: process.env.PREFLIGHT_CHROMIUM, args: ['--no-sandbox'] });
     stops.push(() => browser.close());
   });
 

@@ -7,6 +7,7 @@ import { prepareKafka } from '../../stack/kafka-setup';
 import { bringUpStack } from '../../stack/local-stack';
 import { freeStackPorts } from '../../infra/local-process';
 import { createLogger } from '../../infra/logger';
+import { provisionChromium, systemBrowserHost } from './browser';
 
 declare global {
   var __preflightStackStop: (() => Promise<void>) | undefined;
@@ -14,7 +15,7 @@ declare global {
 
 /**
  * One real Temporal dev server and one real Kafka broker for the whole integration run, on free loopback ports
- * with throwaway data. External servers (TEMPORAL_ADDRESS / KAFKA_BROKERS) are used instead when set.
+ * with throwaway data, and the Chromium the browser tests drive (found, or installed with apt where the user may). External servers (TEMPORAL_ADDRESS / KAFKA_BROKERS) are used instead when set.
  */
 export default async function globalSetup(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-test-stack-'));
@@ -24,6 +25,16 @@ export default async function globalSetup(): Promise<void> {
     ...(await freeStackPorts()),
     PREFLIGHT_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
   };
+  // The browser first: a machine that cannot have one stops here, with one line, before any server starts.
+  let chromium: string;
+  try {
+    chromium = provisionChromium(systemBrowserHost());
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  process.env.PREFLIGHT_CHROMIUM = chromium;
+  process.stderr.write(`Chromium for the browser tests: ${chromium}\n`);
   const config = loadConfig(env);
   const started = Date.now();
   const stack = await bringUpStack(config, { persistent: false, headless: true, progress: (line) => process.stderr.write(`${line}\n`) });

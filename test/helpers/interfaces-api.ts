@@ -17,6 +17,7 @@ export async function startTestApi(
   config: Config,
   logger: Logger,
   credentials: { vendorKeys: Record<string, string>; opsTokens: Record<string, string>; agencyRegistry?: AgencyRegistry },
+  options: { port?: number; auditWriterId?: string } = {},
 ): Promise<TestApi> {
   const stack = testStack();
   const authenticator = combineAuthenticators(
@@ -32,6 +33,7 @@ export async function startTestApi(
     authenticator,
     ...(credentials.agencyRegistry ? { agencyRegistry: credentials.agencyRegistry } : {}),
     host: '127.0.0.1',
-    port: 0,
+    port: options.port ?? 0,
+    ...(options.auditWriterId ? { auditWriterId: options.auditWriterId } : {}),
   });
 }

@@ -320,10 +320,12 @@ describe('agency API: signed reads, per-agency access tokens, object-level autho
       expect([unknown.status, unknown.json.code]).toEqual([404, 'not-found']);
     }
     expect(refused.length).toBe(EVERY_AGENCY.length * (EVERY_AGENCY.length - 1) * 6);
-    const audit = api.ctx.audit.recent(1000);
+    const audit = (await api.ctx.audit.query({ actor: 'agency' }, { pageSize: 1000 })).items;
     for (const r of refused) {
       expect(audit).toEqual(
-        expect.arrayContaining([expect.objectContaining({ principal: `agency:${r.caller}`, path: r.path, status: 404, code: 'not-found' })]),
+        expect.arrayContaining([
+          expect.objectContaining({ actor: { kind: 'agency', id: r.caller }, target: r.path, status: 404, outcome: 'refused', reason: 'not-found' }),
+        ]),
       );
     }
   });
@@ -363,11 +365,13 @@ describe('agency API: signed reads, per-agency access tokens, object-level autho
     const bearer = await http('GET', url, { authorization: `Bearer ${VENDOR_KEY}` });
     expect([bearer.status, bearer.json.code]).toEqual([401, 'unsigned']);
 
-    const audit = api.ctx.audit.recent(1000).filter((e) => e.path === route || e.path === '/v1/agency/assessments');
-    for (const code of ['replayed-nonce', 'bad-signature', 'stale-signature', 'unknown-key', 'unsigned']) {
-      expect(audit).toEqual(expect.arrayContaining([expect.objectContaining({ status: 401, code })]));
+    const audit = (await api.ctx.audit.query({ outcome: 'refused' }, { pageSize: 1000 })).items.filter(
+      (e) => e.target === route || e.target === '/v1/agency/assessments',
+    );
+    for (const reason of ['replayed-nonce', 'bad-signature', 'stale-signature', 'unknown-key', 'unsigned']) {
+      expect(audit).toEqual(expect.arrayContaining([expect.objectContaining({ status: 401, reason })]));
     }
-    expect(audit.filter((e) => e.status === 401 && e.code !== 'unsigned').every((e) => e.principal === 'unknown-credential')).toBe(true);
+    expect(audit.filter((e) => e.status === 401 && e.reason !== 'unsigned').every((e) => e.actor.kind === 'unknown-credential')).toBe(true);
   });
 
   it('preflight agency assessments and token sign with the agency key file only', async () => {

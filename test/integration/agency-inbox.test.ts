@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Kafka as CeKafka, type CloudEvent, type KafkaMessage as CeKafkaMessage } from 'cloudevents';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
-import { DEFAULT_AGENCY_REGISTRY } from '../../events/agency-registry';
+import { buildAgencyRegistry, DEFAULT_AGENCY_REGISTRY } from '../../events/agency-registry';
 import { agencyKafka, readAgencyKafkaLogin, type AgencyKafkaLogin } from '../../events/agency-login';
 import { REPLY_TYPES } from '../../events/catalog';
 import { decodeEvent, tailTopic } from '../../events/consumer';
@@ -140,7 +140,12 @@ beforeAll(async () => {
   stops.push(() => worker.stop());
   const ingress = await runIngress(config, logger, { registry: agencies.registry, groupId, ...endpoints });
   stops.push(() => ingress.stop());
-  api = await startTestApi(config, logger, { vendorKeys: { [VENDOR_KEY]: VENDOR }, opsTokens: {} });
+  // The api's registry has one agency more than the cluster has inboxes for (the api refuses ids outside its registry).
+  const apiRegistry = buildAgencyRegistry({
+    version: 1,
+    agencies: [...DEFAULT_AGENCY_REGISTRY.agencies, { id: 'no-such-agency', name: 'An agency without an inbox', domains: ['homeland-security'] }],
+  });
+  api = await startTestApi(config, logger, { vendorKeys: { [VENDOR_KEY]: VENDOR }, opsTokens: {}, agencyRegistry: apiRegistry });
   stops.push(() => api.stop());
   keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'agency-inbox-keys-'));
   fs.writeFileSync(path.join(keyDir, 'nsa.key.pem'), agencies.keys.nsa!.export({ format: 'pem', type: 'pkcs8' }).toString(), { mode: 0o600 });

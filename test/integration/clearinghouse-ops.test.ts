@@ -9,7 +9,8 @@ import { deriveFingerprintKey, getCase, openOrJoinCase } from '../../clients/cas
 import { createLogger } from '../../infra/logger';
 import { CASE_EVENT_TYPES, type CaseReportInput, type CaseView } from '../../workflows/clearinghouse/contract';
 import { caseRoutes } from '../../workers/api/cases';
-import { RingAuditLog, hashSecret, opsAuthenticator } from '../../workers/api/auth';
+import { hashSecret, opsAuthenticator, registerAuditTrail } from '../../workers/api/auth';
+import { MemoryAuditTrail } from '../../events/audit-trail';
 import { csafSchemaErrors } from '../helpers/csaf-validator';
 import { eventually } from '../helpers/agency-events';
 import { testClient, testDataConverter, unique, startTestWorker, type TestWorker } from '../helpers/stack-env';
@@ -20,7 +21,7 @@ const masterKey = crypto.randomBytes(32);
 const fingerprintKey = deriveFingerprintKey(masterKey);
 const taskQueue = unique('clearinghouse-ops');
 const publisher = new InMemoryEventPublisher();
-const audit = new RingAuditLog();
+const audit = new MemoryAuditTrail();
 const token = 'ops-token-for-case-actions';
 let client: Client;
 let testWorker: TestWorker | undefined;
@@ -37,6 +38,7 @@ beforeAll(async () => {
     activities: { ...createPublisherActivities({ publisher }), ...createClearinghouseActivities({ temporalClient: client, masterKey, logger }) },
   });
   app = Fastify();
+  registerAuditTrail(app, audit, logger);
   await app.register(
     caseRoutes({
       client,
@@ -130,9 +132,9 @@ describe('operator actions on the ops API', () => {
 
     expect(await stored(caseId)).toEqual(before);
     expect(publisher.forSubject(caseId).map((e) => e.type)).toEqual([CASE_EVENT_TYPES.opened]);
-    const audited = audit.recent(100).filter((e) => e.caseId === caseId);
-    expect(audited.every((e) => e.outcome === 'refused' && e.principal === 'ops:op-hostile')).toBe(true);
-    expect(audited.map((e) => e.action)).toEqual(
+    const audited = audit.records.map((r) => r.record).filter((r) => r.details?.caseId === caseId);
+    expect(audited.every((r) => r.details?.caseOutcome === 'refused' && r.outcome !== 'ok' && r.actor.id === 'op-hostile')).toBe(true);
+    expect(audited.map((r) => r.details?.caseAction)).toEqual(
       expect.arrayContaining(['triage', 'add-party', 'remediating', 'publish', 'close', 'duplicate', 'exploitation']),
     );
 
@@ -159,7 +161,10 @@ describe('operator actions on the ops API', () => {
     const reason = 'Exploited in the wild; the vendor asked for early disclosure';
     const published = await call('POST', `${path}/publish`, { advisoryRef: 'https://advisories.example.gov/ops-1', override: { reason } });
     expect(published).toMatchObject({ status: 200, body: { state: 'PUBLISHED', publishOverride: { reason, by: 'ops:op-hostile', embargoUntil: releaseAt } } });
-    expect(audit.recent(5).find((e) => e.caseId === caseId && e.action === 'publish' && e.outcome === 'applied')).toMatchObject({ overrideReason: reason });
+    const publishRecord = audit.records
+      .map((r) => r.record)
+      .find((r) => r.details?.caseId === caseId && r.details.caseAction === 'publish' && r.details.caseOutcome === 'applied');
+    expect(publishRecord).toMatchObject({ outcome: 'ok', action: 'POST /ops/cases/:fingerprint/publish', details: { overrideReason: reason } });
     const csaf = await call('GET', `${path}/csaf`);
     expect(csaf.status).toBe(200);
     expect(csaf.contentType).toContain('application/json');

@@ -7,7 +7,7 @@ import type { Config } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
 import { provision } from '../../stack/provision';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
-import type { AuditEntry } from '../../workers/api/auth';
+import type { AuditRecord } from '../../events/audit';
 import { startTestApi, type TestApi } from '../helpers/interfaces-api';
 import { historyPayloads, startEncryptedWorker, submitCanaryFinding } from '../helpers/codec-fixture';
 import { testClient, testConfig, testStack, unique } from '../helpers/stack-env';
@@ -41,15 +41,28 @@ describe('codec endpoint against a real workflow history', () => {
   };
   const ops = { authorization: `Bearer ${OPS_TOKEN}` };
   const plainText = (payloads: WirePayload[]) => payloads.map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8')).join('\n');
+  // The records of this file's own audit topic, flattened: who, which route, the status and code, the codec's details.
   const auditEntries = async () => {
-    const res = await fetch(`${api.url}/ops/audit?limit=500`, { headers: ops });
-    return ((await res.json()) as { items: AuditEntry[] }).items;
+    const res = await fetch(`${api.url}/ops/audit?pageSize=1000`, { headers: ops });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { items: AuditRecord[] }).items.map((r) => ({
+      principal: r.actor.id === '-' ? r.actor.kind : `${r.actor.kind}:${r.actor.id}`,
+      route: r.action.split(' ')[1],
+      status: r.status,
+      code: r.outcome === 'ok' ? `codec-${String(r.details?.operation)}` : r.reason,
+      ...(r.details as { credential?: string; namespace?: string; payloads?: number; keyIds?: string[] } | undefined),
+    }));
   };
 
   beforeAll(async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'codec-endpoint-'));
     stops.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
-    config = testConfig({ PREFLIGHT_TASK_QUEUE: unique('codec'), PREFLIGHT_DATA_DIR: dataDir, PREFLIGHT_UI_ORIGINS: UI_ORIGIN });
+    config = testConfig({
+      PREFLIGHT_TASK_QUEUE: unique('codec'),
+      PREFLIGHT_DATA_DIR: dataDir,
+      PREFLIGHT_UI_ORIGINS: UI_ORIGIN,
+      PREFLIGHT_AUDIT_TOPIC: unique('preflight.audit.codec-test'),
+    });
     const stack = testStack();
     const worker = await startEncryptedWorker(config, stack.temporalAddress);
     stops.push(() => worker.stop());

@@ -78,7 +78,7 @@ describe('dead letters through the CLI', () => {
     const partition = sent!.partition;
     const offset = sent!.baseOffset!;
 
-    const listed = JSON.parse(await run('list', '--json', '--limit', '50')) as { items: Array<Record<string, unknown>> };
+    const listed = JSON.parse(await run('list', '--json', '--page-size', '50')) as { items: Array<Record<string, unknown>> };
     const item = listed.items.find((i) => i.commandId === original.headers.ce_id);
     expect(item).toMatchObject({
       partition,

@@ -1,12 +1,13 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_AGENCY_REGISTRY } from '../../events/agency-registry';
 import { agencyEntitlements, agencyKafkaPassword, agencyInboxTopic, type TopicOperation } from '../../events/kafka-acls';
-import { TOPICS } from '../../events/topics';
+import { AUDIT_TOPIC, TOPICS } from '../../events/topics';
 import { testConfig, unique } from '../helpers/stack-env';
 import { resolveMasterKey } from '../../infra/master-key';
 
 const AGENCIES = DEFAULT_AGENCY_REGISTRY.agencies.map((a) => a.id);
-const TOPIC_NAMES = [...Object.values(TOPICS), ...AGENCIES.map(agencyInboxTopic)];
+// The audit topic is in the matrix: no agency may read or write it.
+const TOPIC_NAMES = [...Object.values(TOPICS), AUDIT_TOPIC, ...AGENCIES.map(agencyInboxTopic)];
 
 function saslBrokers(): string[] {
   const brokers = process.env.PREFLIGHT_TEST_KAFKA_SASL_BROKERS;

@@ -219,7 +219,13 @@ describe('webhook endpoints API', () => {
       const refused = await api(key, 'POST', '/v1/webhook-endpoints', { url });
       expect({ url, status: refused.status }).toEqual({ url, status: 422 });
       expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+      // The top level says what was refused and why, not only that the request is not valid.
+      expect(refused.body).toMatchObject({ code: 'webhook-url-refused', detail: expect.stringMatching(/^The webhook URL was refused: .+ \([a-z0-9-]+\)\.$/) });
     }
+    const privateAddress = await api(key, 'POST', '/v1/webhook-endpoints', { url: 'http://10.0.0.1/x' });
+    expect(privateAddress.body!.detail).toBe('The webhook URL was refused: the address 10.0.0.1 is a private address, which webhooks may not reach (private).');
+    const metadata = await api(key, 'POST', '/v1/webhook-endpoints', { url: 'http://169.254.169.254/latest/meta-data/' });
+    expect(metadata.body!.detail).toContain('a cloud metadata address');
     expect((await api(key, 'POST', '/v1/webhook-endpoints', { url: 'https://receiver.test/', extra: 1 })).status).toBe(422);
 
     const all = await api(key, 'POST', '/v1/webhook-endpoints', { url: 'https://receiver.test/all', description: 'everything' });

@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { MemoryAuditTrail } from '../../events/audit-trail';
+import { verifyAuditTrail } from '../../events/audit';
 import Fastify from 'fastify';
 import pino from 'pino';
 import {
@@ -12,8 +14,7 @@ import {
   loadOpsKeyFile,
   newOpsToken,
   opsAuthenticator,
-  registerRefusalAudit,
-  RingAuditLog,
+  registerAuditTrail,
   type Authenticator,
 } from '../../workers/api/auth';
 import { HttpProblem, parseOr422, problemErrorHandler, problemFromUpdateFailure, problems } from '../../workers/api/problems';
@@ -46,13 +47,13 @@ describe('ops tokens and the key file', () => {
   });
 });
 
-describe('authentication hooks and the refusal audit', () => {
+describe('authentication hooks and the audit trail', () => {
   const vendorKeys: Authenticator = (s) => (s === 'vendor-acme-key' ? { kind: 'vendor', vendorId: 'acme' } : undefined);
   const ops: Authenticator = (s) => (s === 'ops-token' ? { kind: 'ops', operator: 'olga' } : undefined);
-  const audit = new RingAuditLog(10);
+  const audit = new MemoryAuditTrail('unit-api');
   const app = Fastify({ logger: false });
   beforeAll(async () => {
-    registerRefusalAudit(app, audit, silent);
+    registerAuditTrail(app, audit, silent);
     await app.register(async (scope) => {
       scope.setErrorHandler(problemErrorHandler(silent));
       const auth = combineAuthenticators(ops, vendorKeys);
@@ -93,14 +94,20 @@ describe('authentication hooks and the refusal audit', () => {
     expect(res.statusCode).toBe(status);
     expect(res.headers['content-type']).toContain('application/problem+json');
     expect(res.json()).toMatchObject({ status, type: expect.stringContaining('/problems/') });
-    const entry = audit.recent(1)[0]!;
-    expect(entry).toMatchObject({ principal, status, path: url, method: 'GET' });
+    const entry = (await audit.query({}, { pageSize: 1 })).items[0]!;
+    const [kind, id = '-'] = principal.split(':');
+    expect(entry).toMatchObject({ actor: { kind, id }, status, target: url, action: `GET ${url}`, outcome: 'refused' });
     expect(JSON.stringify(entry)).not.toContain('guess');
   });
 
-  it('keeps only the newest entries in the ring', async () => {
-    for (let i = 0; i < 12; i++) await inject({ url: '/ops-only' });
-    expect(audit.recent(100)).toHaveLength(10);
+  it('does not record reads that are neither refused nor sensitive, and chains what it records', async () => {
+    const before = audit.records.length;
+    expect((await inject({ url: '/ops-only', headers: { authorization: 'Bearer ops-token' } })).statusCode).toBe(200);
+    expect(audit.records.length).toBe(before);
+    for (let i = 0; i < 3; i++) await inject({ url: '/ops-only' });
+    expect(audit.records.length).toBe(before + 3);
+    const verdict = verifyAuditTrail(audit.records.map((r) => ({ position: `#${r.offset}`, value: r.record })));
+    expect(verdict).toMatchObject({ ok: true, writers: { 'unit-api': { records: before + 3, lastSeq: before + 3 } } });
   });
 });
 

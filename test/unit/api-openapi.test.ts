@@ -68,7 +68,7 @@ describe('the OpenAPI document', () => {
     }
     const create = doc.paths['/v1/submissions']!.post!;
     expect(create.security).toEqual([{ vendorKey: [] }]);
-    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '401', '403', '413', '422']));
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '413', '415', '422']));
     expect(doc.paths['/v1/submissions/{id}/withdraw']!.post!.responses['409']).toBeDefined();
     expect(doc.paths['/v1/submissions/{id}']!.get!.responses['404']).toBeDefined();
     // The request deadline's 503 is listed where a route calls Temporal, and only there.
@@ -88,6 +88,19 @@ describe('the OpenAPI document', () => {
     expect(schemas.CasePartyRequest!.properties!.kind!.enum).toEqual(['agency', 'vendor', 'maintainer', 'coordinator', 'other']);
     expect(schemas.CasePublishRequest!.properties!.override).toBeDefined();
     expect(doc.paths['/ops/cases/{fingerprint}/csaf']!.get!.responses['404']).toBeDefined();
+  });
+
+  it('lists 400, 413 and 415 on every route that takes a body (every method but GET), and 422 where a body is validated', () => {
+    const missing: string[] = [];
+    for (const [route, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const expected = method === 'get' ? [] : ['400', '413', '415', ...(op.requestBody ? ['422'] : [])];
+        for (const status of expected) if (!op.responses[status]) missing.push(`${method.toUpperCase()} ${route} ${status}`);
+        if (method === 'get' && op.responses['415']) missing.push(`GET ${route} lists 415 but takes no body`);
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(JSON.stringify(doc.paths['/v1/submissions']!.post!.responses['400'])).toContain('forbidden-key');
   });
 
   it('describes the agency API with its signature scheme, 401 reasons and 404 for what is not the caller’s', () => {

@@ -4,6 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../../infra/logger';
 import { metrics } from '../../infra/metrics';
+import type { AuditActor, AuditInput } from '../../events/audit';
+import type { AuditTrail } from '../../events/audit-trail';
 import { problems, sendProblem, PROBLEM_CONTENT_TYPE } from './problems';
 
 /**
@@ -115,57 +117,9 @@ export function combineAuthenticators(...authenticators: Authenticator[]): Authe
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Audit of refusals
+// The audit trail
 
-export interface AuditEntry {
-  at: string;
-  requestId: string;
-  /** `vendor:<id>`, `ops:<name>`, `agency:<id>`, `anonymous` (no credential) or `unknown-credential`. */
-  principal: string;
-  method: string;
-  /** The route pattern (e.g. `/v1/submissions/:id`), or the path when no route matched. */
-  route: string;
-  /** The concrete path without its query string. */
-  path: string;
-  status: number;
-  code: string;
-  ip: string;
-  /** Codec requests only: the namespace asked for, how many payloads, which payload key ids (never contents). */
-  namespace?: string;
-  payloads?: number;
-  keyIds?: string[];
-  /** How the caller authenticated when it matters (`bearer`, or `session` for the Temporal UI's cookie). */
-  credential?: 'bearer' | 'session';
-  /** Named ops actions (bulk replays): the id of what was acted on, and a one-line account (ids and counts only). */
-  target?: string;
-  detail?: string;
-  /** Case actions by operators: the case, the action, whether the case took it, and an override's reason. */
-  caseId?: string;
-  action?: string;
-  outcome?: 'applied' | 'refused';
-  overrideReason?: string;
-}
-
-/**
- * Where refusals (and every codec call by ops) are recorded. The default is an in-memory ring per api process, served
- * at `GET /ops/audit`.
- */
-export interface AuditLog {
-  record(entry: AuditEntry): void;
-  recent(limit?: number): AuditEntry[];
-}
-
-export class RingAuditLog implements AuditLog {
-  private readonly entries: AuditEntry[] = [];
-  constructor(private readonly capacity = 5000) {}
-  record(entry: AuditEntry): void {
-    this.entries.push(entry);
-    if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
-  }
-  recent(limit = 200): AuditEntry[] {
-    return this.entries.slice(-limit).reverse();
-  }
-}
+export type { AuditTrail };
 
 const UNKNOWN_CREDENTIAL = Symbol('unknown-credential');
 declare module 'fastify' {
@@ -188,42 +142,98 @@ export function principalLabel(request: FastifyRequest): string {
   return request[UNKNOWN_CREDENTIAL] ? 'unknown-credential' : 'anonymous';
 }
 
-/** The HTTP statuses that are refusals of access: every one is audited. */
+/** The HTTP statuses that are refusals of access. */
 const REFUSALS = new Set([401, 403, 404]);
 
+/** GET routes that hand out finding details, answers to information requests or credentials: every read is audited. */
+const SENSITIVE_READ = /\/(findings|info-requests)(\/|$)|\/(access-token|secret|history|timeline)$/;
+
+const AUDIT_DETAILS = Symbol('audit-details');
+declare module 'fastify' {
+  interface FastifyRequest {
+    [AUDIT_DETAILS]?: NonNullable<AuditInput['details']>;
+  }
+}
+
+/** Adds facts to the request's audit record (the codec: namespace, payload count, key ids; never contents). */
+export function addAuditDetails(request: FastifyRequest, details: NonNullable<AuditInput['details']>): void {
+  request[AUDIT_DETAILS] = { ...request[AUDIT_DETAILS], ...details };
+}
+
+/** The audit trail's actor for a request. */
+export function auditActor(request: FastifyRequest): AuditActor {
+  const p = request.principal;
+  if (p?.kind === 'vendor') return { kind: 'vendor', id: p.vendorId };
+  if (p?.kind === 'ops') return { kind: 'ops', id: p.operator };
+  if (p?.kind === 'agency') return { kind: 'agency', id: p.agencyId };
+  return { kind: request[UNKNOWN_CREDENTIAL] ? 'unknown-credential' : 'anonymous', id: '-' };
+}
+
+/** Which requests the trail records: every command (any method but GET/HEAD/OPTIONS), every refusal, sensitive reads. */
+export function isAudited(method: string, route: string, status: number): boolean {
+  if (REFUSALS.has(status)) return true;
+  if (method === 'GET' || method === 'HEAD') return SENSITIVE_READ.test(route);
+  return method !== 'OPTIONS';
+}
+
+function outcomeOf(status: number): AuditInput['outcome'] {
+  if (status < 400) return 'ok';
+  if (REFUSALS.has(status)) return 'refused';
+  return status < 500 ? 'rejected' : 'failed';
+}
+
 /**
- * Audits every refusal the api sends (401, 403, 404): one structured warn line (`audit: "refusal"`) and one entry in
- * the audit log. Registered on the root instance so it covers every route, including unmatched paths.
+ * Records each audited request (see `isAudited`) in the audit trail before its answer leaves: the hook awaits the
+ * append, and a request whose record cannot be stored is answered 503 instead (whatever it did stays done, and the
+ * error log names it). Refusals also get a structured warn line (`audit: "refusal"`). Registered on the root instance
+ * so it covers every route, including unmatched paths.
  */
-export function registerRefusalAudit(app: FastifyInstance, audit: AuditLog, logger: Logger): void {
+export function registerAuditTrail(app: FastifyInstance, audit: AuditTrail, logger: Logger): void {
   const log = logger.child({ component: 'audit' });
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!REFUSALS.has(reply.statusCode)) return payload;
-    let code = `http-${reply.statusCode}`;
+    const path = request.url.split('?')[0] ?? '';
+    const route = request.routeOptions?.url ?? path;
+    const status = reply.statusCode;
+    if (!isAudited(request.method, route, status)) return payload;
+    let reason: string | undefined;
     const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith(PROBLEM_CONTENT_TYPE) && typeof payload === 'string') {
-      try {
-        const parsed = JSON.parse(payload) as { code?: unknown };
-        if (typeof parsed.code === 'string') code = parsed.code;
-      } catch {
-        // not JSON after all: the generic code stands
+    if (status >= 400) {
+      reason = `http-${status}`;
+      if (type.startsWith(PROBLEM_CONTENT_TYPE) && typeof payload === 'string') {
+        try {
+          const parsed = JSON.parse(payload) as { code?: unknown };
+          if (typeof parsed.code === 'string') reason = parsed.code.slice(0, 200);
+        } catch {
+          // not JSON after all: the generic code stands
+        }
       }
     }
-    const entry: AuditEntry = {
-      at: new Date().toISOString(),
+    const details = request[AUDIT_DETAILS];
+    const input: AuditInput = {
+      actor: auditActor(request),
+      action: `${request.method} ${route}`.slice(0, 200),
+      target: path.slice(0, 500),
+      outcome: outcomeOf(status),
+      ...(reason ? { reason } : {}),
+      status,
       requestId: String(request.id),
-      principal: principalLabel(request),
-      method: request.method,
-      route: request.routeOptions?.url ?? request.url.split('?')[0] ?? '',
-      path: request.url.split('?')[0] ?? '',
-      status: reply.statusCode,
-      code,
-      ip: request.ip,
+      ...(details ? { details } : {}),
     };
-    audit.record(entry);
-    metrics.authRefusals.inc({ reason: code });
-    log.warn({ audit: 'refusal', ...entry }, 'request refused');
-    return payload;
+    if (REFUSALS.has(status)) {
+      metrics.authRefusals.inc({ reason: reason ?? `http-${status}` });
+      log.warn(
+        { audit: 'refusal', principal: principalLabel(request), method: request.method, route, path, status, code: reason, ip: request.ip },
+        'request refused',
+      );
+    }
+    try {
+      await audit.append(input);
+      return payload;
+    } catch (err) {
+      log.error({ err, requestId: request.id, action: input.action, status }, 'audit record not stored: answering 503');
+      reply.code(503).header('retry-after', '5').type(PROBLEM_CONTENT_TYPE);
+      return JSON.stringify(problems.unavailable('The audit trail could not record this request; retry.').body(path));
+    }
   });
 }
 

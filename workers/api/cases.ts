@@ -6,7 +6,7 @@ import { CASE_STATES, FINGERPRINT_PATTERN, OPAQUE_ID_PATTERN } from '../../wire/
 import { caseWorkflowId, type CaseView } from '../../workflows/clearinghouse/contract';
 import { buildCsafDocument } from '../../workflows/clearinghouse/csaf';
 import { FAILURES } from '../../workflows/shared/failures';
-import { authenticate } from './auth';
+import { addAuditDetails, authenticate } from './auth';
 import type { ApiContext } from './context';
 import {
   CaseCloseRequest,
@@ -120,20 +120,28 @@ export function caseRoutes(ctx: CaseContext) {
       const caseId = fingerprintOf(request);
       const operator = request.principal?.kind === 'ops' ? request.principal.operator : 'unknown';
       let overrideReason: string | undefined;
+      // The request's own audit record (the api's audit hook writes it) carries the case action, its outcome and an
+      // override's reason.
       const audit = (status: number, outcome: 'applied' | 'refused', code: string, detail?: string): void => {
-        const entry = { caseId, action, outcome, ...(overrideReason ? { overrideReason } : {}) };
-        ctx.logger.info({ audit: 'case-action', operator, ...entry, status, code, ...(detail ? { detail } : {}) }, `case ${action} ${outcome}`);
-        ctx.audit?.record({
-          at: new Date().toISOString(),
-          requestId: String(request.id),
-          principal: `ops:${operator}`,
-          method: request.method,
-          route: request.routeOptions.url ?? request.url,
-          path: request.url.split('?')[0] ?? request.url,
-          status,
-          code,
-          ip: request.ip,
-          ...entry,
+        ctx.logger.info(
+          {
+            audit: 'case-action',
+            operator,
+            caseId,
+            action,
+            outcome,
+            ...(overrideReason ? { overrideReason } : {}),
+            status,
+            code,
+            ...(detail ? { detail } : {}),
+          },
+          `case ${action} ${outcome}`,
+        );
+        addAuditDetails(request, {
+          caseId,
+          caseAction: action,
+          caseOutcome: outcome,
+          ...(overrideReason ? { overrideReason: overrideReason.slice(0, 200) } : {}),
         });
       };
       try {

@@ -6,7 +6,7 @@ import { CodecPayloads, type CodecPayload } from './http-schemas';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA, UnknownPayloadKeyError } from '../../infra/codec';
 import type { Logger } from '../../infra/logger';
 import { metrics } from '../../infra/metrics';
-import { bearer, markUnknownCredential, principalLabel, type AuditEntry, type AuditLog, type Authenticator } from './auth';
+import { addAuditDetails, bearer, markUnknownCredential, principalLabel, type Authenticator } from './auth';
 import { OPS_SESSION_COOKIE, readCookie, verifyOpsSession } from './ops-session';
 import { HttpProblem, parseOr422, problemErrorHandler, problems, sendProblem } from './problems';
 
@@ -29,7 +29,6 @@ export interface CodecRouteDeps {
   sessionKey: Buffer;
   /** Browser origins allowed to call the endpoint with credentials (exact match). */
   uiOrigins: readonly string[];
-  audit: AuditLog;
   logger: Logger;
 }
 
@@ -120,8 +119,8 @@ function corsHeaders(request: FastifyRequest, reply: FastifyReply, uiOrigins: re
 
 /**
  * The Temporal remote codec protocol for ops: `POST /codec/decode` and `POST /codec/encode` take and answer
- * `{ payloads: [{ metadata, data }] }` (base64 fields). Every call by ops is audited (principal, namespace, payload
- * count, key ids — never contents) and counted; a payload that does not decrypt is a 422 naming its index.
+ * `{ payloads: [{ metadata, data }] }` (base64 fields). Every call is audited by the api's audit trail (actor, namespace,
+ * payload count, key ids — never contents) and counted; a payload that does not decrypt is a 422 naming its index.
  */
 export function codecRoutes(deps: CodecRouteDeps) {
   const log = deps.logger.child({ component: 'codec' });
@@ -145,30 +144,30 @@ export function codecRoutes(deps: CodecRouteDeps) {
     app.options(`${CODEC_PREFIX}/encode`, preflight);
 
     const route = { preHandler: codecAuthentication(deps), bodyLimit: CODEC_BODY_LIMIT };
-    const audit = (request: FastifyRequest, operation: string, fields: Partial<AuditEntry> & { status: number; code: string }) => {
-      const entry: AuditEntry = {
-        at: new Date().toISOString(),
-        requestId: String(request.id),
-        principal: principalLabel(request),
-        method: request.method,
-        route: request.routeOptions?.url ?? '',
-        path: request.url.split('?')[0] ?? '',
-        ip: request.ip,
-        ...fields,
-      };
+    // The root audit hook writes the record; this adds what only the codec knows (never payload contents).
+    const audit = (
+      request: FastifyRequest,
+      operation: string,
+      fields: { namespace: string; payloads: number; keyIds: string[]; status: number; code: string },
+    ) => {
       const credential = credentialOf.get(request);
-      if (credential) entry.credential = credential;
-      deps.audit.record(entry);
+      addAuditDetails(request, {
+        operation,
+        namespace: fields.namespace,
+        payloads: fields.payloads,
+        keyIds: fields.keyIds.slice(0, 100),
+        ...(credential ? { credential } : {}),
+      });
       metrics.codecRequests.inc({ operation, outcome: fields.code === `codec-${operation}` ? 'ok' : fields.code });
       log.info(
         {
           audit: 'codec',
-          principal: entry.principal,
-          namespace: entry.namespace,
-          count: entry.payloads,
-          status: entry.status,
-          code: entry.code,
-          requestId: entry.requestId,
+          principal: principalLabel(request),
+          namespace: fields.namespace,
+          count: fields.payloads,
+          status: fields.status,
+          code: fields.code,
+          requestId: String(request.id),
         },
         `codec ${operation}`,
       );

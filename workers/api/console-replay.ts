@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { DeliveryFilterError, replayDeliveries, type DeliveryFilter } from '../../clients/deliveries';
 import type { DeliveryStatus } from '../../wire/enums';
-import { principalLabel, type AuditEntry } from './auth';
+import { addAuditDetails, auditActor, principalLabel } from './auth';
 import type { ApiContext } from './context';
 import { replayDeadLetters } from './dead-letters';
 import type { BulkReplayJob, BulkReplayRequest } from './http-schemas';
@@ -59,7 +59,8 @@ export class BulkReplays {
     };
     this.jobs.set(id, job);
     while (this.jobs.size > MAX_JOBS) this.jobs.delete(this.jobs.keys().next().value!);
-    this.audit(request, job, 202, `bulk-replay-${body.target}-started`);
+    // The request's own audit record (written by the api's audit hook) names the job; its end is a record of its own.
+    addAuditDetails(request, { bulkReplay: job.id, job: job.name.slice(0, 200) });
     void this.run(request, job, body);
     return job;
   }
@@ -109,28 +110,33 @@ export class BulkReplays {
       this.ctx.logger.warn({ err: e, job: job.id }, 'bulk replay failed');
     }
     job.endedAt = new Date().toISOString();
-    this.audit(request, job, job.state === 'done' ? 200 : 500, `bulk-replay-${job.target}-${job.state}`);
+    await this.auditEnd(request, job);
   }
 
-  private audit(request: FastifyRequest, job: BulkReplayJobView, status: number, code: string): void {
-    const path = `/ops/bulk-replays/${job.id}`;
-    const entry: AuditEntry = {
-      at: new Date().toISOString(),
-      requestId: String(request.id),
-      principal: job.operator,
-      method: request.method,
-      route: '/ops/bulk-replays',
-      path,
-      status,
-      code,
-      ip: request.ip,
-      target: job.id,
-      ...(job.state === 'done' || job.state === 'failed'
-        ? { detail: `${job.name}: ${job.replayed} replayed, ${job.skipped} skipped, ${job.failed} failed of ${job.total ?? 0}` }
-        : { detail: job.name }),
+  /** The job's end as its own audit record: who started it, the job, and the counts (ids and counts only). */
+  private async auditEnd(request: FastifyRequest, job: BulkReplayJobView): Promise<void> {
+    const details = {
+      bulkReplay: job.id,
+      job: job.name.slice(0, 200),
+      replayed: job.replayed,
+      skipped: job.skipped,
+      failed: job.failed,
+      total: job.total ?? 0,
     };
-    this.ctx.audit.record(entry);
-    this.ctx.logger.info({ audit: 'bulk-replay', ...entry }, 'bulk replay');
+    this.ctx.logger.info({ audit: 'bulk-replay', operator: job.operator, state: job.state, ...details }, 'bulk replay ended');
+    try {
+      await this.ctx.audit.append({
+        actor: auditActor(request),
+        action: `bulk replay of ${job.target} ended`,
+        target: `/ops/bulk-replays/${job.id}`,
+        outcome: job.state === 'done' ? 'ok' : 'failed',
+        ...(job.state === 'done' ? {} : { reason: `bulk-replay-${job.state}` }),
+        requestId: String(request.id),
+        details,
+      });
+    } catch (err) {
+      this.ctx.logger.error({ err, job: job.id }, 'the end of a bulk replay could not be recorded in the audit trail');
+    }
   }
 }
 

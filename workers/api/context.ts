@@ -6,7 +6,8 @@ import type { NonceCache } from '../../infra/http-signatures';
 import type { PayloadKey } from '../../infra/codec';
 import type { Logger } from '../../infra/logger';
 import type { SubmissionSettings } from '../../workflows/submission/contract';
-import type { AuditLog, Authenticator } from './auth';
+import type { AuditTrail } from '../../events/audit-trail';
+import type { Authenticator } from './auth';
 
 /** What the vendor and ops route plugins need; `runApi` builds it once per process. */
 export interface ApiContext {
@@ -15,7 +16,8 @@ export interface ApiContext {
   taskQueue: string;
   /** Ops tokens and vendor keys, both stored hashed. */
   authenticator: Authenticator;
-  audit: AuditLog;
+  /** Every command, refusal, sensitive read and codec call is appended here (Kafka in a running api). */
+  audit: AuditTrail;
   logger: Logger;
   /** Verifies agency access tokens for `POST /v1/access/verify`; hands an agency its credential (agency API). */
   accessBroker: Pick<AccessBroker, 'verify' | 'credential'>;

@@ -4,6 +4,7 @@
  * and views that are workflow inputs and query results are declared in `wire/submission.ts` and named here too.
  */
 import { z } from 'zod';
+import { AuditOutcome, AuditRecord } from '../../events/audit';
 import { AgencyId, EventTime as Time, Id, text } from '../../wire/common';
 import {
   CASE_CLOSE_REASONS,
@@ -254,33 +255,31 @@ export const VendorSubmissionListQuery = z.strictObject({
   nextPageToken: z.string().max(4096).optional(),
 });
 
-export const AuditEntry = z
+/** `pageSize` like every list; `limit` is its old name, still accepted. */
+export const DeadLetterListQuery = z.strictObject({
+  pageSize: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'At most this many per partition, newest first (default 100)' }),
+  limit: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'The old name of pageSize', deprecated: true }),
+});
+
+export { AuditRecord };
+export const AuditList = z
   .object({
-    at: Time,
-    requestId: z.string(),
-    principal: z.string().describe('vendor:<id>, ops:<name>, anonymous or unknown-credential'),
-    method: z.string(),
-    route: z.string(),
-    path: z.string(),
-    status: z.number().int(),
-    code: z.string(),
-    ip: z.string(),
-    namespace: z.string().optional(),
-    payloads: z.number().int().optional(),
-    keyIds: z.array(z.string()).optional(),
-    credential: z.enum(['bearer', 'session']).optional(),
-    target: z.string().optional().describe('named ops actions: the id acted on, e.g. a bulk replay job'),
-    detail: z.string().optional().describe('named ops actions: a one-line account with ids and counts only'),
-    caseId: z.string().optional().describe('Case actions: the case acted on'),
-    action: z.string().optional().describe('Case actions: triage, add-party, remediating, exploitation, duplicate, publish, close'),
-    outcome: z.enum(['applied', 'refused']).optional().describe('Case actions: whether the case took the action'),
-    overrideReason: z.string().optional().describe('Publish under embargo: the operator’s reason for the override'),
+    items: z.array(AuditRecord),
+    nextCursor: z.string().optional().meta({ description: 'Pass as `cursor` for the next (older) page; absent on the last page' }),
   })
-  .meta({
-    description:
-      'One audited request: a refusal, a codec call by ops (namespace, payload count and key ids, never contents), or a named ops action such as a bulk replay',
-  });
-export const AuditList = z.object({ items: z.array(AuditEntry) });
+  .meta({ description: 'Audit records, newest first (topic order reversed), the same from every api replica' });
+export const AuditQuery = z.strictObject({
+  from: Time.optional().meta({ description: 'Records written at or after this time' }),
+  to: Time.optional().meta({ description: 'Records written at or before this time' }),
+  actor: z.string().max(200).optional().meta({ description: '`kind:id` (e.g. `ops:alice`), or a bare kind (`vendor`) or id' }),
+  action: z.string().max(200).optional().meta({ description: 'Exactly, e.g. `POST /v1/submissions/:id/withdraw`' }),
+  outcome: AuditOutcome.optional(),
+  pageSize: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'Default 100' }),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+});
 
 /** The most payloads one codec request may carry. */
 export const CODEC_MAX_PAYLOADS = 1000;

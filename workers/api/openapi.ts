@@ -60,7 +60,7 @@ export const OPENAPI_SCHEMAS: Record<string, z.ZodType> = {
   DeadLetterList: H.DeadLetterList,
   DeadLetterReplayRequest: H.DeadLetterReplayRequest,
   DeadLetterReplayResult: H.DeadLetterReplayResult,
-  AuditEntry: H.AuditEntry,
+  AuditRecord: H.AuditRecord,
   AuditList: H.AuditList,
   CodecPayloads: H.CodecPayloads,
   OpsSession: H.OpsSession,
@@ -537,6 +537,7 @@ export const API_OPERATIONS: Operation[] = [
     summary: 'List dead letters',
     tag: 'ops',
     security: 'ops',
+    query: H.DeadLetterListQuery,
     response: 'DeadLetterList',
   },
   {
@@ -615,9 +616,12 @@ export const API_OPERATIONS: Operation[] = [
     method: 'get',
     path: '/ops/audit',
     operationId: 'opsAudit',
-    summary: 'The newest audited requests: refusals, and codec calls by ops (this api process)',
+    summary:
+      'The audit trail, newest first: every command, refusal, read of finding details or answers and codec call, from the ' +
+      'Kafka audit topic (the same from every api replica)',
     tag: 'ops',
     security: 'ops',
+    query: H.AuditQuery,
     response: 'AuditList',
   },
   {
@@ -760,10 +764,15 @@ export function openApiDocument(options: { serverUrl?: string; extraOperations?:
       responses['403'] = problemResponse('This credential may not use this route');
     }
     if (op.path.includes('{')) responses['404'] = problemResponse('Unknown, or not visible to the caller (the two are indistinguishable)');
-    if (op.request) {
+    // Any method but GET may carry a body, and the api parses one whenever it is sent (json-body.ts).
+    if (op.method !== 'get') {
+      responses['400'] = problemResponse(
+        'The body is not JSON (`invalid-json`), or holds a forbidden key (`forbidden-key`: `__proto__` or `constructor.prototype`)',
+      );
       responses['413'] = problemResponse('Body too large');
-      responses['422'] = problemResponse('Invalid input');
+      responses['415'] = problemResponse('A body of another media type than application/json (`text/plain` included)');
     }
+    if (op.request) responses['422'] = problemResponse('Invalid input');
     // Routes that call Temporal answer 503 with Retry-After when it does not answer within the request's deadline.
     if (op.security !== 'none' && !WITHOUT_TEMPORAL.has(op.operationId)) {
       responses['503'] = problemResponse('Temporal did not answer in time; retry after Retry-After seconds');

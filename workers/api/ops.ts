@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { FastifyInstance } from 'fastify';
-import { DeadLetterReplayRequest, OpsSubmissionListQuery } from './http-schemas';
+import { AuditQuery, DeadLetterListQuery, DeadLetterReplayRequest, OpsSubmissionListQuery } from './http-schemas';
 import { agencyWorkflowId, clocksQuery, findingsSummaryQuery, submissionStateQuery, submissionWorkflowId } from '../../workflows/submission/contract';
 import { deliveryStateQuery } from '../../workflows/webhooks/contract';
 import { SA } from '../../workflows/shared/search-attributes';
@@ -12,7 +12,7 @@ import { DeadLetterReplayError, listDeadLetters, replayDeadLetter } from './dead
 import { findSubmission, listSubmissions, type OwnedSubmission } from './lookup';
 import { HttpProblem, parseOr422, problemErrorHandler, problems } from './problems';
 import { buildTimeline, type DeliveryFacts, type Timeline } from '../../clients/timeline';
-import { z } from 'zod';
+import { decodeAuditCursor } from '../../events/audit-trail';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -120,9 +120,6 @@ export async function submissionOverview(owned: OwnedSubmission) {
   return { state, clocks, findings };
 }
 
-const DeadLetterListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).optional() });
-const AuditQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(5000).optional() });
-
 /** The ops API under `/ops/`: every route needs an ops token. */
 export function opsRoutes(ctx: ApiContext) {
   return async function plugin(app: FastifyInstance): Promise<void> {
@@ -161,7 +158,8 @@ export function opsRoutes(ctx: ApiContext) {
     });
 
     app.get('/ops/dead-letters', opsOnly, async (request) => {
-      const { limit } = parseOr422(DeadLetterListQuery, request.query, 'query');
+      const { pageSize, limit: oldName } = parseOr422(DeadLetterListQuery, request.query, 'query');
+      const limit = pageSize ?? oldName;
       if (!ctx.kafka) throw problems.unavailable('Kafka is not configured for this api process.');
       return { items: await listDeadLetters(ctx.kafka, { ...(limit ? { limit } : {}) }) };
     });
@@ -187,8 +185,10 @@ export function opsRoutes(ctx: ApiContext) {
     });
 
     app.get('/ops/audit', opsOnly, async (request) => {
-      const { limit } = parseOr422(AuditQuery, request.query, 'query');
-      return { items: ctx.audit.recent(limit ?? 200) };
+      const { pageSize, cursor, ...filter } = parseOr422(AuditQuery, request.query, 'query');
+      if (cursor !== undefined && decodeAuditCursor(cursor) === undefined)
+        throw problems.invalid([{ path: 'cursor', message: 'not a cursor this API gave out' }]);
+      return ctx.audit.query(filter, { pageSize: pageSize ?? 100, ...(cursor ? { cursor } : {}) });
     });
   };
 }

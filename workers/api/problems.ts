@@ -89,11 +89,28 @@ export function problemForFailure(type: string | undefined, message: string, wha
   return new HttpProblem(failure.httpStatus, code, FAILURE_TITLES[failure.httpStatus], message);
 }
 
+/** The server's refusal of an update past its per-execution cap (`limit.maxTotalUpdates`, FAILED_PRECONDITION). */
+export function isUpdateLimitReached(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 6 && e instanceof Error; depth++, e = (e as { cause?: unknown }).cause) {
+    if (/limit on the total number of distinct updates in this workflow has been reached/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 /**
  * Maps a refused vendor command (an update validator's ApplicationFailure) to a precise problem: state conflicts
  * 409, invalid input 422, unknown references 404. Anything unrecognised is rethrown (a 500 without detail).
  */
 export function problemFromUpdateFailure(e: unknown): HttpProblem {
+  if (isUpdateLimitReached(e)) {
+    return new HttpProblem(
+      409,
+      'update-limit-reached',
+      'Not allowed in the current state',
+      'This workflow execution has taken the most updates Temporal allows in one execution (2,000 by default); it takes no more commands.',
+    );
+  }
   const message = failureMessage(e).slice(0, 500);
   const problem = problemForFailure(failureType(e), message, 'submission');
   if (problem) return problem;

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import type { Client } from '@temporalio/client';
@@ -9,10 +10,12 @@ import { hostPort } from '../../infra/local-process';
 import { collectProcessMetrics } from '../../infra/metrics';
 import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 import type { AgencyRegistry } from '../../events/agency-registry';
-import type { Authenticator } from './auth';
+import type { AuditTrail, Authenticator } from './auth';
+import { KafkaAuditTrail } from '../../events/audit-trail';
 import { caseRoutes } from './cases';
 import { codecRoutes } from './codec';
 import { opsSessionKey, opsSessionRoutes } from './ops-session';
+import { installJsonBodyParser } from './json-body';
 import { problemErrorHandler, problems, sendProblem } from './problems';
 import { buildInterfaceContext, registerInterfaces } from './service';
 import { webhookEndpointRoutes } from './webhook-endpoints';
@@ -30,18 +33,23 @@ export interface ApiServerOptions {
   agencyRegistry?: AgencyRegistry;
   host?: string;
   port?: number;
+  /** Replaces config.audit.writerId (tests that restart an api and resume its chain). */
+  auditWriterId?: string;
+  /** Replaces config.audit.topic (tests with a topic of their own). */
+  auditTopic?: string;
 }
 
 /**
  * The whole api on one fastify instance: `/healthz`, the vendor API (submissions and webhook endpoints), the ops API
  * (submissions, dead letters, audit, clearinghouse cases, the UI session), `/openapi.json`, `/readyz`, `/metrics`, the
  * console and the remote payload codec for the Temporal Web UI (`/codec`).
- * Every error is `application/problem+json`; JSON bodies are capped and `__proto__`/`constructor` keys refused.
+ * Every error is `application/problem+json`; JSON bodies are capped, other media types 415 and `__proto__`/`constructor.prototype`
+ * keys refused with 400 (json-body.ts).
  */
 export async function createApiServer(
   config: Config,
   logger: Logger,
-  deps: { client: Client; kafka?: Kafka; authenticator?: Authenticator; agencyRegistry?: AgencyRegistry },
+  deps: { client: Client; kafka?: Kafka; authenticator?: Authenticator; agencyRegistry?: AgencyRegistry; audit?: AuditTrail },
 ): Promise<{ app: FastifyInstance; ctx: ApiContext }> {
   const ctx = buildInterfaceContext(config, logger, deps);
   const app = Fastify({
@@ -52,6 +60,7 @@ export async function createApiServer(
     requestIdHeader: false,
     return503OnClosing: true,
   });
+  installJsonBodyParser(app);
   app.setErrorHandler(problemErrorHandler(ctx.logger));
   // One deadline for every Temporal call a request makes: a request whose workflow has no worker polling, or a
   // Temporal that does not answer, gets 503 with Retry-After instead of waiting for as long as that lasts. The
@@ -83,7 +92,6 @@ export async function createApiServer(
       authenticator: ctx.authenticator,
       sessionKey,
       uiOrigins: config.uiOrigins,
-      audit: ctx.audit,
       logger,
     }),
   );
@@ -103,9 +111,15 @@ export async function startApiServer(
   collectProcessMetrics();
   const client = await connectClient(config.temporal, options.temporalAddress, deploymentDataConverter(config));
   const kafka = createKafka(config.kafka, logger, options.kafkaBrokers ?? config.kafka.brokers, 'api');
+  const audit = new KafkaAuditTrail(
+    kafka,
+    { topic: options.auditTopic ?? config.audit.topic, retentionMs: config.audit.retentionMs, replication: config.kafka.topicReplication },
+    logger,
+  );
   const { app, ctx } = await createApiServer(config, logger, {
     client,
     kafka,
+    audit,
     ...(options.authenticator ? { authenticator: options.authenticator } : {}),
     ...(options.agencyRegistry ? { agencyRegistry: options.agencyRegistry } : {}),
   });
@@ -114,12 +128,22 @@ export async function startApiServer(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? config.apiPort);
   const url = `http://${hostPort(host, port)}`;
-  log.info({ url }, 'api listening');
+  // The chain is resumed before the api says it listens; a request arriving meanwhile waits for it.
+  const writer = options.auditWriterId ?? config.audit.writerId ?? `api@${os.hostname()}:${port}`;
+  try {
+    await audit.start(writer);
+  } catch (e) {
+    await app.close();
+    await client.connection.close();
+    throw new Error(`the audit trail did not start: ${(e as Error).message}`, { cause: e });
+  }
+  log.info({ url, auditWriter: writer }, 'api listening');
   return {
     url,
     ctx,
     async stop() {
       await app.close();
+      await audit.stop();
       await client.connection.close();
       log.info('api stopped');
     },

@@ -11,6 +11,7 @@ import type { Logger } from '../../infra/logger';
 import { payloadKeys } from '../../infra/codec';
 import { resolveMasterKey } from '../../infra/master-key';
 import { TOPICS } from '../../events/topics';
+import { MemoryAuditTrail } from '../../events/audit-trail';
 import { DEFAULT_DISPATCHER_GROUP } from '../dispatcher';
 import { DEFAULT_INGRESS_GROUP } from '../ingress/index';
 import type { z } from 'zod';
@@ -22,10 +23,9 @@ import {
   loadOpsKeyFile,
   loadVendorKeyFile,
   opsAuthenticator,
-  registerRefusalAudit,
-  RingAuditLog,
+  registerAuditTrail,
   vendorAuthenticator,
-  type AuditLog,
+  type AuditTrail,
   type Authenticator,
 } from './auth';
 import { consoleRoutes } from './console';
@@ -135,12 +135,13 @@ export interface InterfaceOptions {
 }
 
 /**
- * Registers everything issue "interfaces" adds to the api's fastify instance: the refusal audit (root hook), the
- * vendor submission routes, the ops routes, `/openapi.json`, `/readyz`, `/metrics` and the console under `/console` with its ops reads and bulk replays (`console.ts`).
+ * Registers everything issue "interfaces" adds to the api's fastify instance: the audit trail (root hook), the
+ * vendor submission routes, the ops routes, `/openapi.json`, `/readyz`, `/metrics` and the console under `/console`
+ * with its ops reads and bulk replays (`console.ts`).
  * Call it on the root instance before `listen`; `/healthz` and the webhook-endpoint routes are registered elsewhere.
  */
 export async function registerInterfaces(app: FastifyInstance, ctx: ApiContext, options: InterfaceOptions = {}): Promise<void> {
-  registerRefusalAudit(app, ctx.audit, ctx.logger);
+  registerAuditTrail(app, ctx.audit, ctx.logger);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions?.url ?? 'unmatched';
     metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
@@ -203,7 +204,7 @@ export function buildInterfaceContext(
     client: Client;
     kafka?: Kafka;
     authenticator?: Authenticator;
-    audit?: AuditLog;
+    audit?: AuditTrail;
     masterKey?: Buffer;
     agencyRegistry?: AgencyRegistry;
     accessBroker?: Pick<AccessBroker, 'verify' | 'credential'>;
@@ -214,7 +215,7 @@ export function buildInterfaceContext(
     client: deps.client,
     taskQueue: config.taskQueue,
     authenticator: deps.authenticator ?? fileAuthenticator(credentialFiles(config.stack.dataDir), logger),
-    audit: deps.audit ?? new RingAuditLog(),
+    audit: deps.audit ?? new MemoryAuditTrail(),
     logger: logger.child({ component: 'api' }),
     accessBroker: deps.accessBroker ?? new LocalAccessBroker({ masterKey, isGrantLive: temporalGrantLiveness(deps.client) }),
     agencyRegistry: deps.agencyRegistry ?? loadAgencyRegistry(config.agencyRegistryPath),

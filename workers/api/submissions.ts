@@ -1,3 +1,4 @@
+import type { AgencyRegistry } from '../../events/agency-registry';
 import crypto from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
@@ -182,6 +183,23 @@ async function readInfoRequest(ctx: ApiContext, submissionId: string, requestId:
 }
 
 /**
+ * Only agencies of the registry can be invited: an unknown id would get an assessment and an access grant for an agency
+ * that does not exist. 422 naming each unknown id (and its index), before any workflow is started or updated.
+ */
+export function refuseUnknownAgencies(registry: Pick<AgencyRegistry, 'get' | 'list'>, requested: readonly string[]): void {
+  const unknown = [...new Set(requested.filter((id) => !registry.get(id)))];
+  if (unknown.length === 0) return;
+  const known = registry
+    .list()
+    .map((a) => a.id)
+    .join(', ');
+  throw problems.invalid(
+    unknown.map((id) => ({ path: `requestedAgencies.${requested.indexOf(id)}`, message: `unknown agency "${id}"` })),
+    `Unknown agency id${unknown.length > 1 ? 's' : ''} in requestedAgencies: ${unknown.join(', ')} (known: ${known}).`,
+  );
+}
+
+/**
  * The vendor API (`/v1/...`, DESIGN "Vendor HTTP API", except the webhook-endpoint routes): every route authenticates
  * the caller, checks it may see the submission (404 otherwise, the same as unknown), and sends each command as an
  * update whose validator decides; reads are workflow queries.
@@ -197,6 +215,7 @@ export function submissionRoutes(ctx: ApiContext) {
     app.post('/v1/submissions', cmd, async (request, reply) => {
       const vendorId = vendorScope(request)!;
       const body = parseOr422(CreateSubmissionRequest, request.body);
+      refuseUnknownAgencies(ctx.agencyRegistry, body.requestedAgencies);
       const key = idempotencyKey(request);
       const submissionId = newSubmissionId(vendorId, key);
       const input: SubmissionInput = { ...body, submissionId, vendorId, ...(ctx.submissionSettings ? { settings: ctx.submissionSettings } : {}) };
@@ -249,6 +268,7 @@ export function submissionRoutes(ctx: ApiContext) {
 
     app.post<{ Params: Params }>('/v1/submissions/:id/resubmit', cmd, async (request) => {
       const body = parseOr422(ResubmitRequest, request.body);
+      refuseUnknownAgencies(ctx.agencyRegistry, body.requestedAgencies);
       return runCommand(ctx, request, 'resubmit', (h, updateId) => h.executeUpdate(resubmitUpdate, { args: [body], ...(updateId ? { updateId } : {}) }));
     });
 

@@ -1,6 +1,25 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { checkAddress, isSsrfRefusedError, parseAllowlist, parseWebhookUrl } from '../../infra/ssrf-guard';
+import { checkAddress, isSsrfRefusedError, parseAllowlist, parseWebhookUrl, type RefusalReason } from '../../infra/ssrf-guard';
+
+/** The SSRF guard's refusal reasons in words, for the problem's detail. */
+const ADDRESS_REASONS: Record<RefusalReason, string> = {
+  'not-an-ip': 'not an IP address',
+  'non-canonical-ipv4': 'a non-canonical IPv4 spelling',
+  'ipv6-zone': 'an IPv6 address with a zone',
+  unspecified: 'the unspecified address',
+  loopback: 'a loopback address',
+  private: 'a private address',
+  'link-local': 'a link-local address',
+  metadata: 'a cloud metadata address',
+  cgnat: 'a carrier-grade NAT address',
+  multicast: 'a multicast address',
+  reserved: 'a reserved address',
+  broadcast: 'the broadcast address',
+  documentation: 'a documentation address',
+  'ipv4-mapped': 'an IPv4-mapped IPv6 address',
+  'ipv4-embedded': 'an IPv6 address embedding an IPv4 one',
+};
 import { listDeliveries, replayDeliveries, type DeliveryFilter } from '../../clients/deliveries';
 import { ensureVendorWorkflow, listEndpoints, newEndpointId } from '../../clients/endpoints';
 import { deriveWebhookSecret } from '../../events/webhook-signing';
@@ -27,7 +46,7 @@ import {
 import { IdempotencyKeys } from '../../clients/idempotency';
 import { authenticate, vendorScope, type Authenticator } from './auth';
 import { idempotentRoute } from './idempotency';
-import { parseOr422, problemErrorHandler, problemForFailure, problems, type HttpProblem } from './problems';
+import { HttpProblem, parseOr422, problemErrorHandler, problemForFailure, problems } from './problems';
 
 export interface WebhookRoutesContext {
   client: Client;
@@ -76,18 +95,23 @@ export function webhookEndpointRoutes(ctx: WebhookRoutesContext) {
   const allowlist = parseAllowlist(ctx.webhookAllowlist);
   const devMode = ctx.webhookAllowlist.length > 0;
 
-  /** Refuses URLs the delivery could never use: bad shape, http outside development, a refused IP literal. */
+  /**
+   * Refuses URLs the delivery could never use: bad shape, http outside development, a refused IP literal. The problem's
+   * top-level `detail` says what was refused and why (the SSRF guard's reason), and `errors` points at `url`.
+   */
+  const refuseUrl = (why: string, reason: string) =>
+    new HttpProblem(422, 'webhook-url-refused', 'Webhook URL refused', `The webhook URL was refused: ${why} (${reason}).`, [{ path: 'url', message: why }]);
   const checkUrl = (raw: string): void => {
     try {
       const url = parseWebhookUrl(raw);
-      if (url.protocol === 'http:' && !devMode) throw problems.invalid([{ path: 'url', message: 'must be an https URL' }]);
+      if (url.protocol === 'http:' && !devMode) throw refuseUrl('it must be an https URL', 'http-not-allowed');
       const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
       if (/^[\d.]+$|^0x|:/i.test(host)) {
         const decision = checkAddress(host, allowlist);
-        if (!decision.allowed) throw problems.invalid([{ path: 'url', message: `the address ${host} is not allowed (${decision.reason})` }]);
+        if (!decision.allowed) throw refuseUrl(`the address ${host} is ${ADDRESS_REASONS[decision.reason]}, which webhooks may not reach`, decision.reason);
       }
     } catch (e) {
-      if (isSsrfRefusedError(e)) throw problems.invalid([{ path: 'url', message: e.message }]);
+      if (isSsrfRefusedError(e)) throw refuseUrl(e.message, e.reason);
       throw e;
     }
   };

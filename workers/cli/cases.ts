@@ -6,7 +6,7 @@ import type * as LocalProcess from '../../infra/local-process';
 import type * as Cases from '../../clients/cases';
 import { CASE_STATES, type CaseState, OPAQUE_ID_PATTERN } from '../../wire/enums';
 import type { AgencyCaseView, CaseView } from '../../workflows/clearinghouse/contract';
-import { CliError, configOrExit, output, renderTable } from './common';
+import { CliError, configOrExit, output, pageSizeOf, renderTable, withPageSize } from './common';
 import { withTemporalClient } from './temporal-client';
 
 function withClient<T>(run: (client: Client) => Promise<T>): Promise<T> {
@@ -61,18 +61,15 @@ function renderCase(c: CaseView | AgencyCaseView): string {
 export function registerCaseCommands(program: Command): void {
   const cases = program.command('cases').description('clearinghouse vulnerability cases');
 
-  cases
-    .command('list')
+  withPageSize(cases.command('list'), 'at most this many cases')
     .description('list cases (every case; with --as-agency only those the agency reported or is a party to)')
     .option('--as-agency <agencyId>', 'show only what this agency may see')
     .option('--state <state>', `only cases in this state (${CASE_STATES.join(', ')})`)
-    .option('--limit <n>', 'at most this many cases', '100')
     .option('--json', 'print JSON')
-    .action(async (opts: { asAgency?: string; state?: string; limit: string; json?: boolean }) => {
+    .action(async (opts: { asAgency?: string; state?: string; pageSize?: string; limit?: string; json?: boolean }) => {
       const caller = callerFor(opts.asAgency);
       if (opts.state !== undefined && !CASE_STATES.includes(opts.state as CaseState)) throw new CliError(`--state must be one of ${CASE_STATES.join(', ')}`, 2);
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit must be a whole number from 1 to 1000', 2);
+      const limit = pageSizeOf(opts, 1000);
       const { listCases } = require('../../clients/cases') as typeof Cases;
       const items = await withClient((client) =>
         listCases(client, {

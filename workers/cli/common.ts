@@ -1,3 +1,4 @@
+import { Option, type Command } from 'commander';
 import type * as ConfigModule from '../../infra/config';
 
 /** A failure the person at the terminal can act on: printed as one line, no stack trace. */
@@ -40,4 +41,21 @@ export function renderTable(header: string[], rows: string[][], empty: string): 
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/**
+ * `--page-size <n>`: the API's `pageSize`, one name everywhere. `--limit`, its old name, still works (hidden from help).
+ */
+export function withPageSize(cmd: Command, description: string, fallback = 100): Command {
+  return cmd.option('--page-size <n>', `${description} (default ${fallback})`).addOption(new Option('--limit <n>', 'the old name of --page-size').hideHelp());
+}
+
+/** The page size asked for with `--page-size` (or `--limit`), checked against the route's bounds. */
+export function pageSizeOf(opts: { pageSize?: string; limit?: string }, max: number, fallback = 100): number {
+  if (opts.pageSize !== undefined && opts.limit !== undefined && opts.pageSize !== opts.limit) {
+    throw new CliError('give --page-size or --limit (its old name), not both', 2);
+  }
+  const n = Number(opts.pageSize ?? opts.limit ?? String(fallback));
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new CliError(`--page-size must be a whole number from 1 to ${max}`, 2);
+  return n;
 }

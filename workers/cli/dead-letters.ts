@@ -4,7 +4,7 @@ import type { Config } from '../../infra/config';
 import type * as LoggerModule from '../../infra/logger';
 import type * as Temporal from '../../infra/temporal';
 import type * as DeadLetters from '../api/dead-letters';
-import { CliError, configOrExit } from './common';
+import { CliError, configOrExit, pageSizeOf, withPageSize } from './common';
 import type { CliIo } from './submissions';
 import type * as Servers from '../../stack/servers';
 
@@ -29,13 +29,11 @@ export function registerDeadLetterCommands(program: Command, io: CliIo = {}): vo
   };
   const dl = program.command('dead-letters').description('refused inbound messages: list them, replay one onto its original topic');
 
-  dl.command('list')
+  withPageSize(dl.command('list'), 'at most this many per partition')
     .description('the newest dead letters, newest first (reason, agency, type and command id; never the bytes)')
-    .option('--limit <n>', 'at most this many per partition', '100')
     .option('--json', 'print JSON')
-    .action(async (opts: { limit: string; json?: boolean }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError('--limit must be a whole number from 1 to 10000', 2);
+    .action(async (opts: { pageSize?: string; limit?: string; json?: boolean }) => {
+      const limit = pageSizeOf(opts, 10_000);
       const { listDeadLetters } = require('../api/dead-letters') as typeof DeadLetters;
       const items = await listDeadLetters(kafkaFor(config()), { limit });
       write(opts.json ? JSON.stringify({ items }, null, 2) + '\n' : table(items));

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type * as Deliveries from '../../clients/deliveries';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../../wire/enums';
 import type { DeliveryView } from '../../workflows/webhooks/contract';
-import { CliError, configOrExit, output, renderTable } from './common';
+import { CliError, configOrExit, output, pageSizeOf, renderTable, withPageSize } from './common';
 import { withTemporalClient } from './temporal-client';
 
 async function withClient<T>(run: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
@@ -26,12 +26,12 @@ interface FilterOptions {
   status?: string;
   since?: string;
   until?: string;
-  limit: string;
+  pageSize?: string;
+  limit?: string;
 }
 
 function filterFrom(opts: FilterOptions): Deliveries.DeliveryFilter {
-  const limit = Number(opts.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError('--limit must be a whole number from 1 to 10000', 2);
+  const limit = pageSizeOf(opts, 10_000);
   if (opts.status !== undefined && !DELIVERY_STATUSES.includes(opts.status as DeliveryStatus)) {
     throw new CliError(`--status must be one of ${DELIVERY_STATUSES.join(', ')}`, 2);
   }
@@ -46,14 +46,13 @@ function filterFrom(opts: FilterOptions): Deliveries.DeliveryFilter {
 }
 
 function withFilterOptions(cmd: Command): Command {
-  return cmd
+  return withPageSize(cmd, 'at most this many deliveries')
     .option('--vendor <vendorId>', 'only this vendor')
     .option('--endpoint <endpointId>', 'only this endpoint')
     .option('--event <eventId>', 'only this event')
     .option('--status <status>', `only this status (${DELIVERY_STATUSES.join(', ')})`)
     .option('--since <iso>', 'started at or after this time')
     .option('--until <iso>', 'started before this time')
-    .option('--limit <n>', 'at most this many deliveries', '100')
     .option('--json', 'print JSON');
 }
 

@@ -9,7 +9,7 @@ import type * as Servers from '../../stack/servers';
 import type * as Timeline from '../../clients/timeline';
 import type { Config } from '../../infra/config';
 import type * as SubmissionContract from '../../workflows/submission/contract';
-import { CliError, configOrExit } from './common';
+import { CliError, configOrExit, pageSizeOf, withPageSize } from './common';
 import { withTemporalClient } from './temporal-client';
 
 /** Where the CLI reads its configuration and writes its output; tests pass their own. */
@@ -76,39 +76,48 @@ export function registerSubmissionCommands(program: Command, io: CliIo = {}): vo
   const print = (json: boolean | undefined, value: unknown, human: () => string) => write(json ? JSON.stringify(value, null, 2) + '\n' : human());
   const submissions = program.command('submissions').description('submissions: list with filters, show one, its history as a timeline');
 
-  submissions
-    .command('list')
+  withPageSize(submissions.command('list'), 'at most this many')
     .description('list submissions (Temporal visibility), newest first')
     .option('--status <status>', 'a submission status, e.g. UNDER_ASSESSMENT')
     .option('--vendor <id>', 'a vendor id')
     .option('--agency <id>', 'an invited agency id')
     .option('--release-from <iso>', 'planned release at or after')
     .option('--release-to <iso>', 'planned release at or before')
-    .option('--limit <n>', 'at most this many', '100')
     .option('--json', 'print JSON')
-    .action(async (opts: { status?: string; vendor?: string; agency?: string; releaseFrom?: string; releaseTo?: string; limit: string; json?: boolean }) => {
-      const { OpsSubmissionListQuery } = require('../api/http-schemas') as typeof HttpSchemas;
-      const parsed = OpsSubmissionListQuery.safeParse({
-        ...(opts.status ? { status: opts.status } : {}),
-        ...(opts.vendor ? { vendor: opts.vendor } : {}),
-        ...(opts.agency ? { agency: opts.agency } : {}),
-        ...(opts.releaseFrom ? { releaseFrom: opts.releaseFrom } : {}),
-        ...(opts.releaseTo ? { releaseTo: opts.releaseTo } : {}),
-        pageSize: opts.limit,
-      });
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new CliError(`--${String(issue.path[0] ?? 'option').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`, 2);
-      }
-      const { pageSize, nextPageToken: _t, ...filter } = parsed.data;
-      const config = (io.config ?? configOrExit)();
-      const page =
-        (await listOverHttp(config, filter, pageSize ?? 100)) ??
-        (await withTemporal({ ...io, config: () => config }, (client) =>
-          (require('../api/lookup') as typeof Lookup).listSubmissions(client, filter, { pageSize: pageSize ?? 100 }),
-        ));
-      print(opts.json, page, () => table(page.items));
-    });
+    .action(
+      async (opts: {
+        status?: string;
+        vendor?: string;
+        agency?: string;
+        releaseFrom?: string;
+        releaseTo?: string;
+        pageSize?: string;
+        limit?: string;
+        json?: boolean;
+      }) => {
+        const { OpsSubmissionListQuery } = require('../api/http-schemas') as typeof HttpSchemas;
+        const parsed = OpsSubmissionListQuery.safeParse({
+          ...(opts.status ? { status: opts.status } : {}),
+          ...(opts.vendor ? { vendor: opts.vendor } : {}),
+          ...(opts.agency ? { agency: opts.agency } : {}),
+          ...(opts.releaseFrom ? { releaseFrom: opts.releaseFrom } : {}),
+          ...(opts.releaseTo ? { releaseTo: opts.releaseTo } : {}),
+          pageSize: pageSizeOf(opts, 500),
+        });
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          throw new CliError(`--${String(issue.path[0] ?? 'option').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`, 2);
+        }
+        const { pageSize, nextPageToken: _t, ...filter } = parsed.data;
+        const config = (io.config ?? configOrExit)();
+        const page =
+          (await listOverHttp(config, filter, pageSize ?? 100)) ??
+          (await withTemporal({ ...io, config: () => config }, (client) =>
+            (require('../api/lookup') as typeof Lookup).listSubmissions(client, filter, { pageSize: pageSize ?? 100 }),
+          ));
+        print(opts.json, page, () => table(page.items));
+      },
+    );
 
   submissions
     .command('show <id>')

@@ -918,9 +918,10 @@ async function auditPage() {
   const f = {};
   for (const k of ['from', 'to', 'actor', 'action', 'outcome', 'cursor']) if (q.get(k)) f[k] = q.get(k);
   const data = await api('/ops/audit' + queryString(f));
-  const actor = (r) => (r.actor ? r.actor.kind + ':' + r.actor.id : r.principal || '—');
-  const action = (r) => r.action || [r.method, r.route].filter(Boolean).join(' ') || '—';
-  const outcome = (r) => r.outcome || (r.code ? r.code + (r.status ? ' (' + r.status + ')' : '') : '—');
+  const actor = (r) => r.actor.kind + ':' + r.actor.id;
+  const outcome = (r) => r.outcome + (r.status ? ' (' + r.status + ')' : '');
+  const detail = (r) =>
+    [r.reason, ...Object.entries(r.details || {}).map(([k, v]) => k + '=' + (Array.isArray(v) ? v.join(',') : v))].filter(Boolean).join(' · ');
   return html`<h1 tabindex="-1">Audit trail</h1>
     <form class="filters" id="audit-filter">
       <label>From<input name="from" type="datetime-local" value="${localInput(f.from)}" /></label>
@@ -932,7 +933,7 @@ async function auditPage() {
     </form>
     ${table(
       ['When', 'Actor', 'Action', 'Target', 'Outcome', 'Detail'],
-      data.items.map((r) => [fmt(r.at), actor(r), action(r), r.target || r.path || '—', outcome(r), r.reason || r.detail || '']),
+      data.items.map((r) => [fmt(r.at), actor(r), r.action, r.target || '—', outcome(r), detail(r)]),
       'No audit records match.',
     )}
     ${data.nextCursor ? html`<p><a href="#/audit${queryString({ ...f, cursor: data.nextCursor })}">Older records</a></p>` : ''}`;
