@@ -316,8 +316,8 @@ it('three agencies report one weakness; the operator triages, parties answer, a 
   const viaCli = await preflightCli(['cases', 'csaf', caseId, '--api', api.url, '--token-file', tokenFile]);
   expect(JSON.parse(viaCli.stdout)).toEqual(csaf.json);
   // Every operator action is in the audit, with its outcome.
-  const audit = (await ops('GET', '/ops/audit?limit=200')).json.items as Array<{ caseId?: string; action?: string; outcome?: string }>;
-  const actions = audit.filter((e) => e.caseId === caseId).map((e) => `${e.action}:${e.outcome}`);
+  const audit = (await ops('GET', '/ops/audit?pageSize=500')).json.items as Array<{ details?: { caseId?: string; caseAction?: string; caseOutcome?: string } }>;
+  const actions = audit.filter((r) => r.details?.caseId === caseId).map((r) => `${r.details!.caseAction}:${r.details!.caseOutcome}`);
   expect(actions).toEqual(
     expect.arrayContaining(['triage:applied', 'triage:refused', 'add-party:applied', 'add-party:refused', 'publish:refused', 'publish:applied']),
   );

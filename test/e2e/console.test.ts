@@ -332,7 +332,7 @@ describe('the ops console in Chromium', () => {
     await page.close();
   });
 
-  it('shows the case with its operator actions, and says why an action was refused', async () => {
+  it('shows the case with its operator actions: one the case takes, one it refuses and why', async () => {
     const page = await openConsole(1280, 800);
     await go(page, '#/cases');
     await page.locator(`a[href="#/cases/${caseFingerprint}"]`).click();
@@ -348,15 +348,22 @@ describe('the ops console in Chromium', () => {
       'close',
       'csaf',
     ]);
-    // Whatever the ops API answers, the person sees it: "Done." or the problem's detail (this branch has no action routes yet).
+    // An action the case takes: the page shows the case as it is afterwards.
     const triage = page.locator('form[data-action="triage"]');
     await triage.locator('select[name="severity"]').selectOption('HIGH');
     await triage.locator('input[name="cweId"]').fill('CWE-1427');
     await triage.locator('button').click();
-    await page.waitForSelector('form[data-action="triage"][data-state="done"], form[data-action="triage"][data-state="refused"]');
-    const outcome = await triage.getAttribute('data-state');
-    const said = await triage.locator('.result').textContent();
-    expect([outcome, said]).toEqual(outcome === 'done' ? ['done', 'Done.'] : ['refused', 'No such route. (404)']);
+    await page.locator('#view h1', { hasText: 'TRIAGED' }).waitFor({ timeout: 60_000 });
+    expect(await page.locator('#view h1').textContent()).toContain('HIGH');
+    expect(await page.locator('#case-facts').textContent()).toContain('(CWE-1427)');
+    // An action the case refuses (publishing before parties are told and the embargo lifts): the person sees why.
+    const publish = page.locator('form[data-action="publish"]');
+    await publish.locator('button').click();
+    await page.waitForSelector('form[data-action="publish"][data-state="refused"]', { timeout: 60_000 });
+    const said = (await publish.locator('.result').textContent()) ?? '';
+    expect(said).toMatch(/\(409\)$/);
+    expect(said.length).toBeGreaterThan(20);
+    expect(await page.locator('#view h1').textContent()).toContain('TRIAGED');
     await shot(page, 'case-1280');
     await page.close();
   });

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { applyAgencyCaseCommand, openOrJoinCase, type OpenOrJoinCaseOptions } from '../../clients/cases';
 import type { AcceptedCommand } from '../../events/command-intake';
-import { agencyWorkflowId, submissionWorkflowId } from '../../workflows/submission/contract';
+import { agencyWorkflowId, linkCaseSignal, submissionWorkflowId } from '../../workflows/submission/contract';
 import { classifyTemporalError, type CommandOutcome } from './outcomes';
 
 /** Opens or joins a clearinghouse case for a verified `gov.preflight.case.open.v1` command; returns ids/statuses. */
@@ -24,6 +24,15 @@ export function clearinghouseCaseOpener(options: OpenOrJoinCaseOptions): CaseOpe
       },
       options,
     );
+    // A case that names the submission follows its model's release (the submission pushes it; it checks that the
+    // agency is one it invited). A submission that is gone or ended has nothing more to push: the report stands.
+    const submissionId = (body as { submissionId?: unknown }).submissionId;
+    if (typeof submissionId === 'string' && result.outcome !== 'CASE_CLOSED') {
+      await client.workflow
+        .getHandle(submissionWorkflowId(submissionId))
+        .signal(linkCaseSignal, { caseId: result.primaryCaseId ?? result.caseId, agencyId: command.agencyId })
+        .catch(() => undefined);
+    }
     return {
       caseId: result.caseId,
       outcome: result.outcome,

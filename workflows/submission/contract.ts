@@ -12,7 +12,7 @@
  * Dates cross the wire as ISO-8601 strings. Every shape that crosses a boundary is declared once, as a zod schema in
  * `wire/submission.ts`; this module imports its types only.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AgencyAlert } from '../assessment/contract';
 import type { AgencyStatus, ClearanceNotice, EndReason, FindingResponseKind, MitigationReview, Severity, SubmissionStatus } from '../../wire/enums';
 import type {
@@ -159,6 +159,16 @@ export const VERIFIED_MITIGATIONS_PATCH = 'submission-verified-mitigations';
  * poll it. Runs started before it push nothing.
  */
 export const PUSH_RELEASE_TO_CASES_PATCH = 'submission-push-release-to-cases';
+
+/**
+ * Sent by the ingress when an agency's own `gov.preflight.case.open.v1` names this submission and opened or joined a
+ * case: the submission keeps that case on the model's release too (only for an agency it invited).
+ */
+export interface LinkCaseInput {
+  caseId: string;
+  agencyId: string;
+}
+export const linkCaseSignal = defineSignal<[LinkCaseInput]>('linkCase');
 
 export interface MitigationReviewResult {
   findingId: string;

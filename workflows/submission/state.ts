@@ -579,6 +579,12 @@ export class SubmissionState {
     return [...this.linkedCases].filter(([, pushed]) => pushed !== releaseAt).map(([caseId]) => ({ caseId, releaseAt }));
   }
 
+  /** A case an invited agency opened or joined naming this submission: it follows the model's release too. */
+  linkCaseFromAgency({ caseId, agencyId }: { caseId: string; agencyId: string }): void {
+    if (!this.agencies.has(agencyId) || typeof caseId !== 'string' || !caseId.startsWith('case/')) return;
+    if (!this.linkedCases.has(caseId)) this.linkedCases.set(caseId, undefined);
+  }
+
   releasePushed(caseId: string, releaseAt: string): void {
     this.linkedCases.set(caseId, releaseAt);
   }

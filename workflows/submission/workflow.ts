@@ -35,6 +35,7 @@ import {
   withdrawUpdate,
   VERIFIED_MITIGATIONS_PATCH,
   PUSH_RELEASE_TO_CASES_PATCH,
+  linkCaseSignal,
   type SubmissionInput,
   type SubmissionOutcome,
   type SubmissionActivities,
@@ -162,6 +163,10 @@ export async function submissionWorkflow(input: SubmissionInput): Promise<Submis
   );
 
   setHandler(agencyReportSignal, (r) => state.onAgencyReport(r));
+  // Runs recorded before the release was pushed keep no linked cases: the signal changes nothing there.
+  setHandler(linkCaseSignal, (input) => {
+    if (pushReleases) state.linkCaseFromAgency(input);
+  });
 
   /** Keeps the cases of this submission's third-party findings on the model's current release. */
   async function pushReleasesToCases(): Promise<void> {
