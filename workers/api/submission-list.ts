@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { SubmissionStatus } from '../../wire/enums';
 import { SA } from '../../workflows/shared/search-attributes';
 
@@ -93,6 +95,29 @@ export function listItemFromHttp(raw: HttpExecution): SubmissionListItem | undef
   };
 }
 
+/**
+ * One GET through Node's own HTTP client (loaded in a few milliseconds, where `fetch` first loads undici): the body
+ * of a 2xx answer, else a {@link VisibilityHttpError}.
+ */
+function getJson(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<string> {
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = client.get(url, { headers, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (c: Buffer) => chunks.push(c));
+      response.on('error', reject);
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const status = response.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve(text);
+        else reject(new VisibilityHttpError(`the Temporal HTTP API answered ${status}: ${text.slice(0, 300)}`));
+      });
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', (err) => reject(new VisibilityHttpError(`cannot reach the Temporal HTTP API at ${url.origin}: ${err.message}`)));
+  });
+}
+
 /** Raised when the HTTP API cannot be reached or answers with an error; the caller may fall back to gRPC. */
 export class VisibilityHttpError extends Error {
   override readonly name = 'VisibilityHttpError';
@@ -114,20 +139,14 @@ export async function listSubmissionsOverHttp(
   url.searchParams.set('query', visibilityQuery(filter));
   url.searchParams.set('pageSize', String(page.pageSize ?? 100));
   if (page.nextPageToken) url.searchParams.set('nextPageToken', Buffer.from(page.nextPageToken, 'base64url').toString('base64'));
-  let response: Response;
+  let body: { executions?: HttpExecution[]; nextPageToken?: string };
   try {
-    response = await fetch(url, {
-      headers: { accept: 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) },
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-    });
+    body = JSON.parse(
+      await getJson(url, { accept: 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) }, options.timeoutMs ?? 10_000),
+    ) as typeof body;
   } catch (err) {
-    throw new VisibilityHttpError(`cannot reach the Temporal HTTP API at ${baseUrl}: ${(err as Error).message}`);
+    throw err instanceof VisibilityHttpError ? err : new VisibilityHttpError(`the Temporal HTTP API at ${baseUrl} gave no answer: ${(err as Error).message}`);
   }
-  if (!response.ok) {
-    const text = await response.text().catch(() => '');
-    throw new VisibilityHttpError(`the Temporal HTTP API answered ${response.status}: ${text.slice(0, 300)}`);
-  }
-  const body = (await response.json()) as { executions?: HttpExecution[]; nextPageToken?: string };
   const items = (body.executions ?? []).map(listItemFromHttp).filter((i): i is SubmissionListItem => i !== undefined);
   const token = body.nextPageToken ? Buffer.from(body.nextPageToken, 'base64').toString('base64url') : undefined;
   return { items, ...(token ? { nextPageToken: token } : {}) };
