@@ -183,7 +183,16 @@ export class KafkaAuditTrail implements AuditTrail {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly options: { topic: string; retentionMs: number; replication: number },
+    private readonly options: {
+      topic: string;
+      retentionMs: number;
+      replication: number;
+      /**
+       * `all` (default) keeps a copy of the whole trail for `query`; `own` keeps only this writer's newest record,
+       * which is all a process that only appends (the ingress) needs to resume its chain.
+       */
+      copy?: 'all' | 'own';
+    },
     logger: Logger,
   ) {
     this.log = logger.child({ component: 'audit' });
@@ -216,7 +225,7 @@ export class KafkaAuditTrail implements AuditTrail {
           const offset = BigInt(message.offset);
           this.position = offset + 1n;
           const parsed = AuditRecord.safeParse(parseValue(message.value));
-          if (parsed.success) this.records.push({ offset, record: parsed.data });
+          if (parsed.success) this.keep({ offset, record: parsed.data });
           else this.log.warn({ offset: message.offset }, 'audit topic holds a record that is not an audit record');
         },
       });
@@ -227,6 +236,16 @@ export class KafkaAuditTrail implements AuditTrail {
       this.failStart(e);
       throw e;
     }
+  }
+
+  private keep(stored: Stored): void {
+    if (this.options.copy !== 'own') {
+      this.records.push(stored);
+      return;
+    }
+    if (stored.record.writer !== this.writer) return;
+    const current = this.records[0];
+    if (!current || stored.record.seq > current.record.seq) this.records[0] = stored;
   }
 
   /** Waits until the copy holds everything the topic held when called. */
@@ -295,6 +314,7 @@ export class KafkaAuditTrail implements AuditTrail {
   }
 
   async query(filter: AuditFilter, p: { pageSize: number; cursor?: string }) {
+    if (this.options.copy === 'own') throw new Error('this audit trail keeps only its own chain tail and cannot be queried');
     await this.ready;
     await this.catchUp();
     return page(this.records, filter, p);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 /**
  * The audit trail's record: who did what to which object, and how it ended. Ids, actors, actions and outcomes only,
- * never secrets, tokens or finding text. Hash-chained per writer (one api process): `seq` counts the writer's records
+ * never secrets, tokens or finding text. Hash-chained per writer (one api or ingress process): `seq` counts the writer's records
  * from 1 and `prevHash` is the hash of the writer's record before (64 zeros for seq 1).
  */
 export const AuditActor = z.strictObject({
@@ -22,19 +22,30 @@ export const AuditRecord = z
   .strictObject({
     id: z.string().min(1).max(64),
     seq: z.number().int().min(1),
-    at: z.string().meta({ description: 'RFC 3339 time the api wrote the record' }),
-    writer: z.string().min(1).max(128).meta({ description: 'The api process that wrote the record: one hash chain per writer' }),
+    at: z.string().meta({ description: 'RFC 3339 time the writer wrote the record' }),
+    writer: z.string().min(1).max(128).meta({ description: 'The process (an api or an ingress) that wrote the record: one hash chain per writer' }),
     actor: AuditActor,
-    action: z.string().min(1).max(200).meta({ description: 'The route as `METHOD /pattern`, e.g. `POST /v1/submissions/:id/withdraw`' }),
-    target: z.string().max(500).optional().meta({ description: 'The concrete path (with the ids it names), no query string' }),
+    action: z
+      .string()
+      .min(1)
+      .max(200)
+      .meta({ description: 'The route as `METHOD /pattern`, e.g. `POST /v1/submissions/:id/withdraw`; for an agency command on Kafka, `COMMAND <type>`' }),
+    target: z
+      .string()
+      .max(500)
+      .optional()
+      .meta({ description: 'The concrete path (with the ids it names), no query string; for a command, its subject (submission or case id)' }),
     outcome: AuditOutcome,
     reason: z.string().max(200).optional().meta({ description: 'The problem code of a refusal, rejection or failure (e.g. `forbidden`)' }),
-    status: z.number().int().optional().meta({ description: 'The HTTP status answered' }),
+    status: z.number().int().optional().meta({ description: 'The HTTP status answered (requests only)' }),
     requestId: z.string().max(64).optional(),
     details: z
       .record(z.string(), z.union([z.string().max(200), z.number(), z.boolean(), z.array(z.string().max(200)).max(100)]))
       .optional()
-      .meta({ description: 'Codec calls: namespace, payload count, payload key ids and how the caller authenticated; never contents' }),
+      .meta({
+        description:
+          'Codec calls: namespace, payload count, payload key ids and how the caller authenticated; commands: command id, record position, whether it was dead-lettered; never contents',
+      }),
     prevHash: z.string().regex(/^[0-9a-f]{64}$/),
     hash: z.string().regex(/^[0-9a-f]{64}$/),
   })

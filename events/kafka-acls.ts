@@ -90,16 +90,16 @@ export function agencyKafkaPassword(masterKey: Buffer, agencyId: string): string
   return crypto.createHmac('sha256', masterKey).update(`kafka-scram/v1/${agencyId}`).digest('base64url');
 }
 
-/**
- * The ACL entries of the audit topic on a cluster where Preflight's processes have principals of their own: the api's
- * principal writes (idempotently) and reads (it resumes its chain and serves `GET /ops/audit` from the topic); ops
- * tooling (`preflight audit verify|export`) reads. Nobody else has an entry, so with
- * `allow.everyone.if.no.acl.found=false` every other principal (each agency) is refused.
- */
-/** Consumer groups that read the audit topic: the api's copy and the CLI's reads. */
+/** Consumer groups that read the audit topic: the writers' copies and the CLI's reads. */
 export const AUDIT_GROUP_PREFIX = 'preflight-audit-';
 
-export function auditTopicAcls(options: { apiPrincipal: string; readerPrincipals: string[]; topic?: string }): AclEntry[] {
+/**
+ * The ACL entries of the audit topic on a cluster where Preflight's processes have principals of their own: the
+ * writers' principals (the api's and the ingress's) write (idempotently) and read (each resumes its chain from the
+ * topic; the api also serves `GET /ops/audit` from it); ops tooling (`preflight audit verify|export`) reads. Nobody
+ * else has an entry, so with `allow.everyone.if.no.acl.found=false` every other principal (each agency) is refused.
+ */
+export function auditTopicAcls(options: { writerPrincipals: string[]; readerPrincipals: string[]; topic?: string }): AclEntry[] {
   const topic = options.topic ?? AUDIT_TOPIC;
   const entry = (principal: string, operation: AclOperationTypes, resourceType = AclResourceTypes.TOPIC, resourceName = topic): AclEntry => ({
     principal,
@@ -111,13 +111,15 @@ export function auditTopicAcls(options: { apiPrincipal: string; readerPrincipals
     resourcePatternType: ResourcePatternTypes.LITERAL,
   });
   return [
-    entry(options.apiPrincipal, AclOperationTypes.WRITE),
-    entry(options.apiPrincipal, AclOperationTypes.READ),
-    entry(options.apiPrincipal, AclOperationTypes.DESCRIBE),
-    entry(options.apiPrincipal, AclOperationTypes.IDEMPOTENT_WRITE, AclResourceTypes.CLUSTER, 'kafka-cluster'),
+    ...options.writerPrincipals.flatMap((p) => [
+      entry(p, AclOperationTypes.WRITE),
+      entry(p, AclOperationTypes.READ),
+      entry(p, AclOperationTypes.DESCRIBE),
+      entry(p, AclOperationTypes.IDEMPOTENT_WRITE, AclResourceTypes.CLUSTER, 'kafka-cluster'),
+    ]),
     ...options.readerPrincipals.flatMap((p) => [entry(p, AclOperationTypes.READ), entry(p, AclOperationTypes.DESCRIBE)]),
-    // The throwaway consumer groups the api and the CLI read the topic with.
-    ...[options.apiPrincipal, ...options.readerPrincipals].flatMap((p) => [
+    // The throwaway consumer groups the writers and the CLI read the topic with.
+    ...[...options.writerPrincipals, ...options.readerPrincipals].flatMap((p) => [
       { ...entry(p, AclOperationTypes.READ, AclResourceTypes.GROUP, AUDIT_GROUP_PREFIX), resourcePatternType: ResourcePatternTypes.PREFIXED },
       { ...entry(p, AclOperationTypes.DELETE, AclResourceTypes.GROUP, AUDIT_GROUP_PREFIX), resourcePatternType: ResourcePatternTypes.PREFIXED },
     ]),

@@ -10,6 +10,9 @@ import { Command } from 'commander';
 import { type CloudEvent, Kafka as CeKafka, type KafkaMessage as CeKafkaMessage } from 'cloudevents';
 import type { Kafka, Producer } from 'kafkajs';
 import { buildAgencyCommand, produceAgencyMessage, sendAgencyCommand } from '../../events/agency-client';
+import type { AuditRecord } from '../../events/audit';
+import { verifyAuditTrail } from '../../events/audit';
+import { readAuditTopic } from '../../events/audit-trail';
 import { REPLY_TYPES } from '../../events/catalog';
 import { decodeEvent } from '../../events/consumer';
 import { originalValue, readDeadLetter } from '../../events/dead-letter';
@@ -38,6 +41,8 @@ import { HAPPY_PATH_TRAIL, finding, submissionInput, waitForAgency, waitForStatu
 import { testClient, testConfig, testKafka, testStack, unique } from '../helpers/stack-env';
 
 const taskQueue = unique('events');
+const auditTopic = unique('preflight.audit.ingress-it');
+const auditWriterId = unique('it-ingress');
 const config = testConfig({ PREFLIGHT_TASK_QUEUE: taskQueue });
 const logger = createLogger({ level: 'warn' });
 const agencies = agencyKeys(['nsa', 'cisa', 'dod']);
@@ -83,7 +88,7 @@ beforeAll(async () => {
   };
   const groupId = unique('ingress');
   await startGroupAtEnd(kafka, groupId);
-  ingress = await runIngress(config, logger, { registry: agencies.registry, groupId });
+  ingress = await runIngress(config, logger, { registry: agencies.registry, groupId, auditTopic, auditWriterId });
 });
 
 afterAll(async () => {
@@ -375,5 +380,32 @@ describe('agency commands', () => {
     const state = await client.workflow.getHandle(agencyWorkflowId(id, 'nsa')).query(agencyStateQuery);
     expect(state.infoRequests).toHaveLength(1);
     await expect(client.workflow.getHandle(agencyWorkflowId(id, 'dod')).describe()).rejects.toThrow();
+
+    // Every command, applied or refused, is in the audit trail: the verified sender (none when no signature verified),
+    // the type, the submission, the outcome; never the body. The trail's chain verifies.
+    const { entries } = await readAuditTopic(kafka, auditTopic);
+    const verification = verifyAuditTrail(entries.map((e) => ({ position: `offset ${e.offset}`, value: e.value })));
+    expect(verification.problems).toEqual([]);
+    expect(Object.keys(verification.writers)).toEqual([auditWriterId]);
+    const records = entries.map((e) => e.value as AuditRecord);
+    const recordOf = (m: typeof good1, field = 'commandId') => {
+      const found = records.filter((r) => r.details?.[field] === m.headers.ce_id);
+      expect({ command: m.headers.ce_id, records: found.length }).toEqual({ command: m.headers.ce_id, records: 1 });
+      return found[0]!;
+    };
+    for (const good of [good1, good2, good3]) {
+      expect(recordOf(good)).toMatchObject({ actor: { kind: 'agency', id: 'nsa' }, action: `COMMAND ${good.headers.ce_type}`, target: id, outcome: 'ok' });
+    }
+    expect(recordOf(forged, 'claimedCommandId')).toMatchObject({ actor: { kind: 'unknown-credential', id: '-' }, outcome: 'refused', reason: 'forged' });
+    expect(recordOf(unsigned, 'claimedCommandId')).toMatchObject({ actor: { kind: 'unknown-credential', id: '-' }, outcome: 'refused', reason: 'unsigned' });
+    expect(recordOf(expired)).toMatchObject({ actor: { kind: 'agency', id: 'nsa' }, outcome: 'refused', reason: 'expired' });
+    expect(recordOf(wrongAgency)).toMatchObject({ actor: { kind: 'agency', id: 'cisa' }, outcome: 'refused', reason: 'wrong-agency' });
+    expect(recordOf(uninvited)).toMatchObject({ actor: { kind: 'agency', id: 'dod' }, outcome: 'refused', reason: 'not-invited', target: id });
+    expect(recordOf(schemaViolation)).toMatchObject({ actor: { kind: 'agency', id: 'nsa' }, outcome: 'rejected', reason: 'schema-violation' });
+    expect(recordOf(unknownType)).toMatchObject({ action: 'COMMAND unknown', outcome: 'rejected', reason: 'unknown-type' });
+    // The oversized message was never parsed: no command id to name, but its record position is there.
+    expect(records.some((r) => r.reason === 'oversized' && r.actor.kind === 'unknown-credential' && /@\d+$/.test(String(r.details?.record)))).toBe(true);
+    expect(JSON.stringify(records)).not.toContain('What is the rate limit?');
+    expect(JSON.stringify(records)).not.toContain('signed question');
   });
 });

@@ -116,10 +116,19 @@ describe('the audit chain', () => {
     expect(decodeAuditCursor('bm9wZQ')).toBeUndefined();
   });
 
-  it('grants the topic to the api (write, read) and the readers (read) only', () => {
-    const acls = auditTopicAcls({ apiPrincipal: 'User:api', readerPrincipals: ['User:ops'] });
+  it('grants the topic to the writers, api and ingress (write, read), and the readers (read) only', () => {
+    const acls = auditTopicAcls({ writerPrincipals: ['User:api', 'User:ingress'], readerPrincipals: ['User:ops'] });
     const name: Record<number, string> = { [AclOperationTypes.READ]: 'read', [AclOperationTypes.WRITE]: 'write', [AclOperationTypes.DESCRIBE]: 'describe' };
     const onTopic = acls.filter((a) => a.resourceName === AUDIT_TOPIC).map((a) => `${a.principal} ${name[a.operation] ?? a.operation}`);
-    expect(onTopic.sort()).toEqual(['User:api describe', 'User:api read', 'User:api write', 'User:ops describe', 'User:ops read']);
+    expect(onTopic.sort()).toEqual([
+      'User:api describe',
+      'User:api read',
+      'User:api write',
+      'User:ingress describe',
+      'User:ingress read',
+      'User:ingress write',
+      'User:ops describe',
+      'User:ops read',
+    ]);
   });
 });

@@ -1,6 +1,8 @@
+import os from 'node:os';
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { deriveFingerprintKey } from '../../clients/case-fingerprint';
 import { agenciesInDomain, loadAgencyRegistry, type AgencyRegistry } from '../../events/agency-registry';
+import { KafkaAuditTrail } from '../../events/audit-trail';
 import { DEFAULT_MAX_COMMAND_BYTES } from '../../events/command-intake';
 import { createKafka } from '../../events/kafka';
 import { commandTopicTimestampType, TOPICS } from '../../events/topics';
@@ -8,6 +10,7 @@ import type { Config } from '../../infra/config';
 import type { Logger } from '../../infra/logger';
 import { resolveMasterKey } from '../../infra/master-key';
 import { connectClient, deploymentDataConverter, deploymentPayloadKeys } from '../../infra/temporal';
+import type { CommandAudit } from './audit';
 import { handleByKey } from './lanes';
 import { handleMessage, type Pipeline } from './pipeline';
 import { clearinghouseCaseOpener, type CaseOpener } from './routing';
@@ -47,6 +50,10 @@ export interface IngressOptions {
   keysInFlight?: number;
   /** Where a consumer group without committed offsets starts; default true, so no command sent before the first start is lost. */
   fromBeginning?: boolean;
+  /** The audit topic (default config.audit.topic). */
+  auditTopic?: string;
+  /** This process's chain in the audit trail (default `ingress@<hostname>:<pid>`); two live processes never share one. */
+  auditWriterId?: string;
 }
 
 export const DEFAULT_INGRESS_GROUP = 'preflight-ingress';
@@ -56,8 +63,8 @@ export const DEFAULT_KEYS_IN_FLIGHT = 8;
 
 /**
  * The ingress process: consumes `preflight.agency-commands.v1`, verifies and applies each command, replies on
- * `preflight.agency-replies.v1`, dead-letters refusals on `preflight.dead-letter.v1`, and commits each offset only
- * after Temporal answered and the reply / dead letter is on Kafka. Commands with the same key (submission or case)
+ * `preflight.agency-replies.v1`, dead-letters refusals on `preflight.dead-letter.v1`, records each in the audit trail,
+ * and commits each offset only after Temporal answered and the reply / dead letter and the audit record are on Kafka. Commands with the same key (submission or case)
  * are applied in order; different keys in one partition's batch run side by side.
  */
 export async function runIngress(config: Config, logger: Logger, options: IngressOptions = {}): Promise<{ stop(): Promise<void> }> {
@@ -85,6 +92,13 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
     sessionTimeout: 10_000,
     heartbeatInterval: 3000,
   });
+  // Every handled command is recorded in the shared audit trail; this process only appends, so it keeps no copy.
+  const auditTrail = new KafkaAuditTrail(
+    kafka,
+    { topic: options.auditTopic ?? config.audit.topic, retentionMs: config.audit.retentionMs, replication: config.kafka.topicReplication, copy: 'own' },
+    logger,
+  );
+  const audit: CommandAudit = auditTrail;
   let stopping = false;
   const payloadKeys = deploymentPayloadKeys(config);
   const pipeline: Pipeline = {
@@ -100,10 +114,12 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
     toleranceSeconds: options.toleranceSeconds,
     logger: log,
     stopping: () => stopping,
+    audit,
   };
 
   try {
     await producer.connect();
+    await auditTrail.start(options.auditWriterId ?? `ingress@${os.hostname()}:${process.pid}`);
     await warnUnlessLogAppendTime(kafka, log);
     await consumer.connect();
     await consumer.subscribe({ topic: TOPICS.agencyCommands, fromBeginning: options.fromBeginning ?? true });
@@ -132,7 +148,7 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
       },
     });
   } catch (e) {
-    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), client.connection.close()]);
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), auditTrail.stop(), client.connection.close()]);
     throw e;
   }
   log.info({ groupId: options.groupId ?? DEFAULT_INGRESS_GROUP, topic: TOPICS.agencyCommands }, 'ingress started');
@@ -142,6 +158,7 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
       stopping = true;
       await consumer.disconnect().catch((e: unknown) => log.warn({ err: e }, 'consumer disconnect failed'));
       await producer.disconnect().catch(() => undefined);
+      await auditTrail.stop();
       await client.connection.close().catch(() => undefined);
       log.info('ingress stopped');
     },

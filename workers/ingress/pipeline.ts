@@ -9,6 +9,7 @@ import type { PayloadKey } from '../../infra/codec';
 import type { Logger } from '../../infra/logger';
 import { metrics } from '../../infra/metrics';
 import { retry } from '../../infra/retry';
+import { commandAuditRecord, type CommandAudit } from './audit';
 import { isTransientError, type CommandOutcome } from './outcomes';
 import { outcomeMessages, replyAbout } from './replies';
 import { applyCommand, type CaseOpener } from './routing';
@@ -29,6 +30,8 @@ export interface Pipeline {
   now: () => number;
   logger: Logger;
   stopping: () => boolean;
+  /** The audit trail every handled command is recorded in (before its offset is committed). */
+  audit?: CommandAudit;
 }
 
 /** Backoff while Temporal or Kafka cannot answer; the consumer heartbeats after each wait. */
@@ -82,18 +85,27 @@ export async function handleMessage(p: Pipeline, topic: string, partition: numbe
     outcome = { kind: 'rejected', code: intake.code, reason: intake.reason, deadLetter: true };
   }
 
-  const messages = outcomeMessages({ topic, partition, message }, intake, outcome, p);
-  if (messages.length > 0) {
-    try {
-      await retry(() => p.producer.sendBatch({ topicMessages: messages, acks: -1 }), {
-        ...retrying,
-        isRetriable: () => !p.stopping(),
-        onRetry: (e) => log.warn({ partition, offset: message.offset, err: e }, 'cannot produce reply or dead letter; retrying'),
-      });
-    } catch {
-      return false;
-    }
-  }
+  const source = { topic, partition, message };
+  const messages = outcomeMessages(source, intake, outcome, p);
+  // The reply (and dead letter) and the audit record go out side by side; the offset is committed only after both.
+  const audit = p.audit;
+  const stored = await Promise.allSettled([
+    messages.length === 0
+      ? Promise.resolve()
+      : retry(() => p.producer.sendBatch({ topicMessages: messages, acks: -1 }), {
+          ...retrying,
+          isRetriable: () => !p.stopping(),
+          onRetry: (e) => log.warn({ partition, offset: message.offset, err: e }, 'cannot produce reply or dead letter; retrying'),
+        }),
+    audit === undefined
+      ? Promise.resolve()
+      : retry(() => audit.append(commandAuditRecord(source, intake, outcome)), {
+          ...retrying,
+          isRetriable: () => !p.stopping(),
+          onRetry: (e) => log.warn({ partition, offset: message.offset, err: e }, 'cannot append the audit record; retrying'),
+        }),
+  ]);
+  if (stored.some((r) => r.status === 'rejected')) return false;
   const about = replyAbout(intake);
   const knownType = intake.ok
     ? intake.envelope.type
