@@ -248,6 +248,24 @@ export class KafkaAuditTrail implements AuditTrail {
     if (!current || stored.record.seq > current.record.seq) this.records[0] = stored;
   }
 
+  /**
+   * Starts a chain that cannot have records yet (a writer id made for this process alone, e.g. one CLI run): no read
+   * of the topic, seq 1 follows the genesis hash. Appends wait for this.
+   */
+  async startNewChain(writer: string): Promise<void> {
+    try {
+      this.writer = writer;
+      await ensureAuditTopic(this.kafka, this.options).catch((err: unknown) => this.log.warn({ err, topic: this.options.topic }, 'audit topic not created'));
+      this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await this.producer.connect();
+      this.chain = { seq: 1, prevHash: GENESIS_HASH };
+      this.markReady();
+    } catch (e) {
+      this.failStart(e);
+      throw e;
+    }
+  }
+
   /** Waits until the copy holds everything the topic held when called. */
   async catchUp(timeoutMs = 15_000): Promise<void> {
     const offsets = await this.admin!.fetchTopicOffsets(this.options.topic);
@@ -282,6 +300,8 @@ export class KafkaAuditTrail implements AuditTrail {
         const batch = this.pending.splice(0, 500);
         try {
           if (this.resync) {
+            // A chain started without reading the topic has no copy to resume from: it ends at its first failure.
+            if (!this.consumer) throw new Error(`audit writer ${this.writer} cannot tell whether its last records were stored`);
             await this.resume();
             this.resync = false;
           }

@@ -14,6 +14,7 @@ import { registerAuditCommands } from './cli/audit';
 import { registerCaseCommands } from './cli/cases';
 import { registerDeadLetterCommands } from './cli/dead-letters';
 import { registerDeliveryCommands } from './cli/deliveries';
+import { registerReplayCommands } from './cli/replays';
 import { registerStackCommands } from './cli/stack';
 import { registerSubmissionCommands } from './cli/submissions';
 
@@ -92,6 +93,7 @@ export function buildProgram(): Command {
   registerSubmissionCommands(program);
   registerDeadLetterCommands(program);
   registerDeliveryCommands(program);
+  registerReplayCommands(program);
   registerCaseCommands(program);
   registerAgencyCommands(program);
   registerAuditCommands(program);

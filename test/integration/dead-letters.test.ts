@@ -3,6 +3,8 @@ import type { Kafka, Producer } from 'kafkajs';
 import { buildAgencyCommand } from '../../events/agency-client';
 import crypto from 'node:crypto';
 import { deadLetterMessage } from '../../events/dead-letter';
+import type { AuditRecord } from '../../events/audit';
+import { readAuditTopic } from '../../events/audit-trail';
 import { deploymentPayloadKeys } from '../../infra/temporal';
 import { generateAgencyKeyPair, importPrivateKey } from '../../events/signing';
 import { TOPICS } from '../../events/topics';
@@ -39,7 +41,9 @@ describe('dead letters through the CLI', () => {
   let producer: Producer;
   let out = '';
   const program = new Command('preflight').exitOverride();
-  registerDeadLetterCommands(program, { config: () => testConfig(), out: (t) => (out += t) });
+  const auditTopic = unique('preflight.audit.dl-it');
+  registerDeadLetterCommands(program, { config: () => testConfig({ PREFLIGHT_AUDIT_TOPIC: auditTopic }), out: (t) => (out += t) });
+  const audited = async () => (await readAuditTopic(kafka, auditTopic)).entries.map((e) => e.value as AuditRecord);
   const run = async (...args: string[]) => {
     out = '';
     await program.parseAsync(['node', 'preflight', 'dead-letters', ...args]);
@@ -103,6 +107,16 @@ describe('dead letters through the CLI', () => {
     expect(again.value!.equals(original.value)).toBe(true);
     expect(again.headers['preflight-signature']).toBe(original.headers['preflight-signature']);
     expect(Object.keys(again.headers).some((h) => h.startsWith('preflight-dlq-'))).toBe(false);
+    // The replay is in the audit trail: the operator (the OS user), the letter, where it went.
+    expect(await audited()).toContainEqual(
+      expect.objectContaining({
+        actor: { kind: 'ops', id: expect.stringMatching(/^os:/) as string },
+        action: 'CLI dead-letters replay',
+        target: `dead-letter/${partition}@${offset}`,
+        outcome: 'ok',
+        details: { replayedTo: `${replayed.topic}/${replayed.partition}@${replayed.offset}` },
+      }),
+    );
   });
 
   it('refuses to replay a letter sealed with a key this deployment does not hold', async () => {
@@ -126,5 +140,12 @@ describe('dead letters through the CLI', () => {
     const refused = run('replay', '--partition', String(sent!.partition), '--offset', sent!.baseOffset!);
     await expect(refused).rejects.toBeInstanceOf(CliError);
     await expect(refused).rejects.toThrow('are not replayed');
+    const records = await audited();
+    expect(records).toContainEqual(
+      expect.objectContaining({ action: 'CLI dead-letters replay', target: 'dead-letter/0@99999999', outcome: 'rejected', reason: 'not-found' }),
+    );
+    expect(records).toContainEqual(
+      expect.objectContaining({ target: `dead-letter/${sent!.partition}@${sent!.baseOffset!}`, outcome: 'rejected', reason: 'not-replayable' }),
+    );
   });
 });

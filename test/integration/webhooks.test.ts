@@ -13,6 +13,7 @@ import { listDeliveries, replayDeliveries } from '../../clients/deliveries';
 import { createWebhookActivities } from '../../activities/webhooks';
 import { createKafka } from '../../events/kafka';
 import { TOPICS } from '../../events/topics';
+import { readAuditTopic } from '../../events/audit-trail';
 import { createKafkaEventPublisher, type KafkaEventPublisher } from '../../events/producer';
 import { createLogger } from '../../infra/logger';
 import { runDispatcher } from '../../workers/dispatcher';
@@ -440,7 +441,13 @@ describe('delivery', () => {
     const events = [await publishStatus(vendorId, submissionId, 'RECEIVED'), await publishStatus(vendorId, submissionId, 'SCREENING')];
     for (const e of events) await finished(e.id, endpointId, 'DELIVERED');
 
-    const cli = (...args: string[]) => preflightCli(['deliveries', ...args], { PREFLIGHT_TASK_QUEUE: taskQueue });
+    const auditTopic = unique('preflight.audit.deliveries-it');
+    const cli = (...args: string[]) =>
+      preflightCli(['deliveries', ...args], {
+        PREFLIGHT_TASK_QUEUE: taskQueue,
+        PREFLIGHT_AUDIT_TOPIC: auditTopic,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+      });
 
     // Visibility catches up with the two deliveries.
     const listed = await waitFor('both deliveries in the CLI list', async () => {
@@ -464,6 +471,16 @@ describe('delivery', () => {
     await waitFor('the replayed delivery', async () => (target.requests.length === 3 ? true : undefined));
     // The replay is the same event again, with the same webhook-id.
     expect(target.requests.map((r) => r.headers['webhook-id'] as string).sort()).toEqual([events[0]!.id, events[0]!.id, events[1]!.id].sort());
+    // The replay is in the audit trail, with its filter and counts.
+    const { entries } = await readAuditTopic(testKafka(), auditTopic);
+    expect(entries.map((e) => e.value)).toContainEqual(
+      expect.objectContaining({
+        actor: { kind: 'ops', id: expect.stringMatching(/^os:/) as string },
+        action: 'CLI deliveries replay',
+        outcome: 'ok',
+        details: { eventId: events[0]!.id, matched: 1, started: 1, failed: 0 },
+      }),
+    );
 
     const missing = await cli('show', 'submission/nope/1', endpointId);
     expect({ code: missing.code, stderr: missing.stderr.trim() }).toEqual({ code: 1, stderr: `preflight: no delivery of submission/nope/1 to ${endpointId}` });

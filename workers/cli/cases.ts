@@ -1,12 +1,10 @@
-import fs from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import type * as DevCredentials from '../../stack/dev-credentials';
-import type * as LocalProcess from '../../infra/local-process';
 import type * as Cases from '../../clients/cases';
 import { CASE_STATES, type CaseState, OPAQUE_ID_PATTERN } from '../../wire/enums';
 import type { AgencyCaseView, CaseView } from '../../workflows/clearinghouse/contract';
 import { CliError, configOrExit, output, pageSizeOf, renderTable, withPageSize } from './common';
+import { opsCall, withApiOptions, type ApiOptions } from './ops-api';
 import { withTemporalClient } from './temporal-client';
 
 function withClient<T>(run: (client: Client) => Promise<T>): Promise<T> {
@@ -103,75 +101,11 @@ export function registerCaseCommands(program: Command): void {
 
 // ---- operator actions, through the api with an ops token ------------------------------------------------------
 
-interface ApiOptions {
-  api?: string;
-  tokenFile?: string;
-  json?: boolean;
-}
-
 /** `case/<hex>` or the bare fingerprint → the fingerprint of the api's paths. */
 function fingerprintOf(caseId: string): string {
   const m = /^(?:case\/)?([0-9a-f]{32})$/.exec(caseId);
   if (!m) throw new CliError(`"${caseId}" is not a case id (case/<32 lowercase hex>)`, 2);
   return m[1]!;
-}
-
-/**
- * Calls the ops API with the operator's token (from --token-file, by default the local stack's `dev/ops.token`), so
- * every action is checked and audited by the api exactly as from the console. A refusal becomes a CliError with the
- * problem's status, code and detail: exit 2 for input the api refused (422, 415), 3 for an unknown case, 4 for a
- * refused token, 1 otherwise (409: the case's state does not allow it).
- */
-async function opsCall(opts: ApiOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  const config = configOrExit();
-  const { hostPort } = require('../../infra/local-process') as typeof LocalProcess;
-  const { devCredentialPaths } = require('../../stack/dev-credentials') as typeof DevCredentials;
-  const tokenFile = opts.tokenFile ?? devCredentialPaths(config.stack.dataDir).opsTokenFile;
-  let token: string;
-  try {
-    token = fs.readFileSync(tokenFile, 'utf8').trim();
-  } catch (e) {
-    throw new CliError(`--token-file: ${tokenFile}: ${(e as Error).message}`, 2);
-  }
-  const base = opts.api ?? `http://${hostPort(config.stack.host, config.apiPort)}`;
-  let url: string;
-  try {
-    url = new URL(path, base).toString();
-  } catch {
-    throw new CliError(`--api: "${base}" is not a URL`, 2);
-  }
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-  } catch (e) {
-    throw new CliError(`cannot reach the api at ${base}: ${(e as Error).message} (is preflight start running?)`);
-  }
-  const text = await res.text();
-  let parsed: Record<string, unknown> = {};
-  try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // not JSON: reported below
-  }
-  if (!res.ok) {
-    const errors = Array.isArray(parsed.errors)
-      ? (parsed.errors as Array<{ path: string; message: string }>).map((e) => ` ${e.path}: ${e.message}.`).join('')
-      : '';
-    const exit = res.status === 401 || res.status === 403 ? 4 : res.status === 404 ? 3 : res.status === 422 || res.status === 415 ? 2 : 1;
-    throw new CliError(`${res.status} ${String(parsed.code ?? res.statusText)}: ${String(parsed.detail ?? parsed.title ?? text.slice(0, 200))}${errors}`, exit);
-  }
-  return parsed;
-}
-
-function withApiOptions(command: Command): Command {
-  return command
-    .option('--api <url>', 'the api (default: this machine’s, from the configuration)')
-    .option('--token-file <path>', 'file holding the ops token (default: the local stack’s dev/ops.token)')
-    .option('--json', 'print the case (or document) as JSON');
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -190,6 +124,8 @@ function parseContact(text: string): { name?: string; email?: string; role?: str
   return contact;
 }
 
+const withCaseApiOptions = (command: Command) => withApiOptions(command, 'print the case (or document) as JSON');
+
 /** `preflight cases triage|parties|status|exploitation|duplicate|publish|close|csaf`: operator actions on the ops API. */
 export function registerCaseActionCommands(cases: Command): void {
   const act = async (caseId: string, action: string, body: unknown, opts: ApiOptions): Promise<void> => {
@@ -197,7 +133,7 @@ export function registerCaseActionCommands(cases: Command): void {
     output(opts.json, view, () => renderCase(view));
   };
 
-  withApiOptions(
+  withCaseApiOptions(
     cases
       .command('triage <caseId>')
       .description('triage a case: severity (sets the parties’ remediation due dates), CWE id, affected product')
@@ -213,7 +149,7 @@ export function registerCaseActionCommands(cases: Command): void {
     ),
   );
 
-  withApiOptions(
+  withCaseApiOptions(
     cases
       .command('parties <caseId>')
       .description('add an affected party (notified now; remediation due date by severity); an agency party must be a registered agency')
@@ -225,11 +161,11 @@ export function registerCaseActionCommands(cases: Command): void {
     act(caseId, 'parties', { partyId: opts.party, kind: opts.kind, ...(opts.name ? { name: opts.name } : {}), contacts: opts.contact.map(parseContact) }, opts),
   );
 
-  withApiOptions(
+  withCaseApiOptions(
     cases.command('status <caseId>').description('move a PARTIES_NOTIFIED case to REMEDIATING').requiredOption('--state <state>', 'REMEDIATING'),
   ).action(async (caseId: string, opts: ApiOptions & { state: string }) => act(caseId, 'status', { state: opts.state }, opts));
 
-  withApiOptions(
+  withCaseApiOptions(
     cases
       .command('exploitation <caseId>')
       .description('exploitation in the wild was reported: the disclosure deadline becomes 7 days from now')
@@ -238,14 +174,14 @@ export function registerCaseActionCommands(cases: Command): void {
     act(caseId, 'exploitation', opts.observedAt ? { observedAt: opts.observedAt } : {}, opts),
   );
 
-  withApiOptions(
+  withCaseApiOptions(
     cases
       .command('duplicate <caseId>')
       .description('mark the case a duplicate of another; its reports move to the primary')
       .requiredOption('--primary <caseId>', 'the primary case'),
   ).action(async (caseId: string, opts: ApiOptions & { primary: string }) => act(caseId, 'duplicate', { primaryCaseId: fingerprintOf(opts.primary) }, opts));
 
-  withApiOptions(
+  withCaseApiOptions(
     cases
       .command('publish <caseId>')
       .description('publish the case (its CSAF 2.0 document: `cases csaf`); refused while the embargo holds unless --override-reason is given (audited)')
@@ -263,7 +199,7 @@ export function registerCaseActionCommands(cases: Command): void {
     ),
   );
 
-  withApiOptions(
+  withCaseApiOptions(
     cases.command('close <caseId>').description('close the case').requiredOption('--reason <reason>', 'RESOLVED (after publication) or REJECTED'),
   ).action(async (caseId: string, opts: ApiOptions & { reason: string }) => act(caseId, 'close', { reason: opts.reason }, opts));
 

@@ -4,6 +4,7 @@ import type { Config } from '../../infra/config';
 import type * as LoggerModule from '../../infra/logger';
 import type * as Temporal from '../../infra/temporal';
 import type * as DeadLetters from '../api/dead-letters';
+import type * as AuditAction from './audit-action';
 import { CliError, configOrExit, pageSizeOf, withPageSize } from './common';
 import type { CliIo } from './submissions';
 import type * as Servers from '../../stack/servers';
@@ -50,16 +51,26 @@ export function registerDeadLetterCommands(program: Command, io: CliIo = {}): vo
       if (!/^\d{1,20}$/.test(opts.offset)) throw new CliError('--offset must be a whole number', 2);
       const { DeadLetterReplayError, replayDeadLetter } = require('../api/dead-letters') as typeof DeadLetters;
       const { deploymentPayloadKeys } = require('../../infra/temporal') as typeof Temporal;
+      const { auditCliAction } = require('./audit-action') as typeof AuditAction;
+      const c = config();
+      const kafka = kafkaFor(c);
+      const audited = { action: 'CLI dead-letters replay', target: `dead-letter/${partition}@${opts.offset}` };
       try {
-        const c = config();
-        const where = await replayDeadLetter(kafkaFor(c), { partition, offset: opts.offset }, deploymentPayloadKeys(c));
+        const where = await replayDeadLetter(kafka, { partition, offset: opts.offset }, deploymentPayloadKeys(c));
+        await auditCliAction(c, kafka, { ...audited, outcome: 'ok', details: { replayedTo: `${where.topic}/${where.partition}@${where.offset}` } });
         write(
           opts.json
             ? JSON.stringify({ replayed: true, ...where }, null, 2) + '\n'
             : `Replayed onto ${where.topic} partition ${where.partition} offset ${where.offset}.\n`,
         );
       } catch (e) {
-        if (e instanceof DeadLetterReplayError) throw new CliError(e.message, e.code === 'not-found' ? 3 : 2);
+        if (e instanceof CliError) throw e;
+        const refused = e instanceof DeadLetterReplayError;
+        // The refusal is recorded too; should that fail as well, the refusal is still what the operator sees.
+        await auditCliAction(c, kafka, { ...audited, outcome: refused ? 'rejected' : 'failed', reason: refused ? e.code : 'error' }).catch((a: unknown) =>
+          process.stderr.write(`preflight: ${(a as Error).message}\n`),
+        );
+        if (refused) throw new CliError(e.message, e.code === 'not-found' ? 3 : 2);
         throw e;
       }
     });

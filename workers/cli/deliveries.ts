@@ -3,6 +3,10 @@ import type { Command } from 'commander';
 import type * as Deliveries from '../../clients/deliveries';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../../wire/enums';
 import type { DeliveryView } from '../../workflows/webhooks/contract';
+import type * as KafkaModule from '../../events/kafka';
+import type * as LoggerModule from '../../infra/logger';
+import type * as Servers from '../../stack/servers';
+import type * as AuditAction from './audit-action';
 import { CliError, configOrExit, output, pageSizeOf, renderTable, withPageSize } from './common';
 import { withTemporalClient } from './temporal-client';
 
@@ -119,6 +123,27 @@ export function registerDeliveryCommands(program: Command): void {
     }
     const { replayDeliveries } = require('../../clients/deliveries') as typeof Deliveries;
     const outcomes = await withClient((client, taskQueue) => replayDeliveries(client, filter, { taskQueue }));
+    // Recorded in the audit trail like the api's replays: the filter, and how many started or failed.
+    const { createKafka } = require('../../events/kafka') as typeof KafkaModule;
+    const { createLogger } = require('../../infra/logger') as typeof LoggerModule;
+    const { expectedEndpoints } = require('../../stack/servers') as typeof Servers;
+    const { auditCliAction } = require('./audit-action') as typeof AuditAction;
+    const config = configOrExit();
+    const failed = outcomes.filter((o) => o.result === 'failed').length;
+    await auditCliAction(config, createKafka(config.kafka, createLogger({ level: 'error' }), expectedEndpoints(config).kafka, 'cli'), {
+      action: 'CLI deliveries replay',
+      outcome: failed > 0 ? 'failed' : 'ok',
+      details: {
+        ...Object.fromEntries(
+          Object.entries(filter)
+            .filter((e): e is [string, string] => typeof e[1] === 'string')
+            .map(([k, v]) => [k, v.slice(0, 200)]),
+        ),
+        matched: outcomes.length,
+        started: outcomes.filter((o) => o.result === 'started').length,
+        failed,
+      },
+    });
     output(opts.json, outcomes, () =>
       outcomes.length === 0
         ? 'No deliveries matched.\n'
