@@ -4,7 +4,7 @@ import { Worker } from '@temporalio/worker';
 import { createTimeSkippingEnv, type TimeSkippingEnv } from '../helpers/time-skipping';
 import { finding, lifecycleTestActivities, registerSearchAttributes, submissionInput, waitFor, waitForAgency, waitForStatus } from '../helpers/lifecycle';
 import { DAY_MS } from '../../workflows/shared/time';
-import { agencyWorkflowId, changeReleaseDateUpdate, submissionWorkflowId, withdrawUpdate } from '../../workflows/submission/contract';
+import { agencyWorkflowId, changeReleaseDateUpdate, linkCaseSignal, submissionWorkflowId, withdrawUpdate } from '../../workflows/submission/contract';
 import {
   acceptInvitationUpdate,
   findingDetailQuery,
@@ -151,4 +151,30 @@ it('the case follows each release change, pushed by the submission: the moved da
   );
   expect(dates).toContain(moved);
   expect(Date.parse(dates[dates.length - 1]!)).toBeLessThanOrEqual(await ts.env.currentTimeMs());
+});
+
+it('a case an invited agency opened naming the submission follows its release; one named by an agency not invited is ignored', async () => {
+  const id = 'sub-routing-linked';
+  const { handle } = await assessing(id, 20);
+  const invitedCase = 'case/11111111111111111111111111111111';
+  const strangerCase = 'case/22222222222222222222222222222222';
+  await handle.signal(linkCaseSignal, { caseId: strangerCase, agencyId: 'dod' });
+  await handle.signal(linkCaseSignal, { caseId: invitedCase, agencyId: 'nsa' });
+  await handle.signal(linkCaseSignal, { caseId: 'not-a-case', agencyId: 'nsa' });
+  const first = await waitFor(
+    async () => pushed.filter((p) => p.submissionId === id),
+    (r) => r.some((p) => p.caseId === invitedCase),
+    'the linked case told the planned release',
+  );
+  // The planned release, 20 days out when the submission started.
+  expect(Date.parse(first.find((p) => p.caseId === invitedCase)!.releaseAt)).toBeGreaterThan((await ts.env.currentTimeMs()) + 19 * DAY_MS);
+  const moved = new Date((await ts.env.currentTimeMs()) + 25 * DAY_MS).toISOString();
+  await handle.executeUpdate(changeReleaseDateUpdate, { args: [{ plannedReleaseAt: moved }] });
+  await waitFor(
+    async () => pushed.filter((p) => p.submissionId === id && p.caseId === invitedCase).map((p) => p.releaseAt),
+    (r) => r.includes(moved),
+    'the moved date pushed to the linked case',
+  );
+  // Only the invited agency's case ever heard from this submission.
+  expect(new Set(pushed.filter((p) => p.submissionId === id).map((p) => p.caseId))).toEqual(new Set([invitedCase]));
 });
