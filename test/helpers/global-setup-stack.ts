@@ -7,6 +7,8 @@ import { prepareKafka } from '../../stack/kafka-setup';
 import { bringUpStack } from '../../stack/local-stack';
 import { freeStackPorts } from '../../infra/local-process';
 import { createLogger } from '../../infra/logger';
+import { connectClient, ensureSearchAttributes } from '../../infra/temporal';
+import { SA } from '../../workflows/shared/search-attributes';
 import { provisionChromium, systemBrowserHost } from './browser';
 
 declare global {
@@ -15,7 +17,9 @@ declare global {
 
 /**
  * One real Temporal dev server and one real Kafka broker for the whole integration run, on free loopback ports
- * with throwaway data, and the Chromium the browser tests drive (found, or installed with apt where the user may). External servers (TEMPORAL_ADDRESS / KAFKA_BROKERS) are used instead when set.
+ * with throwaway data, and the Chromium the browser tests drive (found, or installed with apt where the user may).
+ * External servers (TEMPORAL_ADDRESS / KAFKA_BROKERS) are used instead when set; an external Temporal server's
+ * namespace gets Preflight's search attributes.
  */
 export default async function globalSetup(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-test-stack-'));
@@ -40,6 +44,16 @@ export default async function globalSetup(): Promise<void> {
   const stack = await bringUpStack(config, { persistent: false, headless: true, progress: (line) => process.stderr.write(`${line}\n`) });
   const logger = createLogger({ level: 'warn' });
   await prepareKafka(config, stack, logger);
+  if (config.temporal.address) {
+    // An external Temporal server gets Preflight's search attributes as `preflight start` gives them to one.
+    const client = await connectClient(config.temporal, stack.temporalAddress);
+    try {
+      const added = await ensureSearchAttributes(client, config.temporal.namespace, Object.values(SA));
+      if (added.length > 0) process.stderr.write(`Registered search attributes on ${stack.temporalAddress}: ${added.join(', ')}\n`);
+    } finally {
+      await client.connection.close();
+    }
+  }
   process.stderr.write(`Test stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   process.env.PREFLIGHT_TEST_TEMPORAL_ADDRESS = stack.temporalAddress;
   // The frontend's HTTP API: the local dev server's (started with PREFLIGHT_TEMPORAL_HTTP_PORT), or an external one's if given.
