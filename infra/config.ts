@@ -79,6 +79,8 @@ export const EnvSchema = z.object({
     .optional(),
   PREFLIGHT_AGENCY_REGISTRY: optionalString,
   PREFLIGHT_CASE_MAX_REPORTS: z.coerce.number().int().min(1).max(10_000).optional(),
+  PREFLIGHT_INGRESS_PARK_AFTER_MS: z.coerce.number().int().min(0).max(86_400_000).optional(),
+  PREFLIGHT_DISPATCHER_DIRECT_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).optional(),
   PREFLIGHT_PAYLOAD_KEYS: z.string().optional(),
   PREFLIGHT_WEBHOOK_ALLOWLIST: z.string().optional(),
   PREFLIGHT_UI_ORIGINS: z.string().optional(),
@@ -157,6 +159,10 @@ export interface Config {
   agencyRegistryPath: string | undefined;
   /** The cap on reports a new clearinghouse case records (its policy's `maxReports`); undefined: the default, 200. */
   caseMaxReports: number | undefined;
+  /** The ingress parks a command not applied for this long while others are; 0 never parks; undefined: 120 s. */
+  ingressParkAfterMs: number | undefined;
+  /** The dispatcher's own first webhook attempt times out after this; 0 leaves every attempt to the delivery workflow; undefined: 2 s. */
+  dispatcherDirectTimeoutMs: number | undefined;
   /** Payload encryption keys, first one encrypts; empty means one key derived from the master key. */
   payloadKeys: Array<{ id: string; key: string }>;
   /** CIDRs webhook delivery may reach despite the SSRF guard; for local development and tests only. */
@@ -235,6 +241,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey: e.PREFLIGHT_MASTER_KEY,
     agencyRegistryPath: e.PREFLIGHT_AGENCY_REGISTRY,
     caseMaxReports: e.PREFLIGHT_CASE_MAX_REPORTS,
+    ingressParkAfterMs: e.PREFLIGHT_INGRESS_PARK_AFTER_MS,
+    dispatcherDirectTimeoutMs: e.PREFLIGHT_DISPATCHER_DIRECT_TIMEOUT_MS,
     webhookAllowlist: webhookAllowlist(e.PREFLIGHT_WEBHOOK_ALLOWLIST),
     payloadKeys: parsePayloadKeys(e.PREFLIGHT_PAYLOAD_KEYS),
     uiOrigins:

@@ -160,5 +160,6 @@ export const REJECTION_CODES = [
   'unknown-reference',
   'ended',
   'rejected',
+  'not-applied',
   'internal-error',
 ] as const;

@@ -57,6 +57,9 @@ async function main(): Promise<void> {
       taskQueue,
       groupId: env('PF_WH_GROUP'),
       deliveryPolicy: JSON.parse(env('PF_WH_POLICY')),
+      // Without them, the deployment's own (PREFLIGHT_MASTER_KEY, PREFLIGHT_WEBHOOK_ALLOWLIST), as `preflight dispatcher`.
+      ...(process.env.PF_WH_MASTER_KEY ? { masterKey: Buffer.from(process.env.PF_WH_MASTER_KEY, 'base64') } : {}),
+      ...(process.env.PF_WH_ALLOWLIST ? { webhookAllowlist: process.env.PF_WH_ALLOWLIST.split(',') } : {}),
     });
     process.stdout.write('ready\n');
   } else {

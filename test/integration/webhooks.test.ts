@@ -177,6 +177,9 @@ beforeAll(async () => {
     groupId: dispatcherGroup,
     taskQueue,
     deliveryPolicy: policy,
+    masterKey,
+    webhookAllowlist: allowlist,
+    webhookResolver: resolver,
   });
   app = Fastify({ logger: false });
   await app.register(

@@ -20,11 +20,13 @@ import {
 
 /** The file name suffix for the current workflow shapes; earlier shapes' files stay, and every one is replayed. */
 const taskQueue = 'record-webhooks';
-const SHAPE = 'v1';
+const SHAPE = 'v2';
 const VENDOR = 'acme-recorded';
 const HEALTHY = 'ep_rec000001';
 const GONE = 'ep_rec000002';
 const SPARE = 'ep_rec000003';
+/** v2: its first attempt made by the dispatcher (a 503), recorded by the delivery, then delivered by the activity. */
+const DIRECT = 'ep_rec000004';
 let published = 0;
 
 /** Per endpoint, the attempt outcomes in order (the last one repeats). */
@@ -36,6 +38,7 @@ const scripts = new Map<string, Array<Partial<AttemptResult>>>([
       { outcome: 'DELIVERED', status: 200 },
     ],
   ],
+  [DIRECT, [{ outcome: 'DELIVERED', status: 200 }]],
   [
     GONE,
     [
@@ -89,6 +92,22 @@ record(
     const [healthy, gone] = await Promise.all(deliveries);
     await healthy!.result();
     await gone!.result();
+    const directEvent = 'submission/s-recorded/3';
+    const direct = await client.workflow.start('webhookDeliveryWorkflow', {
+      workflowId: deliveryWorkflowId(directEvent, DIRECT),
+      taskQueue,
+      args: [
+        {
+          eventId: directEvent,
+          eventType: 'gov.preflight.submission.status-changed.v1',
+          vendorId: VENDOR,
+          endpointId: DIRECT,
+          body: '{}',
+          firstAttempt: { result: { outcome: 'FAILED', status: 503, latencyMs: 4 }, at: new Date().toISOString() },
+        },
+      ],
+    });
+    await direct.result();
     // The registry hears of the 410 by signal and announces it; act on the endpoint once that is done.
     for (let i = 0; i < 100 && published === 0; i++) await new Promise((r) => setTimeout(r, 100));
     for (let i = 0; i < 100; i++) {
@@ -98,6 +117,7 @@ record(
     }
     await save('webhook-delivery', healthy!);
     await save('webhook-delivery-gone', gone!);
+    await save('webhook-delivery-first-attempt', direct);
     await save('vendor-registry', vendor);
     // The test server may already have ended the registry by the time it is saved.
     await vendor.terminate('recorded').catch(() => undefined);

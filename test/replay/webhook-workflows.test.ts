@@ -12,6 +12,11 @@ const histories: Array<[string, string]> = [
   ['vendor-registry-v1.binpb', 'vendor/acme-recorded'],
   ['webhook-delivery-v1.binpb', 'delivery/submission/s-recorded/1/ep_rec000001'],
   ['webhook-delivery-gone-v1.binpb', 'delivery/submission/s-recorded/2/ep_rec000002'],
+  // v2: as v1, plus a delivery whose first attempt the dispatcher made (patch `delivery-first-attempt-by-dispatcher`).
+  ['vendor-registry-v2.binpb', 'vendor/acme-recorded'],
+  ['webhook-delivery-v2.binpb', 'delivery/submission/s-recorded/1/ep_rec000001'],
+  ['webhook-delivery-gone-v2.binpb', 'delivery/submission/s-recorded/2/ep_rec000002'],
+  ['webhook-delivery-first-attempt-v2.binpb', 'delivery/submission/s-recorded/3/ep_rec000004'],
 ];
 
 describe('webhook workflows replay', () => {

@@ -4,9 +4,7 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { catalogEntry } from '../../events/catalog';
 import type { AcceptedCommand } from '../../events/command-intake';
 import { decodeEvent } from '../../events/consumer';
-import type { KafkaMessage } from 'kafkajs';
-import { applyCommand, lanesByKey, replyMessage } from '../../workers/ingress/index';
-import { handleByKey } from '../../workers/ingress/lanes';
+import { applyCommand, replyMessage } from '../../workers/ingress/index';
 import { FAILURES } from '../../workflows/shared/failures';
 
 const type = 'gov.preflight.assessment.request-info.v1';
@@ -112,64 +110,5 @@ describe('replyMessage', () => {
     const rejected = replyMessage(about, { kind: 'rejected', code: 'expired', reason: 'too old', deadLetter: true });
     expect(decodeEvent(rejected)).toMatchObject({ envelope: { type: 'gov.preflight.command.rejected.v1' }, data: { code: 'expired', reason: 'too old' } });
     expect(rejected.headers.ce_id).toBe(accepted.headers.ce_id);
-  });
-});
-
-describe('lanesByKey', () => {
-  const msg = (offset: number, key: string | null) => ({ offset: String(offset), key: key === null ? null : Buffer.from(key) }) as unknown as KafkaMessage;
-
-  it('keeps each key in offset order and puts keyless messages in one lane', () => {
-    const lanes = lanesByKey([msg(1, 'a'), msg(2, 'b'), msg(3, 'a'), msg(4, null), msg(5, 'b'), msg(6, null), msg(7, 'a')]);
-    expect(lanes.map((lane) => lane.map((m) => m.offset))).toEqual([
-      ['1', '3', '7'],
-      ['2', '5'],
-      ['4', '6'],
-    ]);
-  });
-});
-
-describe('handleByKey', () => {
-  const msg = (offset: number, key: string) => ({ offset: String(offset), key: Buffer.from(key) }) as unknown as KafkaMessage;
-
-  it('commits up to the first message not handled, whatever order the keys finish in, and stops a key at a message left unhandled', async () => {
-    const messages = [msg(10, 'a'), msg(11, 'b'), msg(12, 'a'), msg(13, 'b'), msg(14, 'c')];
-    const handled: string[] = [];
-    const resolved: string[] = [];
-    const commits: string[] = [];
-    let releaseA!: () => void;
-    const aHeld = new Promise<void>((resolve) => (releaseA = resolve));
-    const failed = await handleByKey(messages, {
-      keysInFlight: 3,
-      running: () => true,
-      handle: async (m) => {
-        if (m.offset === '10') await aHeld;
-        if (m.offset === '13') return false;
-        handled.push(m.offset);
-        if (m.offset === '14') releaseA();
-        return true;
-      },
-      resolveOffset: (offset) => resolved.push(offset),
-      commit: async (offset) => void commits.push(offset),
-    });
-    expect(failed).toBeUndefined();
-    expect(handled).toEqual(['11', '14', '10', '12']);
-    // 13 was left for redelivery: nothing past it is resolved or committed.
-    expect(resolved).toEqual(['10', '11', '12']);
-    expect(commits).toEqual(['12', '13']);
-  });
-
-  it('returns the first lane that failed after the others end', async () => {
-    const boom = new Error('bug');
-    const failed = await handleByKey([msg(1, 'a'), msg(2, 'b')], {
-      keysInFlight: 2,
-      running: () => true,
-      handle: async (m) => {
-        if (m.offset === '1') throw boom;
-        return true;
-      },
-      resolveOffset: () => undefined,
-      commit: async () => undefined,
-    });
-    expect(failed?.reason).toBe(boom);
   });
 });

@@ -46,7 +46,7 @@ export function commandAuditRecord(
     outcome.kind === 'accepted'
       ? { outcome: 'ok' }
       : {
-          outcome: outcome.code === 'internal-error' ? 'failed' : REFUSED_CODES.has(outcome.code) ? 'refused' : 'rejected',
+          outcome: outcome.code === 'internal-error' || outcome.code === 'not-applied' ? 'failed' : REFUSED_CODES.has(outcome.code) ? 'refused' : 'rejected',
           reason: outcome.code,
         };
   return {

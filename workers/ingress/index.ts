@@ -1,21 +1,20 @@
 import os from 'node:os';
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka } from 'kafkajs';
 import { deriveFingerprintKey } from '../../clients/case-fingerprint';
 import { agenciesInDomain, loadAgencyRegistry, type AgencyRegistry } from '../../events/agency-registry';
 import { KafkaAuditTrail } from '../../events/audit-trail';
 import { DEFAULT_MAX_COMMAND_BYTES } from '../../events/command-intake';
 import { createKafka } from '../../events/kafka';
+import { runKeyedConsumer, type KeyedConsumer } from '../../events/keyed-consumer';
 import { commandTopicTimestampType, TOPICS } from '../../events/topics';
 import type { Config } from '../../infra/config';
 import type { Logger } from '../../infra/logger';
 import { resolveMasterKey } from '../../infra/master-key';
 import { connectClient, deploymentDataConverter, deploymentPayloadKeys } from '../../infra/temporal';
 import type { CommandAudit } from './audit';
-import { handleByKey } from './lanes';
 import { handleMessage, type Pipeline } from './pipeline';
 import { clearinghouseCaseOpener, type CaseOpener } from './routing';
 
-export { lanesByKey } from './lanes';
 export type { CommandOutcome } from './outcomes';
 export { replyMessage } from './replies';
 export { applyCommand, clearinghouseCaseOpener, type CaseOpener } from './routing';
@@ -41,13 +40,13 @@ export interface IngressOptions {
   clock?: () => number;
   /** Where `gov.preflight.case.open.v1` goes; defaults to the clearinghouse's `openOrJoinCase` on config.taskQueue. */
   openCase?: CaseOpener;
-  /** Partitions processed at once. */
-  concurrency?: number;
   /**
-   * Commands applied at once within one partition's batch, each for a different Kafka key (submission or case id);
+   * Commands applied at once, all partitions together, each for a different Kafka key (submission or case id);
    * commands with the same key are applied in order.
    */
-  keysInFlight?: number;
+  commandsInFlight?: number;
+  /** A command not applied for this long while others are is parked as a dead letter (default 120 s; 0 never parks). */
+  parkAfterMs?: number;
   /** Where a consumer group without committed offsets starts; default true, so no command sent before the first start is lost. */
   fromBeginning?: boolean;
   /** The audit topic (default config.audit.topic). */
@@ -56,16 +55,19 @@ export interface IngressOptions {
   auditWriterId?: string;
 }
 
+const noHeartbeat = async (): Promise<void> => undefined;
+
 export const DEFAULT_INGRESS_GROUP = 'preflight-ingress';
-/** Partitions processed at once, and commands (with different keys) at once within each. */
-export const DEFAULT_PARTITIONS_IN_FLIGHT = 3;
-export const DEFAULT_KEYS_IN_FLIGHT = 8;
+/** Commands (with different keys) applied at once, all partitions together. */
+export const DEFAULT_COMMANDS_IN_FLIGHT = 24;
+export const DEFAULT_PARK_AFTER_MS = 120_000;
 
 /**
  * The ingress process: consumes `preflight.agency-commands.v1`, verifies and applies each command, replies on
  * `preflight.agency-replies.v1`, dead-letters refusals on `preflight.dead-letter.v1`, records each in the audit trail,
- * and commits each offset only after Temporal answered and the reply / dead letter and the audit record are on Kafka. Commands with the same key (submission or case)
- * are applied in order; different keys in one partition's batch run side by side.
+ * and commits each offset only after Temporal answered and the reply / dead letter and the audit record are on Kafka.
+ * Commands with the same key (submission or case) are applied in order; different keys run side by side across
+ * partitions, so a key whose workflow does not answer holds only its own commands (and is parked after a while).
  */
 export async function runIngress(config: Config, logger: Logger, options: IngressOptions = {}): Promise<{ stop(): Promise<void> }> {
   const log = logger.child({ component: 'ingress' });
@@ -115,7 +117,11 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
     logger: log,
     stopping: () => stopping,
     audit,
+    applied: { lastAt: 0 },
   };
+  const parkAfterMs = options.parkAfterMs ?? config.ingressParkAfterMs ?? DEFAULT_PARK_AFTER_MS;
+  if (parkAfterMs > 0) pipeline.parkAfterMs = parkAfterMs;
+  let keyed: KeyedConsumer | undefined;
 
   try {
     await producer.connect();
@@ -123,29 +129,11 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
     await warnUnlessLogAppendTime(kafka, log);
     await consumer.connect();
     await consumer.subscribe({ topic: TOPICS.agencyCommands, fromBeginning: options.fromBeginning ?? true });
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: options.concurrency ?? DEFAULT_PARTITIONS_IN_FLIGHT,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload) => {
-        const failed = await handleByKey(batch.messages, {
-          keysInFlight: options.keysInFlight ?? DEFAULT_KEYS_IN_FLIGHT,
-          running: () => isRunning() && !isStale() && !stopping,
-          handle: async (message) => {
-            try {
-              return await handleMessage(pipeline, batch.topic, batch.partition, message, heartbeat);
-            } catch (e) {
-              // A bug, not a bad message: stop this key without committing past it; kafkajs restarts from the last commit.
-              log.error({ partition: batch.partition, offset: message.offset, err: e }, 'unexpected ingress error');
-              throw e;
-            }
-          },
-          resolveOffset,
-          commit: (offset) => commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }] }),
-        });
-        await heartbeat();
-        if (failed) throw failed.reason;
-      },
+    keyed = await runKeyedConsumer(consumer, {
+      concurrency: options.commandsInFlight ?? DEFAULT_COMMANDS_IN_FLIGHT,
+      log,
+      // Membership is kept by the consumer's own heartbeats: batches are only queued, never waited for.
+      handle: (topic, partition, message) => handleMessage(pipeline, topic, partition, message, noHeartbeat),
     });
   } catch (e) {
     await Promise.allSettled([consumer.disconnect(), producer.disconnect(), auditTrail.stop(), client.connection.close()]);
@@ -156,6 +144,7 @@ export async function runIngress(config: Config, logger: Logger, options: Ingres
   return {
     async stop() {
       stopping = true;
+      await keyed?.drain();
       await consumer.disconnect().catch((e: unknown) => log.warn({ err: e }, 'consumer disconnect failed'));
       await producer.disconnect().catch(() => undefined);
       await auditTrail.stop();

@@ -32,6 +32,41 @@ export interface Pipeline {
   stopping: () => boolean;
   /** The audit trail every handled command is recorded in (before its offset is committed). */
   audit?: CommandAudit;
+  /**
+   * A command Temporal keeps refusing as unavailable for this long while it applies other commands is parked: dead-
+   * lettered with code `not-applied` (replayable) and answered, so its key moves on. Unset: retried until it applies.
+   */
+  parkAfterMs?: number;
+  /** When this process last applied a command (unix ms), shared by every message it handles. */
+  applied?: { lastAt: number };
+}
+
+class ParkedError extends Error {
+  override readonly name = 'ParkedError';
+}
+
+/**
+ * The call's outcome, or ParkedError once `parked()` holds: an update its workflow never takes keeps the client
+ * waiting (it polls until the update completes), so parking cannot wait for the call to fail. The call is cancelled
+ * then, and when the process stops.
+ */
+async function unlessParked<T>(client: Client, call: () => Promise<T>, parked: () => boolean, stopping: () => boolean): Promise<T> {
+  const cancel = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const watch = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      if (parked()) reject(new ParkedError('parked'));
+      else if (stopping()) cancel.abort();
+    }, 500);
+  });
+  const running = client.withAbortSignal(cancel.signal, call);
+  try {
+    return await Promise.race([running, watch]);
+  } finally {
+    clearInterval(timer);
+    cancel.abort();
+    running.catch(() => undefined);
+  }
 }
 
 /** Backoff while Temporal or Kafka cannot answer; the consumer heartbeats after each wait. */
@@ -69,17 +104,38 @@ export async function handleMessage(p: Pipeline, topic: string, partition: numbe
   let outcome: CommandOutcome;
   if (intake.ok) {
     const command = intake;
+    const failingSince = p.now();
+    // Parked only when Temporal answers other commands meanwhile: an outage holds every command, and parks none.
+    const parked = () => p.parkAfterMs !== undefined && p.applied !== undefined && p.now() - failingSince >= p.parkAfterMs && p.applied.lastAt > failingSince;
     try {
-      outcome = await retry(() => withHeartbeat(heartbeat, () => applyCommand(p.client, command, p.openCase)), {
-        ...retrying,
-        // Until the process stops: then the command is left for redelivery.
-        isRetriable: (e) => isTransientError(e) && !p.stopping(),
-        onRetry: (e) => log.warn({ commandId: command.envelope.id, partition, offset: message.offset, err: e }, 'Temporal unavailable; retrying command'),
-      });
+      outcome = await retry(
+        () => withHeartbeat(heartbeat, () => unlessParked(p.client, () => applyCommand(p.client, command, p.openCase), parked, p.stopping)),
+        {
+          ...retrying,
+          // Until the process stops: then the command is left for redelivery.
+          isRetriable: (e) => isTransientError(e) && !p.stopping() && !parked(),
+          onRetry: (e) => log.warn({ commandId: command.envelope.id, partition, offset: message.offset, err: e }, 'Temporal unavailable; retrying command'),
+        },
+      );
+      if (p.applied && outcome.kind === 'accepted') p.applied.lastAt = Math.max(p.applied.lastAt, p.now());
     } catch (e) {
-      if (isTransientError(e)) return false;
-      log.error({ commandId: command.envelope.id, partition, offset: message.offset, err: e }, 'unexpected error applying a command');
-      outcome = { kind: 'rejected', code: 'internal-error', reason: 'The command could not be applied', deadLetter: true };
+      if ((isTransientError(e) || e instanceof ParkedError) && parked()) {
+        const seconds = Math.round((p.now() - failingSince) / 1000);
+        log.warn(
+          { commandId: command.envelope.id, partition, offset: message.offset, seconds, err: e },
+          'command parked: its workflow has not taken it while others were applied',
+        );
+        outcome = {
+          kind: 'rejected',
+          code: 'not-applied',
+          reason: `The command was not applied for ${seconds} s while other commands were; its workflow may still take it once it recovers. It is kept as a dead letter for replay (a replay acts at most once); resend it later or ask the program office.`,
+          deadLetter: true,
+        };
+      } else if (isTransientError(e)) return false;
+      else {
+        log.error({ commandId: command.envelope.id, partition, offset: message.offset, err: e }, 'unexpected error applying a command');
+        outcome = { kind: 'rejected', code: 'internal-error', reason: 'The command could not be applied', deadLetter: true };
+      }
     }
   } else {
     outcome = { kind: 'rejected', code: intake.code, reason: intake.reason, deadLetter: true };

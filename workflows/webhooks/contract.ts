@@ -185,6 +185,8 @@ export interface WebhookDeliveryInput {
   policy?: Partial<DeliveryPolicy>;
   /** Set on an ops replay: a new run of the same delivery id. */
   replayedAt?: string;
+  /** The first attempt, already made by the dispatcher: the workflow records it and goes on from the second. */
+  firstAttempt?: { result: AttemptResult; at: string };
 }
 
 export type AttemptOutcome =

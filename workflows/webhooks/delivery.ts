@@ -3,6 +3,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -10,6 +11,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { SA } from '../shared/search-attributes';
+/** Runs started before it made every attempt themselves; with it, a first attempt made by the dispatcher is recorded. */
+export const FIRST_ATTEMPT_BY_DISPATCHER_PATCH = 'delivery-first-attempt-by-dispatcher';
 import { iso, nowIso } from '../shared/time';
 import {
   deliveryStateQuery,
@@ -71,33 +74,9 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
   };
 
   let firstFailureAt: number | undefined;
-  let delay = nextDelayMs(policy, 0, Math.random());
-  for (let index = 0; index < policy.delaysMs.length; index++) {
-    if (delay > 0) {
-      view.nextAttemptAt = iso(Date.now() + delay);
-      await sleep(delay);
-    }
-    delete view.nextAttemptAt;
-    const startedAt = Date.now();
-    let result: AttemptResult;
-    try {
-      result = await attemptWebhookDelivery({
-        eventId: input.eventId,
-        vendorId: input.vendorId,
-        endpointId: input.endpointId,
-        body: input.body,
-        attempt: index + 1,
-        requestTimeoutMs: policy.requestTimeoutMs,
-        maxResponseBytes: policy.maxResponseBytes,
-      });
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      const cause = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : (err as Error).message;
-      result = { outcome: 'FAILED', latencyMs: Date.now() - startedAt, error: `activity: ${cause}`.slice(0, 200) };
-    }
-    const record: AttemptRecord = { ...result, attempt: index + 1, at: iso(startedAt) };
-    view.attempts.push(record);
-
+  let delay: number;
+  /** What one attempt's result means: the delivery's end, or undefined to go on (with the next attempt's delay set). */
+  const settle = async (result: AttemptResult, record: AttemptRecord, startedAt: number, index: number): Promise<DeliveryView | undefined> => {
     switch (result.outcome) {
       case 'DELIVERED':
         if (result.endpointFailingSince !== undefined) {
@@ -132,9 +111,50 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
           delay = nextDelayMs(policy, index + 1, Math.random(), result.retryAfterMs);
           record.nextAttemptAt = iso(now + delay);
         }
-        break;
+        return undefined;
       }
     }
+  };
+
+  // A first attempt the dispatcher already made is recorded as attempt 1, with no activity and no wait.
+  const made = input.firstAttempt !== undefined && patched(FIRST_ATTEMPT_BY_DISPATCHER_PATCH) ? input.firstAttempt : undefined;
+  delay = made ? 0 : nextDelayMs(policy, 0, Math.random());
+  for (let index = 0; index < policy.delaysMs.length; index++) {
+    if (index === 0 && made) {
+      const startedAt = Date.parse(made.at);
+      const record: AttemptRecord = { ...made.result, attempt: 1, at: made.at };
+      view.attempts.push(record);
+      const settled = await settle(made.result, record, startedAt, index);
+      if (settled) return settled;
+      continue;
+    }
+    if (delay > 0) {
+      view.nextAttemptAt = iso(Date.now() + delay);
+      await sleep(delay);
+    }
+    delete view.nextAttemptAt;
+    const startedAt = Date.now();
+    let result: AttemptResult;
+    try {
+      result = await attemptWebhookDelivery({
+        eventId: input.eventId,
+        vendorId: input.vendorId,
+        endpointId: input.endpointId,
+        body: input.body,
+        attempt: index + 1,
+        requestTimeoutMs: policy.requestTimeoutMs,
+        maxResponseBytes: policy.maxResponseBytes,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const cause = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : (err as Error).message;
+      result = { outcome: 'FAILED', latencyMs: Date.now() - startedAt, error: `activity: ${cause}`.slice(0, 200) };
+    }
+    const record: AttemptRecord = { ...result, attempt: index + 1, at: iso(startedAt) };
+    view.attempts.push(record);
+
+    const settled = await settle(result, record, startedAt, index);
+    if (settled) return settled;
   }
   return finish('FAILED');
 }
