@@ -1,8 +1,8 @@
 /**
  * Comparison (c): webhook fan-out latency. Candidate: an agency's information request (a Temporal update) changes an
- * assessment's status → the submission publishes the status event to Kafka → `preflight dispatcher` starts a
- * webhookDelivery workflow → the worker's attempt activity POSTs the signed webhook → a loopback receiver verifies it
- * with `standardwebhooks`. Baseline: a raw kafkajs record → a plain consumer process (bench/fanout-relay.ts) → the same
+ * assessment's status → the submission publishes the status event to Kafka → `preflight dispatcher` POSTs the signed
+ * webhook as its first attempt (and starts the webhookDelivery workflow that records it) → a loopback receiver
+ * verifies it with `standardwebhooks`. Baseline: a raw kafkajs record → a plain consumer process (bench/fanout-relay.ts) → the same
  * signed POST to the same kind of receiver. Latency = receive time (after verification) − the status change's time:
  * the event's `at`, which is the assessment workflow's clock when the update ran (baseline: the time just before the
  * produce call). Both paths run at half the candidate's measured maximum rate, in alternating blocks.
@@ -230,7 +230,12 @@ export const comparison: Comparison = {
       const [worker, dispatcher, relay] = await Promise.all([
         startBenchWorker(ctx, { taskQueue, env: { PREFLIGHT_WEBHOOK_ALLOWLIST: '127.0.0.1/32' } }),
         // Deliveries run on the worker's task queue.
-        startConsumerProcess(ctx, { role: 'c-dispatcher', command: 'dispatcher', env: { PREFLIGHT_TASK_QUEUE: taskQueue }, groupId: DEFAULT_DISPATCHER_GROUP }),
+        startConsumerProcess(ctx, {
+          role: 'c-dispatcher',
+          command: 'dispatcher',
+          env: { PREFLIGHT_TASK_QUEUE: taskQueue, PREFLIGHT_WEBHOOK_ALLOWLIST: '127.0.0.1/32' },
+          groupId: DEFAULT_DISPATCHER_GROUP,
+        }),
         startConsumerProcess(ctx, {
           role: 'c-relay',
           script: require.resolve('./fanout-relay'),
@@ -436,13 +441,15 @@ export const comparison: Comparison = {
       const sampleIds = measuredIds
         .filter((_, i) => i % Math.max(1, Math.floor(measuredIds.length / (HISTORY_SAMPLE * candidates.length))) === 0)
         .slice(0, HISTORY_SAMPLE * candidates.length);
+      // On the path: the change reaching Kafka, then Kafka to the verified POST (the dispatcher's own first attempt, or
+      // a delivery workflow's activity when the dispatcher had no endpoints to send it to). Off the path: the delivery
+      // workflow that records a first attempt starts after it.
       const stages: Record<string, number[]> = {
         changeToKafka: [],
-        kafkaToDeliveryStarted: [],
-        deliveryStartedToAttemptScheduled: [],
-        attemptScheduledToStarted: [],
-        attemptStartedToReceived: [],
+        kafkaToReceived: [],
+        receivedToDeliveryStarted: [],
       };
+      let viaActivity = 0;
       const workflowIds = sampleIds.map((id) => deliveryWorkflowId(id, endpoint.endpointId));
       await mapBounded(sampleIds.length, 4, async (i) => {
         const id = sampleIds[i]!;
@@ -451,10 +458,10 @@ export const comparison: Comparison = {
         if (!got || kafkaAt === undefined) return;
         const t = stageTimes(await client!.workflow.getHandle(workflowIds[i]!).fetchHistory());
         stages.changeToKafka!.push(kafkaAt - got.changedAt);
-        stages.kafkaToDeliveryStarted!.push(t.started! - kafkaAt);
-        stages.deliveryStartedToAttemptScheduled!.push(t.activityScheduled! - t.started!);
-        stages.attemptScheduledToStarted!.push(t.activityStarted! - t.activityScheduled!);
-        stages.attemptStartedToReceived!.push(got.at - t.activityStarted!);
+        stages.kafkaToReceived!.push(got.at - kafkaAt);
+        // A first attempt made by a delivery's activity, not by the dispatcher, comes after the workflow started.
+        if (t.activityStarted !== undefined && t.activityStarted <= got.at) viaActivity += 1;
+        else stages.receivedToDeliveryStarted!.push(t.started! - got.at);
       });
       const deliveryCounters = meanCounters(await Promise.all(workflowIds.map((id) => countWorkflows(client!, [id]))));
       const stageMedians = Object.fromEntries(
@@ -469,7 +476,8 @@ export const comparison: Comparison = {
       const candidateValue = median(candidates.map((b) => b.p99));
       const baselineValue = median(baselines.map((b) => b.p99));
       const ratio = ratioSummary(candidates.map((c, i) => c.p99 / baselines[i]!.p99));
-      const met = lost === 0 && candidateValue <= 150 && ratio.median <= 10;
+      const pooledP50 = percentile(pooled(candidates), 50);
+      const met = lost === 0 && candidateValue <= 100 && ratio.median <= 5 && pooledP50 <= 40;
       const bodyBytes = (side: LatencyBlock['side']) => {
         const ids = side === 'candidate' ? measuredIds : [...receiver.received.keys()].filter((k) => k.startsWith('raw/'));
         return median(ids.map((id) => receiver.received.get(id)?.bodyBytes ?? NaN).filter(Number.isFinite));
@@ -497,6 +505,7 @@ export const comparison: Comparison = {
         ...Object.fromEntries(Object.entries(stageMedians).map(([k, v]) => [`candidate.stageMs.${k}`, v])),
         lostDeliveries: lost,
         rejectedSignatures: receiver.rejected,
+        sampledFirstAttemptsByActivity: viaActivity,
       };
       const notes = [
         `Ramp (${stepSeconds} s steps, rates doubling from 2/s): ${ramp.map((s) => `${s.rate}/s p50 ${s.p50.toFixed(0)} p99 ${s.p99.toFixed(0)} ms${sustained(s) ? '' : ' (not sustained)'}`).join('; ')}. ${maxRate > 0 ? `Maximum sustained ${maxRate}/s` : 'Not even the first step was sustained'}${rampCut ? ' (the time budget ended the ramp first: a lower bound)' : ''}; blocks run at ${rate}/s for ${blockSeconds} s; processes up in ${setupSeconds.toFixed(1)} s, preparation ${prepSeconds.toFixed(1)} s.`,
@@ -504,7 +513,9 @@ export const comparison: Comparison = {
         `Pooled over blocks — candidate p50 ${counters['candidate.p50Ms']!.toFixed(0)} ms, p99 ${counters['candidate.p99Ms']!.toFixed(0)} ms; raw p50 ${counters['baseline.p50Ms']!.toFixed(0)} ms, p99 ${counters['baseline.p99Ms']!.toFixed(0)} ms.`,
         `Candidate stages (median ms over ${stages.changeToKafka!.length} sampled deliveries): ${Object.entries(stageMedians)
           .map(([k, v]) => `${k} ${v.toFixed(0)}`)
-          .join(', ')}.`,
+          .join(
+            ', ',
+          )} (receivedToDeliveryStarted is off the path: the delivery workflow that records the dispatcher's first attempt starts after it); ${viaActivity} of them had their first attempt made by a delivery activity instead (no endpoints read before).`,
         `CPU ms per event — candidate: ${perEventCpuMs('candidate', candidates)}; raw: ${perEventCpuMs('baseline', baselines)}.`,
       ];
       if (lost > 0) notes.push(`${lost} deliveries did not arrive within 60 s of their block.`);
@@ -518,9 +529,9 @@ export const comparison: Comparison = {
       );
       if (!met) {
         const [slowest] = Object.entries(stageMedians).sort((a, b) => b[1] - a[1]);
-        const serial = Object.values(stageMedians).reduce((a, b) => a + b, 0);
+        const serial = (stageMedians.changeToKafka ?? 0) + (stageMedians.kafkaToReceived ?? 0);
         notes.push(
-          `Target missed: the candidate path holds Temporal round trips in series — the submission handles the assessment's report signal and runs the publish activity; the dispatcher queries the vendor registry and starts a delivery workflow; its first task schedules the attempt activity, which reads the registry again before posting. The sampled stage medians add up to ${serial.toFixed(0)} ms (largest: ${slowest?.[0]} ${slowest?.[1].toFixed(0)} ms), each a workflow task or activity dispatched through the one dev server, against one Kafka hop and one POST on the raw path; p99 adds queueing behind other tasks on the shared CPUs.${
+          `Target missed. On the path remain: the assessment's update, its report signal to the submission and the submission's workflow task that publishes the event (changeToKafka, two workflow tasks through the one dev server), and the dispatcher's consume and POST (kafkaToReceived). The sampled stage medians add up to ${serial.toFixed(0)} ms (largest: ${slowest?.[0]} ${slowest?.[1].toFixed(0)} ms) against one Kafka hop and one POST on the raw path; p99 adds queueing behind other workflow tasks on the shared CPUs.${
             (stageMedians.changeToKafka ?? 0) > 500
               ? ` A submission publishes its events one at a time, in order (workflows/submission/workflow.ts), so changeToKafka grows once one submission's changes come faster than one publish round trip each (here ${(rate / submissionIds.length).toFixed(2)} changes/s per submission).`
               : ''
@@ -530,13 +541,13 @@ export const comparison: Comparison = {
       return {
         id: 'c',
         title: comparison.title,
-        candidate: 'status change → Kafka → `preflight dispatcher` → webhookDelivery workflow → signed POST, verified',
+        candidate: 'status change → Kafka → `preflight dispatcher` → signed POST (first attempt), verified; the webhookDelivery workflow records it',
         baseline: 'raw kafkajs produce → consumer process → signed POST, verified',
         metric: 'p99 latency (ms)',
         candidateValue,
         baselineValue,
         ratio,
-        target: 'p99 ≤ 150 ms and ≤ 10 × raw',
+        target: 'p99 ≤ 100 ms and ≤ 5 × raw, p50 ≤ 40 ms',
         met,
         counters,
         cpuSeconds: cpuBySide(cpu),
