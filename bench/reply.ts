@@ -188,6 +188,32 @@ function summarize(side: LatencyBlock['side'], rate: number, samples: Sample[], 
   };
 }
 
+/** The distinct messages of a process log's warning and error lines (pino JSON), with how often each came. */
+function logWarnings(file: string): { count: number; messages: string[] } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return { count: 0, messages: [] };
+  }
+  const seen = new Map<string, number>();
+  let count = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string | number; msg?: string };
+      const level = typeof entry.level === 'number' ? entry.level : ({ warn: 40, error: 50, fatal: 60 }[String(entry.level)] ?? 0);
+      if (level < 40) continue;
+      count += 1;
+      const msg = String(entry.msg ?? '').slice(0, 120);
+      seen.set(msg, (seen.get(msg) ?? 0) + 1);
+    } catch {
+      // not a log entry
+    }
+  }
+  return { count, messages: [...seen].map(([m, n]) => `${n}× ${m}`) };
+}
+
 /** Median of the finite values, NaN when there are none. */
 function medianOf(xs: number[]): number {
   const finite = xs.filter(Number.isFinite);
@@ -498,6 +524,11 @@ export const comparison: Comparison = {
         `The tail (the slowest 5 %: ${slow.length} of ${c.length} candidate commands, from ${fmt(tailFrom)} ms): sent → update accepted ${fmt(tailStages['candidate.tailStageMs.sentToUpdateAccepted'])} ms, update completed → reply read ${fmt(tailStages['candidate.tailStageMs.updateCompletedToRead'])} ms at their median; the slowest 5 % of direct updates waited ${fmt(directTailAccepted)} ms to be accepted.`,
         `CPU ms per command — candidate: ${perCommandCpuMs('candidate', candidates)}; direct: ${perCommandCpuMs('baseline', baselines)}. Load average ${loadAtRamp.toFixed(1)} when the ramp ended.`,
       ];
+      const ingressWarnings = logWarnings(ingress.logFile);
+      counters['ingress.logWarnings'] = ingressWarnings.count;
+      notes.push(
+        `Blocks in order, p50/p99 ms — candidate: ${candidates.map((x) => `${fmt(x.p50)}/${fmt(x.p99)}`).join(', ')}; direct: ${baselines.map((x) => `${fmt(x.p50)}/${fmt(x.p99)}`).join(', ')}. The ingress logged ${ingressWarnings.count} warnings or errors${ingressWarnings.messages.length > 0 ? `: ${ingressWarnings.messages.slice(0, 4).join('; ')}` : ''}.`,
+      );
       if (lost > 0) notes.push(`${lost} commands got no reply within ${REPLY_WAIT_MS / 1000} s.`);
       if (refused > 0) notes.push(`${refused} commands or updates were refused.`);
       if (!met) {
