@@ -389,6 +389,23 @@ export const comparison: Comparison = {
         if (!sustained(step)) break;
         maxRate = rate;
       }
+      // The last step overloads on purpose: its replies are all read, but the work each command leaves behind (status
+      // and inbox events published by the submissions) may still be queued. The blocks start once the status events
+      // stop coming (at most 15 s).
+      let settleMs = Date.now();
+      let lastCount = -1;
+      await pollUntil(
+        async () => {
+          const count = await topicRecords(admin, TOPICS.submissionEvents);
+          const settled = count === lastCount;
+          lastCount = count;
+          return settled ? true : undefined;
+        },
+        'the ramp to settle',
+        15_000,
+        750,
+      ).catch(() => undefined);
+      settleMs = Date.now() - settleMs;
       const rampCut = ramp.length > 0 && sustained(ramp[ramp.length - 1]!);
       const rate = Math.max(1, maxRate / 2);
       const loadAtRamp = os.loadavg()[0]!;
@@ -517,7 +534,7 @@ export const comparison: Comparison = {
       };
       const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
       const notes = [
-        `Ramp (${stepSeconds} s steps, rates doubling from ${startRate}/s): ${ramp.map((s) => `${s.rate}/s p50 ${fmt(s.p50)} p99 ${fmt(s.p99)} ms${sustained(s) ? '' : ' (not sustained)'}`).join('; ')}. ${maxRate > 0 ? `Maximum sustained ${maxRate}/s` : 'Not even the first step was sustained'}${rampCut ? ' (the time budget ended the ramp first: a lower bound)' : ''}; blocks run at ${rate}/s for ${blockSeconds} s, ${candidates.length + baselines.length} blocks; ${submissionIds.length} submissions, consecutive commands to different ones; processes up in ${setupSeconds.toFixed(1)} s, preparation ${prepSeconds.toFixed(1)} s.`,
+        `Ramp (${stepSeconds} s steps, rates doubling from ${startRate}/s): ${ramp.map((s) => `${s.rate}/s p50 ${fmt(s.p50)} p99 ${fmt(s.p99)} ms${sustained(s) ? '' : ' (not sustained)'}`).join('; ')}. ${maxRate > 0 ? `Maximum sustained ${maxRate}/s` : 'Not even the first step was sustained'}${rampCut ? ' (the time budget ended the ramp first: a lower bound)' : ''}; the ramp's leftover work settled in ${(settleMs / 1000).toFixed(1)} s; blocks run at ${rate}/s for ${blockSeconds} s, ${candidates.length + baselines.length} blocks; ${submissionIds.length} submissions, consecutive commands to different ones; processes up in ${setupSeconds.toFixed(1)} s, preparation ${prepSeconds.toFixed(1)} s.`,
         `Candidate: \`${REQUEST_INFO}\` signed by ${CANDIDATE_AGENCY}, produced with its own SASL login (acks=all), answered by \`preflight ingress\`; latency from just before the produce call to the reply for that command id read from ${agencyInboxTopic(CANDIDATE_AGENCY)} by the agency's own consumer. Baseline: the same \`requestInfo\` update on ${BASELINE_AGENCY}'s assessments from a Temporal client; latency = \`executeUpdate\`'s round trip. Same host clock for both.`,
         `Pooled over blocks — candidate p50 ${fmt(candidateP50)} ms, p99 ${fmt(candidateP99)} ms; direct update p50 ${fmt(baselineP50)} ms, p99 ${fmt(baselineP99)} ms.`,
         `Where the candidate's time goes (medians over ${foundInHistory} commands whose update was found in the assessment's history; update times are the dev server's history event times): produce call ${fmt(stages['candidate.stageMs.produceCall'])} ms; sent → update accepted in the workflow ${fmt(stages['candidate.stageMs.sentToUpdateAccepted'])} ms (produce, the ingress's fetch, signature check, the update's dispatch and the workflow task); accepted → completed ${fmt(stages['candidate.stageMs.updateAcceptedToCompleted'])} ms; completed → reply built by the ingress ${fmt(stages['candidate.stageMs.updateCompletedToReplyBuilt'])} ms (the update result back through the server); reply built → its record timestamp ${fmt(stages['candidate.stageMs.replyBuiltToRecord'])} ms; record → read by the agency ${fmt(stages['candidate.stageMs.replyRecordToRead'])} ms (acks=all on the reply and inbox records, the agency's fetch). Direct update: sent → accepted ${fmt(stages['baseline.stageMs.sentToUpdateAccepted'])} ms, completed → result at the client ${fmt(stages['baseline.stageMs.updateCompletedToResult'])} ms.`,
