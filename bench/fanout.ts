@@ -21,7 +21,6 @@ import { createKafka } from '../events/kafka';
 import { tailTopic } from '../events/consumer';
 import { TOPICS } from '../events/topics';
 import { deriveWebhookSecret } from '../events/webhook-signing';
-import { sleep } from '../infra/local-process';
 import { resolveMasterKey } from '../infra/master-key';
 import { connectClient, deploymentDataConverter } from '../infra/temporal';
 import { DEFAULT_DISPATCHER_GROUP } from '../workers/dispatcher';
@@ -33,6 +32,7 @@ import { SIX_AGENCIES, submissionInput } from '../test/helpers/lifecycle';
 import { mapBounded, pollUntil } from './lib/blocks';
 import { countWorkflows, meanCounters, prefixed, type SubmissionCounters } from './lib/counters';
 import { CpuMeter } from './lib/cpu';
+import { atRate, sustained } from './lib/rate';
 import { alternate, median, percentile, ratioSummary } from './lib/stats';
 import type { BenchContext, Comparison, ComparisonResult } from './lib/types';
 import { recordBytes, topicRecords } from './kafka-counters';
@@ -97,24 +97,6 @@ class VerifyingReceiver {
   }
 }
 
-/**
- * Fires `fire(i)` at a constant rate (open loop: a slow call never delays the next) and waits for every call;
- * `drainMs` is how long the calls still ran after the last one was fired.
- */
-async function atRate(rate: number, seconds: number, fire: (i: number) => Promise<void>): Promise<{ count: number; drainMs: number }> {
-  const count = Math.max(2, Math.round(rate * seconds));
-  const started = performance.now();
-  const calls: Promise<void>[] = [];
-  for (let i = 0; i < count; i++) {
-    const wait = started + (i * 1000) / rate - performance.now();
-    if (wait > 0) await sleep(wait);
-    calls.push(fire(i));
-  }
-  const lastFired = performance.now();
-  await Promise.all(calls);
-  return { count, drainMs: performance.now() - lastFired };
-}
-
 interface LatencyBlock {
   side: 'candidate' | 'baseline';
   rate: number;
@@ -156,19 +138,6 @@ function summarize(
     latencies,
     ...measured,
   };
-}
-
-/**
- * Keeps up: everything delivered, the triggering calls done within a second of the last one fired (they queue per
- * assessment otherwise), and no backlog building up: the last third of the step waited at most half a second longer
- * than the first third (an absolute margin, so a few noisy samples on a shared host do not decide it).
- */
-function sustained(block: LatencyBlock): boolean {
-  if (block.delivered < block.sent || block.drainMs > 1000) return false;
-  const third = Math.max(1, Math.floor(block.latencies.length / 3));
-  const first = median(block.latencies.slice(0, third));
-  const last = median(block.latencies.slice(-third));
-  return last <= first + 500;
 }
 
 /** (after − before) / changes for every counter. */

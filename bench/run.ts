@@ -25,6 +25,7 @@ const COMPARISONS: { id: ComparisonResult['id']; module: string; quickSeconds: n
   { id: 'c', module: 'fanout', quickSeconds: 50, fullSeconds: 270 },
   { id: 'd', module: 'memory', quickSeconds: 40, fullSeconds: 210 },
   { id: 'e', module: 'growth', quickSeconds: 55, fullSeconds: 300 },
+  { id: 'f', module: 'reply', quickSeconds: 50, fullSeconds: 270 },
 ];
 
 const RESULTS_DIR = path.join(__dirname, 'results');

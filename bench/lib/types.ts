@@ -35,7 +35,7 @@ export interface RatioSummary {
 }
 
 export interface ComparisonResult {
-  id: 'a' | 'b' | 'c' | 'd' | 'e';
+  id: 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
   title: string;
   /** what was measured */
   candidate: string;
