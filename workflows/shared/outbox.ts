@@ -44,14 +44,15 @@ const DEFAULT_ACTIVITY_OPTIONS: ActivityOptions = {
 
 /**
  * A local `publishEvent` runs inside the workflow task on the workflow's own worker: no activity task, no trip through
- * matching. Its retries back off inside the SDK (every backoff stays under `localRetryThreshold`, so none becomes a
- * timer) while the worker keeps the workflow task alive; after `scheduleToCloseTimeout` the outbox hands the same event
- * to the regular activity, whose retries neither hold the workflow's tasks nor grow its history.
+ * matching. Its retries back off inside the SDK (1, 2, 4, 8 s: every backoff stays under `localRetryThreshold`, so none
+ * becomes a timer) while the worker keeps the workflow task alive; after the fifth failed attempt (about 15 s, longer
+ * when attempts hang) the outbox hands the same event to the regular activity, whose retries neither hold the
+ * workflow's tasks nor grow its history. Bounded by attempts: the SDK does not end a local activity's retries at its
+ * schedule-to-close timeout while they run inside heartbeated workflow tasks.
  */
 export const DEFAULT_LOCAL_ACTIVITY_OPTIONS: LocalActivityOptions = {
   startToCloseTimeout: '10 seconds',
-  scheduleToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
   localRetryThreshold: '10 seconds',
 };
 
