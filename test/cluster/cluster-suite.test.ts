@@ -55,8 +55,8 @@ import { Ledger, type FaultRecord, type ProgressKind } from '../faults/ledger';
 import { survivors } from '../faults/stack';
 import { ClusterProcess, type Role } from './processes';
 
-const SUBMISSIONS = Number(process.env.PREFLIGHT_CLUSTER_SUBMISSIONS ?? 40);
-const AGENCIES_PER_SUBMISSION = Number(process.env.PREFLIGHT_CLUSTER_AGENCIES ?? process.env.PREFLIGHT_FAULTS_AGENCIES ?? 3);
+const SUBMISSIONS = Number(process.env.PREFLIGHT_CLUSTER_SUBMISSIONS ?? 48);
+const AGENCIES_PER_SUBMISSION = Number(process.env.PREFLIGHT_CLUSTER_AGENCIES ?? process.env.PREFLIGHT_FAULTS_AGENCIES ?? 6);
 const VENDOR = 'vendor-acme';
 const WEBHOOK_TYPES = ['gov.preflight.submission.status-changed.v1', 'gov.preflight.clearance.issued.v1'] as const;
 /** From the first submission to the last check; the set-up (and a first Go build) comes on top. */
@@ -78,8 +78,15 @@ interface ClusterFault extends FaultRecord {
   kind: FaultKind;
   /** Which process died (`kafka-2`, `worker-1`, `temporal-history`). */
   victim: string;
-  /** Kill → first progress that began after the kill (replies, status events, webhooks, vendor calls). */
+  /**
+   * Kill → first progress that began after the kill: for a broker, its partitions written again (see
+   * `partitionsResumed`); for the others, a reply, status event, webhook or vendor call that needed the killed kind.
+   */
   recoveryFromKillMs?: number;
+  /** A broker's kill: the partitions it led, and when each topic's were written again. */
+  led?: Led;
+  commandsResumedMs?: number;
+  eventsResumedMs?: number;
 }
 
 interface Harness {
@@ -108,6 +115,9 @@ let stopping = false;
 const timers: NodeJS.Timeout[] = [];
 /** Vendor calls answered 2xx, and through which api. */
 const vendorCalls: Array<{ at: number; api: number }> = [];
+/** Agency commands acknowledged by Kafka (acks=all), and status events consumed, by partition. */
+const commandWrites: Array<{ at: number; partition: number }> = [];
+const eventRecords: Array<{ at: number; partition: number; producedAt: number }> = [];
 
 async function retry<T>(what: string, fn: () => Promise<T>, options: { attempts?: number; delayMs?: number; deadline: number }): Promise<T> {
   let last: unknown;
@@ -192,7 +202,8 @@ async function runAgency(submissionId: string, agencyId: string, deadline: numbe
       const message = buildAgencyCommand({ agencyId, type: step.type, subject: submissionId, data: step.data, id }, h!.keys[agencyId]!);
       ledger.commandSent(id, { submissionId, agencyId, type: step.type });
       try {
-        await produceAgencyMessage(h!.producers[agencyId]!, message);
+        const { partition } = await produceAgencyMessage(h!.producers[agencyId]!, message);
+        commandWrites.push({ at: Date.now(), partition });
       } catch {
         await sleep(2000);
         continue;
@@ -285,7 +296,7 @@ function onStatusEvent(type: string, data: Record<string, unknown>, deadline: nu
 async function consume(
   kafka: Kafka,
   topic: string,
-  onMessage: (headers: Record<string, string>, value: string, producedAt: number) => void,
+  onMessage: (headers: Record<string, string>, value: string, producedAt: number, partition: number) => void,
 ): Promise<Consumer> {
   const consumer = kafka.consumer({
     groupId: `cluster-ledger-${topic}`,
@@ -297,34 +308,59 @@ async function consume(
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
-    eachMessage: async ({ message }) => {
+    eachMessage: async ({ message, partition }) => {
       let headers: Record<string, string>;
       try {
         headers = headersToStrings(message.headers);
       } catch {
         return;
       }
-      onMessage(headers, message.value?.toString('utf8') ?? '', Number(message.timestamp));
+      onMessage(headers, message.value?.toString('utf8') ?? '', Number(message.timestamp), partition);
     },
   });
   return consumer;
 }
 
-/** The broker leading the most partitions of `topic` (a tie goes to the lowest node id). */
-async function leaderOf(topic: string): Promise<KafkaNode> {
+/** Partitions of the command and status topics a broker leads. */
+interface Led {
+  commands: number[];
+  events: number[];
+}
+
+/** The broker leading the most partitions of `topic` (a tie goes to the lowest node id), and what it leads. */
+async function leaderOf(topic: string): Promise<{ node: KafkaNode; led: Led }> {
   const admin = h!.observer.admin();
   await admin.connect();
   try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const { topics } = await admin.fetchTopicMetadata({ topics: [TOPICS.agencyCommands, TOPICS.submissionEvents] });
+    const partitions = (name: string) => topics.find((t) => t.name === name)?.partitions ?? [];
     const counts = new Map<number, number>();
-    for (const p of topics[0]?.partitions ?? []) counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1);
+    for (const p of partitions(topic)) counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1);
     const [leader] = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0] ?? [];
     const node = h!.kafka.nodes.find((n) => n.nodeId === leader);
     if (!node) throw new Error(`no leader for ${topic}`);
-    return node;
+    const ledBy = (name: string) =>
+      partitions(name)
+        .filter((p) => p.leader === leader)
+        .map((p) => p.partitionId);
+    return { node, led: { commands: ledBy(TOPICS.agencyCommands), events: ledBy(TOPICS.submissionEvents) } };
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * After a leader broker's kill: when its partitions were written again (an agency command acknowledged by all in-sync
+ * replicas on a partition it led; a status event produced after the kill and consumed from a partition it led).
+ */
+function partitionsResumed(led: Led, killedAt: number): { commandsMs?: number; eventsMs?: number; bothMs?: number } {
+  const commands = led.commands.length === 0 ? killedAt : commandWrites.find((w) => w.at >= killedAt && led.commands.includes(w.partition))?.at;
+  const events = led.events.length === 0 ? killedAt : eventRecords.find((e) => e.producedAt >= killedAt && led.events.includes(e.partition))?.at;
+  return {
+    ...(commands !== undefined && led.commands.length > 0 ? { commandsMs: commands - killedAt } : {}),
+    ...(events !== undefined && led.events.length > 0 ? { eventsMs: events - killedAt } : {}),
+    ...(commands !== undefined && events !== undefined ? { bothMs: Math.max(commands, events) - killedAt } : {}),
+  };
 }
 
 /** Waits until every partition of Preflight's topics has all three replicas in sync again (bounded). */
@@ -363,23 +399,31 @@ const PROGRESS: Record<string, { kinds: ProgressKind[]; vendor: boolean }> = {
   temporal: { kinds: ['reply', 'event'], vendor: false },
 };
 
-async function runFault(
-  kind: FaultKind,
-  victim: { name: string; kill9(): Promise<void>; start(): Promise<void> },
-  downMs: number,
-  deadline: number,
-): Promise<void> {
+type Victim = { name: string; kill9(): Promise<void>; start(): Promise<void> };
+
+async function runFault(kind: FaultKind, target: { victim: Victim; led?: Led }, downMs: number, deadline: number): Promise<void> {
+  const { victim, led } = target;
   const killedAt = Date.now();
   await victim.kill9();
-  const record: ClusterFault = { kind, victim: victim.name, killedAt, restartedAt: killedAt };
+  const record: ClusterFault = { kind, victim: victim.name, killedAt, restartedAt: killedAt, ...(led ? { led } : {}) };
   faults.push(record);
   const progress = PROGRESS[kind.startsWith('kafka') ? 'kafka' : kind.startsWith('temporal') ? 'temporal' : kind]!;
   const watch = (async () => {
     while (Date.now() < Math.min(deadline, killedAt + RECOVERY_LIMIT_MS) && !stopping) {
-      const at = progressAfter(killedAt, progress.kinds, progress.vendor);
-      if (at !== undefined) {
-        record.recoveryFromKillMs = at - killedAt;
-        return;
+      if (led) {
+        const resumed = partitionsResumed(led, killedAt);
+        if (resumed.commandsMs !== undefined) record.commandsResumedMs = resumed.commandsMs;
+        if (resumed.eventsMs !== undefined) record.eventsResumedMs = resumed.eventsMs;
+        if (resumed.bothMs !== undefined) {
+          record.recoveryFromKillMs = resumed.bothMs;
+          return;
+        }
+      } else {
+        const at = progressAfter(killedAt, progress.kinds, progress.vendor);
+        if (at !== undefined) {
+          record.recoveryFromKillMs = at - killedAt;
+          return;
+        }
       }
       await sleep(200);
     }
@@ -582,7 +626,8 @@ it(
     const runStarted = Date.now();
     const deadline = runStarted + RUN_DEADLINE_MS;
     h!.consumers.push(
-      await consume(h!.observer, TOPICS.submissionEvents, (headers, value, producedAt) => {
+      await consume(h!.observer, TOPICS.submissionEvents, (headers, value, producedAt, partition) => {
+        eventRecords.push({ at: Date.now(), partition, producedAt });
         const sequence = Number(headers.ce_sequence);
         if (!headers.ce_id || !headers.ce_subject || !Number.isInteger(sequence)) return;
         if (!ledger.started.has(headers.ce_subject)) return;
@@ -607,17 +652,21 @@ it(
     timers.push(setInterval(() => void Promise.all(h!.processes.map((p) => p.scrape())), 3000));
 
     const instance = (role: Role, n: number) => h!.processes.find((p) => p.role === role && p.instance === n)!;
-    const plan: Array<{ kind: FaultKind; downMs: number; victim: () => Promise<{ name: string; kill9(): Promise<void>; start(): Promise<void> }> }> = [
-      { kind: 'kafka-leader:commands', downMs: DOWN_MS.kafka, victim: () => leaderOf(TOPICS.agencyCommands) },
-      { kind: 'worker', downMs: DOWN_MS.preflight, victim: async () => instance('worker', 1) },
-      { kind: 'temporal-history', downMs: DOWN_MS.temporal, victim: async () => h!.temporal.services.history },
-      { kind: 'ingress', downMs: DOWN_MS.preflight, victim: async () => instance('ingress', 2) },
-      { kind: 'kafka-leader:events', downMs: DOWN_MS.kafka, victim: () => leaderOf(TOPICS.submissionEvents) },
-      { kind: 'temporal-matching', downMs: DOWN_MS.temporal, victim: async () => h!.temporal.services.matching },
-      { kind: 'dispatcher', downMs: DOWN_MS.preflight, victim: async () => instance('dispatcher', 1) },
-      { kind: 'temporal-frontend', downMs: DOWN_MS.temporal, victim: async () => h!.temporal.services.frontend },
-      { kind: 'api', downMs: DOWN_MS.preflight, victim: async () => instance('api', 2) },
-      { kind: 'temporal-worker', downMs: DOWN_MS.temporal, victim: async () => h!.temporal.services.worker },
+    const broker = async (topic: string) => {
+      const { node, led } = await leaderOf(topic);
+      return { victim: node, led };
+    };
+    const plan: Array<{ kind: FaultKind; downMs: number; target: () => Promise<{ victim: Victim; led?: Led }> }> = [
+      { kind: 'kafka-leader:commands', downMs: DOWN_MS.kafka, target: () => broker(TOPICS.agencyCommands) },
+      { kind: 'worker', downMs: DOWN_MS.preflight, target: async () => ({ victim: instance('worker', 1) }) },
+      { kind: 'temporal-history', downMs: DOWN_MS.temporal, target: async () => ({ victim: h!.temporal.services.history }) },
+      { kind: 'ingress', downMs: DOWN_MS.preflight, target: async () => ({ victim: instance('ingress', 2) }) },
+      { kind: 'kafka-leader:events', downMs: DOWN_MS.kafka, target: () => broker(TOPICS.submissionEvents) },
+      { kind: 'temporal-matching', downMs: DOWN_MS.temporal, target: async () => ({ victim: h!.temporal.services.matching }) },
+      { kind: 'dispatcher', downMs: DOWN_MS.preflight, target: async () => ({ victim: instance('dispatcher', 1) }) },
+      { kind: 'temporal-frontend', downMs: DOWN_MS.temporal, target: async () => ({ victim: h!.temporal.services.frontend }) },
+      { kind: 'api', downMs: DOWN_MS.preflight, target: async () => ({ victim: instance('api', 2) }) },
+      { kind: 'temporal-worker', downMs: DOWN_MS.temporal, target: async () => ({ victim: h!.temporal.services.worker }) },
     ];
     say(`${SUBMISSIONS} submissions, ${AGENCIES_PER_SUBMISSION} agencies each; faults in order: ${plan.map((f) => f.kind).join(', ')}`);
 
@@ -653,7 +702,7 @@ it(
         attempts: 120,
         delayMs: 500,
       }).catch(() => undefined);
-      await runFault(fault.kind, await retry(`find the ${fault.kind} victim`, fault.victim, { deadline, attempts: 30, delayMs: 2000 }), fault.downMs, deadline);
+      await runFault(fault.kind, await retry(`find the ${fault.kind} victim`, fault.target, { deadline, attempts: 30, delayMs: 2000 }), fault.downMs, deadline);
       if (fault.kind.startsWith('kafka')) await waitForFullIsr(deadline).catch((e: unknown) => say((e as Error).message));
     }
     startBatch(SUBMISSIONS);
@@ -680,6 +729,7 @@ it(
       downMs: f.restartedAt - f.killedAt,
       progressAfterKillMs: f.recoveryFromKillMs ?? null,
       progressAfterRestartMs: f.recoveryMs ?? null,
+      ...(f.led ? { ledPartitions: f.led, commandWritesResumedMs: f.commandsResumedMs ?? null, statusEventsResumedMs: f.eventsResumedMs ?? null } : {}),
     }));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jest-preflight-cluster-'));
     const file = path.join(dir, 'figures.json');
@@ -718,7 +768,7 @@ it(
         `${figures.duplicateDeliveries.total} (command resends ${figures.duplicateDeliveries.commandResends}, Kafka event redeliveries ${figures.duplicateDeliveries.kafkaEventRecords}, webhook redeliveries ${figures.duplicateDeliveries.webhookAttempts})`,
       ],
       ...faultFigures.map((f): [string, string] => [
-        `${f.kind} (${f.victim})`,
+        `${f.kind} (${f.victim}${f.ledPartitions ? `, leader of commands ${f.ledPartitions.commands.join(',') || '-'} events ${f.ledPartitions.events.join(',') || '-'}` : ''})`,
         `down ${(f.downMs / 1000).toFixed(1)} s; progress ${
           f.progressAfterKillMs === null
             ? 'never resumed'
@@ -755,6 +805,9 @@ it(
     expect(figures.duplicateEffectKeys).toEqual([]);
     expect(figures.counts.commandsApplied).toBe(SUBMISSIONS * AGENCIES_PER_SUBMISSION * 4);
     expect(faults.every((f) => f.recoveryFromKillMs !== undefined)).toBe(true);
+    // A broker's kill is no outage: the partitions it led are written again while it is still down.
+    for (const f of faults.filter((x) => x.led))
+      expect({ fault: f.kind, resumedWhileDown: f.recoveryFromKillMs! < f.restartedAt - f.killedAt }).toEqual({ fault: f.kind, resumedWhileDown: true });
     // Both instances of each process did some of the work.
     for (const [role, byInstance] of Object.entries(workShared)) {
       for (const [name, w] of Object.entries(byInstance)) {
