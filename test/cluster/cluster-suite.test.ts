@@ -66,7 +66,7 @@ const MAX_SENDS = 12;
 const RECOVERY_LIMIT_MS = 180_000;
 const START_EVERY_MS = 500;
 /** A killed broker stays down long enough to show the cluster carrying on without it; other parts come back sooner. */
-const DOWN_MS = { kafka: 20_000, preflight: 5000, temporal: 5000 };
+const DOWN_MS = { kafka: 30_000, preflight: 5000, temporal: 5000 };
 const GAP_MS = 5000;
 
 const logger = createLogger({ level: 'silent' });
@@ -650,6 +650,14 @@ it(
     );
     timers.push(setInterval(() => ledger.ingestWebhooks(h!.receiver.requests), 250));
     timers.push(setInterval(() => void Promise.all(h!.processes.map((p) => p.scrape())), 3000));
+    // The vendor looks at one of its submissions every second, through the two apis in turn.
+    let polled = 0;
+    timers.push(
+      setInterval(() => {
+        const ids = [...ledger.started];
+        if (ids.length > 0) void vendorCall('GET', `/v1/submissions/${ids[polled++ % ids.length]}`, undefined).catch(() => undefined);
+      }, 1000),
+    );
 
     const instance = (role: Role, n: number) => h!.processes.find((p) => p.role === role && p.instance === n)!;
     const broker = async (topic: string) => {
