@@ -25,5 +25,8 @@ module.exports = {
     },
     // Not part of `npm test`: `npm run test:faults` starts its own servers and kills them (7-11 minutes).
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'] },
+    // Not part of `npm test`: `npm run test:cluster` builds and starts a Kafka cluster, a Temporal server and two of each
+    // Preflight process, and kills parts of them (about 15 minutes; the first Go build of the server adds about 5).
+    { ...common, displayName: 'cluster', testMatch: ['<rootDir>/test/cluster/**/*.test.ts'] },
   ],
 };

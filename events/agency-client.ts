@@ -56,9 +56,17 @@ export function buildAgencyCommand(command: AgencyCommand, privateKey: KeyObject
   return message;
 }
 
-/** Produces an already-built (signed) command message on the command topic, keyed by its subject. */
-export async function produceAgencyMessage(producer: Producer, message: WireMessage): Promise<void> {
-  await producer.send({ topic: TOPICS.agencyCommands, acks: -1, messages: [{ key: message.key, value: message.value, headers: message.headers }] });
+/**
+ * Produces an already-built (signed) command message on the command topic, keyed by its subject, and resolves with
+ * the partition it was written to once every in-sync replica has it (acks=all).
+ */
+export async function produceAgencyMessage(producer: Producer, message: WireMessage): Promise<{ partition: number }> {
+  const [written] = await producer.send({
+    topic: TOPICS.agencyCommands,
+    acks: -1,
+    messages: [{ key: message.key, value: message.value, headers: message.headers }],
+  });
+  return { partition: written?.partition ?? -1 };
 }
 
 /**

@@ -72,7 +72,10 @@ export async function ensureAgencyTopicsAndAcls(kafka: Kafka, agencyIds: string[
           topic: name,
           numPartitions: 1,
           replicationFactor: options.replication,
-          configEntries: [{ name: 'retention.ms', value: String(AGENCY_INBOX_RETENTION_MS) }],
+          configEntries: [
+            { name: 'retention.ms', value: String(AGENCY_INBOX_RETENTION_MS) },
+            ...(options.replication > 1 ? [{ name: 'min.insync.replicas', value: String(Math.min(2, options.replication)) }] : []),
+          ],
         })),
       });
     }

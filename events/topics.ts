@@ -69,6 +69,8 @@ export async function ensureTopics(kafka: Kafka, options: { partitions: number; 
             // Commands are capped before parsing; the broker refuses anything far above that cap.
             { name: 'max.message.bytes', value: String(4 * 1024 * 1024) },
             ...(topic === TOPICS.agencyCommands ? [{ name: TIMESTAMP_TYPE_CONFIG, value: 'LogAppendTime' }] : []),
+            // Replicated topics: an acks=all write is stored on two replicas before it is acknowledged.
+            ...(options.replication > 1 ? [{ name: 'min.insync.replicas', value: String(Math.min(2, options.replication)) }] : []),
           ],
         })),
       });

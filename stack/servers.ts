@@ -232,27 +232,8 @@ async function startKafka(options: StartStackOptions, logDir: string): Promise<{
   fs.mkdirSync(dataDir, { recursive: true });
   const propertiesFile = path.join(kafkaDir, 'server.properties');
   fs.writeFileSync(propertiesFile, kafkaProperties(stack, dataDir));
-  const classpath = `${kafka.libDir}${path.sep}*`;
-  const jvm = [
-    '-Xms128m',
-    `-Xmx${stack.kafkaHeap}`,
-    '-XX:+UseG1GC',
-    '-XX:TieredStopAtLevel=1',
-    '-Djava.awt.headless=true',
-    kafka.log4j === 1 ? `-Dlog4j.configuration=file:${kafka.log4jConfig}` : `-Dlog4j2.configurationFile=${kafka.log4jConfig}`,
-    `-Dkafka.logs.dir=${logDir}`,
-    '-cp',
-    classpath,
-  ];
-  if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-    const uuid = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
-    const clusterId = uuid.stdout.trim().split('\n').pop() ?? '';
-    if (uuid.status !== 0 || !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) throw new Error(`Kafka StorageTool random-uuid failed: ${uuid.stderr || uuid.stdout}`);
-    const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'], {
-      encoding: 'utf8',
-    });
-    if (format.status !== 0) throw new Error(`Kafka StorageTool format failed: ${format.stderr || format.stdout}`);
-  }
+  const jvm = kafkaJvmArgs(kafka, stack.kafkaHeap, logDir);
+  if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) formatKafkaStorage(jvm, propertiesFile, newKafkaClusterId(jvm));
   const logFile = path.join(logDir, 'kafka.log');
   const child = spawnServer({ name: 'kafka', command: 'java', args: [...jvm, 'kafka.Kafka', propertiesFile], logFile, detached: options.detached });
   const address = `${stack.host}:${stack.kafkaPort}`;
@@ -269,12 +250,65 @@ async function startKafka(options: StartStackOptions, logDir: string): Promise<{
   };
 }
 
-function kafkaProperties(stack: StackConfig, dataDir: string): string {
-  const { host, kafkaPort, kafkaControllerPort, kafkaSaslPort } = stack;
+/** The JVM options and classpath a broker (or one of its tools) runs with. */
+export function kafkaJvmArgs(kafka: NonNullable<Provisioned['kafka']>, heap: string, logDir: string): string[] {
+  return [
+    '-Xms128m',
+    `-Xmx${heap}`,
+    '-XX:+UseG1GC',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.awt.headless=true',
+    kafka.log4j === 1 ? `-Dlog4j.configuration=file:${kafka.log4jConfig}` : `-Dlog4j2.configurationFile=${kafka.log4jConfig}`,
+    `-Dkafka.logs.dir=${logDir}`,
+    '-cp',
+    `${kafka.libDir}${path.sep}*`,
+  ];
+}
+
+/** A new KRaft cluster id from Kafka's own StorageTool. */
+export function newKafkaClusterId(jvm: string[]): string {
+  const uuid = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' });
+  const clusterId = uuid.stdout.trim().split('\n').pop() ?? '';
+  if (uuid.status !== 0 || !/^[A-Za-z0-9_-]{22}$/.test(clusterId)) throw new Error(`Kafka StorageTool random-uuid failed: ${uuid.stderr || uuid.stdout}`);
+  return clusterId;
+}
+
+/** Formats a KRaft node's log dirs for `clusterId` (a no-op on a node already formatted). */
+export function formatKafkaStorage(jvm: string[], propertiesFile: string, clusterId: string): void {
+  const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'], {
+    encoding: 'utf8',
+  });
+  if (format.status !== 0) throw new Error(`Kafka StorageTool format failed: ${format.stderr || format.stdout}`);
+}
+
+/** One node of a multi-node KRaft cluster: its id and ports, every controller's, and the replication to enforce. */
+export interface KafkaClusterNode {
+  nodeId: number;
+  port: number;
+  saslPort: number;
+  controllerPort: number;
+  /** `id@host:port` of every controller (the KRaft quorum's voters). */
+  voters: string;
+  /** Replication factor of Kafka's internal topics and the default of new topics. */
+  replication: number;
+  /** `min.insync.replicas` default of every topic. */
+  minInsyncReplicas: number;
+}
+
+/**
+ * A combined broker+controller's properties: the single local broker (node 1, its own one-voter quorum) unless `node`
+ * describes one node of a cluster.
+ */
+export function kafkaProperties(stack: StackConfig, dataDir: string, node?: KafkaClusterNode): string {
+  const host = stack.host;
+  const kafkaPort = node?.port ?? stack.kafkaPort;
+  const kafkaControllerPort = node?.controllerPort ?? stack.kafkaControllerPort;
+  const kafkaSaslPort = node?.saslPort ?? stack.kafkaSaslPort;
+  const replication = node?.replication ?? 1;
   return [
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@${host}:${kafkaControllerPort}`,
+    `node.id=${node?.nodeId ?? 1}`,
+    `controller.quorum.voters=${node?.voters ?? `1@${host}:${kafkaControllerPort}`}`,
     // PLAINTEXT is the internal listener of Preflight's own processes (loopback; a super user). Agencies and partners
     // connect through SASL_PLAINTEXT with SCRAM credentials, where the ACLs apply.
     `listeners=PLAINTEXT://${host}:${kafkaPort},SASL_PLAINTEXT://${host}:${kafkaSaslPort},CONTROLLER://${host}:${kafkaControllerPort}`,
@@ -289,10 +323,19 @@ function kafkaProperties(stack: StackConfig, dataDir: string): string {
     'allow.everyone.if.no.acl.found=false',
     `log.dirs=${dataDir}`,
     'num.partitions=3',
-    'offsets.topic.replication.factor=1',
+    `offsets.topic.replication.factor=${replication}`,
     'offsets.topic.num.partitions=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `transaction.state.log.replication.factor=${replication}`,
+    `transaction.state.log.min.isr=${Math.min(2, replication)}`,
+    ...(node
+      ? [
+          `default.replication.factor=${replication}`,
+          `min.insync.replicas=${node.minInsyncReplicas}`,
+          // A dead broker is fenced, and its partitions get new leaders, after 4 s without a heartbeat (default 9 s).
+          'broker.session.timeout.ms=4000',
+          'broker.heartbeat.interval.ms=1000',
+        ]
+      : []),
     'group.initial.rebalance.delay.ms=0',
     'auto.create.topics.enable=false',
     'message.max.bytes=4194304',
