@@ -13,7 +13,7 @@ export interface SubmissionCounters {
   updates: number;
   signals: number;
   timers: number;
-  /** Kafka records written: one per `publishEvent` activity. */
+  /** Kafka records written: one per `publishEvent` activity, regular or local. */
   kafkaRecords: number;
 }
 
@@ -28,6 +28,20 @@ const ZERO: SubmissionCounters = {
   timers: 0,
   kafkaRecords: 0,
 };
+
+type MarkerAttributes = { markerName?: string | null; details?: Record<string, { payloads?: Array<{ data?: Uint8Array | null }> | null }> | null };
+
+/** The activity type a local activity's marker records (the SDK core writes its data as plain JSON). */
+function localActivityType(marker: MarkerAttributes | null | undefined): string | undefined {
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  try {
+    return (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Reads the counters of the given workflow executions (closed or open) from the server. */
 export async function countWorkflows(client: Client, workflowIds: string[]): Promise<SubmissionCounters> {
@@ -44,6 +58,7 @@ export async function countWorkflows(client: Client, workflowIds: string[]): Pro
         c.activities += 1;
         if (activity === 'publishEvent') c.kafkaRecords += 1;
       }
+      if (localActivityType(e.markerRecordedEventAttributes) === 'publishEvent') c.kafkaRecords += 1;
       if (e.workflowExecutionUpdateAcceptedEventAttributes) c.updates += 1;
       if (e.workflowExecutionSignaledEventAttributes) c.signals += 1;
       if (e.timerStartedEventAttributes) c.timers += 1;
