@@ -2,9 +2,7 @@
  * The fault suite's ledger: every side effect is keyed by its idempotency key and counted twice, once per attempt
  * (what arrived, resends and redeliveries included) and once per effect (what was applied). From it come the figures:
  * lost effects (expected, never seen), duplicate effects (applied twice, or one key carrying two payloads) and duplicate
- * deliveries (the same key arriving again: allowed, counted). A status event published again after a worker was lost
- * during its local `publishEvent` comes from a re-run workflow task: same id, sequence, type and data, apart from the
- * times that task stamped; it is a duplicate delivery, not a second effect.
+ * deliveries (the same key arriving again: allowed, counted).
  */
 import crypto from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
@@ -15,16 +13,6 @@ const hash = (text: string): string => crypto.createHash('sha256').update(text).
 const canonical = (json: string): string => {
   try {
     return JSON.stringify(JSON.parse(json));
-  } catch {
-    return json;
-  }
-};
-
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-/** An event's value with every ISO-8601 time replaced by a placeholder: what stays the same when a task re-runs. */
-export const withoutTimes = (json: string): string => {
-  try {
-    return JSON.stringify(JSON.parse(json), (_key, value: unknown) => (typeof value === 'string' && ISO_TIME.test(value) ? '<time>' : value));
   } catch {
     return json;
   }
@@ -107,7 +95,7 @@ export interface Figures {
 export class Ledger {
   readonly commands = new Map<string, CommandEntry>();
   readonly events = new Map<string, EventEntry>();
-  /** `subject#sequence` → the payload hashes (times left out) seen with it (more than one is a duplicate effect). */
+  /** `subject#sequence` → the payload hashes seen with it (more than one is a duplicate effect). */
   readonly sequences = new Map<string, Set<string>>();
   readonly webhooks = new Map<string, WebhookEntry>();
   readonly grants = new Map<string, GrantEntry>();
@@ -152,7 +140,7 @@ export class Ledger {
 
   /** A status event consumed from `preflight.submission-events.v1`. */
   eventConsumed(event: { id: string; subject: string; sequence: number; type: string; value: string; producedAt: number }): void {
-    const payload = hash(`${event.type}\n${withoutTimes(event.value)}`);
+    const payload = hash(`${event.type}\n${canonical(event.value)}`);
     const key = `${event.subject}#${event.sequence}`;
     const seen = this.sequences.get(key) ?? new Set<string>();
     seen.add(payload);

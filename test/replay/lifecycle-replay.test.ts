@@ -13,9 +13,7 @@ jest.setTimeout(120_000);
 // assessment ends, not when the submission ends it). The `-pre-inbox` files were recorded just before the agency inbox
 // (patch `agency-inbox-v1`), the `-inbox` files after it. The `-pre-mitigations` files were recorded just before
 // verified mitigations (a vendor's MITIGATED re-issued the notice at once), the `-mitigations` files with them (patch
-// `submission-verified-mitigations`: the reporting agency confirms before the notice counts it). The
-// `-pre-local-publish` files were recorded just before status events went out through a local activity, the
-// `-local-publish` files after it (patch `submission-events-local-publish`).
+// `submission-verified-mitigations`: the reporting agency confirms before the notice counts it).
 const OLD_SHAPE = ['submission-happy-path.json', 'submission-withdrawal.json'];
 const SCENARIOS = [
   ...OLD_SHAPE,
@@ -31,52 +29,7 @@ const SCENARIOS = [
   'submission-withdrawal-pre-mitigations.json',
   'submission-happy-path-mitigations.json',
   'submission-withdrawal-mitigations.json',
-  'submission-happy-path-pre-local-publish.json',
-  'submission-withdrawal-pre-local-publish.json',
-  'submission-happy-path-local-publish.json',
-  'submission-withdrawal-local-publish.json',
 ];
-const PRE_LOCAL_PUBLISH = ['submission-happy-path-pre-local-publish.json', 'submission-withdrawal-pre-local-publish.json'];
-const LOCAL_PUBLISH = ['submission-happy-path-local-publish.json', 'submission-withdrawal-local-publish.json'];
-
-/** How the parent published: the stream of each regular `publishEvent`, the count of local ones, its patch ids. */
-function parentPublishing(file: string): { regular: string[]; local: number; patches: string[] } {
-  const [parent] = loadRecordedRuns(file);
-  const decode = (data: Uint8Array | null | undefined): unknown => JSON.parse(Buffer.from(data!).toString('utf8'));
-  const out = { regular: [] as string[], local: 0, patches: [] as string[] };
-  for (const e of parent!.history.events ?? []) {
-    const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled?.activityType?.name === 'publishEvent') out.regular.push(decode(scheduled.input?.payloads?.[0]?.data) as string);
-    const marker = e.markerRecordedEventAttributes;
-    if (marker?.markerName === 'core_local_activity') {
-      expect(decode(marker.details?.data?.payloads?.[0]?.data)).toMatchObject({ activity_type: 'publishEvent' });
-      out.local += 1;
-    }
-    const patch = marker?.details?.['patch-data']?.payloads?.[0]?.data;
-    if (patch) out.patches.push((decode(patch) as { id: string }).id);
-  }
-  return out;
-}
-
-/** Replays with the submission workflow's local-publish decision pinned (see the loader). */
-async function replayPinned(file: string, mode: 'before' | 'regular' | 'local'): Promise<void> {
-  const [parent] = loadRecordedRuns(file);
-  const loader = { loader: require.resolve('./fixtures/without-local-publish-loader'), options: { mode } };
-  await Worker.runReplayHistory(
-    {
-      workflowsPath: require.resolve('../../workflows'),
-      replayName: `pinned-${mode}-${file}`,
-      bundlerOptions: {
-        webpackConfigHook: (config) => {
-          config.module?.rules?.push({ test: /workflows[\\/]submission[\\/]workflow\.ts$/, enforce: 'pre', use: [loader] });
-          return config;
-        },
-      },
-    },
-    parent!.history,
-    parent!.workflowId,
-  );
-}
 
 /** The parent's activity types and patch ids, in history order. */
 function parentCommands(file: string): string[] {
@@ -115,34 +68,6 @@ describe('lifecycle histories recorded on the dev server', () => {
     const v2 = parentCommands('submission-happy-path-revoke.json');
     expect(v2.filter((c) => c === 'revokeAccess')).toHaveLength(6);
     expect(v2).toContain('patch:revoke-access-when-assessment-ends');
-  });
-
-  it('before the patch every status event went through the regular activity; with it, through the local one', () => {
-    for (const file of PRE_LOCAL_PUBLISH) {
-      const { regular, local, patches } = parentPublishing(file);
-      expect(patches).not.toContain('submission-events-local-publish');
-      expect(local).toBe(0);
-      expect(regular.filter((s) => s === 'submission').length).toBeGreaterThanOrEqual(10);
-    }
-    for (const file of LOCAL_PUBLISH) {
-      const { regular, local, patches } = parentPublishing(file);
-      expect(patches).toContain('submission-events-local-publish');
-      expect(local).toBeGreaterThanOrEqual(10);
-      // The agency inbox keeps the regular activity.
-      expect(new Set(regular)).toEqual(new Set(['agency-inbox']));
-    }
-  });
-
-  it('the local-publish shape fails replay on code before the patch or publishing regularly; the old shape on code publishing locally unasked', async () => {
-    const NEW = 'submission-happy-path-local-publish.json';
-    const OLD = 'submission-happy-path-pre-local-publish.json';
-    await expect(replayPinned(NEW, 'before')).rejects.toBeInstanceOf(DeterminismViolationError);
-    // The patch marker alone matches: the local activities are what the old code cannot replay.
-    await expect(replayPinned(NEW, 'regular')).rejects.toBeInstanceOf(DeterminismViolationError);
-    await expect(replayPinned(OLD, 'local')).rejects.toBeInstanceOf(DeterminismViolationError);
-    // The pinning itself breaks nothing: each shape replays on the code it was recorded with.
-    await expect(replayPinned(OLD, 'regular')).resolves.toBeUndefined();
-    await expect(replayPinned(NEW, 'local')).resolves.toBeUndefined();
   });
 
   it('a deliberately changed submission workflow fails replay with a determinism violation', async () => {

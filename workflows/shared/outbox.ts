@@ -1,16 +1,6 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  isCancellation,
-  proxyActivities,
-  proxyLocalActivities,
-  workflowInfo,
-  type ActivityOptions,
-  type LocalActivityOptions,
-} from '@temporalio/workflow';
+import { condition, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 
-/** A status event as it leaves a workflow through the `publishEvent` activity (regular or local). */
+/** A status event as it leaves a workflow through the `publishEvent` activity. */
 export interface StatusEvent<Type extends string = string> {
   /** Deterministic: `${workflowId}/${sequence}` (`${workflowId}${idPrefix}/${sequence}`), so an activity retry republishes the same id. */
   id: string;
@@ -42,20 +32,6 @@ const DEFAULT_ACTIVITY_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
 };
 
-/**
- * A local `publishEvent` runs inside the workflow task on the workflow's own worker: no activity task, no trip through
- * matching. Its retries back off inside the SDK (1, 2, 4, 8 s: every backoff stays under `localRetryThreshold`, so none
- * becomes a timer) while the worker keeps the workflow task alive; after the fifth failed attempt (about 15 s, longer
- * when attempts hang) the outbox hands the same event to the regular activity, whose retries neither hold the
- * workflow's tasks nor grow its history. Bounded by attempts: the SDK does not end a local activity's retries at its
- * schedule-to-close timeout while they run inside heartbeated workflow tasks.
- */
-export const DEFAULT_LOCAL_ACTIVITY_OPTIONS: LocalActivityOptions = {
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
-  localRetryThreshold: '10 seconds',
-};
-
 export interface OutboxOptions {
   stream: EventStream;
   source: string;
@@ -66,14 +42,6 @@ export interface OutboxOptions {
   /** Inserted between the workflow id and the sequence in event ids, for a second outbox of the same workflow. */
   idPrefix?: string;
   activityOptions?: ActivityOptions;
-  /**
-   * Publish each event through a local activity first (same `publishEvent`, on the workflow's worker, inside its
-   * workflow task), falling back to the regular activity when the local one runs out of time. A change of a workflow's
-   * commands: decide it behind a patch, once per run. A worker lost during a local activity re-runs the workflow task,
-   * which may publish the same event (same id) again.
-   */
-  publishLocally?: boolean;
-  localActivityOptions?: LocalActivityOptions;
 }
 
 /**
@@ -93,7 +61,6 @@ export class Outbox<EventMap extends { [Type in keyof EventMap]: object }> {
   readonly #subject: string;
   readonly #idBase: string;
   readonly #publishEvent: OutboxActivities['publishEvent'];
-  readonly #publishEventLocally: OutboxActivities['publishEvent'] | undefined;
   readonly #queue: StatusEvent[] = [];
   #sequence: number;
   #sending = false;
@@ -106,23 +73,6 @@ export class Outbox<EventMap extends { [Type in keyof EventMap]: object }> {
     this.#sequence = options.sequence ?? 0;
     this.#idBase = `${workflowInfo().workflowId}${options.idPrefix ?? ''}`;
     this.#publishEvent = proxyActivities<OutboxActivities>(options.activityOptions ?? DEFAULT_ACTIVITY_OPTIONS).publishEvent;
-    if (options.publishLocally) {
-      this.#publishEventLocally = proxyLocalActivities<OutboxActivities>(options.localActivityOptions ?? DEFAULT_LOCAL_ACTIVITY_OPTIONS).publishEvent;
-    }
-  }
-
-  /**
-   * Publishes through the local activity when this outbox uses it, else (and when it ran out of time) the regular one.
-   * Without the local activity it returns the activity's own promise, so the workflow's commands keep the order they
-   * had before local publishing existed.
-   */
-  #send(event: StatusEvent): Promise<void> {
-    if (!this.#publishEventLocally) return this.#publishEvent(this.#stream, event);
-    return this.#publishEventLocally(this.#stream, event).catch((err: unknown) => {
-      // A cancellation, or an event no retry can publish, fails the send as the regular activity would have.
-      if (isCancellation(err) || (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable)) throw err;
-      return this.#publishEvent(this.#stream, event);
-    });
   }
 
   /** The sequence of the last event published. */
@@ -154,7 +104,7 @@ export class Outbox<EventMap extends { [Type in keyof EventMap]: object }> {
    * last is out; it rejects with the first event that could not be published, and the events after it are not sent.
    */
   flush(): Promise<void> {
-    for (const event of this.#queue.splice(0)) this.#flushed = this.#flushed.then(() => this.#send(event));
+    for (const event of this.#queue.splice(0)) this.#flushed = this.#flushed.then(() => this.#publishEvent(this.#stream, event));
     return this.#flushed;
   }
 
@@ -165,7 +115,7 @@ export class Outbox<EventMap extends { [Type in keyof EventMap]: object }> {
       const event = this.#queue[0]!;
       this.#sending = true;
       try {
-        await this.#send(event);
+        await this.#publishEvent(this.#stream, event);
         this.#queue.shift();
       } catch (err) {
         const retry = onFailure(err, event);

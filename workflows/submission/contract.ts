@@ -154,13 +154,6 @@ export const declareReleasedUpdate = defineUpdate<DeclareReleasedResult, [Declar
 export const VERIFIED_MITIGATIONS_PATCH = 'submission-verified-mitigations';
 
 /**
- * Patch id: since this change the submission's status events (`/preflight/submissions`) are published through a local
- * activity, inside the workflow task that changes the status, instead of an activity task. Decided once per run: runs
- * started before it keep publishing through the regular activity until they end.
- */
-export const SUBMISSION_LOCAL_PUBLISH_PATCH = 'submission-events-local-publish';
-
-/**
  * Patch id: since this change the submission pushes the model's release (the declared one, else the current planned
  * date) to every clearinghouse case holding one of its third-party findings, whenever it changes; the cases no longer
  * poll it. Runs started before it push nothing.

@@ -120,11 +120,7 @@ export class SubmissionState {
   /** False for runs started before `VERIFIED_MITIGATIONS_PATCH`: they count the vendor's MITIGATED at once. */
   readonly verifiedMitigations: boolean;
 
-  /**
-   * `publishLocally` (patch `submission-events-local-publish`): status events go out through a local activity in the
-   * task that makes them; false for runs started before it, which keep the regular activity.
-   */
-  constructor(input: SubmissionInput, options: { verifiedMitigations: boolean; publishLocally?: boolean } = { verifiedMitigations: true }) {
+  constructor(input: SubmissionInput, options: { verifiedMitigations: boolean } = { verifiedMitigations: true }) {
     this.verifiedMitigations = options.verifiedMitigations;
     this.submissionId = input.submissionId;
     this.vendorId = input.vendorId;
@@ -132,12 +128,7 @@ export class SubmissionState {
     this.details = detailsOf(input);
     this.submittedAt = input.submittedAt ?? iso(Date.now());
     this.plannedReleaseMs = parseIsoTime(this.details.plannedReleaseAt) ?? Number.NaN;
-    this.outbox = new Outbox<SubmissionEventMap>({
-      stream: 'submission',
-      source: SUBMISSION_EVENT_SOURCE,
-      subject: this.submissionId,
-      publishLocally: options.publishLocally ?? false,
-    });
+    this.outbox = new Outbox<SubmissionEventMap>({ stream: 'submission', source: SUBMISSION_EVENT_SOURCE, subject: this.submissionId });
     if (patched(AGENCY_INBOX_PATCH)) {
       this.inbox = new Outbox<AgencyInboxEventMap>({
         stream: 'agency-inbox',

@@ -34,7 +34,6 @@ import {
   submissionStateQuery,
   withdrawUpdate,
   VERIFIED_MITIGATIONS_PATCH,
-  SUBMISSION_LOCAL_PUBLISH_PATCH,
   PUSH_RELEASE_TO_CASES_PATCH,
   linkCaseSignal,
   type SubmissionInput,
@@ -73,11 +72,8 @@ const { setCaseModelRelease } = proxyActivities<CaseActivities>({
  */
 export async function submissionWorkflow(input: SubmissionInput): Promise<SubmissionOutcome> {
   const { submissionId, vendorId } = input;
-  // Decided once, at the start: a run keeps the notice rules and the way it publishes its events it began with.
-  const state = new SubmissionState(input, {
-    verifiedMitigations: patched(VERIFIED_MITIGATIONS_PATCH),
-    publishLocally: patched(SUBMISSION_LOCAL_PUBLISH_PATCH),
-  });
+  // Decided once, at the start: a run keeps the notice rules it began with.
+  const state = new SubmissionState(input, { verifiedMitigations: patched(VERIFIED_MITIGATIONS_PATCH) });
   const { settings } = state;
   const children = new Map<string, ChildWorkflowHandle<typeof agencyAssessmentWorkflow>>();
   // Runs recorded before it left the cases to poll the release date; they replay without pushing it.
