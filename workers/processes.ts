@@ -40,6 +40,26 @@ async function metricsOrExit(host: string, port: number): Promise<Awaited<Return
   }
 }
 
+/** How long a process keeps trying to start while a server it needs cannot be reached (a broker restarting). */
+const START_RETRY_MS = 60_000;
+
+/**
+ * Starts the process, again after a back-off (1 s doubling to 8 s) while it fails, for up to a minute: one broker of a
+ * cluster being down, or a server still starting, must not end a process its supervisor just restarted.
+ */
+async function startWithRetries(start: () => Promise<RunningProcess>, logger: Logger): Promise<RunningProcess> {
+  const deadline = Date.now() + START_RETRY_MS;
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 8000)) {
+    try {
+      return await start();
+    } catch (err) {
+      if (Date.now() + delay > deadline) throw err;
+      logger.warn({ err, retryInMs: delay }, 'could not start; trying again');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 /**
  * Runs one process against the configured servers (or the local stack's) until SIGINT/SIGTERM, then stops it. With
  * `metrics` and PREFLIGHT_METRICS_PORT set, it also serves its own /metrics (the api serves its own on its port).
@@ -54,7 +74,7 @@ export async function runUntilSignal(
   const metrics = options.metrics && config.metricsPort !== undefined ? await metricsOrExit(config.stack.host, config.metricsPort) : undefined;
   if (metrics) logger.info({ url: metrics.url }, 'metrics served');
   try {
-    const running = await start({ temporalAddress: where.temporal, kafkaBrokers: where.kafka }, logger);
+    const running = await startWithRetries(() => start({ temporalAddress: where.temporal, kafkaBrokers: where.kafka }, logger), logger);
     const signal = await untilSignal();
     logger.info({ signal }, 'stopping');
     await running.stop();
