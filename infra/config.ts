@@ -159,7 +159,7 @@ export interface Config {
   agencyRegistryPath: string | undefined;
   /** The cap on reports a new clearinghouse case records (its policy's `maxReports`); undefined: the default, 200. */
   caseMaxReports: number | undefined;
-  /** The ingress parks a command not applied for this long while others are; 0 never parks; undefined: 120 s. */
+  /** The ingress parks a command not applied for this long while others are; 0 never parks; undefined: 300 s. */
   ingressParkAfterMs: number | undefined;
   /** The dispatcher's own first webhook attempt times out after this; 0 leaves every attempt to the delivery workflow; undefined: 2 s. */
   dispatcherDirectTimeoutMs: number | undefined;

@@ -152,6 +152,12 @@ async function runAgency(submissionId: string, agencyId: string, deadline: numbe
         continue;
       }
       answered = await waitForReply(id, RESEND_AFTER_MS[Math.min(send, RESEND_AFTER_MS.length - 1)]!);
+      // `not-applied` asks the agency to resend later (the ingress parked it while its workflow did not take it).
+      const got = ledger.commands.get(id);
+      if (answered && got && got.accepted === 0 && got.rejected.every((r) => r.code === 'not-applied')) {
+        answered = false;
+        await sleep(5000);
+      }
     }
     const c = ledger.commands.get(id)!;
     if (c.accepted === 0) {

@@ -45,7 +45,7 @@ export interface IngressOptions {
    * commands with the same key are applied in order.
    */
   commandsInFlight?: number;
-  /** A command not applied for this long while others are is parked as a dead letter (default 120 s; 0 never parks). */
+  /** A command not applied for this long while others are is parked as a dead letter (default 300 s; 0 never parks). */
   parkAfterMs?: number;
   /** Where a consumer group without committed offsets starts; default true, so no command sent before the first start is lost. */
   fromBeginning?: boolean;
@@ -60,7 +60,7 @@ const noHeartbeat = async (): Promise<void> => undefined;
 export const DEFAULT_INGRESS_GROUP = 'preflight-ingress';
 /** Commands (with different keys) applied at once, all partitions together. */
 export const DEFAULT_COMMANDS_IN_FLIGHT = 24;
-export const DEFAULT_PARK_AFTER_MS = 120_000;
+export const DEFAULT_PARK_AFTER_MS = 300_000;
 
 /**
  * The ingress process: consumes `preflight.agency-commands.v1`, verifies and applies each command, replies on
