@@ -241,6 +241,7 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
     recent: new Set(),
   };
   let keyed: KeyedConsumer | undefined;
+  const stopped = new AbortController();
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPICS.submissionEvents], fromBeginning: options.fromBeginning ?? true });
@@ -252,7 +253,10 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
       handle: async (_topic, partition, message) => {
         let outcome: DispatchResult;
         try {
-          outcome = await dispatchMessage(client, message, { taskQueue, deliveryPolicy: options.deliveryPolicy, maxEventBytes: options.maxEventBytes, direct });
+          // Cancelled when the process stops: a registry that does not answer must not keep a call running past it.
+          outcome = await client.withAbortSignal(stopped.signal, () =>
+            dispatchMessage(client, message, { taskQueue, deliveryPolicy: options.deliveryPolicy, maxEventBytes: options.maxEventBytes, direct }),
+          );
         } catch (err) {
           // Handled again after a back-off, holding only this submission's events: no delivery is lost while
           // Temporal is unavailable.
@@ -284,6 +288,7 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
   return {
     async stop() {
       stopping = true;
+      stopped.abort();
       await keyed?.drain();
       await consumer.disconnect();
       await closeClient();

@@ -435,9 +435,11 @@ describe('canary sweep', () => {
     );
     // The metrics the processes served count what this run did.
     expect(sample(scraped.worker, 'preflight_lifecycle_transitions_total', { to: 'RECEIVED' })).toBeGreaterThanOrEqual(1);
-    expect(sample(scraped.worker, 'preflight_webhook_delivery_attempts_total', { outcome: 'delivered' })).toBeGreaterThanOrEqual(1);
-    expect(sample(scraped.worker, 'preflight_webhook_delivery_attempts_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
-    expect(sample(scraped.worker, 'preflight_webhook_delivery_latency_seconds_count', {})).toBeGreaterThanOrEqual(2);
+    // Webhook attempts: the dispatcher makes each first attempt, the worker's delivery activities the retries.
+    const attempts = (name: string, labels: Record<string, string>) => sample(scraped.worker, name, labels) + sample(scraped.dispatcher, name, labels);
+    expect(attempts('preflight_webhook_delivery_attempts_total', { outcome: 'delivered' })).toBeGreaterThanOrEqual(1);
+    expect(attempts('preflight_webhook_delivery_attempts_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
+    expect(attempts('preflight_webhook_delivery_latency_seconds_count', {})).toBeGreaterThanOrEqual(2);
     expect(sample(scraped.ingress, 'preflight_ingress_commands_total', { outcome: 'accepted' })).toBe(ingressLog.match(/"msg":"command applied"/g)!.length);
     expect(sample(scraped.ingress, 'preflight_ingress_commands_total', { outcome: 'schema-violation' })).toBe(2);
     expect(sample(scraped.dispatcher, 'preflight_dispatcher_events_total', { outcome: 'dispatched' })).toBeGreaterThanOrEqual(1);
