@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ConnectionOptions } from '@temporalio/client';
 import type * as TemporalWorker from '@temporalio/worker';
 import type { DataConverter, SearchAttributeType } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
@@ -26,10 +26,38 @@ function connectionOptions(config: TemporalConfig, address: string): ConnectionO
   };
 }
 
-/** A client connection for starting workflows, sending updates and reading visibility. */
+/**
+ * A client connection for starting workflows, sending updates and reading visibility.
+ *
+ * Calls are retried as by default (transient gRPC codes, backing off up to 5 s), except once the connection is
+ * closing: a retry then would be made on a closed channel, and gRPC throws that from a timer, outside any caller.
+ * So `close()` stops new retries, waits for those already scheduled to run (at most one back-off), then closes.
+ */
 export async function connectClient(config: TemporalConfig, address = config.address, converter?: DataConverter): Promise<Client> {
   if (!address) throw new Error('Temporal address is not known: start the local stack or set TEMPORAL_ADDRESS');
-  const connection = await Connection.connect(connectionOptions(config, address));
+  const retry = defaultGrpcRetryOptions();
+  let closing = false;
+  let retriesScheduledUntil = 0;
+  const connection = await Connection.connect({
+    ...connectionOptions(config, address),
+    interceptors: [
+      makeGrpcRetryInterceptor({
+        retryableDecider: (attempt, status) => !closing && retry.retryableDecider(attempt, status),
+        delayFunction: (attempt, status) => {
+          const ms = retry.delayFunction(attempt, status);
+          retriesScheduledUntil = Math.max(retriesScheduledUntil, Date.now() + ms);
+          return ms;
+        },
+      }),
+    ],
+  });
+  const close = connection.close.bind(connection);
+  connection.close = async () => {
+    closing = true;
+    const wait = retriesScheduledUntil - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait + 50));
+    await close();
+  };
   return new Client({ connection, namespace: config.namespace, dataConverter: converter });
 }
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { deliverySearchAttributes } from '../clients/deliveries';
@@ -242,6 +243,9 @@ export async function runDispatcher(config: Config, logger: Logger, options: Dis
   };
   let keyed: KeyedConsumer | undefined;
   const stopped = new AbortController();
+  // Every Temporal call in flight listens on this one signal: up to eventsInFlight events, each with a registry
+  // query and its deliveries' starts.
+  setMaxListeners(0, stopped.signal);
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPICS.submissionEvents], fromBeginning: options.fromBeginning ?? true });

@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from '../../events/kafka';
 import { loadConfig, type Config } from '../../infra/config';
 import { createLogger, type Logger } from '../../infra/logger';
-import { deploymentDataConverter } from '../../infra/temporal';
+import { connectClient, deploymentDataConverter } from '../../infra/temporal';
 
 export interface TestStack {
   temporalAddress: string;
@@ -41,8 +41,7 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
  */
 export async function testClient(options: { encrypted?: boolean } = {}): Promise<Client> {
   const stack = testStack();
-  const connection = await Connection.connect({ address: stack.temporalAddress });
-  return new Client({ connection, namespace: stack.namespace, dataConverter: options.encrypted ? testDataConverter() : undefined });
+  return connectClient(testConfig().temporal, stack.temporalAddress, options.encrypted ? testDataConverter() : undefined);
 }
 
 /** The encrypting data converter the test configuration's Preflight processes use. */
