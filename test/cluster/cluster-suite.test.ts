@@ -462,6 +462,8 @@ beforeAll(async () => {
     PREFLIGHT_TASK_QUEUE: 'cluster',
     PREFLIGHT_LOG_LEVEL: 'warn',
     PREFLIGHT_TOPIC_REPLICATION: '3',
+    // The broker version the operator asked for (README: 3.9.2 by default, or 4.4.0).
+    PREFLIGHT_KAFKA_VERSION: process.env.PREFLIGHT_KAFKA_VERSION,
   };
   const base = loadConfig(env);
   const setupStarted = Date.now();
